@@ -1,0 +1,222 @@
+"""Per-environment compliance report (Markdown and CSV), assembled by the kit.
+
+cdk-nag 3 writes no report of its own and leaves `validation-report.json` empty on success, so
+this module re-runs each pack over one environment's stage (`validate_scope`) for the
+unacknowledged findings, and reads every acknowledgment from construct metadata, where
+`Validations.of(construct).acknowledge(...)` records it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from aws_cdk import CfnResource, Stage, Validations
+from cdk_nag import NagPack
+from constructs import IConstruct
+
+from governance.kit_pack import PACK_NAME as KIT_PACK, KitChecks
+from governance.rule_catalogue import builtin_rule_ids, cdk_nag_version
+
+CDK_VALIDATOR = "CloudFormation-Validate"  # aws-cdk-lib's built-in template validator
+REPORT_DIR_NAME = "compliance"
+
+
+@dataclass(frozen=True)
+class Finding:
+    pack: str
+    rule_id: str
+    resource_path: str
+    acknowledged: bool
+    reason: str = ""
+
+    @property
+    def status(self) -> str:
+        return "acknowledged" if self.acknowledged else "UNACKNOWLEDGED"
+
+
+@dataclass(frozen=True)
+class PackSummary:
+    name: str
+    rule_ids: tuple[str, ...]
+    unacknowledged: int
+    acknowledged: int
+
+
+@dataclass
+class ComplianceReport:
+    environment: str
+    account: str
+    region: str
+    resources_checked: int
+    packs: list[PackSummary]
+    findings: list[Finding]
+    unknown_acknowledgments: list[Finding] = field(default_factory=list)
+    generated_at: str = ""
+    git_commit: str = ""
+
+    @property
+    def unacknowledged(self) -> list[Finding]:
+        return [finding for finding in self.findings if not finding.acknowledged]
+
+    @property
+    def acknowledgments(self) -> list[Finding]:
+        return [finding for finding in self.findings if finding.acknowledged]
+
+    @property
+    def passed(self) -> bool:
+        return not self.unacknowledged and not self.unknown_acknowledgments
+
+    def to_markdown(self) -> str:
+        verdict = "PASS" if self.passed else "FAIL"
+        lines = [
+            f"# Compliance report: `{self.environment}`",
+            "",
+            f"- Account / region: `{self.account}` / `{self.region}`",
+            f"- Generated: {self.generated_at} from git commit `{self.git_commit or 'unknown'}` (cdk-nag {cdk_nag_version()})",
+            f"- Resources checked: {self.resources_checked}",
+            f"- **Result: {verdict}** — {len(self.unacknowledged)} unacknowledged finding(s), "
+            f"{len(self.acknowledgments)} acknowledgment(s)"
+            + (f", {len(self.unknown_acknowledgments)} acknowledgment(s) of unknown rules" if self.unknown_acknowledgments else ""),
+            "",
+            "## Packs run",
+            "",
+            "| Pack | Rules evaluated | Unacknowledged findings | Acknowledged findings |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {pack.name} | {len(pack.rule_ids) or '—'} | {pack.unacknowledged} | {pack.acknowledged} |"
+            for pack in self.packs
+        ]
+        lines += ["", "## Unacknowledged findings", ""]
+        lines += _finding_table(self.unacknowledged, with_reason=False) if self.unacknowledged else ["None."]
+        lines += ["", "## Acknowledgments", ""]
+        lines += ["Each is recorded with `Validations.of(construct).acknowledge(...)` next to the construct it concerns.", ""]
+        lines += _finding_table(self.acknowledgments, with_reason=True) if self.acknowledgments else ["None."]
+        if self.unknown_acknowledgments:
+            lines += ["", "## Acknowledgments of rules no pack evaluates (typos or stale)", ""]
+            lines += _finding_table(self.unknown_acknowledgments, with_reason=True)
+        lines += ["", "## Rules evaluated", ""]
+        for pack in self.packs:
+            if pack.rule_ids:
+                lines += [f"<details><summary>{pack.name} ({len(pack.rule_ids)} rules)</summary>", ""]
+                lines += [", ".join(f"`{rule_id}`" for rule_id in pack.rule_ids), "", "</details>", ""]
+        return "\n".join(lines).rstrip() + "\n"
+
+    def to_csv(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["environment", "pack", "rule_id", "resource_path", "status", "reason"])
+        for finding in self.findings + self.unknown_acknowledgments:
+            status = finding.status if finding not in self.unknown_acknowledgments else "acknowledged-unknown-rule"
+            writer.writerow([self.environment, finding.pack, finding.rule_id, finding.resource_path, status, finding.reason])
+        return buffer.getvalue()
+
+
+def build_report(stage: Stage, packs: list[NagPack]) -> ComplianceReport:
+    """Evaluate `packs` over one environment's stage and collect its acknowledgments."""
+    findings: list[Finding] = []
+    summaries = []
+    acknowledgments = _acknowledgments(stage)
+    for pack in packs:
+        result = pack.validate_scope(stage)
+        unacknowledged = [
+            Finding(pack.name, violation.rule_name, resource.construct_path, acknowledged=False)
+            for violation in result.violations
+            for resource in violation.violating_resources
+        ]
+        acknowledged = [ack for ack in acknowledgments if ack.pack == pack.name]
+        findings += unacknowledged + acknowledged
+        summaries.append(PackSummary(pack.name, _rule_ids(pack), len(unacknowledged), len(acknowledged)))
+    builtin = [ack for ack in acknowledgments if ack.pack == CDK_VALIDATOR]
+    if builtin:
+        summaries.append(PackSummary(f"{CDK_VALIDATOR} (aws-cdk-lib built-in)", (), 0, len(builtin)))
+    known_packs = {pack.name for pack in packs} | {CDK_VALIDATOR}
+    known_rules = {rule_id for summary in summaries for rule_id in summary.rule_ids}
+    unknown = [
+        ack
+        for ack in acknowledgments
+        if ack.pack not in known_packs or (ack.pack != CDK_VALIDATOR and ack.rule_id.split("[")[0] not in known_rules)
+    ]
+    return ComplianceReport(
+        environment=stage.stage_name,
+        account=stage.account,
+        region=stage.region,
+        resources_checked=sum(1 for node in stage.node.find_all() if CfnResource.is_cfn_resource(node)),
+        packs=summaries,
+        findings=findings + builtin,
+        unknown_acknowledgments=unknown,
+        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        git_commit=_git_commit(),
+    )
+
+
+def write_report(report: ComplianceReport, outdir: Path) -> list[Path]:
+    """Write `<outdir>/compliance/<env>-compliance.{md,csv}`; returns the paths."""
+    directory = outdir / REPORT_DIR_NAME
+    directory.mkdir(parents=True, exist_ok=True)
+    markdown = directory / f"{report.environment}-compliance.md"
+    table = directory / f"{report.environment}-compliance.csv"
+    markdown.write_text(report.to_markdown(), encoding="utf-8")
+    table.write_text(report.to_csv(), encoding="utf-8")
+    return [markdown, table]
+
+
+def _acknowledgments(scope: IConstruct) -> list[Finding]:
+    found = []
+    for construct in scope.node.find_all():
+        for entry in construct.node.metadata:
+            if entry.type != Validations.ACKNOWLEDGED_RULES_METADATA_KEY or not entry.data:
+                continue
+            for qualified_id, reason in entry.data.items():
+                pack, rule_id = _split_rule_id(qualified_id)
+                found.append(Finding(pack, rule_id, construct.node.path, acknowledged=True, reason=reason))
+    return found
+
+
+def _split_rule_id(qualified_id: str) -> tuple[str, str]:
+    """`Annotation::AwsSolutions-IAM5[...]`, `Kit-X`, `CloudFormation-Validate::W3010` -> (pack, rule id)."""
+    prefix, separator, rest = qualified_id.partition("::")
+    if separator and prefix.lower() == "annotation":
+        qualified_id = rest
+    elif separator and prefix == CDK_VALIDATOR:
+        return CDK_VALIDATOR, rest
+    elif separator and "-" not in prefix.split(".")[0] and rest.startswith(prefix + "-"):
+        qualified_id = rest  # CDK-core form "<pack>::<pack>-<rule>"
+    for pack in ("AwsSolutions", "HIPAA.Security", "NIST.800.53.R5", KIT_PACK):
+        if qualified_id.startswith(pack + "-"):
+            return pack, qualified_id
+    return "unknown", qualified_id
+
+
+def _rule_ids(pack: NagPack) -> tuple[str, ...]:
+    if isinstance(pack, KitChecks):
+        return tuple(f"{KIT_PACK}-{rule.rule_id}" for rule in pack.rules)
+    return builtin_rule_ids(pack.name)
+
+
+def _finding_table(findings: list[Finding], *, with_reason: bool) -> list[str]:
+    header = "| Pack | Rule | Resource path |" + (" Reason |" if with_reason else "")
+    rule = "|---|---|---|" + ("---|" if with_reason else "")
+    rows = [
+        f"| {f.pack} | `{f.rule_id}` | `{f.resource_path}` |" + (f" {_cell(f.reason)} |" if with_reason else "")
+        for f in sorted(findings, key=lambda f: (f.pack, f.resource_path, f.rule_id))
+    ]
+    return [header, rule, *rows]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, timeout=5
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""

@@ -1,0 +1,91 @@
+"""Load and validate `config/<env>.yaml` files into `EnvironmentConfig` objects.
+
+Every mistake becomes one `ConfigError` whose message names the file and the field path, so
+`app.py` can stop before the CDK app (and so `cdk.out/`) is touched.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from kit_config.schema import EnvironmentConfig
+
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+CONFIG_DIR_ENV_VAR = "KIT_CONFIG_DIR"
+
+
+class ConfigError(Exception):
+    """A configuration mistake, with a message meant for the person who made it."""
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get(CONFIG_DIR_ENV_VAR) or DEFAULT_CONFIG_DIR)
+
+
+PROMOTION_ORDER = ("dev", "staging", "prod")
+
+
+def available_environments(directory: Path | None = None) -> list[str]:
+    """Environment names from `<config dir>/*.yaml`, in promotion order (dev, staging, prod, others)."""
+    directory = directory or config_dir()
+    names = [path.stem for path in directory.glob("*.yaml")]
+    return sorted(names, key=lambda name: (PROMOTION_ORDER.index(name) if name in PROMOTION_ORDER else len(PROMOTION_ORDER), name))
+
+
+def load_environment(name: str, directory: Path | None = None) -> EnvironmentConfig:
+    directory = directory or config_dir()
+    path = directory / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(available_environments(directory)) or "none"
+        raise ConfigError(f"unknown environment {name!r}: no {path} (known environments: {known})")
+    shown = _display_path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{shown}: not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{shown}: expected a mapping of settings at the top level, got {type(data).__name__}")
+    if "name" in data and data["name"] != name:
+        raise ConfigError(f"{shown}: name: {data['name']!r} does not match the file name {name!r}")
+    try:
+        return EnvironmentConfig.model_validate({**data, "name": name})
+    except ValidationError as error:
+        raise ConfigError(_describe(shown, error)) from None
+
+
+def load_environments(names: list[str] | None = None, directory: Path | None = None) -> list[EnvironmentConfig]:
+    """Load the named environments (default: every file in the config directory)."""
+    names = names or available_environments(directory)
+    if not names:
+        raise ConfigError(f"no environment files (*.yaml) in {directory or config_dir()}")
+    return [load_environment(name, directory) for name in names]
+
+
+def _describe(shown: str, error: ValidationError) -> str:
+    lines = [f"{shown}: {error.error_count()} invalid setting(s)"]
+    for item in error.errors(include_url=False):
+        path = ".".join(str(part) for part in _field_path(item["loc"])) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; see kit_config/schema.py for the allowed keys)"
+        elif item["type"] == "missing":
+            message = "required key is missing"
+        lines.append(f"  {shown}: {path}: {message}")
+    return "\n".join(lines)
+
+
+def _field_path(loc: tuple) -> list:
+    # Pydantic puts the discriminated-union tag ("create"/"existing") into the location;
+    # the person editing YAML never wrote that segment, so drop it.
+    return [part for part in loc if part not in ("create", "existing")]
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

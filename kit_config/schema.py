@@ -1,0 +1,209 @@
+"""The single source of truth for an environment's configuration.
+
+Every stack receives a typed `EnvironmentConfig` (or one of its sections); nothing downstream
+reads YAML or looks values up by string. Later capabilities add their own section models here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+CLOUDWATCH_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+REQUIRED_TAG_KEYS = ("Project", "Environment", "Owner", "CostCenter", "DataClassification")
+DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
+
+_REGION = re.compile(
+    r"^(us|eu|ap|sa|ca|me|af|il|mx)(-gov|-iso|-isob)?"
+    r"-(north|south|east|west|central|northeast|southeast|northwest|southwest)-\d{1,2}$"
+)
+# AWS tag values: letters, digits, spaces and + - = . _ : / @, at most 256 characters.
+_TAG_VALUE = re.compile(r"^[\w\s+\-=.:/@]{1,256}$", re.UNICODE)
+
+
+class _Section(BaseModel):
+    # strict: YAML already yields typed values, so "30" for an integer is a mistake, not input
+    # to coerce; extra=forbid: a misspelt key must fail loudly rather than be ignored.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class CreateVpc(_Section):
+    """Create a new VPC with isolated subnets only (no internet or NAT gateway)."""
+
+    mode: Literal["create"]
+    cidr: str = Field(description="IPv4 CIDR of the VPC, /16 to /24")
+    az_count: int = Field(ge=1, le=6, description="Number of availability zones to span")
+    availability_zones: list[str] | None = Field(
+        default=None,
+        description="AZ names; default: the region's first az_count letters (a, b, c, ...). "
+        "Given explicitly so synth needs no credentials for an AZ lookup.",
+    )
+    subnet_prefix_length: int = Field(default=20, ge=16, le=28)
+
+    @field_validator("cidr")
+    @classmethod
+    def _valid_cidr(cls, value: str) -> str:
+        return str(_parse_vpc_cidr(value))
+
+    @model_validator(mode="after")
+    def _subnets_fit(self) -> "CreateVpc":
+        network = ipaddress.IPv4Network(self.cidr)
+        if self.subnet_prefix_length <= network.prefixlen:
+            raise ValueError(
+                f"subnet_prefix_length /{self.subnet_prefix_length} must be longer than the VPC's "
+                f"/{network.prefixlen}"
+            )
+        room = 2 ** (self.subnet_prefix_length - network.prefixlen)
+        if room < self.az_count:
+            raise ValueError(
+                f"{self.cidr} holds only {room} /{self.subnet_prefix_length} subnets; "
+                f"az_count is {self.az_count}"
+            )
+        if self.availability_zones is not None and len(self.availability_zones) != self.az_count:
+            raise ValueError(
+                f"availability_zones lists {len(self.availability_zones)} zones; az_count is {self.az_count}"
+            )
+        return self
+
+
+class ExistingVpc(_Section):
+    """Use a VPC that already exists. Everything is given, so synth does no lookup."""
+
+    mode: Literal["existing"]
+    vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
+    vpc_cidr: str
+    availability_zones: list[str] = Field(min_length=1, max_length=6)
+    subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]]
+    route_table_ids: list[Annotated[str, Field(pattern=r"^rtb-[0-9a-f]{8,17}$")]]
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _valid_cidr(cls, value: str) -> str:
+        return str(_parse_vpc_cidr(value))
+
+    @model_validator(mode="after")
+    def _one_subnet_per_zone(self) -> "ExistingVpc":
+        zones = len(self.availability_zones)
+        if len(self.subnet_ids) != zones or len(self.route_table_ids) != zones:
+            raise ValueError(
+                "subnet_ids and route_table_ids need one entry per availability zone "
+                f"({zones}); got {len(self.subnet_ids)} and {len(self.route_table_ids)}"
+            )
+        return self
+
+
+NetworkConfig = Annotated[Union[CreateVpc, ExistingVpc], Field(discriminator="mode")]
+
+
+class RequiredTags(_Section):
+    """Tags every taggable resource must carry. Extra tags are allowed and applied too."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+
+    Project: str
+    Environment: str
+    Owner: str
+    CostCenter: str
+    DataClassification: Literal[DATA_CLASSIFICATIONS]  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _valid_values(self) -> "RequiredTags":
+        for key, value in self.as_dict().items():
+            if not isinstance(value, str) or not _TAG_VALUE.match(value):
+                raise ValueError(
+                    f"tag {key}={value!r} is not a valid AWS tag value "
+                    "(1-256 letters, digits, spaces or + - = . _ : / @)"
+                )
+        return self
+
+    def as_dict(self) -> dict[str, str]:
+        return {**self.model_dump(exclude=set(self.model_extra or {})), **(self.model_extra or {})}
+
+
+class AlarmsConfig(_Section):
+    email_subscriptions: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
+
+
+class EnvironmentConfig(_Section):
+    """One deployment environment (dev, staging, prod, ...)."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,20}$")]
+    account: str = Field(description="12-digit AWS account id, quoted in YAML")
+    region: str
+    tags: RequiredTags
+    log_retention_days: int = Field(
+        description="Minimum retention for every log group; one of CloudWatch's accepted values"
+    )
+    removal_policy: Literal["retain", "destroy"]
+    network: NetworkConfig
+    alarms: AlarmsConfig = AlarmsConfig()
+
+    @field_validator("account", mode="before")
+    @classmethod
+    def _valid_account(cls, value: object) -> object:
+        # An unquoted YAML number is an int and would silently lose leading zeros.
+        if not isinstance(value, str) or not re.fullmatch(r"\d{12}", value):
+            raise ValueError(f"{value!r} is not a 12-digit AWS account id in quotes (e.g. \"123456789012\")")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _valid_region(cls, value: str) -> str:
+        if not _REGION.match(value):
+            raise ValueError(f"{value!r} is not an AWS region name (e.g. us-east-1)")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _cloudwatch_retention(cls, value: int) -> int:
+        if value not in CLOUDWATCH_RETENTION_DAYS:
+            raise ValueError(
+                f"{value} is not a retention CloudWatch Logs accepts; choose one of "
+                + ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS))
+            )
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _environment_tag_matches(cls, tags: RequiredTags, info: ValidationInfo) -> RequiredTags:
+        name = info.data.get("name")
+        if name and tags.Environment != name:
+            raise ValueError(f"Environment tag is {tags.Environment!r} but this file configures {name!r}")
+        return tags
+
+    @field_validator("network")
+    @classmethod
+    def _zones_in_region(cls, network: CreateVpc | ExistingVpc, info: ValidationInfo) -> CreateVpc | ExistingVpc:
+        region = info.data.get("region")
+        for zone in network.availability_zones or ():
+            if region and not re.fullmatch(re.escape(region) + r"[a-z]", zone):
+                raise ValueError(f"availability zone {zone!r} is not in region {region}")
+        return network
+
+    @property
+    def availability_zones(self) -> list[str]:
+        network = self.network
+        if network.availability_zones is not None:
+            return list(network.availability_zones)
+        return [self.region + letter for letter in "abcdef"[: network.az_count]]
+
+    @property
+    def vpc_cidr(self) -> str:
+        return self.network.cidr if isinstance(self.network, CreateVpc) else self.network.vpc_cidr
+
+
+def _parse_vpc_cidr(value: str) -> ipaddress.IPv4Network:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not a valid IPv4 CIDR block ({error})") from None
+    if not 16 <= network.prefixlen <= 24:
+        raise ValueError(f"a VPC CIDR must be /16 to /24; {value} is /{network.prefixlen}")
+    return network

@@ -1,0 +1,1 @@
+"""The kit's stacks, grouped per environment in `EnvironmentStage`."""

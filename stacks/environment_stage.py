@@ -1,0 +1,46 @@
+"""One `cdk.Stage` per environment, so `cdk synth|diff|deploy 'dev/*'` address one environment."""
+
+from __future__ import annotations
+
+from aws_cdk import Environment, Stage, Tags
+from constructs import Construct
+
+from kit_config import EnvironmentConfig
+from stacks.foundation_stack import FoundationStack
+from stacks.network_stack import NetworkStack
+
+
+class EnvironmentStage(Stage):
+    def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
+        super().__init__(scope, config.name, env=Environment(account=config.account, region=config.region))
+        self.config = config
+        # Answer CDK's availability-zone lookup from config (a VPC asks the stack for its AZs),
+        # so synth never needs credentials. Must be set before any child construct exists.
+        self.node.set_context(
+            f"availability-zones:account={config.account}:region={config.region}", config.availability_zones
+        )
+        stack_options = {
+            # Retained environments are the ones that must not be deleted by accident.
+            "termination_protection": config.removal_policy == "retain",
+            # Stack tags must be explicit (@aws-cdk/core:explicitStackTags); CloudFormation
+            # propagates them to resources CDK cannot tag itself.
+            "tags": config.tags.as_dict(),
+        }
+        self.foundation = FoundationStack(
+            self,
+            "Foundation",
+            config=config,
+            description=f"{config.tags.Project} {config.name}: KMS keys and alarm topic",
+            **stack_options,
+        )
+        self.network = NetworkStack(
+            self,
+            "Network",
+            config=config,
+            keys=self.foundation.keys,
+            description=f"{config.tags.Project} {config.name}: isolated VPC, PrivateLink endpoints, flow logs",
+            **stack_options,
+        )
+        # Resource-level tags, so they show in the templates CI reviews and the gate checks.
+        for key, value in config.tags.as_dict().items():
+            Tags.of(self).add(key, value)
