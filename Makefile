@@ -34,7 +34,7 @@ check-config: $(VENV)/.installed ## Validate config/<env>.yaml (ENV=name, defaul
 
 synth: install check-config ## Synthesize every environment (or ENV=name) into cdk.out/ and write compliance reports
 	$(CDK) synth --quiet $(CDK_CONTEXT) '**'
-	@ls cdk.out/compliance/*-compliance.md
+	@echo "Compliance reports: cdk.out/compliance/"; ls cdk.out/compliance/
 
 test: install ## Run the test suite (synthesizes the app once, checks snapshots, nag, cfn-lint)
 	$(PY) -m pytest

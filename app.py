@@ -7,6 +7,7 @@ message naming the file and field, and nothing is written to cdk.out/.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -21,12 +22,18 @@ def selected_environments(value: object) -> list[str] | None:
 
 
 def main() -> int:
-    from aws_cdk import App  # imported after config checks would be nicer, but context lives on App
+    from aws_cdk import App
 
+    # App() creates its output directory, and `-c env=...` is only readable through it; on a
+    # config error, remove the directory again if it did not exist before, so nothing is left.
+    outdir = os.environ.get("CDK_OUTDIR")
+    outdir_existed = outdir is None or Path(outdir).exists()
     app = App()
     try:
         configs = load_environments(selected_environments(app.node.try_get_context("env")))
     except ConfigError as error:
+        if not outdir_existed and not any(Path(outdir).iterdir()):
+            Path(outdir).rmdir()
         print(f"Configuration error (nothing was synthesized):\n{error}", file=sys.stderr)
         return 1
 

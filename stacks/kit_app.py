@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +11,7 @@ from aws_cdk import App
 from aws_cdk.cx_api import CloudAssembly
 from cdk_nag import NagPack
 
-from governance.compliance_report import ComplianceReport, build_report, write_report
+from governance.compliance_report import REPORT_DIR_NAME, ComplianceReport, build_report, write_report
 from governance.gate import enable_governance
 from governance.policy import GovernancePolicy
 from kit_config import EnvironmentConfig
@@ -30,7 +32,9 @@ class KitApp:
         return [build_report(stage, self.packs) for stage in self.stages]
 
     def write_compliance_reports(self, outdir: Path) -> list[ComplianceReport]:
+        """Replace `<outdir>/compliance/` with this synth's reports (none left from older runs)."""
         reports = self.compliance_reports()
+        shutil.rmtree(outdir / REPORT_DIR_NAME, ignore_errors=True)
         for report in reports:
             write_report(report, outdir)
         return reports
@@ -40,3 +44,12 @@ def build_kit_app(app: App, configs: list[EnvironmentConfig]) -> KitApp:
     stages = [EnvironmentStage(app, config) for config in configs]
     policies = {config.name: GovernancePolicy.for_environment(config) for config in configs}
     return KitApp(app=app, stages=stages, packs=enable_governance(app, policies))
+
+
+def cdk_json_context(project_dir: Path = Path(__file__).resolve().parent.parent) -> dict:
+    """The feature flags in cdk.json, for apps built outside the CDK CLI (tests, benchmarks).
+
+    The CLI passes them to app.py; an `App()` built in-process must be given them, or it
+    synthesizes with different defaults than `cdk synth` does.
+    """
+    return json.loads((project_dir / "cdk.json").read_text())["context"]

@@ -1,0 +1,70 @@
+"""app.py through the real CDK CLI: environment selection and config errors that write nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+CDK = PROJECT_DIR / "node_modules" / ".bin" / "cdk"
+
+
+def cdk_synth(outdir: Path, *args: str, config_dir: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if config_dir:
+        env["KIT_CONFIG_DIR"] = str(config_dir)
+    return subprocess.run(
+        [str(CDK), "synth", "--quiet", "--output", str(outdir), *args, "**"],
+        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300,
+    )
+
+
+@pytest.fixture
+def broken_config(tmp_path: Path) -> Path:
+    directory = tmp_path / "config"
+    shutil.copytree(PROJECT_DIR / "config", directory)
+    data = yaml.safe_load((directory / "staging.yaml").read_text())
+    data["network"]["cidr"] = "10.32.0.0/12"
+    (directory / "staging.yaml").write_text(yaml.safe_dump(data))
+    return directory
+
+
+def test_env_context_synthesizes_only_that_environment(tmp_path):
+    outdir = tmp_path / "cdk.out"
+    result = cdk_synth(outdir, "-c", "env=dev")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(p.name for p in outdir.glob("assembly-*")) == ["assembly-dev"]
+    assert sorted(p.name for p in (outdir / "compliance").iterdir()) == ["dev-compliance.csv", "dev-compliance.md"]
+    assert "compliance dev: PASS" in result.stderr
+
+
+def test_config_error_stops_the_cli_before_anything_is_written(tmp_path, broken_config):
+    outdir = tmp_path / "cdk.out"
+    result = cdk_synth(outdir, config_dir=broken_config)
+    assert result.returncode != 0
+    assert "staging.yaml: network.cidr: a VPC CIDR must be /16 to /24" in result.stderr
+    assert not outdir.exists() or not any(outdir.iterdir())
+
+
+def test_config_error_in_app_py_leaves_no_output_directory(tmp_path, broken_config):
+    outdir = tmp_path / "never-created"
+    env = {**os.environ, "KIT_CONFIG_DIR": str(broken_config), "CDK_OUTDIR": str(outdir)}
+    result = subprocess.run(
+        [str(PROJECT_DIR / ".venv" / "bin" / "python"), "app.py"],
+        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "staging.yaml: network.cidr" in result.stderr
+    assert not outdir.exists()
+
+
+def test_unknown_environment_is_a_clear_error(tmp_path):
+    result = cdk_synth(tmp_path / "cdk.out", "-c", "env=qa")
+    assert result.returncode != 0
+    assert "unknown environment 'qa'" in result.stderr and "known environments: dev, staging, prod" in result.stderr
