@@ -13,3 +13,38 @@ def resources(template: dict, resource_type: str) -> dict[str, dict]:
 def only(items: dict) -> dict:
     assert len(items) == 1, f"expected exactly one, got {list(items)}"
     return next(iter(items.values()))
+
+
+def gate_findings(build, *, tmp_path, tagged: bool = True, min_retention: int = 30) -> dict[str, list[str]]:
+    """Synthesize a one-stack app behind the governance gate; return {rule id: [construct paths]}.
+
+    `build(stack)` adds the construct under test. An empty result means synth passed the gate.
+    """
+    import json
+
+    from aws_cdk import App, Environment, Stack, Stage, Tags
+
+    from governance.gate import enable_governance
+    from governance.policy import GovernancePolicy
+    from stacks.kit_app import cdk_json_context
+
+    app = App(outdir=str(tmp_path / "gate.out"), context=cdk_json_context())
+    stage = Stage(app, "gate", env=Environment(account="123456789012", region="us-east-1"))
+    stack = Stack(stage, "UnderTest")
+    build(stack)
+    if tagged:
+        for key in ("Project", "Environment", "Owner", "CostCenter", "DataClassification"):
+            Tags.of(stack).add(key, "gate-test")
+    enable_governance(app, {"gate": GovernancePolicy(min_log_retention_days=min_retention)})
+    try:
+        app.synth()
+        return {}
+    except RuntimeError as error:
+        assert "ValidationFailed" in str(error), error
+    report = json.loads((tmp_path / "gate.out" / "validation-report.json").read_text())
+    findings: dict[str, list[str]] = {}
+    for plugin in report["pluginReports"]:
+        for violation in plugin["violations"]:
+            paths = [c["constructPath"] for c in violation["violatingConstructs"]]
+            findings.setdefault(violation["ruleName"], []).extend(paths)
+    return findings
