@@ -1,0 +1,137 @@
+"""S3 buckets that meet the kit's bucket rules (Kit-S3BucketBaseline) by construction.
+
+`SecureBucket`: KMS (customer key), TLS-only, versioned, all public access blocked, server
+access logs to the environment's `AccessLogBucket`, lifecycle from the environment's retention.
+Consumers use `grant_read` / `grant_read_write` (optionally on a key prefix), never IAM by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+
+def _baseline(**overrides) -> dict:
+    return {
+        "versioned": True,
+        "enforce_ssl": True,
+        "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
+        "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        **overrides,
+    }
+
+
+def _acknowledge(construct: Construct, reasons: dict[str, str]) -> None:
+    for rule_id, reason in reasons.items():
+        Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+
+_NO_REPLICATION = (
+    "Single-region kit: durability comes from S3's multi-AZ storage plus versioning; cross-region "
+    "replication is a deployment choice, not a default."
+)
+
+
+@dataclass(frozen=True)
+class AccessLogBucketProps:
+    retention_days: int
+    removal_policy: RemovalPolicy
+
+
+class AccessLogBucket(Construct):
+    """Target of S3 server access logs for the environment's buckets."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: AccessLogBucketProps) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            **_baseline(
+                # S3 server access log delivery writes only to SSE-S3 target buckets (SSE-KMS is
+                # not supported), hence the one acknowledged kit finding below.
+                encryption=s3.BucketEncryption.S3_MANAGED,
+                removal_policy=props.removal_policy,
+                lifecycle_rules=[
+                    s3.LifecycleRule(
+                        expiration=Duration.days(props.retention_days),
+                        noncurrent_version_expiration=Duration.days(7),
+                    )
+                ],
+            ),
+        )
+        _acknowledge(
+            self.bucket,
+            {
+                "Kit-S3BucketBaseline[NotKmsEncrypted]": "S3 server access log delivery supports only SSE-S3 target buckets; this bucket holds access logs only.",
+                "HIPAA.Security-S3DefaultEncryptionKMS": "S3 server access log delivery supports only SSE-S3 target buckets.",
+                "NIST.800.53.R5-S3DefaultEncryptionKMS": "S3 server access log delivery supports only SSE-S3 target buckets.",
+                "HIPAA.Security-S3BucketReplicationEnabled": _NO_REPLICATION,
+                "NIST.800.53.R5-S3BucketReplicationEnabled": _NO_REPLICATION,
+            },
+        )
+
+
+@dataclass(frozen=True)
+class SecureBucketProps:
+    key: kms.IKey
+    access_logs: AccessLogBucket
+    removal_policy: RemovalPolicy
+    purpose: str  # short name; also the access-log prefix
+    expiration_days: int | None = None  # current objects; None keeps them
+    noncurrent_version_days: int = 30
+
+
+class SecureBucket(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: SecureBucketProps) -> None:
+        super().__init__(scope, construct_id)
+        self.key = props.key
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            **_baseline(
+                encryption=s3.BucketEncryption.KMS,
+                encryption_key=props.key,
+                bucket_key_enabled=True,  # fewer KMS calls (and cost) per object
+                server_access_logs_bucket=props.access_logs.bucket,
+                server_access_logs_prefix=f"{props.purpose}/",
+                removal_policy=props.removal_policy,
+                lifecycle_rules=[
+                    s3.LifecycleRule(
+                        expiration=Duration.days(props.expiration_days) if props.expiration_days else None,
+                        noncurrent_version_expiration=Duration.days(props.noncurrent_version_days),
+                        abort_incomplete_multipart_upload_after=Duration.days(7),
+                    )
+                ],
+            ),
+        )
+        _acknowledge(
+            self.bucket,
+            {
+                "HIPAA.Security-S3BucketReplicationEnabled": _NO_REPLICATION,
+                "NIST.800.53.R5-S3BucketReplicationEnabled": _NO_REPLICATION,
+            },
+        )
+
+    @property
+    def bucket_name(self) -> str:
+        return self.bucket.bucket_name
+
+    @property
+    def bucket_arn(self) -> str:
+        return self.bucket.bucket_arn
+
+    def s3_uri(self, prefix: str = "") -> str:
+        return f"s3://{self.bucket.bucket_name}/{prefix}"
+
+    def grant_read(self, grantee: iam.IGrantable, prefix: str = "*") -> iam.Grant:
+        """Get/list objects under `prefix` (e.g. "models/*") and decrypt them."""
+        return self.bucket.grant_read(grantee, prefix)
+
+    def grant_read_write(self, grantee: iam.IGrantable, prefix: str = "*") -> iam.Grant:
+        """Read, write and delete objects under `prefix`, with the key's encrypt/decrypt."""
+        return self.bucket.grant_read_write(grantee, prefix)
