@@ -12,6 +12,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from kit_config.inference_schema import InferenceConfig
+
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 CLOUDWATCH_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
@@ -144,6 +146,7 @@ class EnvironmentConfig(_Section):
     removal_policy: Literal["retain", "destroy"]
     network: NetworkConfig
     alarms: AlarmsConfig = AlarmsConfig()
+    inference: InferenceConfig
 
     @field_validator("account", mode="before")
     @classmethod
