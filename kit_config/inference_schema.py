@@ -97,7 +97,9 @@ class Variant(_Section):
     model: ModelWeights
     initial_instance_count: int = Field(ge=1)
     initial_weight: float = Field(default=1.0, gt=0)
-    volume_size_gb: int = Field(default=128, ge=1, le=512)
+    volume_size_gb: int | None = Field(
+        default=None, ge=1, le=512, description="EBS ML storage volume; only for instance types without NVMe storage"
+    )
     autoscaling: Autoscaling
 
     @field_validator("instance_type")
@@ -111,6 +113,16 @@ class Variant(_Section):
                 + ", ".join(sorted(INSTANCE_CATALOGUE))
             )
         return value
+
+    @field_validator("volume_size_gb")
+    @classmethod
+    def _ebs_only(cls, size: int | None, info: ValidationInfo) -> int | None:
+        spec = INSTANCE_CATALOGUE.get(info.data.get("instance_type", ""))
+        if size is not None and spec and spec.local_nvme_storage:
+            raise ValueError(
+                f"{info.data['instance_type']} uses NVMe instance storage; SageMaker does not accept VolumeSizeInGB for it"
+            )
+        return size
 
     @field_validator("model")
     @classmethod

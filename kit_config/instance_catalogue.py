@@ -8,6 +8,8 @@ transcribed for us-east-1, us-west-2 and eu-west-1 (prices as listed in October 
 changes them — check the page or the AWS Price List API before budgeting). Accelerator counts
 and memory agree with the sagemaker SDK's `instance_gpu_info.json` wherever that table has the
 instance (a test checks this). Inferentia2/Trainium "memory" is accelerator HBM (32 GiB/chip).
+Every GPU and Trainium type here has NVMe instance storage; Inferentia2 is EBS-only (SageMaker
+"Instance store volumes" documentation).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ class InstanceSpec:
     accelerator_count: int
     memory_per_accelerator_gib: float
     hourly_usd: dict[str, float]  # region -> on-demand $/hour
+    # NVMe instance store: hardware-encrypted, and SageMaker rejects KmsKeyId and
+    # VolumeSizeInGB for endpoint configs that use such an instance type.
+    local_nvme_storage: bool = True
 
     @property
     def accelerator_memory_gib(self) -> float:
@@ -34,9 +39,10 @@ class InstanceSpec:
         return None if hourly is None else round(hourly * HOURS_PER_MONTH * instances, 2)
 
 
-def _spec(accelerator: str, count: int, memory: float, us_east_1: float, eu_west_1: float) -> InstanceSpec:
+def _spec(accelerator: str, count: int, memory: float, us_east_1: float, eu_west_1: float, nvme: bool = True) -> InstanceSpec:
     # us-west-2 lists the same real-time inference prices as us-east-1 for these families.
-    return InstanceSpec(accelerator, count, memory, {"us-east-1": us_east_1, "us-west-2": us_east_1, "eu-west-1": eu_west_1})
+    prices = {"us-east-1": us_east_1, "us-west-2": us_east_1, "eu-west-1": eu_west_1}
+    return InstanceSpec(accelerator, count, memory, prices, local_nvme_storage=nvme)
 
 
 INSTANCE_CATALOGUE: dict[str, InstanceSpec] = {
@@ -67,10 +73,10 @@ INSTANCE_CATALOGUE: dict[str, InstanceSpec] = {
     "ml.p5.48xlarge": _spec("H100", 8, 80, 113.070, 127.043),
     "ml.p5e.48xlarge": _spec("H200", 8, 141, 124.380, 139.754),
     # AWS Inferentia2 / Trainium, 32 GiB HBM per chip
-    "ml.inf2.xlarge": _spec("Inferentia2", 1, 32, 0.990, 1.112),
-    "ml.inf2.8xlarge": _spec("Inferentia2", 1, 32, 2.360, 2.652),
-    "ml.inf2.24xlarge": _spec("Inferentia2", 6, 32, 8.980, 10.090),
-    "ml.inf2.48xlarge": _spec("Inferentia2", 12, 32, 17.960, 20.180),
+    "ml.inf2.xlarge": _spec("Inferentia2", 1, 32, 0.990, 1.112, nvme=False),
+    "ml.inf2.8xlarge": _spec("Inferentia2", 1, 32, 2.360, 2.652, nvme=False),
+    "ml.inf2.24xlarge": _spec("Inferentia2", 6, 32, 8.980, 10.090, nvme=False),
+    "ml.inf2.48xlarge": _spec("Inferentia2", 12, 32, 17.960, 20.180, nvme=False),
     "ml.trn1.2xlarge": _spec("Trainium", 1, 32, 1.544, 1.735),
     "ml.trn1.32xlarge": _spec("Trainium", 16, 32, 24.725, 27.781),
 }

@@ -48,6 +48,10 @@ class CreateVpc(_Section):
         "Given explicitly so synth needs no credentials for an AZ lookup.",
     )
     subnet_prefix_length: int = Field(default=20, ge=16, le=28)
+    s3_prefix_list_id: Annotated[str, Field(pattern=r"^pl-[0-9a-f]{8,17}$")] = Field(
+        description="The region's S3 managed prefix list (com.amazonaws.<region>.s3): security groups "
+        "allow HTTPS egress to S3 through the gateway endpoint by this id, not by 0.0.0.0/0"
+    )
 
     @field_validator("cidr")
     @classmethod
@@ -84,6 +88,9 @@ class ExistingVpc(_Section):
     availability_zones: list[str] = Field(min_length=1, max_length=6)
     subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]]
     route_table_ids: list[Annotated[str, Field(pattern=r"^rtb-[0-9a-f]{8,17}$")]]
+    s3_prefix_list_id: Annotated[str, Field(pattern=r"^pl-[0-9a-f]{8,17}$")] = Field(
+        description="The region's S3 managed prefix list (see CreateVpc)"
+    )
 
     @field_validator("vpc_cidr")
     @classmethod

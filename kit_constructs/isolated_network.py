@@ -44,11 +44,13 @@ class IsolatedNetworkProps:
     flow_log_key: kms.IKey
     log_retention_days: int
     removal_policy: RemovalPolicy
+    s3_prefix_list_id: str
 
 
 class IsolatedNetwork(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: IsolatedNetworkProps) -> None:
         super().__init__(scope, construct_id)
+        self._s3_prefix_list = ec2.Peer.prefix_list(props.s3_prefix_list_id)
         self.vpc = self._vpc(props)
         self.subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
 
@@ -91,6 +93,10 @@ class IsolatedNetwork(Construct):
         security_group.connections.allow_to(
             self.endpoint_security_group, HTTPS, "HTTPS to AWS service endpoints"
         )
+
+    def allow_s3_access(self, security_group: ec2.ISecurityGroup) -> None:
+        """Let `security_group` reach S3 over HTTPS through the gateway endpoint (egress rule)."""
+        security_group.add_egress_rule(self._s3_prefix_list, HTTPS, "HTTPS to S3 via the gateway endpoint")
 
     def _vpc(self, props: IsolatedNetworkProps) -> ec2.IVpc:
         network = props.network

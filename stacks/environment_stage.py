@@ -7,6 +7,7 @@ from constructs import Construct
 
 from kit_config import EnvironmentConfig
 from stacks.foundation_stack import FoundationStack
+from stacks.inference_stack import InferenceStack
 from stacks.network_stack import NetworkStack
 
 
@@ -39,6 +40,15 @@ class EnvironmentStage(Stage):
             config=config,
             keys=self.foundation.keys,
             description=f"{config.tags.Project} {config.name}: isolated VPC, PrivateLink endpoints, flow logs",
+            **stack_options,
+        )
+        self.inference = InferenceStack(
+            self,
+            "Inference",
+            config=config,
+            foundation=self.foundation,
+            network=self.network,
+            description=f"{config.tags.Project} {config.name}: SageMaker AI real-time LLM endpoint",
             **stack_options,
         )
         # Resource-level tags, so they show in the templates CI reviews and the gate checks.

@@ -1,4 +1,4 @@
-"""Per-environment foundation: the KMS keys and the alarm topic every other stack uses."""
+"""Per-environment foundation: KMS keys, the alarm topic and the S3 access-log bucket other stacks use."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from constructs import Construct
 
 from kit_config import EnvironmentConfig
 from kit_constructs.encryption_keys import EnvironmentKeys, EnvironmentKeysProps
+from kit_constructs.secure_bucket import AccessLogBucket, AccessLogBucketProps
 
 
 class FoundationStack(Stack):
@@ -32,6 +33,11 @@ class FoundationStack(Stack):
         )
         for address in config.alarms.email_subscriptions:
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(address))
+        self.access_logs = AccessLogBucket(
+            self,
+            "AccessLogs",
+            AccessLogBucketProps(retention_days=config.log_retention_days, removal_policy=removal_policy(config)),
+        )
 
 
 def removal_policy(config: EnvironmentConfig) -> RemovalPolicy:

@@ -26,5 +26,6 @@ class NetworkStack(Stack):
                 flow_log_key=keys.logs,
                 log_retention_days=config.log_retention_days,
                 removal_policy=removal_policy(config),
+                s3_prefix_list_id=config.network.s3_prefix_list_id,
             ),
         )
