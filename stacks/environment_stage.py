@@ -7,6 +7,7 @@ from constructs import Construct
 
 from kit_config import EnvironmentConfig
 from stacks.foundation_stack import FoundationStack
+from stacks.mlflow_stack import MlflowStack
 from stacks.network_stack import NetworkStack
 
 
@@ -30,7 +31,7 @@ class EnvironmentStage(Stage):
             self,
             "Foundation",
             config=config,
-            description=f"{config.tags.Project} {config.name}: KMS keys and alarm topic",
+            description=f"{config.tags.Project} {config.name}: KMS keys, alarm topic, access-log bucket",
             **stack_options,
         )
         self.network = NetworkStack(
@@ -39,6 +40,15 @@ class EnvironmentStage(Stage):
             config=config,
             keys=self.foundation.keys,
             description=f"{config.tags.Project} {config.name}: isolated VPC, PrivateLink endpoints, flow logs",
+            **stack_options,
+        )
+        self.mlflow = MlflowStack(
+            self,
+            "Mlflow",
+            config=config,
+            keys=self.foundation.keys,
+            access_logs=self.foundation.access_logs,
+            description=f"{config.tags.Project} {config.name}: SageMaker managed MLflow and its artifact store",
             **stack_options,
         )
         # Resource-level tags, so they show in the templates CI reviews and the gate checks.

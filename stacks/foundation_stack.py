@@ -1,14 +1,15 @@
-"""Per-environment foundation: the KMS keys and the alarm topic every other stack uses."""
+"""Per-environment foundation: the KMS keys, the alarm topic and the access-log bucket every other stack uses."""
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Acknowledgment, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from kit_config import EnvironmentConfig
 from kit_constructs.encryption_keys import EnvironmentKeys, EnvironmentKeysProps
+from kit_constructs.secure_bucket import AccessLogBucket, AccessLogBucketProps
 
 
 class FoundationStack(Stack):
@@ -32,6 +33,26 @@ class FoundationStack(Stack):
         )
         for address in config.alarms.email_subscriptions:
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(address))
+        # The environment's S3 server access log target; every SecureBucket in later stacks logs here.
+        self.access_logs = AccessLogBucket(
+            self,
+            "AccessLogs",
+            AccessLogBucketProps(retention_days=config.log_retention_days, removal_policy=removal_policy(config)),
+        )
+        # The packs see a bucket's log target only within one stack; the buckets that log here live
+        # in other stacks. Logging the log bucket itself would need yet another log bucket.
+        for rule_id in (
+            "AwsSolutions-S1",
+            "HIPAA.Security-S3BucketLoggingEnabled",
+            "NIST.800.53.R5-S3BucketLoggingEnabled",
+        ):
+            Validations.of(self.access_logs.bucket).acknowledge(
+                Acknowledgment(
+                    id=rule_id,
+                    reason="This is the environment's S3 server access log target; access to it is recorded "
+                    "by CloudTrail, and logging it to itself would loop.",
+                )
+            )
 
 
 def removal_policy(config: EnvironmentConfig) -> RemovalPolicy:

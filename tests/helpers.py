@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 ENVIRONMENTS = ("dev", "staging", "prod")
-STACKS = ("Foundation", "Network")
+STACKS = ("Foundation", "Network", "Mlflow")
 
 
 def resources(template: dict, resource_type: str) -> dict[str, dict]:
