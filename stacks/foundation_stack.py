@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Acknowledgment, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
@@ -39,6 +40,18 @@ class FoundationStack(Stack):
             "AccessLogs",
             AccessLogBucketProps(retention_days=config.log_retention_days, removal_policy=removal_policy(config)),
         )
+        # Buckets in other stacks get a log-delivery grant without CDK's source conditions (their ARNs
+        # would make this stack depend on theirs); this keeps delivery to this account's buckets.
+        self.access_logs.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="LogDeliveryFromThisAccountOnly",
+                effect=iam.Effect.DENY,
+                principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[self.access_logs.bucket.arn_for_objects("*")],
+                conditions={"StringNotEquals": {"aws:SourceAccount": self.account}},
+            )
+        )
         # The packs see a bucket's log target only within one stack; the buckets that log here live
         # in other stacks. Logging the log bucket itself would need yet another log bucket.
         for rule_id in (
@@ -49,8 +62,8 @@ class FoundationStack(Stack):
             Validations.of(self.access_logs.bucket).acknowledge(
                 Acknowledgment(
                     id=rule_id,
-                    reason="This is the environment's S3 server access log target; access to it is recorded "
-                    "by CloudTrail, and logging it to itself would loop.",
+                    reason="This is the environment's S3 server access log target; AWS advises against logging a "
+                    "log bucket to itself, and API access to it is recorded by CloudTrail.",
                 )
             )
 
