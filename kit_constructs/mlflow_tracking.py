@@ -210,8 +210,9 @@ class MlflowTracking(Construct):
             )
             self.resource = app
             self._arn = app.attr_arn
-        # The role's policy must exist before SageMaker validates access to the artifact store.
-        self.resource.node.add_dependency(self.role, self.service_policy)
+        # The role's managed policy (attached by the policy resource) must exist before SageMaker
+        # validates access to the artifact store; the role itself is already a GetAtt dependency.
+        self.resource.node.add_dependency(self.service_policy)
         self.resource.apply_removal_policy(props.removal_policy)
 
     @property
