@@ -311,10 +311,10 @@ class MlflowTracking(Construct):
                     "Automatic model registration creates one model package group per MLflow registered "
                     "model, named after the model at run time; limited to this account and region."
                 )
-        acknowledge(policy.node.default_child, reasons)
+        _acknowledge(policy.node.default_child, reasons)
         return role
 
 
-def acknowledge(construct: Construct, reasons: dict[str, str]) -> None:
+def _acknowledge(construct: Construct, reasons: dict[str, str]) -> None:
     for rule_id, reason in reasons.items():
         Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
