@@ -140,6 +140,79 @@ class AlarmsConfig(_Section):
     email_subscriptions: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
 
 
+# --- MLflow (SageMaker managed) ------------------------------------------------------------
+# MLflow versions a SageMaker tracking server can run (CreateMlflowTrackingServer MlflowVersion;
+# "Tracking server versions" in the SageMaker developer guide). Pin the client to match:
+# server 2.13.x -> mlflow==2.13.2, 2.16.x -> mlflow==2.16.2, 3.0 -> mlflow 3.x. An MLflow App has no
+# version setting: SageMaker manages and upgrades it.
+MLFLOW_TRACKING_SERVER_VERSIONS = ("2.13.2", "2.16.2", "3.0")
+# Same pattern as CloudFormation's WeeklyMaintenanceWindowStart: Ddd:HH:MM in UTC, e.g. Tue:03:30.
+_MAINTENANCE_WINDOW = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):([0-5]\d)$")
+_ARTIFACT_PREFIX = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
+
+
+class _MlflowCommon(_Section):
+    weekly_maintenance_window_start: str = Field(
+        description="Start of SageMaker's weekly maintenance window, UTC, as Ddd:HH:MM (e.g. Tue:03:30)"
+    )
+    automatic_model_registration: bool = Field(
+        default=False, description="Register MLflow models in the SageMaker Model Registry automatically"
+    )
+    artifact_prefix: str = Field(
+        default="mlflow", description="Key prefix in the artifact bucket (no leading or trailing slash)"
+    )
+    artifact_retention_days: int | None = Field(
+        default=None, ge=1, description="Expire current artifact objects after this many days; unset keeps them"
+    )
+
+    @field_validator("weekly_maintenance_window_start")
+    @classmethod
+    def _valid_window(cls, value: str) -> str:
+        if not _MAINTENANCE_WINDOW.match(value):
+            raise ValueError(
+                f"{value!r} is not a weekly maintenance window; use Ddd:HH:MM in UTC with a three-letter "
+                "day and two-digit hour and minute, e.g. Tue:03:30"
+            )
+        return value
+
+    @field_validator("artifact_prefix")
+    @classmethod
+    def _valid_prefix(cls, value: str) -> str:
+        if not _ARTIFACT_PREFIX.match(value):
+            raise ValueError(
+                f"{value!r} is not an artifact prefix; use lower-case S3 key segments separated by '/', "
+                "without a leading or trailing slash (e.g. mlflow or agents/mlflow)"
+            )
+        return value
+
+
+class MlflowTrackingServerConfig(_MlflowCommon):
+    """A SageMaker managed MLflow tracking server: fixed size, pinned MLflow version, billed per hour."""
+
+    kind: Literal["tracking_server"]
+    size: Literal["Small", "Medium", "Large"]
+    mlflow_version: str = Field(description="One of MLFLOW_TRACKING_SERVER_VERSIONS")
+
+    @field_validator("mlflow_version")
+    @classmethod
+    def _supported_version(cls, value: str) -> str:
+        if value not in MLFLOW_TRACKING_SERVER_VERSIONS:
+            raise ValueError(
+                f"{value!r} is not an MLflow version SageMaker tracking servers support; choose one of "
+                + ", ".join(MLFLOW_TRACKING_SERVER_VERSIONS)
+            )
+        return value
+
+
+class MlflowAppConfig(_MlflowCommon):
+    """A serverless SageMaker MLflow App: no size or version to manage, billed per use."""
+
+    kind: Literal["app"]
+
+
+MlflowConfig = Annotated[Union[MlflowTrackingServerConfig, MlflowAppConfig], Field(discriminator="kind")]
+
+
 class EnvironmentConfig(_Section):
     """One deployment environment (dev, staging, prod, ...)."""
 
@@ -153,6 +226,7 @@ class EnvironmentConfig(_Section):
     removal_policy: Literal["retain", "destroy"]
     network: NetworkConfig
     alarms: AlarmsConfig = AlarmsConfig()
+    mlflow: MlflowConfig
     inference: InferenceConfig
 
     @field_validator("account", mode="before")

@@ -68,11 +68,6 @@ class AccessLogBucket(Construct):
             self.bucket,
             {
                 "Kit-S3BucketBaseline[NotKmsEncrypted]": "S3 server access log delivery supports only SSE-S3 target buckets; this bucket holds access logs only.",
-                # The packs only see a bucket as a log target when the source bucket is in the same
-                # stack; the kit's buckets live in other stacks of the environment.
-                "AwsSolutions-S1": "This is the environment's access-log target bucket; logging its own access would recurse.",
-                "HIPAA.Security-S3BucketLoggingEnabled": "This is the environment's access-log target bucket; logging its own access would recurse.",
-                "NIST.800.53.R5-S3BucketLoggingEnabled": "This is the environment's access-log target bucket; logging its own access would recurse.",
                 "HIPAA.Security-S3DefaultEncryptionKMS": "S3 server access log delivery supports only SSE-S3 target buckets.",
                 "NIST.800.53.R5-S3DefaultEncryptionKMS": "S3 server access log delivery supports only SSE-S3 target buckets.",
                 "HIPAA.Security-S3BucketReplicationEnabled": _NO_REPLICATION,

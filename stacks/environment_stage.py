@@ -8,6 +8,7 @@ from constructs import Construct
 from kit_config import EnvironmentConfig
 from stacks.foundation_stack import FoundationStack
 from stacks.inference_stack import InferenceStack
+from stacks.mlflow_stack import MlflowStack
 from stacks.network_stack import NetworkStack
 
 
@@ -31,7 +32,7 @@ class EnvironmentStage(Stage):
             self,
             "Foundation",
             config=config,
-            description=f"{config.tags.Project} {config.name}: KMS keys and alarm topic",
+            description=f"{config.tags.Project} {config.name}: KMS keys, alarm topic, access-log bucket",
             **stack_options,
         )
         self.network = NetworkStack(
@@ -49,6 +50,15 @@ class EnvironmentStage(Stage):
             foundation=self.foundation,
             network=self.network,
             description=f"{config.tags.Project} {config.name}: SageMaker AI real-time LLM endpoint",
+            **stack_options,
+        )
+        self.mlflow = MlflowStack(
+            self,
+            "Mlflow",
+            config=config,
+            keys=self.foundation.keys,
+            access_logs=self.foundation.access_logs,
+            description=f"{config.tags.Project} {config.name}: SageMaker managed MLflow and its artifact store",
             **stack_options,
         )
         # Resource-level tags, so they show in the templates CI reviews and the gate checks.

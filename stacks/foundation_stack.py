@@ -1,8 +1,9 @@
-"""Per-environment foundation: KMS keys, the alarm topic and the S3 access-log bucket other stacks use."""
+"""Per-environment foundation: the KMS keys, the alarm topic and the access-log bucket every other stack uses."""
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Acknowledgment, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
@@ -33,11 +34,38 @@ class FoundationStack(Stack):
         )
         for address in config.alarms.email_subscriptions:
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(address))
+        # The environment's S3 server access log target; every SecureBucket in later stacks logs here.
         self.access_logs = AccessLogBucket(
             self,
             "AccessLogs",
             AccessLogBucketProps(retention_days=config.log_retention_days, removal_policy=removal_policy(config)),
         )
+        # Buckets in other stacks get a log-delivery grant without CDK's source conditions (their ARNs
+        # would make this stack depend on theirs); this keeps delivery to this account's buckets.
+        self.access_logs.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="LogDeliveryFromThisAccountOnly",
+                effect=iam.Effect.DENY,
+                principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[self.access_logs.bucket.arn_for_objects("*")],
+                conditions={"StringNotEquals": {"aws:SourceAccount": self.account}},
+            )
+        )
+        # The packs see a bucket's log target only within one stack; the buckets that log here live
+        # in other stacks. Logging the log bucket itself would need yet another log bucket.
+        for rule_id in (
+            "AwsSolutions-S1",
+            "HIPAA.Security-S3BucketLoggingEnabled",
+            "NIST.800.53.R5-S3BucketLoggingEnabled",
+        ):
+            Validations.of(self.access_logs.bucket).acknowledge(
+                Acknowledgment(
+                    id=rule_id,
+                    reason="This is the environment's S3 server access log target; AWS advises against logging a "
+                    "log bucket to itself, and API access to it is recorded by CloudTrail.",
+                )
+            )
 
 
 def removal_policy(config: EnvironmentConfig) -> RemovalPolicy:

@@ -7,7 +7,8 @@ from constructs import Construct
 
 from kit_config import EnvironmentConfig
 from kit_constructs.encryption_keys import EnvironmentKeys
-from kit_constructs.isolated_network import IsolatedNetwork, IsolatedNetworkProps
+from kit_constructs.isolated_network import AwsService, IsolatedNetwork, IsolatedNetworkProps
+from kit_constructs.mlflow_tracking import mlflow_endpoint_policy, mlflow_resource_name
 from stacks.foundation_stack import removal_policy
 
 
@@ -29,3 +30,11 @@ class NetworkStack(Stack):
                 s3_prefix_list_id=config.network.s3_prefix_list_id,
             ),
         )
+        # Only this environment's MLflow server or app is reachable through the MLflow endpoint.
+        # Built from config (the ARN is known before deployment), so this stack does not depend
+        # on the Mlflow stack.
+        experiments = self.network.endpoints[AwsService.MLFLOW_EXPERIMENTS]
+        for statement in mlflow_endpoint_policy(
+            self, config.mlflow, mlflow_resource_name(config.tags.Project, config.name), config.tags.as_dict()
+        ):
+            experiments.add_to_policy(statement)

@@ -1,6 +1,8 @@
 """The kit's own governance rules, one per file. Register a new rule in `ALL_RULES`."""
 
 from governance.rules.log_group_encrypted_retained import LogGroupEncryptedRetained
+from governance.rules.mlflow_artifact_store import MlflowArtifactStore
+from governance.rules.mlflow_maintenance_window import MlflowMaintenanceWindow
 from governance.rules.no_open_security_group_rule import NoOpenSecurityGroupRule
 from governance.rules.required_tags import RequiredTags
 from governance.rules.s3_bucket_baseline import S3BucketBaseline
@@ -16,4 +18,6 @@ ALL_RULES = (
     SageMakerModelIsolated(),
     SageMakerEndpointConfigEncrypted(),
     SageMakerVariantAutoscaled(),
+    MlflowArtifactStore(),
+    MlflowMaintenanceWindow(),
 )

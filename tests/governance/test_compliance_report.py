@@ -23,7 +23,7 @@ def test_synth_writes_a_passing_markdown_and_csv_report_per_environment(synthesi
     rows = list(csv.DictReader(io.StringIO((synthesized.outdir / "compliance" / f"{env}-compliance.csv").read_text())))
     assert f"# Compliance report: `{env}`" in markdown
     assert "**Result: PASS** — 0 unacknowledged finding(s)" in markdown
-    for pack, rules in (("AwsSolutions", 131), ("HIPAA.Security", 90), ("NIST.800.53.R5", 85), ("Kit", 7)):
+    for pack, rules in (("AwsSolutions", 131), ("HIPAA.Security", 90), ("NIST.800.53.R5", 85), ("Kit", 9)):
         assert f"| {pack} | {rules} | 0 |" in markdown
     assert "`Kit-RequiredTags`" in markdown and "`AwsSolutions-IAM5`" in markdown  # rules evaluated are listed
     assert rows and {row["environment"] for row in rows} == {env}
