@@ -1,0 +1,30 @@
+# The agent's one image, for Lambda (container image) and Fargate.
+#   Fargate: default command, uvicorn on :8080 (`python -m agent_runtime`).
+#   Lambda:  the function overrides the command with the Runtime Interface Client:
+#            ["python", "-m", "awslambdaric", "agent_runtime.lambda_handler.handler"]
+# Base image pinned by version; pin by digest in your registry mirror for reproducible builds.
+FROM public.ecr.aws/docker/library/python:3.11.14-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    AGENT_HOST=0.0.0.0 \
+    AGENT_PORT=8080 \
+    AGENT_SESSION_DIR=/tmp/agent-sessions
+
+WORKDIR /app
+COPY agent_runtime/requirements.txt agent_runtime/requirements-image.txt ./
+RUN pip install --no-compile -r requirements.txt -r requirements-image.txt \
+    && find /usr/local/lib/python3.11/site-packages -name "tests" -type d -prune -exec rm -rf {} + \
+    && python -m compileall -q /usr/local/lib/python3.11/site-packages
+
+COPY agent_runtime/ ./agent_runtime/
+RUN python -m compileall -q agent_runtime \
+    && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin agent
+
+# Non-root; the root filesystem can be read-only (sessions and scratch go to /tmp).
+USER 10001
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2)" || exit 1
+CMD ["python", "-m", "agent_runtime"]

@@ -1,0 +1,30 @@
+"""Per-request bounds on the agent loop: model calls (cycles) and tool calls."""
+
+from __future__ import annotations
+
+from strands.hooks import BeforeModelCallEvent, BeforeToolCallEvent, HookProvider, HookRegistry
+
+
+class RequestLimits(HookProvider):
+    """Counts model and tool calls of one request and refuses the ones past the limits."""
+
+    def __init__(self, max_cycles: int, max_tool_calls: int) -> None:
+        self.max_cycles, self.max_tool_calls = max_cycles, max_tool_calls
+        self.model_calls = self.tool_calls = 0
+        self.limit_hit: str | None = None
+
+    def register_hooks(self, registry: HookRegistry, **kwargs) -> None:
+        registry.add_callback(BeforeModelCallEvent, self._before_model_call)
+        registry.add_callback(BeforeToolCallEvent, self._before_tool_call)
+
+    def _before_model_call(self, event: BeforeModelCallEvent) -> None:
+        self.model_calls += 1
+        if self.model_calls > self.max_cycles:
+            self.limit_hit = f"max_cycles={self.max_cycles}"
+            event.cancel = f"Stopped: this request reached its limit of {self.max_cycles} model calls."
+
+    def _before_tool_call(self, event: BeforeToolCallEvent) -> None:
+        self.tool_calls += 1
+        if self.tool_calls > self.max_tool_calls:
+            self.limit_hit = f"max_tool_calls={self.max_tool_calls}"
+            event.cancel_tool = f"Not run: this request reached its limit of {self.max_tool_calls} tool calls. Answer with what you have."

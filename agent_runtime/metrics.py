@@ -1,0 +1,53 @@
+"""Per-request metrics, as CloudWatch EMF through Powertools (stdout -> CloudWatch Logs -> metrics)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from agent_runtime.settings import RuntimeSettings
+
+NAMESPACE = "GovernedAgents"
+
+
+@dataclass
+class RequestMetrics:
+    latency_ms: float = 0.0
+    time_to_first_token_ms: float | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    model_calls: int = 0
+    tool_calls: int = 0
+    retries: int = 0
+    model_seconds: float = 0.0
+    estimated_cost_usd: float = 0.0
+    tracing_failures: int = 0
+    status: int = 200
+    extra: dict = field(default_factory=dict)
+
+    def estimate_cost(self, settings: RuntimeSettings) -> None:
+        """Per-token price if configured; else the instance's $/hour shared by its concurrent requests."""
+        if settings.usd_per_1k_output_tokens is not None:
+            self.estimated_cost_usd = self.output_tokens / 1000 * settings.usd_per_1k_output_tokens
+        elif settings.instance_hourly_usd is not None:
+            per_second = settings.instance_hourly_usd / 3600 / settings.concurrent_requests_per_instance
+            self.estimated_cost_usd = self.model_seconds * per_second
+
+    def as_attributes(self) -> dict[str, str]:
+        return {f"agent.{k}": str(v) for k, v in asdict(self).items() if v is not None and k != "extra"}
+
+
+def publish(settings: RuntimeSettings, metrics: RequestMetrics) -> None:
+    from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+    emf = EphemeralMetrics(namespace=NAMESPACE, service="agent")
+    emf.add_dimension(name="Environment", value=settings.env_name)
+    emf.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=metrics.latency_ms)
+    if metrics.time_to_first_token_ms is not None:
+        emf.add_metric(name="TimeToFirstToken", unit=MetricUnit.Milliseconds, value=metrics.time_to_first_token_ms)
+    for name, value in (("InputTokens", metrics.input_tokens), ("OutputTokens", metrics.output_tokens),
+                        ("ModelCalls", metrics.model_calls), ("ToolCalls", metrics.tool_calls),
+                        ("Retries", metrics.retries), ("TracingFailures", metrics.tracing_failures)):
+        emf.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    emf.add_metric(name="EstimatedCostUSD", unit=MetricUnit.NoUnit, value=metrics.estimated_cost_usd)
+    emf.add_metric(name="Errors" if metrics.status >= 500 else "Requests", unit=MetricUnit.Count, value=1)
+    emf.flush_metrics()

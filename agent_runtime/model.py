@@ -1,0 +1,27 @@
+"""The Strands `SageMakerAIModel` for the configured endpoint, with explicit timeouts and retries."""
+
+from __future__ import annotations
+
+from agent_runtime.settings import RuntimeSettings
+
+
+def build_model(settings: RuntimeSettings):
+    from botocore.config import Config
+    from strands.models.sagemaker import SageMakerAIModel
+
+    endpoint = {"endpoint_name": settings.endpoint_name, "region_name": settings.region}
+    if settings.target_variant:
+        endpoint["target_variant"] = settings.target_variant
+    if settings.inference_component:
+        endpoint["inference_component_name"] = settings.inference_component
+    return SageMakerAIModel(
+        endpoint_config=endpoint,
+        payload_config={**settings.payload_parameters(), "stream": True},
+        boto_client_config=Config(
+            connect_timeout=settings.connect_timeout_seconds,
+            read_timeout=settings.read_timeout_seconds,
+            # Adaptive: client-side rate limiting on throttles, bounded attempts.
+            retries={"mode": "adaptive", "max_attempts": settings.max_attempts},
+            tcp_keepalive=True,
+        ),
+    )

@@ -1,0 +1,167 @@
+"""One agent turn: session lock, Strands agent with the session's history, limits, tracing, metrics.
+
+Shared by the HTTP app (`api.py`) whether it runs under uvicorn (Fargate) or Mangum (Lambda), so
+both deployments take exactly the same code path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from agent_runtime.errors import ApiError, from_exception
+from agent_runtime.lineage import Lineage
+from agent_runtime.metrics import RequestMetrics, publish
+from agent_runtime.sessions import session_lock, session_manager, validate_session_id
+from agent_runtime.settings import RuntimeSettings
+from agent_runtime.tools import load_tools, tool_specs
+from agent_runtime.version import agent_version
+
+log = logging.getLogger(__name__)
+IN_LAMBDA = "AWS_LAMBDA_FUNCTION_NAME" in os.environ
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    prompt: str
+    session_id: str
+    request_id: str
+
+
+class AgentService:
+    def __init__(self, settings: RuntimeSettings) -> None:
+        self.settings = settings
+        self.tools = load_tools(settings.tools)
+        self.tool_specs = tool_specs(self.tools)
+        self.agent_version = agent_version(settings, self.tool_specs)
+        self.lineage = Lineage(settings, self.agent_version, self.tool_specs)
+        self._model = None
+        self._ready = asyncio.Lock()
+        self._started = False
+
+    def request(self, prompt: object, session_id: object, request_id: str | None) -> TurnRequest:
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ApiError(400, "InvalidPrompt", "prompt must be a non-empty string.")
+        if len(prompt) > self.settings.max_prompt_chars:
+            raise ApiError(413, "PromptTooLarge", f"prompt exceeds {self.settings.max_prompt_chars} characters.")
+        return TurnRequest(prompt, validate_session_id(session_id), request_id or str(uuid.uuid4()))
+
+    async def _start(self) -> None:
+        """First request only: the model client and MLflow (kept out of import time for cold starts)."""
+        async with self._ready:
+            if self._started:
+                return
+            from agent_runtime.model import build_model
+
+            self._model = await asyncio.to_thread(build_model, self.settings)
+            await asyncio.to_thread(self.lineage.configure)
+            self._started = True
+
+    async def turn(self, request: TurnRequest) -> AsyncIterator[dict]:
+        """Yield `{"type": "token", "text"}` events, then one `{"type": "final", ...}` event.
+
+        Raises ApiError (already mapped to an HTTP status) on failure; the session's stored
+        history only ever gains complete turns.
+        """
+        await self._start()
+        from strands import Agent
+
+        from agent_runtime.limits import RequestLimits
+
+        metrics = RequestMetrics()
+        started = time.perf_counter()
+        limits = RequestLimits(self.settings.max_cycles, self.settings.max_tool_calls)
+        failures_before = self.lineage.failures.count
+        text: list[str] = []
+        try:
+            with session_lock(self.settings, request.session_id), self.lineage.request_span() as span:
+                self.lineage.tag_current_trace(session_id=request.session_id, request_id=request.request_id)
+                agent = Agent(
+                    model=self._model,
+                    tools=self.tools,
+                    system_prompt=self.settings.system_prompt,
+                    session_manager=session_manager(self.settings, request.session_id),
+                    hooks=[limits],
+                    callback_handler=None,
+                    retry_strategy=None,  # botocore's adaptive retries already bound retrying
+                    trace_attributes={"session.id": request.session_id, "agent.version": self.agent_version},
+                )
+                result = None
+                async with asyncio.timeout(self.settings.request_timeout_seconds):
+                    async for event in agent.stream_async(request.prompt):
+                        if "data" in event and isinstance(event["data"], str) and event["data"]:
+                            if metrics.time_to_first_token_ms is None:
+                                metrics.time_to_first_token_ms = (time.perf_counter() - started) * 1000
+                            text.append(event["data"])
+                            yield {"type": "token", "text": event["data"]}
+                        elif "result" in event:
+                            result = event["result"]
+                self._measure(metrics, result, limits)
+                metrics.latency_ms = (time.perf_counter() - started) * 1000
+                metrics.estimate_cost(self.settings)
+                trace_id = getattr(span, "trace_id", None)
+                if span is not None:
+                    span.set_attributes(metrics.as_attributes())
+                final = {
+                    "type": "final",
+                    "answer": "".join(text) if text else _message_text(result),
+                    "session_id": request.session_id,
+                    "request_id": request.request_id,
+                    "trace_id": trace_id,
+                    "agent_version": self.agent_version,
+                    "stop_reason": str(getattr(result, "stop_reason", "")),
+                    "limit_hit": limits.limit_hit,
+                    "usage": {"input_tokens": metrics.input_tokens, "output_tokens": metrics.output_tokens,
+                              "model_calls": metrics.model_calls, "tool_calls": metrics.tool_calls,
+                              "latency_ms": round(metrics.latency_ms, 1),
+                              "time_to_first_token_ms": round(metrics.time_to_first_token_ms or 0, 1),
+                              "estimated_cost_usd": round(metrics.estimated_cost_usd, 6)},
+                }
+        except ApiError as error:
+            metrics.status = error.status
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            metrics.status = 499  # the client went away; its work is cancelled with it
+            raise
+        except BaseException as error:  # noqa: BLE001 - every upstream fault becomes a documented status
+            mapped = from_exception(error)
+            metrics.status = mapped.status
+            if mapped.status >= 500:
+                log.warning("request %s failed: %s", request.request_id, mapped.code, exc_info=True)
+            raise mapped from None
+        finally:
+            if IN_LAMBDA:
+                self.lineage.flush()  # the environment may freeze as soon as we return
+            metrics.tracing_failures = self.lineage.failures.count - failures_before
+            metrics.latency_ms = metrics.latency_ms or (time.perf_counter() - started) * 1000
+            _publish_quietly(self.settings, metrics)
+        yield final
+
+    @staticmethod
+    def _measure(metrics: RequestMetrics, result, limits) -> None:
+        metrics.model_calls = min(limits.model_calls, limits.max_cycles)
+        metrics.tool_calls = min(limits.tool_calls, limits.max_tool_calls)
+        if result is None:
+            return
+        usage = result.metrics.accumulated_usage
+        metrics.input_tokens, metrics.output_tokens = usage.get("inputTokens", 0), usage.get("outputTokens", 0)
+        latency = result.metrics.accumulated_metrics.get("latencyMs", 0)
+        metrics.model_seconds = latency / 1000
+
+
+def _message_text(result) -> str:
+    if result is None:
+        return ""
+    return "".join(block.get("text", "") for block in result.message.get("content", []))
+
+
+def _publish_quietly(settings: RuntimeSettings, metrics: RequestMetrics) -> None:
+    try:
+        publish(settings, metrics)
+    except Exception:  # noqa: BLE001 - metrics must not fail a request either
+        log.warning("could not publish metrics", exc_info=True)

@@ -1,0 +1,96 @@
+"""One settings object for the runtime, filled from `AGENT_*` environment variables.
+
+The CDK stacks set exactly these variables on the Lambda function / Fargate task (a test checks
+that the two cannot drift apart); locally, `make local` sets them. List values are JSON
+(`AGENT_TOOLS='["current_time"]'`).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_TOOLS = ["search_knowledge_base", "classify_ticket_priority", "current_time"]
+
+
+class RuntimeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AGENT_", frozen=True, extra="ignore")
+
+    # Where the agent runs
+    env_name: str = "local"
+    organisation: str = "Example Corp"
+    region: str = "us-east-1"
+
+    # The model: endpoint and payload parameters
+    endpoint_name: str
+    target_variant: str | None = None
+    inference_component: str | None = None
+    max_tokens: Annotated[int, Field(ge=1, le=32768)] = 512
+    temperature: Annotated[float, Field(ge=0, le=2)] = 0.2
+    top_p: Annotated[float, Field(gt=0, le=1)] = 0.9
+    stop: list[str] = []
+
+    # The agent: prompt and tools
+    system_prompt_file: Path = PACKAGE_DIR / "prompts" / "support_triage.md"
+    tools: list[str] = DEFAULT_TOOLS
+
+    # Limits and resilience
+    max_cycles: Annotated[int, Field(ge=1, le=50)] = 6
+    max_tool_calls: Annotated[int, Field(ge=0, le=100)] = 8
+    request_timeout_seconds: Annotated[float, Field(gt=0, le=900)] = 60
+    connect_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 3
+    read_timeout_seconds: Annotated[float, Field(gt=0, le=900)] = 60
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = 3  # botocore adaptive retries, first call included
+    max_prompt_chars: Annotated[int, Field(ge=1, le=200_000)] = 8000
+
+    # Lineage: MLflow tracking URI (server/App ARN on AWS, http://127.0.0.1:5000 locally)
+    mlflow_tracking_uri: str | None = None
+    mlflow_experiment: str | None = None  # default: "agent-<env_name>"
+
+    # Sessions: S3 (with the bucket's KMS key) on AWS, a local directory otherwise
+    session_bucket: str | None = None
+    session_prefix: str = "sessions/"
+    session_dir: Path = Path(".agent-sessions")
+
+    # Cost estimate: instance $/hour shared by the requests in flight, or a per-token price
+    instance_hourly_usd: float | None = None
+    concurrent_requests_per_instance: Annotated[float, Field(gt=0)] = 4
+    usd_per_1k_output_tokens: float | None = None
+
+    @cached_property
+    def system_prompt_template(self) -> str:
+        return self.system_prompt_file.read_text(encoding="utf-8")
+
+    @property
+    def system_prompt(self) -> str:
+        return self.system_prompt_template.format(organisation=self.organisation, environment=self.env_name)
+
+    @property
+    def experiment_name(self) -> str:
+        return self.mlflow_experiment or f"agent-{self.env_name}"
+
+    def payload_parameters(self) -> dict:
+        """What goes into every model request (SageMakerAIModel's payload_config)."""
+        parameters = {"max_tokens": self.max_tokens, "temperature": self.temperature, "top_p": self.top_p}
+        if self.stop:
+            parameters["stop"] = list(self.stop)
+        return parameters
+
+    def endpoint_settings(self) -> dict:
+        return {
+            "endpoint_name": self.endpoint_name,
+            "target_variant": self.target_variant,
+            "inference_component": self.inference_component,
+            "region": self.region,
+        }
+
+    @classmethod
+    def environment_variables(cls) -> set[str]:
+        """Every variable this object reads: what a deployment may (and should only) set."""
+        prefix = cls.model_config["env_prefix"]
+        return {f"{prefix}{name}".upper() for name in cls.model_fields}
