@@ -1,0 +1,63 @@
+"""Upstream faults map to documented statuses; session ids are checked; one request per session at a time."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, EventStreamError, ReadTimeoutError
+
+from agent_runtime.errors import ApiError, from_exception
+from agent_runtime.sessions import session_lock, validate_session_id
+from agent_runtime.settings import RuntimeSettings
+
+
+def client_error(code: str, status: int = 400) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "InvokeEndpoint")
+
+
+@pytest.mark.parametrize("error, status, retry_after", [
+    (client_error("ThrottlingException", 429), 429, "5"),
+    (client_error("ModelNotReadyException", 429), 503, "5"),
+    (client_error("ServiceUnavailable", 503), 503, "5"),
+    (client_error("ModelError", 424), 502, None),
+    (client_error("ValidationError"), 502, None),
+    (EventStreamError({"Error": {"Code": "ModelStreamError", "Message": "broken"}}, "InvokeEndpointWithResponseStream"), 502, None),
+    (ReadTimeoutError(endpoint_url="http://x"), 504, None),
+    (TimeoutError(), 504, None),
+    (EndpointConnectionError(endpoint_url="http://x"), 503, "5"),
+    (RuntimeError("bug"), 500, None),
+])
+def test_upstream_faults_map_to_documented_statuses(error, status, retry_after):
+    mapped = from_exception(error)
+    assert mapped.status == status
+    assert mapped.headers().get("Retry-After") == retry_after
+    assert set(mapped.body()["error"]) == {"code", "message"} and "Traceback" not in mapped.message
+
+
+def test_wrapped_botocore_errors_are_found_through_the_cause_chain():
+    try:
+        try:
+            raise client_error("ThrottlingException", 429)
+        except ClientError as inner:
+            raise RuntimeError("provider failed") from inner
+    except RuntimeError as outer:
+        assert from_exception(outer).status == 429
+
+
+@pytest.mark.parametrize("session_id", ["short", "has space in it", "../../etc/passwd", "x" * 200, 12345678, None])
+def test_bad_session_ids_are_rejected(session_id):
+    with pytest.raises(ApiError) as error:
+        validate_session_id(session_id)
+    assert error.value.status == 400
+
+
+def test_a_busy_session_rejects_a_second_request(tmp_path, monkeypatch):
+    monkeypatch.setenv("AGENT_ENDPOINT_NAME", "e")
+    settings = RuntimeSettings(session_dir=tmp_path)
+    with session_lock(settings, "session-0001"):
+        with pytest.raises(ApiError) as error, session_lock(settings, "session-0001"):
+            pass
+        assert error.value.status == 409
+        with session_lock(settings, "session-0002"):  # other sessions are independent
+            pass
+    with session_lock(settings, "session-0001"):  # released
+        pass
