@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from agent_runtime.settings import RuntimeSettings
 
 NAMESPACE = "GovernedAgents"
+SERVICE = "agent"  # Powertools adds it as the `service` dimension
 
 
 @dataclass
@@ -39,7 +40,7 @@ class RequestMetrics:
 def publish(settings: RuntimeSettings, metrics: RequestMetrics) -> None:
     from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-    emf = EphemeralMetrics(namespace=NAMESPACE, service="agent")
+    emf = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
     emf.add_dimension(name="Environment", value=settings.env_name)
     emf.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=metrics.latency_ms)
     if metrics.time_to_first_token_ms is not None:
@@ -49,5 +50,8 @@ def publish(settings: RuntimeSettings, metrics: RequestMetrics) -> None:
                         ("Retries", metrics.retries), ("TracingFailures", metrics.tracing_failures)):
         emf.add_metric(name=name, unit=MetricUnit.Count, value=value)
     emf.add_metric(name="EstimatedCostUSD", unit=MetricUnit.NoUnit, value=metrics.estimated_cost_usd)
-    emf.add_metric(name="Errors" if metrics.status >= 500 else "Requests", unit=MetricUnit.Count, value=1)
+    # Always emitted (0 or 1), so alarms see a steady series rather than gaps.
+    emf.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+    emf.add_metric(name="Errors", unit=MetricUnit.Count, value=int(metrics.status >= 500))
+    emf.add_metric(name="Throttled", unit=MetricUnit.Count, value=int(metrics.status == 429))
     emf.flush_metrics()

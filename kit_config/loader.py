@@ -79,12 +79,12 @@ def _describe(shown: str, error: ValidationError) -> str:
 
 
 def _field_path(loc: tuple) -> list:
-    # Pydantic puts the discriminated-union tag ("create"/"existing", "tracking_server"/"app")
+    # Pydantic puts the discriminated-union tag (e.g. "create"/"existing", "lambda"/"fargate")
     # into the location; the person editing YAML never wrote that segment, so drop it.
     return [part for part in loc if part not in _UNION_TAGS]
 
 
-_UNION_TAGS = ("create", "existing", "tracking_server", "app")
+_UNION_TAGS = ("create", "existing", "tracking_server", "app", "lambda", "fargate")
 
 
 def _display_path(path: Path) -> str:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from kit_config.agent_schema import AgentConfig
 from kit_config.inference_schema import InferenceConfig
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
@@ -228,6 +229,7 @@ class EnvironmentConfig(_Section):
     alarms: AlarmsConfig = AlarmsConfig()
     mlflow: MlflowConfig
     inference: InferenceConfig
+    agent: AgentConfig
 
     @field_validator("account", mode="before")
     @classmethod
@@ -261,6 +263,15 @@ class EnvironmentConfig(_Section):
         if name and tags.Environment != name:
             raise ValueError(f"Environment tag is {tags.Environment!r} but this file configures {name!r}")
         return tags
+
+    @field_validator("agent")
+    @classmethod
+    def _variant_exists(cls, agent, info: ValidationInfo):
+        inference = info.data.get("inference")
+        variant = agent.runtime.target_variant
+        if inference and variant and variant not in {v.name for v in inference.variants}:
+            raise ValueError(f"runtime.target_variant {variant!r} is not a variant of inference.endpoint_name {inference.endpoint_name!r}")
+        return agent
 
     @field_validator("network")
     @classmethod

@@ -207,9 +207,6 @@ class InferenceEndpoint(Construct):
         findings = {
             "AwsSolutions-IAM5[Resource::*]": "ecr:GetAuthorizationToken and the ec2:Describe* calls SageMaker makes for VpcConfig support no resource-level permissions.",
             f"AwsSolutions-IAM5[Resource::{stack.resolve(any_interface)}]": "The model's network interfaces do not exist before SageMaker creates them; creation is limited to this VPC's subnets and security group, and management to interfaces in this VPC.",
-            "AwsSolutions-IAM5[Action::s3:Abort*]": "CDK's grant_put on the data-capture prefix: SageMaker uploads captures with multipart uploads it may abort.",
-            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]": "Writing SSE-KMS objects needs GenerateDataKey and GenerateDataKeyWithoutPlaintext; limited to the storage key, which is usable only via S3.",
-            "AwsSolutions-IAM5[Action::kms:ReEncrypt*]": "CDK's encrypt grant on the storage key (usable only via S3) includes ReEncryptFrom/To for object copies within the capture bucket.",
         }
         for bucket, prefixes in _model_prefixes(config).items():
             for prefix in prefixes:

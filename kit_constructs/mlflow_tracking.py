@@ -168,6 +168,8 @@ class MlflowTracking(Construct):
         config = props.config
         self.kind = config.kind
         self.artifact_prefix = config.artifact_prefix
+        stack = Stack.of(self)
+        self.artifact_bucket_name = f"{props.name}-mlflow-{stack.account}".lower()
         self.artifact_bucket = SecureBucket(
             self,
             "Artifacts",
@@ -178,6 +180,8 @@ class MlflowTracking(Construct):
                 purpose="mlflow-artifacts",
                 expiration_days=config.artifact_retention_days,
                 noncurrent_version_days=props.noncurrent_version_days,
+                # Named: consumers' tracing grants then carry a literal, reviewable ARN.
+                bucket_name=self.artifact_bucket_name,
             ),
         )
         self.role = self._service_role(props)
@@ -230,7 +234,7 @@ class MlflowTracking(Construct):
         MLflow clients upload artifacts (trace data, model files) straight to the artifact store,
         so this also allows writing objects under the artifact prefix, with the storage key.
         """
-        self.artifact_bucket.bucket.grant_put(grantee, f"{self.artifact_prefix}/*")
+        self.artifact_bucket.grant_write(grantee, f"{self.artifact_prefix}/*")
         return iam.Grant.add_to_principal(
             grantee=grantee,
             actions=list(TRACING_ACTIONS) + list(_CALL_API[self.kind]),

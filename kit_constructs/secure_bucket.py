@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, Aws, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -84,16 +84,21 @@ class SecureBucketProps:
     purpose: str  # short name; also the access-log prefix
     expiration_days: int | None = None  # current objects; None keeps them
     noncurrent_version_days: int = 30
+    # A physical name makes the bucket's ARN a literal in other stacks (stable IAM and nag finding
+    # ids); leave None to let CloudFormation generate one.
+    bucket_name: str | None = None
 
 
 class SecureBucket(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: SecureBucketProps) -> None:
         super().__init__(scope, construct_id)
         self.key = props.key
+        self._name = props.bucket_name
         self.bucket = s3.Bucket(
             self,
             "Bucket",
             **_baseline(
+                bucket_name=props.bucket_name,
                 encryption=s3.BucketEncryption.KMS,
                 encryption_key=props.key,
                 bucket_key_enabled=True,  # fewer KMS calls (and cost) per object
@@ -128,14 +133,36 @@ class SecureBucket(Construct):
     def s3_uri(self, prefix: str = "") -> str:
         return f"s3://{self.bucket.bucket_name}/{prefix}"
 
+    # Explicit actions rather than CDK's bucket grants, whose wildcards (s3:GetObject*, s3:List*,
+    # s3:DeleteObject*, kms:ReEncrypt*...) reach further than reading and writing objects.
+
     def grant_read(self, grantee: iam.IGrantable, prefix: str = "*") -> iam.Grant:
-        """Get/list objects under `prefix` (e.g. "models/*") and decrypt them."""
-        return self.bucket.grant_read(grantee, prefix)
+        """Get and list objects under `prefix` (e.g. "models/*"), decrypting with the bucket's key."""
+        return self._grant(grantee, prefix, ["s3:GetObject"], ["kms:Decrypt"], listing=True)
 
     def grant_write(self, grantee: iam.IGrantable, prefix: str = "*") -> iam.Grant:
-        """Put objects under `prefix` (no read, no delete), with the key's encrypt."""
-        return self.bucket.grant_put(grantee, prefix)
+        """Put objects under `prefix` (no read, no delete), encrypting with the bucket's key."""
+        # Decrypt too: multipart uploads of SSE-KMS objects decrypt the parts' data key.
+        return self._grant(grantee, prefix, ["s3:PutObject", "s3:AbortMultipartUpload"], ["kms:GenerateDataKey", "kms:Decrypt"])
 
     def grant_read_write(self, grantee: iam.IGrantable, prefix: str = "*") -> iam.Grant:
-        """Read, write and delete objects under `prefix`, with the key's encrypt/decrypt."""
-        return self.bucket.grant_read_write(grantee, prefix)
+        """Read, list, write and delete objects under `prefix`, with the key's encrypt/decrypt."""
+        return self._grant(
+            grantee, prefix, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+            ["kms:Decrypt", "kms:GenerateDataKey"], listing=True,
+        )
+
+    def _grant(self, grantee: iam.IGrantable, prefix: str, object_actions: list[str], key_actions: list[str],
+               listing: bool = False) -> iam.Grant:
+        # A named bucket is granted by its literal ARN: no cross-stack export for consumers' policies.
+        bucket_arn = f"arn:{Aws.PARTITION}:s3:::{self._name}" if self._name else self.bucket.bucket_arn
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=object_actions, resource_arns=[f"{bucket_arn}/{prefix}"]
+        )
+        if listing:
+            iam.Grant.add_to_principal(
+                grantee=grantee, actions=["s3:ListBucket"], resource_arns=[bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [prefix]}},
+            )
+        iam.Grant.add_to_principal(grantee=grantee, actions=key_actions, resource_arns=[self.key.key_arn])
+        return grant

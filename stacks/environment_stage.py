@@ -6,6 +6,7 @@ from aws_cdk import Environment, Stage, Tags
 from constructs import Construct
 
 from kit_config import EnvironmentConfig
+from stacks.agent_stack import AgentStack
 from stacks.foundation_stack import FoundationStack
 from stacks.inference_stack import InferenceStack
 from stacks.mlflow_stack import MlflowStack
@@ -59,6 +60,17 @@ class EnvironmentStage(Stage):
             keys=self.foundation.keys,
             access_logs=self.foundation.access_logs,
             description=f"{config.tags.Project} {config.name}: SageMaker managed MLflow and its artifact store",
+            **stack_options,
+        )
+        self.agent = AgentStack(
+            self,
+            "Agent",
+            config=config,
+            foundation=self.foundation,
+            network=self.network,
+            inference=self.inference,
+            mlflow=self.mlflow,
+            description=f"{config.tags.Project} {config.name}: the agent runtime on {config.agent.compute}",
             **stack_options,
         )
         # Resource-level tags, so they show in the templates CI reviews and the gate checks.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 ENVIRONMENTS = ("dev", "staging", "prod")
-STACKS = ("Foundation", "Network", "Mlflow", "Inference")
+STACKS = ("Foundation", "Network", "Mlflow", "Inference", "Agent")
 
 
 def resources(template: dict, resource_type: str) -> dict[str, dict]:

@@ -85,7 +85,8 @@ def test_grant_tracing_gives_exactly_the_tracing_actions_on_this_resource(config
     assert mlflow_statement["Resource"] == uri
     assert not any("*" in action for s in statements for action in actions_of(s) if action.startswith("sagemaker"))
     s3_statement = next(s for s in statements if "s3:PutObject" in actions_of(s))
-    assert json.dumps(s3_statement["Resource"]).endswith('"/mlflow/*"]]}')
+    # The artifact bucket is named, so the grant carries its literal ARN (no cross-stack export).
+    assert json.dumps(s3_statement["Resource"]).endswith(':s3:::gate-test-mlflow-123456789012/mlflow/*"]]}')
     assert not any(a in ("s3:DeleteObject", "s3:GetObject") for s in statements for a in actions_of(s))
 
 

@@ -38,5 +38,9 @@ def test_secure_bucket_properties():
     assert data["LoggingConfiguration"]["LogFilePrefix"] == "data/"
     assert data["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 90
     statements = only(resources(template, "AWS::IAM::Policy"))["Properties"]["PolicyDocument"]["Statement"]
-    s3_resources = json.dumps([s["Resource"] for s in statements if any(a.startswith("s3:") for a in s["Action"])])
-    assert "/models/*" in s3_resources and '"*"' not in s3_resources
+    by_action = {json.dumps(s["Action"]): s for s in statements}
+    # Explicit actions, no CDK bucket-grant wildcards (s3:GetObject*, s3:List*, kms:ReEncrypt*...).
+    assert set(by_action) == {'"s3:GetObject"', '"s3:ListBucket"', '"kms:Decrypt"'}
+    assert json.dumps(by_action['"s3:GetObject"']["Resource"]).endswith('/models/*"]]}')
+    assert by_action['"s3:ListBucket"']["Condition"] == {"StringLike": {"s3:prefix": ["models/*"]}}
+    assert "Fn::GetAtt" in by_action['"kms:Decrypt"']["Resource"]

@@ -1,0 +1,107 @@
+"""The `agent:` section of an environment: how the agent runtime is deployed and configured.
+
+`compute: lambda | fargate` selects the model; runtime settings (payload, tools, limits) are the
+subset of `agent_runtime.settings.RuntimeSettings` a deployment decides.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# Lambda's regional default: 1000 concurrent executions per account, 100 of which must stay
+# unreserved, so one function can reserve at most 900 without a quota increase.
+LAMBDA_MAX_RESERVED_CONCURRENCY = 900
+# Valid Fargate cpu units -> memory (MiB) range and step.
+FARGATE_MEMORY = {256: (512, 2048, 512), 512: (1024, 4096, 1024), 1024: (2048, 8192, 1024),
+                  2048: (4096, 16384, 1024), 4096: (8192, 30720, 1024)}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class AgentRuntimeOptions(_Section):
+    """Mirrors `RuntimeSettings` fields; the stack turns them into AGENT_* variables."""
+
+    target_variant: str | None = None
+    max_tokens: int = Field(default=512, ge=1, le=32768)
+    temperature: float = Field(default=0.2, ge=0, le=2)
+    top_p: float = Field(default=0.9, gt=0, le=1)
+    stop: list[str] = []
+    tools: list[str] = ["search_knowledge_base", "classify_ticket_priority", "current_time"]
+    max_cycles: int = Field(default=6, ge=1, le=50)
+    max_tool_calls: int = Field(default=8, ge=0, le=100)
+    request_timeout_seconds: int = Field(default=60, ge=1, le=900)
+
+
+class AgentAlarms(_Section):
+    errors_per_5_minutes: int = Field(default=5, ge=1)
+    throttles_per_5_minutes: int = Field(default=10, ge=1)
+    latency_p95_ms: int = Field(default=30_000, gt=0)
+
+
+class _AgentBase(_Section):
+    runtime: AgentRuntimeOptions = AgentRuntimeOptions()
+    alarms: AgentAlarms = AgentAlarms()
+    session_prefix: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9/_-]*/$")] = "sessions/"
+
+
+class LambdaAgent(_AgentBase):
+    compute: Literal["lambda"]
+    memory_mb: int = Field(default=2048, ge=128, le=10240, description="Lambda memory, 128-10240 MB")
+    timeout_seconds: int = Field(default=120, ge=1, le=900)
+    reserved_concurrency: int = Field(
+        ge=1, le=LAMBDA_MAX_RESERVED_CONCURRENCY,
+        description=f"At most {LAMBDA_MAX_RESERVED_CONCURRENCY}: the account default is 1000 with 100 unreserved",
+    )
+
+    @model_validator(mode="after")
+    def _timeout_covers_request(self) -> "LambdaAgent":
+        if self.timeout_seconds <= self.runtime.request_timeout_seconds:
+            raise ValueError(
+                f"timeout_seconds ({self.timeout_seconds}) must exceed runtime.request_timeout_seconds "
+                f"({self.runtime.request_timeout_seconds}) so the agent can answer 504 before Lambda kills it"
+            )
+        return self
+
+
+class FargateAgent(_AgentBase):
+    compute: Literal["fargate"]
+    cpu: Literal[256, 512, 1024, 2048, 4096] = 1024
+    memory_mb: int = 2048
+    min_tasks: int = Field(default=2, ge=1, le=100)
+    max_tasks: int = Field(default=6, ge=1, le=100)
+    cpu_target_percent: int = Field(default=60, ge=10, le=90)
+    requests_per_target: int = Field(default=50, ge=1, description="ALB requests per task per minute to scale at")
+    certificate_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")] | None = None
+    ingress_security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]] = []
+    ingress_cidrs: list[str] = []
+
+    @field_validator("ingress_cidrs")
+    @classmethod
+    def _private_cidrs(cls, cidrs: list[str]) -> list[str]:
+        for cidr in cidrs:
+            try:
+                network = ipaddress.IPv4Network(cidr, strict=True)
+            except ValueError as error:
+                raise ValueError(f"{cidr!r} is not a valid IPv4 CIDR ({error})") from None
+            if network.prefixlen == 0 or not network.is_private:
+                raise ValueError(f"{cidr} is not a private range; the load balancer is internal")
+        return cidrs
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "FargateAgent":
+        if not self.ingress_security_group_ids and not self.ingress_cidrs:
+            raise ValueError("set ingress_security_group_ids or ingress_cidrs: nothing could reach the load balancer")
+        low, high, step = FARGATE_MEMORY[self.cpu]
+        if not (low <= self.memory_mb <= high and (self.memory_mb - low) % step == 0):
+            raise ValueError(f"memory_mb {self.memory_mb} is not valid with cpu {self.cpu} ({low}-{high} MiB in steps of {step})")
+        if self.min_tasks > self.max_tasks:
+            raise ValueError(f"min_tasks ({self.min_tasks}) is greater than max_tasks ({self.max_tasks})")
+        return self
+
+
+AgentConfig = Annotated[Union[LambdaAgent, FargateAgent], Field(discriminator="compute")]

@@ -1,0 +1,132 @@
+"""The agent on Fargate: a private service behind an internal Application Load Balancer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import Acknowledgment, Duration, IgnoreMode, RemovalPolicy, Validations
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+if TYPE_CHECKING:
+    from kit_constructs.agent_service import AgentService
+
+CONTAINER_PORT = 8080
+HEALTH_PATH = "/health"
+
+
+def _acknowledge(construct: Construct, reasons: dict[str, str]) -> None:
+    for rule_id, reason in reasons.items():
+        Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+
+class FargateCompute(Construct):
+    def __init__(self, scope: Construct, construct_id: str, service: "AgentService") -> None:
+        super().__init__(scope, construct_id)
+        from kit_constructs.agent_service import PROJECT_DIR
+
+        props, config = service.props, service.props.config
+        vpc = props.network.vpc
+        self._errors_threshold = config.alarms.errors_per_5_minutes
+        self.cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
+
+        self.task_role = iam.Role(self, "TaskRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+                                  description=f"{props.project} {props.env_name} agent task")
+        service.permissions.attach_to_role(self.task_role)
+        self.task_definition = ecs.FargateTaskDefinition(
+            self, "Task", cpu=config.cpu, memory_limit_mib=config.memory_mb, task_role=self.task_role,
+            runtime_platform=ecs.RuntimePlatform(cpu_architecture=ecs.CpuArchitecture.X86_64,
+                                                 operating_system_family=ecs.OperatingSystemFamily.LINUX),
+        )
+        # The root filesystem is read-only; the runtime writes only to /tmp (an ephemeral task volume).
+        self.task_definition.add_volume(name="tmp")
+        self.container = self.task_definition.add_container(
+            "Agent",
+            image=ecs.ContainerImage.from_asset(str(PROJECT_DIR), file="Dockerfile", ignore_mode=IgnoreMode.DOCKER),
+            user="10001",
+            readonly_root_filesystem=True,
+            environment=service.environment,
+            port_mappings=[ecs.PortMapping(container_port=CONTAINER_PORT)],
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="agent", log_group=service.log_group.log_group),
+            stop_timeout=Duration.seconds(35),  # uvicorn drains in-flight requests for 30 s on SIGTERM
+        )
+        self.container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))
+        _acknowledge(self.task_definition, {
+            "AwsSolutions-ECS2": "The variables are the runtime's non-secret settings (endpoint name, limits, bucket "
+                                 "name); AWS access comes from the task role, and no credential is in the environment.",
+        })
+        _acknowledge(self.task_definition.obtain_execution_role(), {
+            "HIPAA.Security-IAMNoInlinePolicy": "CDK's own grants for the execution role: image pull from the asset "
+                                                "repository and log writes to this service's log group, both ARN-scoped.",
+            "NIST.800.53.R5-IAMNoInlinePolicy": "CDK's own grants for the execution role: image pull from the asset "
+                                                "repository and log writes to this service's log group, both ARN-scoped.",
+            "AwsSolutions-IAM5[Resource::*]": "ecr:GetAuthorizationToken, granted by CDK for the image pull, supports no "
+                                              "resource-level permission.",
+        })
+
+        self.security_group = service.security_group
+        self.fargate_service = ecs.FargateService(
+            self, "Service", cluster=self.cluster, task_definition=self.task_definition,
+            desired_count=config.min_tasks, min_healthy_percent=100, max_healthy_percent=200,
+            vpc_subnets=props.network.subnets, assign_public_ip=False, security_groups=[self.security_group],
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            health_check_grace_period=Duration.seconds(60),
+        )
+        self.load_balancer, self.target_group = self._load_balancer(service)
+        scaling = self.fargate_service.auto_scale_task_count(min_capacity=config.min_tasks, max_capacity=config.max_tasks)
+        scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=config.cpu_target_percent,
+                                         scale_in_cooldown=Duration.seconds(300), scale_out_cooldown=Duration.seconds(60))
+        scaling.scale_on_request_count("Requests", requests_per_target=config.requests_per_target, target_group=self.target_group,
+                                       scale_in_cooldown=Duration.seconds(300), scale_out_cooldown=Duration.seconds(60))
+
+    def _load_balancer(self, service: "AgentService"):
+        props, config = service.props, service.props.config
+        https = config.certificate_arn is not None
+        port = 443 if https else 80
+        alb_group = ec2.SecurityGroup(self, "LoadBalancerSecurityGroup", vpc=props.network.vpc, allow_all_outbound=False,
+                                      description=f"{props.project} {props.env_name} agent load balancer: configured callers only")
+        for index, group_id in enumerate(config.ingress_security_group_ids):
+            caller = ec2.SecurityGroup.from_security_group_id(self, f"Caller{index}", group_id, mutable=False)
+            alb_group.add_ingress_rule(caller, ec2.Port.tcp(port), f"agent callers {group_id}")
+        for cidr in config.ingress_cidrs:
+            alb_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), f"agent callers {cidr}")
+        retained = props.removal_policy == RemovalPolicy.RETAIN
+        alb = elbv2.ApplicationLoadBalancer(
+            self, "LoadBalancer", vpc=props.network.vpc, internet_facing=False, vpc_subnets=props.network.subnets,
+            security_group=alb_group, drop_invalid_header_fields=True, deletion_protection=retained,
+            idle_timeout=Duration.seconds(config.runtime.request_timeout_seconds + 30),
+        )
+        alb.log_access_logs(props.access_logs.bucket, prefix=f"{props.env_name}-agent-alb")
+        if https:
+            listener = alb.add_listener("Https", port=443, protocol=elbv2.ApplicationProtocol.HTTPS, open=False,
+                                        certificates=[elbv2.ListenerCertificate.from_arn(config.certificate_arn)],
+                                        ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS)
+        else:
+            listener = alb.add_listener("Http", port=80, protocol=elbv2.ApplicationProtocol.HTTP, open=False)
+            plain = ("No certificate is configured for this environment: the internal load balancer serves HTTP inside "
+                     "the isolated VPC, reachable only from the configured callers (see README); set "
+                     "agent.certificate_arn to serve HTTPS.")
+            _acknowledge(listener, {rule_id: plain for rule_id in (
+                "HIPAA.Security-ALBHttpToHttpsRedirection", "NIST.800.53.R5-ALBHttpToHttpsRedirection",
+                "HIPAA.Security-ELBv2ACMCertificateRequired", "NIST.800.53.R5-ELBv2ACMCertificateRequired")})
+        _acknowledge(alb, {
+            "NIST.800.53.R5-ALBWAFEnabled": "Internal load balancer in an isolated VPC with no internet path, reachable "
+                                            "only from the configured security groups or CIDRs; the agent validates and "
+                                            "size-limits every request.",
+        })
+        target_group = listener.add_targets(
+            "Agent", port=CONTAINER_PORT, protocol=elbv2.ApplicationProtocol.HTTP, targets=[self.fargate_service],
+            deregistration_delay=Duration.seconds(30),
+            health_check=elbv2.HealthCheck(path=HEALTH_PATH, healthy_http_codes="200", interval=Duration.seconds(15),
+                                           timeout=Duration.seconds(5), healthy_threshold_count=2, unhealthy_threshold_count=3),
+        )
+        return alb, target_group
+
+    def extra_alarm_metrics(self) -> list:
+        # Callers are admitted by security group or CIDR (agent.ingress_*), so there is no IAM grant here.
+        target_5xx = self.load_balancer.metrics.http_code_target(
+            elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=Duration.minutes(5), statistic="Sum")
+        return [("LoadBalancer5xx", target_5xx, self._errors_threshold, "the agent's tasks answered 5XX through the load balancer")]

@@ -1,0 +1,74 @@
+"""The agent on Lambda: a container-image function in the isolated subnets, behind an IAM-only Function URL."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import Acknowledgment, Duration, IgnoreMode, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+if TYPE_CHECKING:
+    from kit_constructs.agent_service import AgentService
+
+
+class LambdaCompute(Construct):
+    def __init__(self, scope: Construct, construct_id: str, service: "AgentService") -> None:
+        super().__init__(scope, construct_id)
+        from kit_constructs.agent_service import PROJECT_DIR
+
+        props, config = service.props, service.props.config
+        self.role = iam.Role(
+            self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{props.project} {props.env_name} agent function",
+        )
+        service.permissions.attach_to_role(self.role)
+        service.log_group.grant_write(service.permissions)
+        # ENI management for a function in a VPC; Lambda checks for exactly these actions.
+        vpc_access = iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole")
+        self.role.add_managed_policy(vpc_access)
+        Validations.of(self.role).acknowledge(Acknowledgment(
+            id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
+            reason="Lambda needs ec2:CreateNetworkInterface/Describe/Delete to place the function in the isolated "
+                   "subnets; these actions take no resource scoping at creation, and Lambda validates this policy.",
+        ))
+        self.function = lambda_.DockerImageFunction(
+            self,
+            "Function",
+            description=f"{props.project} {props.env_name} support-triage agent",
+            code=lambda_.DockerImageCode.from_image_asset(
+                str(PROJECT_DIR),
+                file="Dockerfile",
+                ignore_mode=IgnoreMode.DOCKER,  # .dockerignore: only agent_runtime/ is staged
+                entrypoint=["python", "-m", "awslambdaric"],
+                cmd=["agent_runtime.lambda_handler.handler"],
+            ),
+            role=self.role,
+            vpc=props.network.vpc,
+            vpc_subnets=props.network.subnets,
+            security_groups=[service.security_group],
+            memory_size=config.memory_mb,
+            timeout=Duration.seconds(config.timeout_seconds),
+            reserved_concurrent_executions=config.reserved_concurrency,
+            environment=service.environment,
+            log_group=service.log_group.log_group,
+            architecture=lambda_.Architecture.X86_64,
+        )
+        self.function.node.add_dependency(service.permissions)
+        Validations.of(self.function).acknowledge(*(
+            Acknowledgment(id=rule_id, reason="Invoked synchronously through its Function URL only; there are no "
+                                              "asynchronous events that a dead-letter queue could keep.")
+            for rule_id in ("HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ")
+        ))
+        # IAM-authenticated only; Mangum buffers responses, so the URL uses BUFFERED invoke mode.
+        self.url = self.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Call the agent through its Function URL (SigV4-signed requests)."""
+        return self.function.grant_invoke_url(grantee)
+
+    def extra_alarm_metrics(self) -> list:
+        return [("ConcurrencyThrottles", self.function.metric_throttles(period=Duration.minutes(5), statistic="Sum"),
+                 0, "Lambda refused invocations beyond the reserved concurrency")]
+

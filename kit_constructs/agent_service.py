@@ -1,0 +1,178 @@
+"""The agent runtime deployed privately: on Lambda or Fargate, from the repo's one Dockerfile.
+
+Shared by both compute models: the session bucket, the agent's security group (egress only to
+the AWS endpoints and S3), its role with a customer-managed policy built only from the other
+constructs' grants (`grant_invoke`, `grant_tracing`, the session prefix), the encrypted log
+group, the AGENT_* environment the runtime's settings object reads, and the alarms.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from agent_runtime.metrics import NAMESPACE, SERVICE
+from agent_runtime.settings import RuntimeSettings
+from kit_config.agent_schema import FargateAgent, LambdaAgent
+from kit_constructs.encrypted_log_group import EncryptedLogGroup, EncryptedLogGroupProps
+from kit_constructs.inference_endpoint import InferenceEndpoint
+from kit_constructs.isolated_network import IsolatedNetwork
+from kit_constructs.mlflow_tracking import MlflowTracking
+from kit_constructs.secure_bucket import AccessLogBucket, SecureBucket, SecureBucketProps
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent  # the Dockerfile's build context
+
+
+@dataclass(frozen=True)
+class AgentServiceProps:
+    config: LambdaAgent | FargateAgent
+    env_name: str
+    project: str
+    network: IsolatedNetwork
+    endpoint: InferenceEndpoint
+    mlflow: MlflowTracking
+    storage_key: kms.IKey
+    logs_key: kms.IKey
+    access_logs: AccessLogBucket
+    alarm_topic: sns.ITopic
+    log_retention_days: int
+    removal_policy: RemovalPolicy
+
+
+class AgentService(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: AgentServiceProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        self.session_bucket = SecureBucket(
+            self,
+            "Sessions",
+            SecureBucketProps(
+                key=props.storage_key,
+                access_logs=props.access_logs,
+                removal_policy=props.removal_policy,
+                purpose="agent-sessions",
+                expiration_days=props.log_retention_days,
+            ),
+        )
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=props.network.vpc,
+            description=f"{props.project} {props.env_name} agent: egress to AWS endpoints and S3 only",
+            allow_all_outbound=False,
+        )
+        props.network.allow_endpoint_access(self.security_group)
+        props.network.allow_s3_access(self.security_group)
+        self.log_group = EncryptedLogGroup(
+            self,
+            "Logs",
+            EncryptedLogGroupProps(key=props.logs_key, retention_days=props.log_retention_days, removal_policy=props.removal_policy),
+        )
+        # Everything the agent may do, from the other constructs' grants; no IAM written here.
+        self.permissions = iam.ManagedPolicy(self, "Permissions", description=f"{props.project} {props.env_name} agent runtime")
+        props.endpoint.grant_invoke(self.permissions)
+        props.mlflow.grant_tracing(self.permissions)
+        self.session_bucket.grant_read_write(self.permissions, f"{props.config.session_prefix}*")
+        self._acknowledge_prefix_grants(props)
+        self.environment = runtime_environment(props, self.session_bucket.bucket_name)
+
+        if isinstance(props.config, LambdaAgent):
+            from kit_constructs.agent_lambda import LambdaCompute
+
+            self.compute = LambdaCompute(self, "Lambda", self)
+        else:
+            from kit_constructs.agent_fargate import FargateCompute
+
+            self.compute = FargateCompute(self, "Fargate", self)
+        self.alarms = self._alarms()
+
+    def _acknowledge_prefix_grants(self, props: AgentServiceProps) -> None:
+        stack = Stack.of(self)
+        sessions = stack.get_logical_id(self.session_bucket.bucket.node.default_child)
+        reasons = {
+            f"AwsSolutions-IAM5[Resource::<{sessions}.Arn>/{props.config.session_prefix}*]":
+                "Strands' session manager keeps one object per session, agent and message under the session prefix, "
+                "with ids generated at run time; limited to that prefix of the agent's own bucket.",
+            # The artifact bucket is named, so its ARN is a literal here (see MlflowTracking).
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{props.mlflow.artifact_bucket_name}/{props.mlflow.artifact_prefix}/*]":
+                "MLflow clients upload trace and model artifacts under the artifact prefix with keys MLflow generates; "
+                "write-only, limited to that prefix.",
+        }
+        for rule_id, reason in reasons.items():
+            Validations.of(self.permissions).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+    def _alarms(self) -> list[cloudwatch.Alarm]:
+        """From the runtime's own EMF metrics, the same for both compute models."""
+        config, env_name = self.props.config.alarms, self.props.env_name
+        action = cloudwatch_actions.SnsAction(self.props.alarm_topic)
+
+        def metric(name: str, statistic: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(namespace=NAMESPACE, metric_name=name, statistic=statistic, period=Duration.minutes(5),
+                                     dimensions_map={"Environment": env_name, "service": SERVICE})
+
+        defined = [
+            ("Errors", metric("Errors", "Sum"), config.errors_per_5_minutes, "agent requests failed (5xx)"),
+            ("Throttles", metric("Throttled", "Sum"), config.throttles_per_5_minutes, "agent requests throttled by the endpoint (429)"),
+            ("LatencyP95", metric("Latency", "p95"), config.latency_p95_ms, f"p95 agent latency above {config.latency_p95_ms} ms"),
+        ] + self.compute.extra_alarm_metrics()
+        alarms = []
+        for alarm_id, source, threshold, description in defined:
+            alarm = cloudwatch.Alarm(
+                self,
+                f"{alarm_id}Alarm",
+                alarm_name=f"{self.props.project}-{env_name}-agent-{alarm_id}",
+                alarm_description=f"{self.props.project} {env_name}: {description}",
+                metric=source,
+                threshold=threshold,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
+            alarms.append(alarm)
+        return alarms
+
+
+def runtime_environment(props: AgentServiceProps, session_bucket: str) -> dict[str, str]:
+    """The AGENT_* variables for the runtime's `RuntimeSettings`; nothing it does not read."""
+    options, endpoint = props.config.runtime, props.endpoint
+    variant = next((v for v in endpoint.config.variants if v.name == options.target_variant), endpoint.config.variants[0])
+    region = Stack.of(endpoint).region
+    environment = {
+        "AGENT_ENV_NAME": props.env_name,
+        "AGENT_REGION": region,
+        "AGENT_ENDPOINT_NAME": endpoint.endpoint_name,
+        "AGENT_MAX_TOKENS": str(options.max_tokens),
+        "AGENT_TEMPERATURE": str(options.temperature),
+        "AGENT_TOP_P": str(options.top_p),
+        "AGENT_STOP": json.dumps(options.stop),
+        "AGENT_TOOLS": json.dumps(options.tools),
+        "AGENT_MAX_CYCLES": str(options.max_cycles),
+        "AGENT_MAX_TOOL_CALLS": str(options.max_tool_calls),
+        "AGENT_REQUEST_TIMEOUT_SECONDS": str(options.request_timeout_seconds),
+        "AGENT_READ_TIMEOUT_SECONDS": str(options.request_timeout_seconds),
+        "AGENT_MLFLOW_TRACKING_URI": props.mlflow.tracking_uri,
+        "AGENT_MLFLOW_EXPERIMENT": f"{props.project}-{props.env_name}-agent",
+        "AGENT_SESSION_BUCKET": session_bucket,
+        "AGENT_SESSION_PREFIX": props.config.session_prefix,
+        # Cost estimate: the variant's on-demand price shared by the requests it serves at once.
+        "AGENT_INSTANCE_HOURLY_USD": str(variant.spec.hourly_usd.get(region, 0.0)),
+        "AGENT_CONCURRENT_REQUESTS_PER_INSTANCE": str(variant.autoscaling.target_value),
+    }
+    if options.target_variant:
+        environment["AGENT_TARGET_VARIANT"] = options.target_variant
+    unknown = set(environment) - RuntimeSettings.environment_variables()
+    if unknown:
+        raise ValueError(f"the runtime's settings do not read {sorted(unknown)}")
+    return environment

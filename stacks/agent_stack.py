@@ -1,0 +1,47 @@
+"""Per-environment agent: the runtime image on Lambda or Fargate, wired to the endpoint and MLflow."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from kit_config import EnvironmentConfig
+from kit_constructs.agent_service import AgentService, AgentServiceProps
+from stacks.foundation_stack import FoundationStack, removal_policy
+from stacks.inference_stack import InferenceStack
+from stacks.mlflow_stack import MlflowStack
+from stacks.network_stack import NetworkStack
+
+
+class AgentStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, foundation: FoundationStack,
+        network: NetworkStack, inference: InferenceStack, mlflow: MlflowStack, **kwargs,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.agent = AgentService(
+            self,
+            "Agent",
+            AgentServiceProps(
+                config=config.agent,
+                env_name=config.name,
+                project=config.tags.Project,
+                network=network.network,
+                endpoint=inference.endpoint,
+                mlflow=mlflow.tracking,
+                storage_key=foundation.keys.storage,
+                logs_key=foundation.keys.logs,
+                access_logs=foundation.access_logs,
+                alarm_topic=foundation.alarm_topic,
+                log_retention_days=config.log_retention_days,
+                removal_policy=removal_policy(config),
+            ),
+        )
+        compute = self.agent.compute
+        if config.agent.compute == "lambda":
+            CfnOutput(self, "FunctionUrl", value=compute.url.url, description="Agent API (SigV4 / AWS_IAM auth only)")
+        else:
+            scheme = "https" if config.agent.certificate_arn else "http"
+            CfnOutput(self, "LoadBalancerUrl", value=f"{scheme}://{compute.load_balancer.load_balancer_dns_name}",
+                      description="Agent API on the internal load balancer (reachable from the configured callers only)")
+        CfnOutput(self, "SessionBucket", value=self.agent.session_bucket.bucket_name, description="Agent conversation state")
