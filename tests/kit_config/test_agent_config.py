@@ -1,0 +1,57 @@
+"""The `agent:` section: compute-specific limits, reachable load balancers, existing variants."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kit_config import ConfigError, load_environment
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, directory)
+    return directory
+
+
+def edit(directory: Path, env: str, change) -> None:
+    path = directory / f"{env}.yaml"
+    data = yaml.safe_load(path.read_text())
+    change(data["agent"])
+    path.write_text(yaml.safe_dump(data))
+
+
+BAD = {
+    "lambda memory too small": ("dev", lambda a: a.update(memory_mb=64), "agent.memory_mb", "greater than or equal to 128"),
+    "lambda memory too large": ("dev", lambda a: a.update(memory_mb=20480), "agent.memory_mb", "less than or equal to 10240"),
+    "reserved concurrency above account default": ("dev", lambda a: a.update(reserved_concurrency=950), "agent.reserved_concurrency", "less than or equal to 900"),
+    "lambda timeout shorter than request": ("dev", lambda a: a.update(timeout_seconds=30), "agent", "must exceed runtime.request_timeout_seconds"),
+    "unknown compute": ("dev", lambda a: a.update(compute="ec2"), "agent", "'lambda', 'fargate'"),
+    "fargate without ingress": ("staging", lambda a: a.update(ingress_cidrs=[]), "agent", "nothing could reach the load balancer"),
+    "fargate public ingress": ("staging", lambda a: a.update(ingress_cidrs=["0.0.0.0/0"]), "agent.ingress_cidrs", "not a private range"),
+    "fargate memory not valid for cpu": ("staging", lambda a: a.update(memory_mb=1000), "agent", "not valid with cpu 1024"),
+    "fargate min above max": ("prod", lambda a: a.update(min_tasks=9), "agent", "min_tasks (9) is greater than max_tasks (8)"),
+    "bad certificate arn": ("prod", lambda a: a.update(certificate_arn="my-cert"), "agent.certificate_arn", "String should match pattern"),
+    "variant that does not exist": ("staging", lambda a: a["runtime"].update(target_variant="shadow"), "agent", "is not a variant of inference.endpoint_name"),
+    "lambda option on fargate": ("prod", lambda a: a.update(reserved_concurrency=5), "agent.reserved_concurrency", "unknown key"),
+}
+
+
+@pytest.mark.parametrize("env, change, field, words", BAD.values(), ids=BAD.keys())
+def test_bad_agent_settings_name_file_and_field(config_dir, env, change, field, words):
+    edit(config_dir, env, change)
+    with pytest.raises(ConfigError) as error:
+        load_environment(env, config_dir)
+    assert f"{env}.yaml: {field}: " in str(error.value), str(error.value)
+    assert words in str(error.value), str(error.value)
+
+
+def test_shipped_configs_use_both_compute_models():
+    assert load_environment("dev").agent.compute == "lambda"
+    assert load_environment("prod").agent.compute == "fargate"
