@@ -55,6 +55,9 @@ class Lineage:
         try:
             import mlflow
 
+            if not self.settings.mlflow_tracking_uri.startswith("arn:"):
+                # sagemaker-mlflow's request-header provider warns on every call to a non-ARN URI.
+                logging.getLogger("mlflow.tracking.request_header.registry").setLevel(logging.ERROR)
             mlflow.set_tracking_uri(self.settings.mlflow_tracking_uri)
             experiment = mlflow.set_experiment(self.settings.experiment_name)
             mlflow.strands.autolog()
@@ -169,6 +172,8 @@ def main(argv: list[str]) -> int:
     import argparse
     import os
 
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logging.getLogger("mlflow.tracking.request_header.registry").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(prog="python -m agent_runtime.lineage", description="Print the runtime context of a trace.")
     parser.add_argument("trace_id")
     parser.add_argument("--tracking-uri", default=os.environ.get("AGENT_MLFLOW_TRACKING_URI") or os.environ.get("MLFLOW_TRACKING_URI"))
