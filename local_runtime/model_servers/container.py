@@ -19,6 +19,8 @@ class ModelBackend:
     """What a model server implements."""
 
     name = "model"
+    # Other POST paths served like /invocations (the scripted double also poses as an OpenAI server).
+    extra_paths: tuple[str, ...] = ()
 
     def ready(self) -> bool:
         return True
@@ -34,7 +36,9 @@ class ContainerHandler(QuietHandler):
     backend: ModelBackend
 
     def do_GET(self):
-        if self.path == "/ping":
+        if self.path == "/v1/models" and self.backend.extra_paths:
+            self.send_json(200, {"object": "list", "data": [{"id": self.backend.name, "object": "model"}]})
+        elif self.path == "/ping":
             ready = self.backend.ready()
             self.send_bytes(200 if ready else 503, b"{}" if ready else b'{"status": "loading"}', "application/json")
         else:
@@ -42,7 +46,7 @@ class ContainerHandler(QuietHandler):
 
     def do_POST(self):
         body = self.read_body()
-        if self.path != "/invocations":
+        if self.path != "/invocations" and self.path not in self.backend.extra_paths:
             self.send_bytes(404, b"not found", "text/plain")
             return
         try:

@@ -20,6 +20,7 @@ from local_runtime.openai_chat import ChunkStream, completion, flatten_content, 
 class ScriptedModel(ModelBackend):
     name = "scripted (test double)"
     model_id = "scripted-test-double"
+    extra_paths = ("/v1/chat/completions",)  # so the proxy server can be tested against it
 
     def __init__(self, default_scenario: str = "echo"):
         self.default_scenario = default_scenario
