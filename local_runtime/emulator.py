@@ -14,6 +14,7 @@ Run: python -m local_runtime.emulator --env dev --upstream http://127.0.0.1:8080
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import http.client
 import re
 import sys
@@ -62,10 +63,10 @@ class _TokenBucket:
 
 
 class Emulator:
-    def __init__(self, endpoints: list[LocalEndpoint], invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT, throttle_rps: float | None = None):
+    def __init__(self, endpoints: list[LocalEndpoint], invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT):
         self.endpoints = {endpoint.name.lower(): endpoint for endpoint in endpoints}
         self.invocation_timeout = invocation_timeout
-        self.buckets = {name: _TokenBucket(throttle_rps) for name in self.endpoints} if throttle_rps else {}
+        self.buckets = {name: _TokenBucket(e.throttle_rps) for name, e in self.endpoints.items() if e.throttle_rps}
         self.upstream = UpstreamPool()
         self.account = endpoints[0].account if endpoints else "000000000000"
         self.region = endpoints[0].region if endpoints else "us-east-1"
@@ -222,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--env", help="environment whose inference endpoint to serve (config/<env>.yaml)")
     parser.add_argument("--upstream", action="append", default=[], help="URL for every variant, or VARIANT=URL (with --env)")
     parser.add_argument("--invocation-timeout", type=float, default=DEFAULT_INVOCATION_TIMEOUT)
-    parser.add_argument("--throttle-rps", type=float, default=None, help="per-endpoint rate limit (ThrottlingException above it)")
+    parser.add_argument("--throttle-rps", type=float, default=None, help="rate limit per endpoint (ThrottlingException above it)")
     args = parser.parse_args(argv)
 
     if args.endpoints_file:
@@ -236,8 +237,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(upstreams, str):
             upstreams = {variant.name: upstreams for variant in environment.inference.variants} if environment.inference else {}
         endpoints = endpoints_from_environment(environment, upstreams)
+    if args.throttle_rps:
+        endpoints = [dataclasses.replace(endpoint, throttle_rps=args.throttle_rps) for endpoint in endpoints]
     try:
-        server = Emulator(endpoints, args.invocation_timeout, args.throttle_rps).server(args.host, args.port)
+        server = Emulator(endpoints, args.invocation_timeout).server(args.host, args.port)
     except Exception as error:  # PortInUseError and friends: one clear line, no traceback
         print(f"error: {error}", file=sys.stderr)
         return 2

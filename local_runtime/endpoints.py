@@ -28,6 +28,7 @@ class LocalEndpoint:
     variants: tuple[LocalVariant, ...]
     account: str = "000000000000"
     region: str = "us-east-1"
+    throttle_rps: float | None = None  # optional rate limit: ThrottlingException above it
     created: float = field(default_factory=time.time)
 
     @property

@@ -5,6 +5,8 @@ A request picks its scenario, first match wins:
      Strands `endpoint_config={"additional_args": {"CustomAttributes": ...}}`), with optional parameters;
   2. a marker `[scenario:NAME]` in the last user message;
   3. the server's `--scenario` (default `echo`).
+Any scenario accepts `split=1`: each SSE event then leaves in two HTTP chunks cut mid-JSON, so
+PayloadParts do not align with events (as with real containers).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Plan:
     fault: str | None = None
     after_tokens: int = 3
     sleep_s: float = 65.0
+    split_events: bool = False  # stream each SSE event in two HTTP chunks (parameter split=1)
 
 
 def parse_custom_attributes(value: str | None) -> dict[str, str]:
@@ -68,6 +71,7 @@ def plan(request: dict, custom_attributes: str | None = None, default: str = "ec
     said = _MARKER.sub("", last_user_text(messages)).strip()
     result = Plan(name, text=f"You said: {said}")
     result.after_tokens = int(params.get("after_tokens", 3))
+    result.split_events = params.get("split") in ("1", "true")
     if name == "multi_turn":
         turns = sum(1 for m in messages if m.get("role") == "user")
         result.text = f"Turn {turns}: {said}"

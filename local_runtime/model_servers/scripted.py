@@ -70,12 +70,23 @@ class ScriptedModel(ModelBackend):
             handler.wfile.write(body[: len(body) // 2])
             handler.close_connection = True
             return
-        handler.send_bytes(200, body, "application/json")
+        handler.send_bytes(200, body, "application/json", self._echo(handler))
+
+    @staticmethod
+    def _echo(handler: ContainerHandler) -> dict[str, str]:
+        """Custom attributes go back to the caller, as a container may return them."""
+        value = handler.headers.get("X-Amzn-SageMaker-Custom-Attributes")
+        return {"X-Amzn-SageMaker-Custom-Attributes": value} if value else {}
 
     def _stream(self, handler: ContainerHandler, plan: scenarios.Plan, pieces: list[str], usage_: dict, finish: str) -> None:
         events = ChunkStream(self.model_id)
-        handler.start_chunked(200, "text/event-stream", {"Cache-Control": "no-cache"})
-        handler.write_chunk(events.role())
+        handler.start_chunked(200, "text/event-stream", {"Cache-Control": "no-cache", **self._echo(handler)})
+        write = handler.write_chunk
+        if plan.split_events:  # each SSE event in two HTTP chunks, cut mid-JSON
+            def write(data: bytes) -> None:
+                handler.write_chunk(data[: len(data) // 2])
+                handler.write_chunk(data[len(data) // 2 :])
+        write(events.role())
         for number, piece in enumerate(pieces):
             if plan.fault in ("stream_break", "malformed_chunk") and number == plan.after_tokens:
                 if plan.fault == "malformed_chunk":
@@ -83,19 +94,19 @@ class ScriptedModel(ModelBackend):
                 handler.close_connection = True
                 return
             if plan.fault == "malformed_event" and number == 1:
-                handler.write_chunk(b"data: {this is not json\n\n")
+                write(b"data: {this is not json\n\n")
             if plan.token_delay_s and number:
                 self.stopping.wait(plan.token_delay_s)
-            handler.write_chunk(events.text(piece))
+            write(events.text(piece))
         for call in plan.tool_calls:
-            handler.write_chunk(events.tool_call_start(call))
+            write(events.tool_call_start(call))
             arguments = call["function"]["arguments"]
             middle = len(arguments) // 2  # two argument deltas, as streaming servers split them
             for part in (arguments[:middle], arguments[middle:]):
-                handler.write_chunk(events.tool_call_arguments(call["index"], part))
-        handler.write_chunk(events.finish(finish))
-        handler.write_chunk(events.usage(usage_))
-        handler.write_chunk(events.done())
+                write(events.tool_call_arguments(call["index"], part))
+        write(events.finish(finish))
+        write(events.usage(usage_))
+        write(events.done())
         handler.end_chunked()
 
 

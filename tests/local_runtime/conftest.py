@@ -1,0 +1,119 @@
+"""Real processes on loopback for the local runtime tests: model servers and the emulator.
+
+Every process gets an ephemeral port, is waited for with a timeout, and is stopped by a
+finalizer. boto3 gets dummy credentials (none exist here) and no retries, so an error surfaces
+once, as botocore raises it against AWS.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from kit_config.loader import load_environment
+from local_runtime import processes
+from local_runtime.endpoints import LocalEndpoint, LocalVariant, dump_endpoints, endpoints_from_environment
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}
+CHILD_ENV = {**DUMMY_AWS, "PYTHONPATH": str(PROJECT_DIR)}
+INVOCATION_TIMEOUT = 1.5  # seconds; the 'timeout' scenario sleeps past it
+NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=20, connect_timeout=5)
+
+
+class Server:
+    def __init__(self, child: processes.Child):
+        self.child, self.url = child, child.url
+
+
+def start_server(name: str, module: str, *args: str, ready_timeout: float = 30.0) -> Server:
+    port = processes.free_port()
+    url = f"http://127.0.0.1:{port}"
+    child = processes.start(name, processes.python_module(module, "--port", str(port), *args), url, env=CHILD_ENV, quiet=True)
+    try:
+        processes.wait_until_ready(child, f"{url}/ping", ready_timeout)
+    except BaseException:
+        child.stop()
+        raise
+    return Server(child)
+
+
+@pytest.fixture(scope="session")
+def scripted_model():
+    server = start_server("scripted model (test double)", "local_runtime.model_servers.scripted")
+    yield server
+    server.child.stop()
+
+
+@pytest.fixture(scope="session")
+def scripted_canary():
+    """A second scripted server whose default scenario differs, so A/B replies show which one answered."""
+    server = start_server("scripted canary (test double)", "local_runtime.model_servers.scripted", "--scenario", "multi_turn")
+    yield server
+    server.child.stop()
+
+
+@pytest.fixture(scope="session")
+def real_model():
+    server = start_server("SmolLM2 model server", "local_runtime.model_servers.llama", "--n-ctx", "2048", ready_timeout=90)
+    yield server
+    server.child.stop()
+
+
+@pytest.fixture(scope="session")
+def emulator(scripted_model, scripted_canary, tmp_path_factory):
+    dev = endpoints_from_environment(load_environment("dev"), {"primary": scripted_model.url})
+    endpoints = dev + [
+        LocalEndpoint("ab-test", (LocalVariant("primary", scripted_model.url, weight=1.0),
+                                  LocalVariant("canary", scripted_canary.url, weight=1.0))),
+        LocalEndpoint("throttled", (LocalVariant("AllTraffic", scripted_model.url),), throttle_rps=1.0),
+        LocalEndpoint("no-model", (LocalVariant("AllTraffic", f"http://127.0.0.1:{processes.free_port()}"),)),
+    ]
+    server = start_emulator(endpoints, tmp_path_factory.mktemp("emulator"))
+    yield server
+    server.child.stop()
+
+
+@pytest.fixture(scope="session")
+def real_emulator(real_model, tmp_path_factory):
+    """The dev endpoint in front of the real small model."""
+    endpoints = endpoints_from_environment(load_environment("dev"), {"primary": real_model.url})
+    server = start_emulator(endpoints, tmp_path_factory.mktemp("real-emulator"))
+    yield server
+    server.child.stop()
+
+
+def start_emulator(endpoints: list[LocalEndpoint], folder: Path) -> Server:
+    path = folder / "endpoints.json"
+    path.write_text(dump_endpoints(endpoints), encoding="utf-8")
+    return start_server("SageMaker Runtime emulator", "local_runtime.emulator", "--endpoints-file", str(path),
+                        "--invocation-timeout", str(INVOCATION_TIMEOUT))
+
+
+def point_boto3_at(monkeypatch, server: Server) -> None:
+    """Only environment variables: boto3 and Strands stay unmodified."""
+    for name, value in DUMMY_AWS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", server.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", server.url)
+
+
+@pytest.fixture
+def runtime(emulator, monkeypatch):
+    """An unmodified boto3 client that finds the emulator only through AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME."""
+    point_boto3_at(monkeypatch, emulator)
+    return boto3.client("sagemaker-runtime", config=NO_RETRIES)
+
+
+@pytest.fixture
+def real_runtime(real_emulator, monkeypatch):
+    point_boto3_at(monkeypatch, real_emulator)
+    return boto3.client("sagemaker-runtime", config=NO_RETRIES)
+
+
+@pytest.fixture
+def control_plane(runtime):
+    return boto3.client("sagemaker", config=NO_RETRIES)
