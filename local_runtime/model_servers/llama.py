@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 from local_runtime.model_servers.container import ContainerHandler, ModelBackend, base_arguments, serve
@@ -81,11 +82,30 @@ def split_tool_calls(text: str) -> tuple[str, list[dict]]:
         except json.JSONDecodeError:
             continue
         arguments = parsed.get("arguments", {})
-        calls.append({"index": index, "id": f"call_{index}_{abs(hash(match.group(1))) % 10**8}", "type": "function",
+        calls.append({"index": index, "id": f"call_{uuid.uuid4().hex[:12]}", "type": "function",
                       "function": {"name": parsed.get("name", ""), "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments)}})
     if not calls:
         return text, []
     return _TOOL_CALL.sub("", text).strip(), calls
+
+
+class ToolCallFilter:
+    """Streams text through, but holds back anything that may be (the start of) a <tool_call>,
+    so tool calls leave as tool_calls deltas and never as text."""
+
+    def __init__(self):
+        self.held = ""
+
+    def feed(self, text: str) -> str:
+        self.held += text
+        if _OPEN_TAG in self.held:
+            return ""  # from here on everything is kept for split_tool_calls
+        keep = next((n for n in range(min(len(self.held), len(_OPEN_TAG) - 1), 0, -1) if _OPEN_TAG.startswith(self.held[-n:])), 0)
+        out, self.held = self.held[: len(self.held) - keep], self.held[len(self.held) - keep :]
+        return out
+
+    def finish(self) -> tuple[str, list[dict]]:
+        return split_tool_calls(self.held)
 
 
 class LlamaModel(ModelBackend):
@@ -154,7 +174,8 @@ class LlamaModel(ModelBackend):
         pieces = self.llama.create_chat_completion(**options, stream=True)
         handler.start_chunked(200, "text/event-stream", {"Cache-Control": "no-cache"})
         handler.write_chunk(events.role())
-        generated, held, finish, count = "", "", "stop", 0
+        tool_filter = ToolCallFilter() if with_tools else None
+        finish, count = "stop", 0
         try:
             for piece in pieces:
                 choice = piece["choices"][0]
@@ -163,23 +184,14 @@ class LlamaModel(ModelBackend):
                 if not text:
                     continue
                 count += 1
-                generated += text
-                if not with_tools:
-                    handler.write_chunk(events.text(text))
-                    continue
-                # With tools offered, hold back anything that may be the start of a <tool_call>.
-                held += text
-                if _OPEN_TAG in held:
-                    continue
-                keep = next((n for n in range(min(len(held), len(_OPEN_TAG) - 1), 0, -1) if _OPEN_TAG.startswith(held[-n:])), 0)
-                if len(held) > keep:
-                    handler.write_chunk(events.text(held[: len(held) - keep]))
-                    held = held[len(held) - keep :]
+                out = tool_filter.feed(text) if tool_filter else text
+                if out:
+                    handler.write_chunk(events.text(out))
         finally:
             close = getattr(pieces, "close", None)
             if close:
                 close()  # a client that went away stops the generation
-        rest, calls = split_tool_calls(held) if with_tools else ("", [])
+        rest, calls = tool_filter.finish() if tool_filter else ("", [])
         if rest:
             handler.write_chunk(events.text(rest))
         for call in calls:

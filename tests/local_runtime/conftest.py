@@ -11,35 +11,11 @@ from pathlib import Path
 
 import boto3
 import pytest
-from botocore.config import Config
 
 from kit_config.loader import load_environment
 from local_runtime import processes
 from local_runtime.endpoints import LocalEndpoint, LocalVariant, dump_endpoints, endpoints_from_environment
-
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}
-CHILD_ENV = {**DUMMY_AWS, "PYTHONPATH": str(PROJECT_DIR)}
-INVOCATION_TIMEOUT = 1.5  # seconds; the 'timeout' scenario sleeps past it
-NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=20, connect_timeout=5)
-
-
-class Server:
-    def __init__(self, child: processes.Child):
-        self.child, self.url = child, child.url
-
-
-def start_server(name: str, module: str, *args: str, ready_timeout: float = 30.0) -> Server:
-    port = processes.free_port()
-    url = f"http://127.0.0.1:{port}"
-    child = processes.start(name, processes.python_module(module, "--port", str(port), *args), url, env=CHILD_ENV, quiet=True)
-    try:
-        processes.wait_until_ready(child, f"{url}/ping", ready_timeout)
-    except BaseException:
-        child.stop()
-        raise
-    return Server(child)
-
+from tests.local_runtime.support import DUMMY_AWS, INVOCATION_TIMEOUT, NO_RETRIES, Server, start_server
 
 @pytest.fixture(scope="session")
 def scripted_model():

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.local_runtime.conftest import start_server
+from tests.local_runtime.support import start_server
 from tests.local_runtime.support import chat, sse_events
 
 

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 from botocore.exceptions import ClientError, EventStreamError
 
-from tests.local_runtime.conftest import INVOCATION_TIMEOUT
+from tests.local_runtime.support import INVOCATION_TIMEOUT
 from tests.local_runtime.support import chat, sse_events
 
 DEV_ENDPOINT = "governed-agents-dev-llm"  # read from config/dev.yaml by the fixture

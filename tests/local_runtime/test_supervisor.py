@@ -17,7 +17,7 @@ import urllib.request
 import boto3
 
 from local_runtime import processes
-from tests.local_runtime.conftest import CHILD_ENV, NO_RETRIES, PROJECT_DIR
+from tests.local_runtime.support import CHILD_ENV, NO_RETRIES, PROJECT_DIR
 from tests.local_runtime.support import chat
 
 
