@@ -34,7 +34,10 @@ def scripted_canary():
 
 @pytest.fixture(scope="session")
 def real_model():
-    server = start_server("SmolLM2 model server", "local_runtime.model_servers.llama", "--n-ctx", "2048", ready_timeout=90)
+    # One thread: llama.cpp's threads spin-wait on each other, and on 2 cores shared with the test
+    # process two threads can stall for seconds; one is steady (speed is bench-runtime's business).
+    server = start_server("SmolLM2 model server", "local_runtime.model_servers.llama", "--n-ctx", "2048", "--threads", "1",
+                          ready_timeout=90)
     yield server
     server.child.stop()
 
@@ -57,16 +60,16 @@ def emulator(scripted_model, scripted_canary, tmp_path_factory):
 def real_emulator(real_model, tmp_path_factory):
     """The dev endpoint in front of the real small model."""
     endpoints = endpoints_from_environment(load_environment("dev"), {"primary": real_model.url})
-    server = start_emulator(endpoints, tmp_path_factory.mktemp("real-emulator"))
+    server = start_emulator(endpoints, tmp_path_factory.mktemp("real-emulator"), invocation_timeout=60)
     yield server
     server.child.stop()
 
 
-def start_emulator(endpoints: list[LocalEndpoint], folder: Path) -> Server:
+def start_emulator(endpoints: list[LocalEndpoint], folder: Path, invocation_timeout: float = INVOCATION_TIMEOUT) -> Server:
     path = folder / "endpoints.json"
     path.write_text(dump_endpoints(endpoints), encoding="utf-8")
     return start_server("SageMaker Runtime emulator", "local_runtime.emulator", "--endpoints-file", str(path),
-                        "--invocation-timeout", str(INVOCATION_TIMEOUT))
+                        "--invocation-timeout", str(invocation_timeout))
 
 
 def point_boto3_at(monkeypatch, server: Server) -> None:

@@ -87,7 +87,7 @@ def test_ping_stays_fast_while_a_slow_generation_runs(scripted_model):
 
 @pytest.mark.parametrize("module,args", [
     ("local_runtime.model_servers.scripted", ()),
-    ("local_runtime.model_servers.llama", ("--n-ctx", "512")),
+    ("local_runtime.model_servers.llama", ("--n-ctx", "512", "--threads", "1")),
 ])
 def test_sigterm_exits_cleanly(module, args):
     server = start_server(module, module, *args, ready_timeout=90)

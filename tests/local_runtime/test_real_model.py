@@ -48,8 +48,8 @@ def test_the_real_model_streams_sse_with_a_usage_chunk(real_runtime):
 
 def test_strands_agent_talks_to_the_real_model(real_runtime):
     model = SageMakerAIModel(endpoint_config={"endpoint_name": ENDPOINT, "region_name": "us-east-1"},
-                             payload_config={"max_tokens": 32, "temperature": 0})
-    result = Agent(model=model, callback_handler=None, system_prompt="You are brief.")("What is the capital of France?")
+                             payload_config={"max_tokens": 256, "temperature": 0})
+    result = Agent(model=model, callback_handler=None, system_prompt="Answer in one short sentence.")("What is the capital of France?")
     assert str(result).strip()
     assert result.metrics.accumulated_usage["outputTokens"] > 0
 
