@@ -15,6 +15,7 @@ Method
    first PayloadPart through the emulator.
 2. Real model. The SmolLM2-135M-Instruct server (llama.cpp) behind the emulator;
    `invoke_endpoint_with_response_stream` with a fixed prompt, temperature 0, max_tokens 128.
+   Each run's user message differs (llama.cpp would otherwise serve the prompt from its cache).
    Time to first token = call start to the first PayloadPart carrying content; tokens/s =
    completion tokens (from the usage chunk) / (last content part - first content part).
    Median of the runs.
@@ -123,10 +124,13 @@ def real_model(runs: int) -> None:
     emulator = start_emulator(model.url)
     try:
         client = boto3.client("sagemaker-runtime", endpoint_url=emulator.url, config=Config(retries={"max_attempts": 1}, read_timeout=120))
-        body = json.dumps({"messages": [{"role": "user", "content": [{"type": "text", "text": "Write a short story about a robot who learns to paint."}]}],
-                           "stream": True, "max_tokens": 128, "temperature": 0})
         ttfts, rates, counts = [], [], []
         for run in range(runs + 1):  # run 0 warms the model up
+            # A different user message each run: llama.cpp reuses a cached prompt prefix, and an
+            # identical prompt would measure the cache, not prompt processing.
+            prompt = f"Story number {run}. Write a short story about a robot who learns to paint."
+            body = json.dumps({"messages": [{"role": "user", "content": [{"type": "text", "text": prompt}]}],
+                               "stream": True, "max_tokens": 128, "temperature": 0})
             started = time.perf_counter()
             first = last = None
             buffer = b""

@@ -16,7 +16,7 @@ from local_runtime import event_stream
 from strands.models.sagemaker import _parse_event_stream
 
 
-def _stream_of(frames: bytes) -> EventStream:
+def _stream_of(frames: bytes, read_size: int = 7) -> EventStream:
     """botocore's EventStream for InvokeEndpointWithResponseStream, fed raw bytes."""
     model = botocore.session.get_session().get_service_model("sagemaker-runtime")
     shape = model.operation_model("InvokeEndpointWithResponseStream").output_shape.members["Body"]
@@ -26,7 +26,7 @@ def _stream_of(frames: bytes) -> EventStream:
             self.data = io.BytesIO(data)
 
         def stream(self):
-            while chunk := self.data.read(7):  # odd-sized reads: frames straddle reads
+            while chunk := self.data.read(read_size):  # odd-sized reads: frames straddle reads
                 yield chunk
 
         def close(self):
@@ -58,7 +58,7 @@ def test_corrupted_frame_fails_botocores_crc_check(offset):
 
 def test_empty_and_large_parts_round_trip():
     big = bytes(range(256)) * 4096  # 1 MiB of every byte value
-    events = list(_stream_of(event_stream.payload_part(b"") + event_stream.payload_part(big)))
+    events = list(_stream_of(event_stream.payload_part(b"") + event_stream.payload_part(big), read_size=4099))
     assert [event["PayloadPart"]["Bytes"] for event in events] == [b"", big]
 
 
