@@ -42,7 +42,9 @@ class QuietHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive
     disable_nagle_algorithm = True
     server_version = "local-runtime"
-    sys_version = ""
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def log_message(self, format, *args):  # noqa: A002 - signature from the base class
         pass  # one line per request would cost more than the request

@@ -7,6 +7,7 @@ once, as botocore raises it against AWS.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import boto3
@@ -43,12 +44,34 @@ def real_model():
 
 
 @pytest.fixture(scope="session")
-def emulator(scripted_model, scripted_canary, tmp_path_factory):
+def header_capture():
+    """A container test double that records what the emulator sends it (in-process, loopback)."""
+    from local_runtime.http_base import LoopbackServer, QuietHandler
+
+    seen: list[dict] = []
+
+    class Capture(QuietHandler):
+        def do_POST(self):
+            seen.append({"path": self.path, "headers": dict(self.headers), "body": self.read_body()})
+            self.send_bytes(200, b"{}", "application/x-captured", {"X-Amzn-SageMaker-Custom-Attributes": "from=container"})
+
+    server = LoopbackServer("127.0.0.1", processes.free_port(), Capture)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    server.seen = seen
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def emulator(scripted_model, scripted_canary, header_capture, tmp_path_factory):
     dev = endpoints_from_environment(load_environment("dev"), {"primary": scripted_model.url})
     endpoints = dev + [
         LocalEndpoint("ab-test", (LocalVariant("primary", scripted_model.url, weight=1.0),
                                   LocalVariant("canary", scripted_canary.url, weight=1.0))),
         LocalEndpoint("throttled", (LocalVariant("AllTraffic", scripted_model.url),), throttle_rps=1.0),
+        LocalEndpoint("capture", (LocalVariant("AllTraffic", header_capture.url),)),
         LocalEndpoint("no-model", (LocalVariant("AllTraffic", f"http://127.0.0.1:{processes.free_port()}"),)),
     ]
     server = start_emulator(endpoints, tmp_path_factory.mktemp("emulator"))

@@ -37,6 +37,27 @@ def test_invoke_endpoint_returns_the_containers_body_and_headers(runtime):
     assert body["usage"] == {"prompt_tokens": 2, "completion_tokens": 4, "total_tokens": 6}
 
 
+@pytest.mark.parametrize("streaming", [False, True])
+def test_request_headers_reach_the_container_as_sagemaker_sends_them(runtime, header_capture, streaming):
+    invoke = runtime.invoke_endpoint_with_response_stream if streaming else runtime.invoke_endpoint
+    response = invoke(EndpointName="capture", Body=b'{"x": 1}', ContentType="application/json", Accept="application/jsonlines",
+                      CustomAttributes="a=1;b=2", InferenceId="inf-1", SessionId="sess-1")
+    seen = header_capture.seen[-1]
+    assert seen["path"] == "/invocations" and seen["body"] == b'{"x": 1}'
+    headers = {name.lower(): value for name, value in seen["headers"].items()}
+    assert headers["content-type"] == "application/json"
+    assert headers["accept"] == "application/jsonlines"  # streaming: sent as X-Amzn-SageMaker-Accept
+    assert headers["x-amzn-sagemaker-custom-attributes"] == "a=1;b=2"
+    assert headers["x-amzn-sagemaker-inference-id"] == "inf-1" and headers["x-amzn-sagemaker-session-id"] == "sess-1"
+    assert response["ContentType"] == "application/x-captured"  # streaming: from X-Amzn-SageMaker-Content-Type
+    assert response["CustomAttributes"] == "from=container" and response["InvokedProductionVariant"] == "AllTraffic"
+    if streaming:
+        assert [event["PayloadPart"]["Bytes"] for event in response["Body"]] == [b"{}"]
+        assert response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-sagemaker-content-type"] == "application/x-captured"
+    else:
+        assert response["Body"].read() == b"{}"
+
+
 def test_streaming_yields_payload_parts_that_rebuild_the_sse_body(runtime):
     response = runtime.invoke_endpoint_with_response_stream(
         EndpointName=DEV_ENDPOINT, Body=chat("one two three", stream=True), ContentType="application/json", Accept="text/event-stream")
