@@ -52,6 +52,7 @@ def parse_args(argv):
     parser.add_argument("--mlflow-dir", type=Path, default=mlflow_server.DEFAULT_DIR)
     parser.add_argument("--no-mlflow", action="store_true")
     parser.add_argument("--invocation-timeout", type=float, default=DEFAULT_INVOCATION_TIMEOUT)
+    parser.add_argument("--throttle-rps", type=float, default=None, help="emulated endpoint rate limit (ThrottlingException above it)")
     parser.add_argument("--ready-timeout", type=float, default=120.0, help="seconds each child may take to come up")
     return parser.parse_args(argv)
 
@@ -109,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         runtime_url = f"http://{args.host}:{args.port}"
         emulator = processes.start("SageMaker Runtime emulator", processes.python_module(
             "local_runtime.emulator", "--host", args.host, "--port", str(args.port),
-            "--endpoints-file", str(endpoints_file), "--invocation-timeout", str(args.invocation_timeout)), runtime_url)
+            "--endpoints-file", str(endpoints_file), "--invocation-timeout", str(args.invocation_timeout),
+            *(["--throttle-rps", str(args.throttle_rps)] if args.throttle_rps else [])), runtime_url)
         children.append(emulator)
         processes.wait_until_ready(emulator, f"{runtime_url}/ping", args.ready_timeout)
         if not args.no_mlflow:

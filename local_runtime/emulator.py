@@ -95,7 +95,7 @@ class _Handler(QuietHandler):
             self._unknown_operation()
 
     def do_POST(self):
-        self.request_id = str(uuid.uuid4())
+        self.request_id, self.streaming_started = str(uuid.uuid4()), False
         route = _ROUTE.match(self.path.split("?", 1)[0])
         try:
             if route:
@@ -108,8 +108,16 @@ class _Handler(QuietHandler):
                 self.read_body()
                 self._unknown_operation()
         except AwsError as error:
-            status, headers, body = error.rest_json()
-            self.send_json(status, body, {**headers, "x-amzn-RequestId": self.request_id})
+            self._send_error(error)
+        except Exception as error:  # a bug of ours: answer as AWS would, unless a stream already started
+            if not self.streaming_started:
+                self._send_error(AwsError(500, "InternalFailure", f"Internal failure in the local emulator: {error!r}"))
+            else:
+                self.close_connection = True
+
+    def _send_error(self, error: AwsError) -> None:
+        status, headers, body = error.rest_json()
+        self.send_json(status, body, {**headers, "x-amzn-RequestId": self.request_id})
 
     def _unknown_operation(self):
         self.send_json(404, {"message": f"No operation matches {self.command} {self.path}"},
@@ -173,6 +181,7 @@ class _Handler(QuietHandler):
         self._stream(variant.upstream, connection, response, {**reply, "X-Amzn-SageMaker-Content-Type": content_type})
 
     def _stream(self, upstream: str, connection, response, reply: dict) -> None:
+        self.streaming_started = True
         self.start_chunked(200, "application/vnd.amazon.eventstream", reply)
         try:
             while True:

@@ -50,6 +50,14 @@ class QuietHandler(BaseHTTPRequestHandler):
         pass  # one line per request would cost more than the request
 
     def read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":  # a body of unknown length
+            body = bytearray()
+            while size := int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16):
+                body += self.rfile.read(size)
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
+                pass
+            return bytes(body)
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 

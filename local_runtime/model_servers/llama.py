@@ -26,6 +26,7 @@ from local_runtime.openai_chat import ChunkStream, completion, flatten_content, 
 
 MODEL_ID = "SmolLM2-135M-Instruct"
 DEFAULT_MAX_TOKENS = 256
+DEFAULT_TEMPERATURE = 0.7  # below OpenAI's 1.0: a 135M model rambles at 1.0
 _TOOL_CALL = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.S)
 _OPEN_TAG = "<tool_call>"
 
@@ -142,7 +143,7 @@ class LlamaModel(ModelBackend):
             options = {
                 "messages": chat_messages(request),
                 "max_tokens": int(request.get("max_tokens") or request.get("max_completion_tokens") or DEFAULT_MAX_TOKENS),
-                "temperature": float(request.get("temperature", 0.7) if request.get("temperature") is not None else 0.7),
+                "temperature": float(request["temperature"]) if request.get("temperature") is not None else DEFAULT_TEMPERATURE,
                 "top_p": float(request.get("top_p") or 1.0),
                 "stop": request.get("stop") or None,
                 "seed": request.get("seed"),

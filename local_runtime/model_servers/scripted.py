@@ -81,11 +81,11 @@ class ScriptedModel(ModelBackend):
     def _stream(self, handler: ContainerHandler, plan: scenarios.Plan, pieces: list[str], usage_: dict, finish: str) -> None:
         events = ChunkStream(self.model_id)
         handler.start_chunked(200, "text/event-stream", {"Cache-Control": "no-cache", **self._echo(handler)})
-        write = handler.write_chunk
-        if plan.split_events:  # each SSE event in two HTTP chunks, cut mid-JSON
-            def write(data: bytes) -> None:
-                handler.write_chunk(data[: len(data) // 2])
-                handler.write_chunk(data[len(data) // 2 :])
+        def write_split(data: bytes) -> None:  # each SSE event in two HTTP chunks, cut mid-JSON
+            handler.write_chunk(data[: len(data) // 2])
+            handler.write_chunk(data[len(data) // 2 :])
+
+        write = write_split if plan.split_events else handler.write_chunk
         write(events.role())
         for number, piece in enumerate(pieces):
             if plan.fault in ("stream_break", "malformed_chunk") and number == plan.after_tokens:

@@ -215,3 +215,16 @@ def test_keep_alive_connection_is_reused_across_calls(runtime, emulator):
     connection.getresponse().read()
     assert connection.sock is first_socket
     connection.close()
+
+
+def test_a_chunked_request_body_is_read_whole(emulator):
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", int(emulator.url.rsplit(":", 1)[1]), timeout=5)
+    body = chat("chunked body").encode()
+    connection.request("POST", f"/endpoints/{DEV_ENDPOINT}/invocations", body=iter([body[:10], body[10:]]),
+                       headers={"Content-Type": "application/json"}, encode_chunked=True)
+    response = connection.getresponse()
+    assert response.status == 200
+    assert json.loads(response.read())["choices"][0]["message"]["content"] == "You said: chunked body"
+    connection.close()
