@@ -171,6 +171,16 @@ def test_a_stream_that_breaks_mid_response_raises_model_stream_error(runtime, sc
     assert len(sse_events(b"".join(received))) == 3  # role + two tokens arrived before the break
 
 
+def test_a_stream_that_stalls_past_the_timeout_raises_invocation_time_exceeded(runtime):
+    response = runtime.invoke_endpoint_with_response_stream(EndpointName=DEV_ENDPOINT, Body=chat("a b c", stream=True),
+                                                            CustomAttributes="scenario=slow_tokens;delay_ms=2500")
+    with pytest.raises(EventStreamError) as caught:
+        for _ in response["Body"]:
+            pass
+    assert caught.value.response["Error"]["Code"] == "ModelStreamError"
+    assert "time exceeded" in caught.value.response["Error"]["Message"]
+
+
 def test_a_broken_non_streaming_response_is_a_model_error(runtime):
     error = _client_error(lambda: runtime.invoke_endpoint(EndpointName=DEV_ENDPOINT, Body=chat("x"), CustomAttributes="scenario=stream_break"))
     assert error.response["Error"]["Code"] == "ModelError"
