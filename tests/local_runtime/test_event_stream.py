@@ -70,6 +70,9 @@ def test_model_stream_error_surfaces_as_botocores_event_stream_error():
     with pytest.raises(EventStreamError) as caught:
         next(stream)
     assert caught.value.response["Error"] == {"Code": "ModelStreamError", "Message": "connection reset"}
+    buffer = EventStreamBuffer()  # botocore drops ErrorCode when parsing; the frame carries it
+    buffer.add_data(event_stream.stream_exception("ModelStreamError", "m", event_stream.STREAM_BROKEN))
+    assert json.loads(next(iter(buffer)).payload) == {"Message": "m", "ErrorCode": "StreamBroken"}
 
 
 def test_internal_stream_failure_is_modeled_too():
