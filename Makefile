@@ -13,7 +13,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(NODE_BIN)/cdk
 CDK_CONTEXT := $(if $(ENV),-c env=$(ENV),)
 
-.PHONY: help install synth test check-config bench-synth clean
+.PHONY: help install install-local synth test check-config bench-synth local bench-runtime clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -23,11 +23,21 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# The local runtime's packages. llama-cpp-python compiles llama.cpp from source: a portable CPU
+# build (no CUDA/Metal/BLAS even where nvcc exists). Lines marked `# no-deps` install without deps.
+LLAMA_CMAKE_ARGS ?= -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_BLAS=OFF -DGGML_VULKAN=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF
+$(VENV)/.installed-local: requirements-local.txt $(VENV)/.installed
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --quiet --disable-pip-version-check -r <(grep -v '# no-deps' requirements-local.txt)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $$(grep '# no-deps' requirements-local.txt | cut -d' ' -f1)
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed ## Install the Python and Node toolchains (idempotent)
+install: $(VENV)/.installed $(VENV)/.installed-local node_modules/.installed ## Install the Python and Node toolchains (idempotent)
+
+install-local: $(VENV)/.installed-local ## Install only the local runtime's packages (builds llama-cpp-python once)
 
 check-config: $(VENV)/.installed ## Validate config/<env>.yaml (ENV=name, default all)
 	$(PY) -m kit_config $(ENV)
@@ -41,6 +51,20 @@ test: install ## Run the test suite (synthesizes the app once, checks snapshots,
 
 bench-synth: install ## Wall time: synth of all envs with all packs vs. a bare one-stack CDK app
 	$(PY) tools/bench_synth.py
+
+# make local MODEL=scripted|proxy PROXY_BASE_URL=http://127.0.0.1:11434/v1 RUNTIME_PORT=8081 MODEL_PORT=8080 MLFLOW_PORT=5000
+LOCAL_ENV ?= dev
+MODEL ?= real
+RUNTIME_PORT ?= 8081
+MODEL_PORT ?= 8080
+MLFLOW_PORT ?= 5000
+LOCAL_ARGS ?=
+local: $(VENV)/.installed-local ## Run the local SageMaker runtime: emulator, model server(s), MLflow (MODEL=real|scripted|proxy)
+	$(PY) -m local_runtime --env $(LOCAL_ENV) --model $(MODEL) --port $(RUNTIME_PORT) --model-port $(MODEL_PORT) \
+		--mlflow-port $(MLFLOW_PORT) $(if $(PROXY_BASE_URL),--proxy-base-url $(PROXY_BASE_URL),) $(LOCAL_ARGS)
+
+bench-runtime: $(VENV)/.installed-local ## Emulator overhead (p50/p95 vs direct) and the real model's TTFT and tokens/s
+	$(PY) tools/bench_runtime.py
 
 clean: ## Remove build output (keeps the installed toolchains)
 	rm -rf cdk.out .pytest_cache

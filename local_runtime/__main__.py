@@ -1,0 +1,159 @@
+"""`make local`: the emulator, the model server(s) for the env's endpoint and MLflow, in the foreground.
+
+    python -m local_runtime [--env dev] [--model real|scripted|proxy] [--port 8081] [--model-port 8080] ...
+
+Each variant of the env's endpoint gets its own model server (ports from --model-port upward);
+`--variant-model NAME=KIND` gives one variant another model (A/B locally). Ctrl-C or SIGTERM
+stops every child (SIGTERM, then SIGKILL after 10 s) and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from local_runtime import mlflow_server, processes
+from local_runtime.emulator import DEFAULT_INVOCATION_TIMEOUT, DEFAULT_PORT
+from local_runtime.endpoints import dump_endpoints, endpoints_from_environment
+from local_runtime.http_base import PortInUseError
+from local_runtime.scenarios import SCENARIOS
+
+MODEL_KINDS = ("real", "scripted", "proxy")
+
+
+def model_command(kind: str, port: int, args) -> list[str]:
+    common = ["--host", args.host, "--port", str(port)]
+    if kind == "real":
+        return processes.python_module("local_runtime.model_servers.llama", *common)
+    if kind == "scripted":
+        return processes.python_module("local_runtime.model_servers.scripted", *common, "--scenario", args.scenario)
+    if not args.proxy_base_url:
+        raise SystemExit("error: --model proxy needs --proxy-base-url (an OpenAI-compatible API root, e.g. http://127.0.0.1:11434/v1)")
+    extra = ["--model", args.proxy_model] if args.proxy_model else []
+    return processes.python_module("local_runtime.model_servers.proxy", *common, "--base-url", args.proxy_base_url, *extra)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m local_runtime", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--env", default="dev", help="environment whose inference endpoint to serve")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="SageMaker Runtime emulator port")
+    parser.add_argument("--model", choices=MODEL_KINDS, default="real", help="model server for every variant")
+    parser.add_argument("--variant-model", action="append", default=[], metavar="VARIANT=KIND", help="another model for one variant")
+    parser.add_argument("--model-port", type=int, default=8080, help="first model server port (one port per variant)")
+    parser.add_argument("--scenario", default="echo", choices=sorted(SCENARIOS), help="scripted model's default scenario")
+    parser.add_argument("--proxy-base-url", help="OpenAI-compatible API root for --model proxy")
+    parser.add_argument("--proxy-model", help="model name the proxy sends")
+    parser.add_argument("--mlflow-port", type=int, default=mlflow_server.DEFAULT_PORT)
+    parser.add_argument("--mlflow-dir", type=Path, default=mlflow_server.DEFAULT_DIR)
+    parser.add_argument("--no-mlflow", action="store_true")
+    parser.add_argument("--invocation-timeout", type=float, default=DEFAULT_INVOCATION_TIMEOUT)
+    parser.add_argument("--throttle-rps", type=float, default=None, help="emulated endpoint rate limit (ThrottlingException above it)")
+    parser.add_argument("--ready-timeout", type=float, default=120.0, help="seconds each child may take to come up")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from kit_config.loader import ConfigError, load_environment
+
+    try:
+        environment = load_environment(args.env)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if environment.inference is None:
+        print(f"error: environment {args.env!r} has no inference section: no endpoint to serve", file=sys.stderr)
+        return 2
+    kinds = {variant.name: args.model for variant in environment.inference.variants}
+    for item in args.variant_model:
+        name, _, kind = item.partition("=")
+        if name not in kinds or kind not in MODEL_KINDS:
+            print(f"error: --variant-model {item!r}: variants are {sorted(kinds)}, kinds are {MODEL_KINDS}", file=sys.stderr)
+            return 2
+        kinds[name] = kind
+    model_ports = {name: args.model_port + offset for offset, name in enumerate(kinds)}
+
+    try:
+        processes.check_port_free(args.host, args.port, "SageMaker Runtime emulator")
+        for name, port in model_ports.items():
+            processes.check_port_free(args.host, port, f"model server for variant {name}")
+        if not args.no_mlflow:
+            processes.check_port_free(args.host, args.mlflow_port, "MLflow server")
+    except PortInUseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    children: list[processes.Child] = []
+    try:
+        if not args.no_mlflow:  # slowest to start: launch first, wait for it last
+            url = f"http://{args.host}:{args.mlflow_port}"
+            mlflow = processes.start("MLflow server", mlflow_server.command(args.host, args.mlflow_port, args.mlflow_dir), url)
+            children.append(mlflow)
+        upstreams = {}
+        for name, kind in kinds.items():
+            url = f"http://{args.host}:{model_ports[name]}"
+            child = processes.start(f"{kind} model server ({name})", model_command(kind, model_ports[name], args), url)
+            children.append(child)
+            processes.wait_until_ready(child, f"{url}/ping", args.ready_timeout)
+            upstreams[name] = url
+        endpoints = endpoints_from_environment(environment, upstreams)
+        endpoints_file = Path(tempfile.mkdtemp(prefix="local-runtime-")) / "endpoints.json"
+        endpoints_file.write_text(dump_endpoints(endpoints), encoding="utf-8")
+        runtime_url = f"http://{args.host}:{args.port}"
+        emulator = processes.start("SageMaker Runtime emulator", processes.python_module(
+            "local_runtime.emulator", "--host", args.host, "--port", str(args.port),
+            "--endpoints-file", str(endpoints_file), "--invocation-timeout", str(args.invocation_timeout),
+            *(["--throttle-rps", str(args.throttle_rps)] if args.throttle_rps else [])), runtime_url)
+        children.append(emulator)
+        processes.wait_until_ready(emulator, f"{runtime_url}/ping", args.ready_timeout)
+        if not args.no_mlflow:
+            processes.wait_until_ready(mlflow, mlflow_server.health_url(args.host, args.mlflow_port), args.ready_timeout)
+        print_summary(args, environment, kinds, upstreams, runtime_url)
+        while not stop.wait(0.5):
+            exited = next((child for child in children if child.process.poll() is not None), None)
+            if exited:
+                print(f"error: {exited.name} exited with code {exited.process.returncode}; stopping", file=sys.stderr)
+                return 1
+        print("\nstopping local runtime ...", flush=True)
+        return 0
+    except (RuntimeError, TimeoutError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        for child in reversed(children):
+            child.stop()
+
+
+def print_summary(args, environment, kinds, upstreams, runtime_url) -> None:
+    endpoint = environment.inference.endpoint_name
+    lines = [
+        "",
+        f"Local SageMaker AI runtime for env {environment.name!r} is up (Ctrl-C stops everything)",
+        f"  SageMaker Runtime emulator  {runtime_url}",
+        f"  endpoint                    {endpoint} (region {environment.region}, account {environment.account})",
+    ]
+    for name, url in upstreams.items():
+        lines.append(f"  variant {name:<19} {kinds[name]} model server at {url}")
+    if not args.no_mlflow:
+        lines.append(f"  MLflow                      http://{args.host}:{args.mlflow_port}  (data in {args.mlflow_dir})")
+    lines += [
+        "",
+        "Point boto3 / Strands at it:",
+        f"  export AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME={runtime_url} AWS_ENDPOINT_URL_SAGEMAKER={runtime_url}",
+        f"  export AWS_DEFAULT_REGION={environment.region} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local",
+    ]
+    if not args.no_mlflow:
+        lines.append(f"  export MLFLOW_TRACKING_URI=http://{args.host}:{args.mlflow_port}")
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

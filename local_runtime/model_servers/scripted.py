@@ -1,0 +1,121 @@
+"""Scripted model (a TEST DOUBLE): deterministic OpenAI-compatible answers and faults, on the container contract.
+
+Not a language model: it replays the scenario a request selects (see local_runtime.scenarios),
+so tests and benchmarks of the emulator and the agent are exact and fast.
+
+Run: python -m local_runtime.model_servers.scripted --port 8090 [--scenario echo]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+
+from local_runtime import scenarios
+from local_runtime.model_servers.container import ContainerHandler, ModelBackend, base_arguments, serve
+from local_runtime.openai_chat import ChunkStream, completion, flatten_content, usage
+
+
+class ScriptedModel(ModelBackend):
+    name = "scripted (test double)"
+    model_id = "scripted-test-double"
+    extra_paths = ("/v1/chat/completions",)  # so the proxy server can be tested against it
+
+    def __init__(self, default_scenario: str = "echo"):
+        self.default_scenario = default_scenario
+        self.stopping = threading.Event()  # cuts 'timeout' and delays short on SIGTERM
+
+    def close(self) -> None:
+        self.stopping.set()
+
+    def invoke(self, handler: ContainerHandler, body: bytes) -> None:
+        try:
+            request = json.loads(body or b"{}")
+            if not isinstance(request, dict) or not isinstance(request.get("messages"), list):
+                raise ValueError("body must be a JSON object with a 'messages' list")
+            plan = scenarios.plan(request, handler.headers.get("X-Amzn-SageMaker-Custom-Attributes"), self.default_scenario)
+        except ValueError as error:  # includes JSONDecodeError
+            handler.error(400, str(error))
+            return
+        if plan.latency_s:
+            self.stopping.wait(plan.latency_s)
+        if plan.fault == "throttle":
+            handler.error(429, "Too many requests: the scripted model is throttling", "rate_limit_error")
+            return
+        if plan.fault == "server_error":
+            handler.error(500, "Internal error in the scripted model", "server_error")
+            return
+        if plan.fault == "timeout":
+            self.stopping.wait(plan.sleep_s)
+            handler.close_connection = True
+            return
+        prompt_tokens = sum(len(scenarios.tokens(flatten_content(m.get("content")))) for m in request["messages"])
+        pieces = scenarios.tokens(plan.text)
+        usage_ = usage(prompt_tokens, len(pieces) + len(plan.tool_calls))
+        finish = "tool_calls" if plan.tool_calls else "stop"
+        if request.get("stream"):
+            self._stream(handler, plan, pieces, usage_, finish)
+        else:
+            self._whole(handler, plan, usage_, finish)
+
+    def _whole(self, handler: ContainerHandler, plan: scenarios.Plan, usage_: dict, finish: str) -> None:
+        body = json.dumps(completion(self.model_id, plan.text, plan.tool_calls, finish, usage_)).encode()
+        if plan.fault in ("stream_break", "malformed_chunk"):
+            # Promise the whole body, send half, hang up.
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body[: len(body) // 2])
+            handler.close_connection = True
+            return
+        handler.send_bytes(200, body, "application/json", self._echo(handler))
+
+    @staticmethod
+    def _echo(handler: ContainerHandler) -> dict[str, str]:
+        """Custom attributes go back to the caller, as a container may return them."""
+        value = handler.headers.get("X-Amzn-SageMaker-Custom-Attributes")
+        return {"X-Amzn-SageMaker-Custom-Attributes": value} if value else {}
+
+    def _stream(self, handler: ContainerHandler, plan: scenarios.Plan, pieces: list[str], usage_: dict, finish: str) -> None:
+        events = ChunkStream(self.model_id)
+        handler.start_chunked(200, "text/event-stream", {"Cache-Control": "no-cache", **self._echo(handler)})
+        def write_split(data: bytes) -> None:  # each SSE event in two HTTP chunks, cut mid-JSON
+            handler.write_chunk(data[: len(data) // 2])
+            handler.write_chunk(data[len(data) // 2 :])
+
+        write = write_split if plan.split_events else handler.write_chunk
+        write(events.role())
+        for number, piece in enumerate(pieces):
+            if plan.fault in ("stream_break", "malformed_chunk") and number == plan.after_tokens:
+                if plan.fault == "malformed_chunk":
+                    handler.wfile.write(b"zz\r\nnot a chunk\r\n")
+                handler.close_connection = True
+                return
+            if plan.fault == "malformed_event" and number == 1:
+                write(b"data: {this is not json\n\n")
+            if plan.token_delay_s and number:
+                self.stopping.wait(plan.token_delay_s)
+            write(events.text(piece))
+        for call in plan.tool_calls:
+            write(events.tool_call_start(call))
+            arguments = call["function"]["arguments"]
+            middle = len(arguments) // 2  # two argument deltas, as streaming servers split them
+            for part in (arguments[:middle], arguments[middle:]):
+                write(events.tool_call_arguments(call["index"], part))
+        write(events.finish(finish))
+        write(events.usage(usage_))
+        write(events.done())
+        handler.end_chunked()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = base_arguments(__doc__.split("\n\n")[0])
+    parser.add_argument("--scenario", default="echo", choices=sorted(scenarios.SCENARIOS))
+    args = parser.parse_args(argv)
+    return serve(ScriptedModel(args.scenario), args.host, args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

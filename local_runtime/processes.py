@@ -1,0 +1,78 @@
+"""Starting, probing and stopping the local runtime's child processes (shared by `make local` and tests)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback never goes through a proxy
+from dataclasses import dataclass
+
+from local_runtime.http_base import PortInUseError
+
+
+def check_port_free(host: str, port: int, what: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise PortInUseError(f"{what}: port {port} on {host} is already in use (choose another port)") from None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen
+    url: str
+
+    def stop(self, grace: float = 10.0) -> int:
+        """SIGTERM to the child's process group (MLflow has workers), SIGKILL after `grace` seconds."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(grace)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+            except ProcessLookupError:
+                pass
+        return self.process.returncode
+
+
+def start(name: str, args: list[str], url: str, env: dict | None = None, quiet: bool = False) -> Child:
+    """A child in its own session: Ctrl-C reaches only the supervisor, which then stops children in order."""
+    output = subprocess.DEVNULL if quiet else None
+    process = subprocess.Popen(args, env={**os.environ, **(env or {})}, start_new_session=True, stdout=output, stderr=output)
+    return Child(name, process, url)
+
+
+def python_module(module: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", module, *args]
+
+
+def wait_until_ready(child: Child, probe_url: str, timeout: float) -> None:
+    """Poll `probe_url` until it answers 200; fail early if the child exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.process.poll() is not None:
+            raise RuntimeError(f"{child.name} exited with code {child.process.returncode} before it was ready")
+        try:
+            with _DIRECT.open(probe_url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{child.name} was not ready at {probe_url} within {timeout:.0f} s")

@@ -1,0 +1,124 @@
+"""Scenarios of the scripted test-double model: what it answers, how fast, and how it fails.
+
+A request picks its scenario, first match wins:
+  1. the custom attribute `scenario=NAME` (boto3 `CustomAttributes="scenario=slow_tokens;delay_ms=20"`,
+     Strands `endpoint_config={"additional_args": {"CustomAttributes": ...}}`), with optional parameters;
+  2. a marker `[scenario:NAME]` in the last user message;
+  3. the server's `--scenario` (default `echo`).
+Any scenario accepts `split=1`: each SSE event then leaves in two HTTP chunks cut mid-JSON, so
+PayloadParts do not align with events (as with real containers).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from local_runtime.openai_chat import flatten_content, last_user_text
+
+_MARKER = re.compile(r"\[scenario:([a-z_]+)\]")
+
+# name -> what it does (README and --help list these)
+SCENARIOS = {
+    "echo": "answers 'You said: <last user message>' (default)",
+    "multi_turn": "answers 'Turn N: ...' counting the user turns it was sent",
+    "tool_call": "calls the first tool (or tool=NAME) with arguments from its schema; after the tool result, answers with it",
+    "slow_tokens": "echo, one token every delay_ms (default 50)",
+    "fixed_latency": "echo after latency_ms (default 500) before the first byte",
+    "throttle": "HTTP 429 from the container (AWS: ModelError, OriginalStatusCode 429)",
+    "server_error": "HTTP 500 from the container (AWS: ModelError, OriginalStatusCode 500)",
+    "timeout": "no answer for sleep_s (default 65; beyond the invocation timeout)",
+    "stream_break": "after_tokens tokens (default 3), then the connection is cut (AWS: ModelStreamError StreamBroken)",
+    "malformed_chunk": "after_tokens tokens, then invalid HTTP chunk framing (AWS: ModelStreamError StreamBroken)",
+    "malformed_event": "a non-JSON SSE data line mid-stream, passed through as bytes (clients skip it)",
+}
+FAULTS = ("throttle", "server_error", "timeout", "stream_break", "malformed_chunk", "malformed_event")
+
+
+@dataclass
+class Plan:
+    scenario: str
+    text: str = ""
+    tool_calls: list[dict] = field(default_factory=list)  # openai_chat.tool_call dicts
+    latency_s: float = 0.0
+    token_delay_s: float = 0.0
+    fault: str | None = None
+    after_tokens: int = 3
+    sleep_s: float = 65.0
+    split_events: bool = False  # stream each SSE event in two HTTP chunks (parameter split=1)
+
+
+def parse_custom_attributes(value: str | None) -> dict[str, str]:
+    pairs = (item.split("=", 1) for item in re.split(r"[;,]", value or "") if "=" in item)
+    return {key.strip(): val.strip() for key, val in pairs}
+
+
+def choose(request: dict, custom_attributes: str | None, default: str) -> tuple[str, dict[str, str]]:
+    params = parse_custom_attributes(custom_attributes)
+    name = params.get("scenario")
+    if not name:
+        marker = _MARKER.search(last_user_text(request.get("messages") or []))
+        name = marker.group(1) if marker else default
+    if name not in SCENARIOS:
+        raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+    return name, params
+
+
+def plan(request: dict, custom_attributes: str | None = None, default: str = "echo") -> Plan:
+    name, params = choose(request, custom_attributes, default)
+    messages = request.get("messages") or []
+    said = _MARKER.sub("", last_user_text(messages)).strip()
+    result = Plan(name, text=f"You said: {said}")
+    result.after_tokens = int(params.get("after_tokens", 3))
+    result.split_events = params.get("split") in ("1", "true")
+    if name == "multi_turn":
+        turns = sum(1 for m in messages if m.get("role") == "user")
+        result.text = f"Turn {turns}: {said}"
+    elif name == "tool_call":
+        _tool_turn(result, request, params)
+    elif name == "slow_tokens":
+        result.token_delay_s = float(params.get("delay_ms", 50)) / 1000
+    elif name == "fixed_latency":
+        result.latency_s = float(params.get("latency_ms", 500)) / 1000
+    elif name in FAULTS:
+        result.fault = name
+        result.sleep_s = float(params.get("sleep_s", 65))
+    return result
+
+
+def _tool_turn(result: Plan, request: dict, params: dict[str, str]) -> None:
+    messages = request.get("messages") or []
+    if messages and messages[-1].get("role") == "tool":
+        result.text = f"The tool returned: {flatten_content(messages[-1].get('content'))}"
+        return
+    tools = [tool.get("function", {}) for tool in request.get("tools") or []]
+    wanted = params.get("tool")
+    tool = next((t for t in tools if t.get("name") == wanted), None) if wanted else (tools[0] if tools else None)
+    if tool is None:
+        result.text = "No tool to call." if not wanted else f"No tool named {wanted}."
+        return
+    turn = sum(1 for m in messages if m.get("role") == "user")
+    arguments = json.dumps(sample_arguments(tool.get("parameters") or {}))
+    result.text = ""
+    result.tool_calls = [{"index": 0, "id": f"call_scripted_{turn}", "type": "function",
+                          "function": {"name": tool["name"], "arguments": arguments}}]
+
+
+def sample_arguments(schema: dict) -> dict:
+    """Deterministic arguments satisfying a JSON schema's required properties (and typed optional ones)."""
+    samples = {"string": "example", "integer": 1, "number": 1.5, "boolean": True, "array": [], "object": {}}
+    arguments = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        if "enum" in prop:
+            arguments[name] = prop["enum"][0]
+        elif "default" in prop:
+            arguments[name] = prop["default"]
+        else:
+            arguments[name] = samples.get(prop.get("type"), "example")
+    return arguments
+
+
+def tokens(text: str) -> list[str]:
+    """Word-sized tokens keeping their leading whitespace, so joined deltas equal the text."""
+    return re.findall(r"\s*\S+", text) or ([text] if text else [])

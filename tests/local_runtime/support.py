@@ -1,0 +1,48 @@
+"""Small helpers for the local runtime tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from botocore.config import Config
+
+from local_runtime import processes
+
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}
+CHILD_ENV = {**DUMMY_AWS, "PYTHONPATH": str(PROJECT_DIR)}
+INVOCATION_TIMEOUT = 1.5  # seconds; the 'timeout' scenario sleeps past it
+NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=20, connect_timeout=5)
+
+
+class Server:
+    def __init__(self, child: processes.Child):
+        self.child, self.url = child, child.url
+
+
+def start_server(name: str, module: str, *args: str, ready_timeout: float = 30.0) -> Server:
+    port = processes.free_port()
+    url = f"http://127.0.0.1:{port}"
+    child = processes.start(name, processes.python_module(module, "--port", str(port), *args), url, env=CHILD_ENV, quiet=True)
+    try:
+        processes.wait_until_ready(child, f"{url}/ping", ready_timeout)
+    except BaseException:
+        child.stop()
+        raise
+    return Server(child)
+
+
+def chat(text: str, stream: bool = False, **extra) -> str:
+    return json.dumps({"messages": [{"role": "user", "content": [{"type": "text", "text": text}]}], "stream": stream, **extra})
+
+
+def sse_events(raw: bytes) -> list:
+    """Decoded `data:` events of an SSE body ('[DONE]' kept as a string)."""
+    events = []
+    for line in raw.decode("utf-8").split("\n"):
+        if line.startswith("data: "):
+            payload = line[len("data: "):]
+            events.append(payload if payload == "[DONE]" else json.loads(payload))
+    return events

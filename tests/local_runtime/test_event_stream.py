@@ -1,0 +1,92 @@
+"""The event-stream encoder, checked with botocore's own parser (CRCs, headers, modeled errors)."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+
+import botocore.session
+import pytest
+from botocore.eventstream import ChecksumMismatch, EventStream, EventStreamBuffer
+from botocore.exceptions import EventStreamError
+from botocore.parsers import EventStreamJSONParser
+
+from local_runtime import event_stream
+from strands.models.sagemaker import _parse_event_stream
+
+
+def _stream_of(frames: bytes, read_size: int = 7) -> EventStream:
+    """botocore's EventStream for InvokeEndpointWithResponseStream, fed raw bytes."""
+    model = botocore.session.get_session().get_service_model("sagemaker-runtime")
+    shape = model.operation_model("InvokeEndpointWithResponseStream").output_shape.members["Body"]
+
+    class _Raw:
+        def __init__(self, data):
+            self.data = io.BytesIO(data)
+
+        def stream(self):
+            while chunk := self.data.read(read_size):  # odd-sized reads: frames straddle reads
+                yield chunk
+
+        def close(self):
+            pass
+
+    return EventStream(_Raw(frames), shape, EventStreamJSONParser(), "InvokeEndpointWithResponseStream")
+
+
+def test_payload_part_decodes_with_valid_crcs_and_headers():
+    frame = event_stream.payload_part(b'data: {"a": 1}\n\n')
+    buffer = EventStreamBuffer()
+    buffer.add_data(frame)
+    [message] = list(buffer)
+    assert message.headers == {":event-type": "PayloadPart", ":content-type": "application/octet-stream", ":message-type": "event"}
+    assert message.payload == b'data: {"a": 1}\n\n'
+    total, headers_length = struct.unpack(">II", frame[:8])
+    assert total == len(frame) and headers_length == len(frame) - 16 - len(message.payload)
+
+
+@pytest.mark.parametrize("offset", [5, 20])  # a prelude byte, a header byte
+def test_corrupted_frame_fails_botocores_crc_check(offset):
+    frame = bytearray(event_stream.payload_part(b"hello"))
+    frame[offset] ^= 0xFF
+    buffer = EventStreamBuffer()
+    buffer.add_data(bytes(frame))
+    with pytest.raises(ChecksumMismatch):
+        list(buffer)
+
+
+def test_empty_and_large_parts_round_trip():
+    big = bytes(range(256)) * 4096  # 1 MiB of every byte value
+    events = list(_stream_of(event_stream.payload_part(b"") + event_stream.payload_part(big), read_size=4099))
+    assert [event["PayloadPart"]["Bytes"] for event in events] == [b"", big]
+
+
+def test_model_stream_error_surfaces_as_botocores_event_stream_error():
+    frames = event_stream.payload_part(b"data: {}\n\n") + event_stream.stream_exception(
+        "ModelStreamError", "connection reset", event_stream.STREAM_BROKEN)
+    stream = iter(_stream_of(frames))
+    assert next(stream) == {"PayloadPart": {"Bytes": b"data: {}\n\n"}}
+    with pytest.raises(EventStreamError) as caught:
+        next(stream)
+    assert caught.value.response["Error"] == {"Code": "ModelStreamError", "Message": "connection reset"}
+    buffer = EventStreamBuffer()  # botocore drops ErrorCode when parsing; the frame carries it
+    buffer.add_data(event_stream.stream_exception("ModelStreamError", "m", event_stream.STREAM_BROKEN))
+    assert json.loads(next(iter(buffer)).payload) == {"Message": "m", "ErrorCode": "StreamBroken"}
+
+
+def test_internal_stream_failure_is_modeled_too():
+    with pytest.raises(EventStreamError) as caught:
+        list(_stream_of(event_stream.stream_exception("InternalStreamFailure", "boom")))
+    assert caught.value.response["Error"]["Code"] == "InternalStreamFailure"
+
+
+def test_parts_that_split_sse_events_reassemble_in_strands_parser():
+    events = [{"choices": [{"delta": {"content": word}, "finish_reason": None}]} for word in ("Hello", " wor", "ld")]
+    sse = b"".join(b"data: " + json.dumps(event).encode() + b"\n\n" for event in events)
+    cuts = [0, 3, 17, 40, 41, 90, len(sse)]  # mid-prefix, mid-JSON, between the two newlines
+    frames = b"".join(event_stream.payload_part(sse[a:b]) for a, b in zip(cuts, cuts[1:]))
+    parts = list(_stream_of(frames))
+    assert len(parts) == len(cuts) - 1
+    assert not all(part["PayloadPart"]["Bytes"].endswith(b"\n\n") for part in parts)
+    assert list(_parse_event_stream(parts)) == events

@@ -1,0 +1,89 @@
+"""`make local`'s supervisor: brings up model server, emulator and a real MLflow server, prints
+URLs and endpoint names, and stops every child on SIGTERM; a busy port is named in the error."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import boto3
+
+from local_runtime import processes
+from tests.local_runtime.support import CHILD_ENV, NO_RETRIES, PROJECT_DIR
+from tests.local_runtime.support import chat
+
+
+def _lines(process: subprocess.Popen) -> queue.Queue:
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    return lines
+
+
+def _wait_for(lines: queue.Queue, text: str, timeout: float) -> str:
+    seen, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        if text in line:
+            return "".join(seen)
+    raise AssertionError(f"{text!r} not printed within {timeout} s; got:\n{''.join(seen)}")
+
+
+def test_local_runtime_comes_up_serves_and_stops_cleanly(tmp_path, monkeypatch):
+    runtime_port, model_port, mlflow_port = processes.free_port(), processes.free_port(), processes.free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_runtime", "--env", "dev", "--model", "scripted", "--port", str(runtime_port),
+         "--model-port", str(model_port), "--mlflow-port", str(mlflow_port), "--mlflow-dir", str(tmp_path / "mlflow")],
+        cwd=PROJECT_DIR, env={**os.environ, **CHILD_ENV}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = _lines(process)
+        summary = _wait_for(lines, "MLFLOW_TRACKING_URI", timeout=150)
+        assert "governed-agents-dev-llm" in summary
+        assert f"http://127.0.0.1:{runtime_port}" in summary and f"http://127.0.0.1:{mlflow_port}" in summary
+
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", f"http://127.0.0.1:{runtime_port}")
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+            monkeypatch.setenv(name, CHILD_ENV[name])
+        client = boto3.client("sagemaker-runtime", config=NO_RETRIES)
+        reply = client.invoke_endpoint(EndpointName="governed-agents-dev-llm", Body=chat("up?"))
+        assert json.loads(reply["Body"].read())["choices"][0]["message"]["content"] == "You said: up?"
+
+        request = urllib.request.Request(f"http://127.0.0.1:{mlflow_port}/api/2.0/mlflow/experiments/create",
+                                         data=json.dumps({"name": "local-runtime-test"}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert json.loads(response.read())["experiment_id"]
+        assert (tmp_path / "mlflow" / "mlflow.db").is_file()  # the SQLite backend
+
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+        for port in (runtime_port, model_port, mlflow_port):  # every child is gone
+            processes.check_port_free("127.0.0.1", port, "after stop")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
+def test_a_port_in_use_stops_startup_with_its_number():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "local_runtime", "--model", "scripted", "--no-mlflow", "--model-port", str(port),
+             "--port", str(processes.free_port())],
+            cwd=PROJECT_DIR, env={**os.environ, **CHILD_ENV}, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"model server for variant primary: port {port} on 127.0.0.1 is already in use" in result.stderr
