@@ -31,11 +31,16 @@ $(VENV)/.installed-local: requirements-local.txt $(VENV)/.installed
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $$(grep '# no-deps' requirements-local.txt | cut -d' ' -f1)
 	touch $@
 
+# The agent runtime's own pinned requirements (the image installs only these).
+$(VENV)/.installed-agent: agent_runtime/requirements.txt $(VENV)/.installed-local
+	$(PY) -m pip install --quiet --disable-pip-version-check -r agent_runtime/requirements.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed $(VENV)/.installed-local node_modules/.installed ## Install the Python and Node toolchains (idempotent)
+install: $(VENV)/.installed $(VENV)/.installed-local $(VENV)/.installed-agent node_modules/.installed ## Install the Python and Node toolchains (idempotent)
 
 install-local: $(VENV)/.installed-local ## Install only the local runtime's packages (builds llama-cpp-python once)
 
@@ -58,10 +63,11 @@ MODEL ?= real
 RUNTIME_PORT ?= 8081
 MODEL_PORT ?= 8080
 MLFLOW_PORT ?= 5000
+AGENT_PORT ?= 8000
 LOCAL_ARGS ?=
-local: $(VENV)/.installed-local ## Run the local SageMaker runtime: emulator, model server(s), MLflow (MODEL=real|scripted|proxy)
+local: $(VENV)/.installed-local $(VENV)/.installed-agent ## Run the local stack: emulator, model server(s), MLflow, agent on :8000 (MODEL=real|scripted|proxy)
 	$(PY) -m local_runtime --env $(LOCAL_ENV) --model $(MODEL) --port $(RUNTIME_PORT) --model-port $(MODEL_PORT) \
-		--mlflow-port $(MLFLOW_PORT) $(if $(PROXY_BASE_URL),--proxy-base-url $(PROXY_BASE_URL),) $(LOCAL_ARGS)
+		--mlflow-port $(MLFLOW_PORT) --agent-port $(AGENT_PORT) $(if $(PROXY_BASE_URL),--proxy-base-url $(PROXY_BASE_URL),) $(LOCAL_ARGS)
 
 bench-runtime: $(VENV)/.installed-local ## Emulator overhead (p50/p95 vs direct) and the real model's TTFT and tokens/s
 	$(PY) tools/bench_runtime.py

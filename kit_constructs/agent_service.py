@@ -8,7 +8,6 @@ group, the AGENT_* environment the runtime's settings object reads, and the alar
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +21,9 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from agent_runtime.metrics import NAMESPACE, SERVICE
-from agent_runtime.settings import RuntimeSettings
+from kit_config import EnvironmentConfig
 from kit_config.agent_schema import FargateAgent, LambdaAgent
+from kit_config.runtime_environment import runtime_environment
 from kit_constructs.encrypted_log_group import EncryptedLogGroup, EncryptedLogGroupProps
 from kit_constructs.inference_endpoint import InferenceEndpoint
 from kit_constructs.isolated_network import IsolatedNetwork
@@ -35,9 +35,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent  # the Dockerfile's build c
 
 @dataclass(frozen=True)
 class AgentServiceProps:
-    config: LambdaAgent | FargateAgent
-    env_name: str
-    project: str
+    environment: EnvironmentConfig  # the runtime's settings come from the whole env (endpoint, prices)
     network: IsolatedNetwork
     endpoint: InferenceEndpoint
     mlflow: MlflowTracking
@@ -47,6 +45,18 @@ class AgentServiceProps:
     alarm_topic: sns.ITopic
     log_retention_days: int
     removal_policy: RemovalPolicy
+
+    @property
+    def config(self) -> LambdaAgent | FargateAgent:
+        return self.environment.agent
+
+    @property
+    def env_name(self) -> str:
+        return self.environment.name
+
+    @property
+    def project(self) -> str:
+        return self.environment.tags.Project
 
 
 class AgentService(Construct):
@@ -84,7 +94,9 @@ class AgentService(Construct):
         props.mlflow.grant_tracing(self.permissions)
         self.session_bucket.grant_read_write(self.permissions, f"{props.config.session_prefix}*")
         self._acknowledge_prefix_grants(props)
-        self.environment = runtime_environment(props, self.session_bucket.bucket_name)
+        self.environment = runtime_environment(
+            props.environment, mlflow_tracking_uri=props.mlflow.tracking_uri, session_bucket=self.session_bucket.bucket_name
+        )
 
         if isinstance(props.config, LambdaAgent):
             from kit_constructs.agent_lambda import LambdaCompute
@@ -142,37 +154,3 @@ class AgentService(Construct):
             alarm.add_ok_action(action)
             alarms.append(alarm)
         return alarms
-
-
-def runtime_environment(props: AgentServiceProps, session_bucket: str) -> dict[str, str]:
-    """The AGENT_* variables for the runtime's `RuntimeSettings`; nothing it does not read."""
-    options, endpoint = props.config.runtime, props.endpoint
-    variant = next((v for v in endpoint.config.variants if v.name == options.target_variant), endpoint.config.variants[0])
-    region = Stack.of(endpoint).region
-    environment = {
-        "AGENT_ENV_NAME": props.env_name,
-        "AGENT_REGION": region,
-        "AGENT_ENDPOINT_NAME": endpoint.endpoint_name,
-        "AGENT_MAX_TOKENS": str(options.max_tokens),
-        "AGENT_TEMPERATURE": str(options.temperature),
-        "AGENT_TOP_P": str(options.top_p),
-        "AGENT_STOP": json.dumps(options.stop),
-        "AGENT_TOOLS": json.dumps(options.tools),
-        "AGENT_MAX_CYCLES": str(options.max_cycles),
-        "AGENT_MAX_TOOL_CALLS": str(options.max_tool_calls),
-        "AGENT_REQUEST_TIMEOUT_SECONDS": str(options.request_timeout_seconds),
-        "AGENT_READ_TIMEOUT_SECONDS": str(options.request_timeout_seconds),
-        "AGENT_MLFLOW_TRACKING_URI": props.mlflow.tracking_uri,
-        "AGENT_MLFLOW_EXPERIMENT": f"{props.project}-{props.env_name}-agent",
-        "AGENT_SESSION_BUCKET": session_bucket,
-        "AGENT_SESSION_PREFIX": props.config.session_prefix,
-        # Cost estimate: the variant's on-demand price shared by the requests it serves at once.
-        "AGENT_INSTANCE_HOURLY_USD": str(variant.spec.hourly_usd.get(region, 0.0)),
-        "AGENT_CONCURRENT_REQUESTS_PER_INSTANCE": str(variant.autoscaling.target_value),
-    }
-    if options.target_variant:
-        environment["AGENT_TARGET_VARIANT"] = options.target_variant
-    unknown = set(environment) - RuntimeSettings.environment_variables()
-    if unknown:
-        raise ValueError(f"the runtime's settings do not read {sorted(unknown)}")
-    return environment

@@ -1,4 +1,4 @@
-"""`make local`: the emulator, the model server(s) for the env's endpoint and MLflow, in the foreground.
+"""`make local`: the emulator, the model server(s) for the env's endpoint, MLflow and the agent, in the foreground.
 
     python -m local_runtime [--env dev] [--model real|scripted|proxy] [--port 8081] [--model-port 8080] ...
 
@@ -54,6 +54,9 @@ def parse_args(argv):
     parser.add_argument("--invocation-timeout", type=float, default=DEFAULT_INVOCATION_TIMEOUT)
     parser.add_argument("--throttle-rps", type=float, default=None, help="emulated endpoint rate limit (ThrottlingException above it)")
     parser.add_argument("--ready-timeout", type=float, default=120.0, help="seconds each child may take to come up")
+    parser.add_argument("--agent-port", type=int, default=8000, help="the agent service (agent_runtime) port")
+    parser.add_argument("--no-agent", action="store_true", help="serve the endpoint only, without the agent service")
+    parser.add_argument("--session-dir", type=Path, default=Path(".local/sessions"), help="the agent's conversation state")
     return parser.parse_args(argv)
 
 
@@ -84,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             processes.check_port_free(args.host, port, f"model server for variant {name}")
         if not args.no_mlflow:
             processes.check_port_free(args.host, args.mlflow_port, "MLflow server")
+        if not args.no_agent:
+            processes.check_port_free(args.host, args.agent_port, "agent service")
     except PortInUseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -116,6 +121,13 @@ def main(argv: list[str] | None = None) -> int:
         processes.wait_until_ready(emulator, f"{runtime_url}/ping", args.ready_timeout)
         if not args.no_mlflow:
             processes.wait_until_ready(mlflow, mlflow_server.health_url(args.host, args.mlflow_port), args.ready_timeout)
+        if not args.no_agent:
+            agent_url = f"http://{args.host}:{args.agent_port}"
+            agent = processes.start("agent service", processes.python_module(
+                "agent_runtime", "--host", args.host, "--port", str(args.agent_port)), agent_url,
+                env=agent_environment(args, environment, runtime_url))
+            children.append(agent)
+            processes.wait_until_ready(agent, f"{agent_url}/health", args.ready_timeout)
         print_summary(args, environment, kinds, upstreams, runtime_url)
         while not stop.wait(0.5):
             exited = next((child for child in children if child.process.poll() is not None), None)
@@ -132,6 +144,20 @@ def main(argv: list[str] | None = None) -> int:
             child.stop()
 
 
+def agent_environment(args, environment, runtime_url: str) -> dict[str, str]:
+    """The env's AGENT_* settings (as the stacks set them), pointed at the local endpoint and MLflow."""
+    from kit_config.runtime_environment import runtime_environment
+
+    tracking_uri = None if args.no_mlflow else f"http://{args.host}:{args.mlflow_port}"
+    return {
+        **runtime_environment(environment, mlflow_tracking_uri=tracking_uri, session_dir=str(args.session_dir.resolve())),
+        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": runtime_url,
+        "AWS_DEFAULT_REGION": environment.region,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+    }
+
+
 def print_summary(args, environment, kinds, upstreams, runtime_url) -> None:
     endpoint = environment.inference.endpoint_name
     lines = [
@@ -144,6 +170,8 @@ def print_summary(args, environment, kinds, upstreams, runtime_url) -> None:
         lines.append(f"  variant {name:<19} {kinds[name]} model server at {url}")
     if not args.no_mlflow:
         lines.append(f"  MLflow                      http://{args.host}:{args.mlflow_port}  (data in {args.mlflow_dir})")
+    if not args.no_agent:
+        lines.append(f"  agent service               http://{args.host}:{args.agent_port}  (POST /invoke, /invoke/stream; GET /health)")
     lines += [
         "",
         "Point boto3 / Strands at it:",

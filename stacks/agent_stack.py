@@ -23,9 +23,7 @@ class AgentStack(Stack):
             self,
             "Agent",
             AgentServiceProps(
-                config=config.agent,
-                env_name=config.name,
-                project=config.tags.Project,
+                environment=config,
                 network=network.network,
                 endpoint=inference.endpoint,
                 mlflow=mlflow.tracking,

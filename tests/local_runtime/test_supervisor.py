@@ -42,9 +42,11 @@ def _wait_for(lines: queue.Queue, text: str, timeout: float) -> str:
 
 def test_local_runtime_comes_up_serves_and_stops_cleanly(tmp_path, monkeypatch):
     runtime_port, model_port, mlflow_port = processes.free_port(), processes.free_port(), processes.free_port()
+    agent_port = processes.free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "local_runtime", "--env", "dev", "--model", "scripted", "--port", str(runtime_port),
-         "--model-port", str(model_port), "--mlflow-port", str(mlflow_port), "--mlflow-dir", str(tmp_path / "mlflow")],
+         "--model-port", str(model_port), "--mlflow-port", str(mlflow_port), "--mlflow-dir", str(tmp_path / "mlflow"),
+         "--agent-port", str(agent_port), "--session-dir", str(tmp_path / "sessions")],
         cwd=PROJECT_DIR, env={**os.environ, **CHILD_ENV}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines = _lines(process)
@@ -66,9 +68,19 @@ def test_local_runtime_comes_up_serves_and_stops_cleanly(tmp_path, monkeypatch):
             assert json.loads(response.read())["experiment_id"]
         assert (tmp_path / "mlflow" / "mlflow.db").is_file()  # the SQLite backend
 
+        # The agent service, configured as the dev stack configures it, answers through the emulator.
+        assert f"http://127.0.0.1:{agent_port}" in summary
+        request = urllib.request.Request(f"http://127.0.0.1:{agent_port}/invoke",
+                                         data=json.dumps({"prompt": "agent up?", "session_id": "supervisor-1"}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            answer = json.loads(response.read())
+        assert answer["answer"] == "You said: agent up?" and answer["trace_id"]
+        assert (tmp_path / "sessions").is_dir()
+
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0
-        for port in (runtime_port, model_port, mlflow_port):  # every child is gone
+        for port in (runtime_port, model_port, mlflow_port, agent_port):  # every child is gone
             processes.check_port_free("127.0.0.1", port, "after stop")
     finally:
         if process.poll() is None:
@@ -82,7 +94,7 @@ def test_a_port_in_use_stops_startup_with_its_number():
         busy.listen()
         port = busy.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "local_runtime", "--model", "scripted", "--no-mlflow", "--model-port", str(port),
+            [sys.executable, "-m", "local_runtime", "--model", "scripted", "--no-mlflow", "--no-agent", "--model-port", str(port),
              "--port", str(processes.free_port())],
             cwd=PROJECT_DIR, env={**os.environ, **CHILD_ENV}, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
