@@ -38,7 +38,12 @@ def from_exception(error: BaseException) -> ApiError:
         return ApiError(504, "UpstreamTimeout", "The model endpoint did not answer in time.")
     if isinstance(cause, (ConnectTimeoutError, EndpointConnectionError)):
         return ApiError(503, "EndpointUnavailable", "The model endpoint cannot be reached.", RETRY_AFTER_SECONDS)
-    if isinstance(error, ModelThrottledException) or _code(cause) in {"ThrottlingException", "TooManyRequestsException"}:
+    model = _model_error_details(cause)
+    # botocore keeps ModelError's modelled members (OriginalStatusCode, OriginalMessage), not ErrorCode.
+    if model.get("ErrorCode") == "ModelInvocationTimeExceeded" or "timed out" in str(model.get("OriginalMessage", "")):
+        return ApiError(504, "UpstreamTimeout", "The model did not answer within the endpoint's invocation timeout.")
+    if (isinstance(error, ModelThrottledException) or _code(cause) in {"ThrottlingException", "TooManyRequestsException"}
+            or model.get("OriginalStatusCode") == 429):  # the container itself is overloaded
         return ApiError(429, "Throttled", "The model endpoint is throttling requests; retry later.", RETRY_AFTER_SECONDS)
     if _code(cause) in {"ServiceUnavailable", "ModelNotReadyException", "InternalFailure", "InternalStreamFailure"}:
         return ApiError(503, "EndpointUnavailable", "The model endpoint is not available right now.", RETRY_AFTER_SECONDS)
@@ -51,6 +56,13 @@ def from_exception(error: BaseException) -> ApiError:
     if isinstance(error, ContextWindowOverflowException):
         return ApiError(413, "ConversationTooLong", "The conversation no longer fits the model's context window.")
     return ApiError(500, "InternalError", "The agent failed unexpectedly.")
+
+
+def _model_error_details(error: BaseException) -> dict:
+    """ModelError carries the container's status (OriginalStatusCode) and an ErrorCode; a streamed
+    ModelStreamError carries an ErrorCode (StreamBroken, ModelInvocationTimeExceeded)."""
+    response = getattr(error, "response", None) or {}
+    return response if (response.get("Error") or {}).get("Code") in {"ModelError", "ModelStreamError"} else {}
 
 
 def _code(error: BaseException) -> str:

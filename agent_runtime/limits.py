@@ -1,27 +1,39 @@
-"""Per-request bounds on the agent loop: model calls (cycles) and tool calls."""
+"""Per-request bounds on the agent loop (model calls, tool calls), and the time spent in the model."""
 
 from __future__ import annotations
 
-from strands.hooks import BeforeModelCallEvent, BeforeToolCallEvent, HookProvider, HookRegistry
+import time
+
+from strands.hooks import AfterModelCallEvent, BeforeModelCallEvent, BeforeToolCallEvent, HookProvider, HookRegistry
 
 
 class RequestLimits(HookProvider):
-    """Counts model and tool calls of one request and refuses the ones past the limits."""
+    """Counts model and tool calls of one request, refuses the ones past the limits, times the model."""
 
     def __init__(self, max_cycles: int, max_tool_calls: int) -> None:
         self.max_cycles, self.max_tool_calls = max_cycles, max_tool_calls
         self.model_calls = self.tool_calls = 0
+        self.model_seconds = 0.0  # for the cost estimate: time the endpoint was busy with this request
+        self._model_started: float | None = None
         self.limit_hit: str | None = None
 
     def register_hooks(self, registry: HookRegistry, **kwargs) -> None:
         registry.add_callback(BeforeModelCallEvent, self._before_model_call)
         registry.add_callback(BeforeToolCallEvent, self._before_tool_call)
+        registry.add_callback(AfterModelCallEvent, self._after_model_call)
 
     def _before_model_call(self, event: BeforeModelCallEvent) -> None:
         self.model_calls += 1
         if self.model_calls > self.max_cycles:
             self.limit_hit = f"max_cycles={self.max_cycles}"
             event.cancel = f"Stopped: this request reached its limit of {self.max_cycles} model calls."
+        else:
+            self._model_started = time.perf_counter()
+
+    def _after_model_call(self, event: AfterModelCallEvent) -> None:
+        if self._model_started is not None:
+            self.model_seconds += time.perf_counter() - self._model_started
+            self._model_started = None
 
     def _before_tool_call(self, event: BeforeToolCallEvent) -> None:
         self.tool_calls += 1

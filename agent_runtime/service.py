@@ -146,12 +146,11 @@ class AgentService:
     def _measure(metrics: RequestMetrics, result, limits) -> None:
         metrics.model_calls = min(limits.model_calls, limits.max_cycles)
         metrics.tool_calls = min(limits.tool_calls, limits.max_tool_calls)
+        metrics.model_seconds = limits.model_seconds
         if result is None:
             return
         usage = result.metrics.accumulated_usage
         metrics.input_tokens, metrics.output_tokens = usage.get("inputTokens", 0), usage.get("outputTokens", 0)
-        latency = result.metrics.accumulated_metrics.get("latencyMs", 0)
-        metrics.model_seconds = latency / 1000
 
 
 def _message_text(result) -> str:

@@ -61,3 +61,11 @@ def test_a_busy_session_rejects_a_second_request(tmp_path, monkeypatch):
             pass
     with session_lock(settings, "session-0001"):  # released
         pass
+
+
+def test_model_error_from_an_overloaded_container_is_a_throttle_and_its_timeout_a_504():
+    overloaded = ClientError({"Error": {"Code": "ModelError", "Message": "x"}, "OriginalStatusCode": 429}, "InvokeEndpoint")
+    timed_out = ClientError({"Error": {"Code": "ModelError", "Message": "x"}, "OriginalStatusCode": 0,
+                             "OriginalMessage": "Your invocation timed out while waiting for a response"}, "InvokeEndpoint")
+    assert from_exception(overloaded).status == 429
+    assert from_exception(timed_out).status == 504

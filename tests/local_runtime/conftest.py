@@ -16,7 +16,7 @@ import pytest
 from kit_config.loader import load_environment
 from local_runtime import processes
 from local_runtime.endpoints import LocalEndpoint, LocalVariant, dump_endpoints, endpoints_from_environment
-from tests.local_runtime.support import DUMMY_AWS, INVOCATION_TIMEOUT, NO_RETRIES, Server, start_server
+from tests.local_runtime.support import DUMMY_AWS, NO_RETRIES, Server, start_emulator, start_server
 
 @pytest.fixture(scope="session")
 def scripted_model():
@@ -86,13 +86,6 @@ def real_emulator(real_model, tmp_path_factory):
     server = start_emulator(endpoints, tmp_path_factory.mktemp("real-emulator"), invocation_timeout=60)
     yield server
     server.child.stop()
-
-
-def start_emulator(endpoints: list[LocalEndpoint], folder: Path, invocation_timeout: float = INVOCATION_TIMEOUT) -> Server:
-    path = folder / "endpoints.json"
-    path.write_text(dump_endpoints(endpoints), encoding="utf-8")
-    return start_server("SageMaker Runtime emulator", "local_runtime.emulator", "--endpoints-file", str(path),
-                        "--invocation-timeout", str(invocation_timeout))
 
 
 def point_boto3_at(monkeypatch, server: Server) -> None:

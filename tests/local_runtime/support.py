@@ -34,6 +34,15 @@ def start_server(name: str, module: str, *args: str, ready_timeout: float = 30.0
     return Server(child)
 
 
+def start_emulator(endpoints: list, folder: Path, invocation_timeout: float = INVOCATION_TIMEOUT) -> Server:
+    from local_runtime.endpoints import dump_endpoints
+
+    path = folder / "endpoints.json"
+    path.write_text(dump_endpoints(endpoints), encoding="utf-8")
+    return start_server("SageMaker Runtime emulator", "local_runtime.emulator", "--endpoints-file", str(path),
+                        "--invocation-timeout", str(invocation_timeout))
+
+
 def chat(text: str, stream: bool = False, **extra) -> str:
     return json.dumps({"messages": [{"role": "user", "content": [{"type": "text", "text": text}]}], "stream": stream, **extra})
 

@@ -1,0 +1,137 @@
+"""Real processes on loopback for the agent tests: the scripted model (test double) behind the
+SageMaker Runtime emulator, a real MLflow server, and agent services started per test module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from kit_config.loader import load_environment
+from kit_config.runtime_environment import runtime_environment
+from local_runtime import mlflow_server, processes
+from local_runtime.endpoints import LocalEndpoint, LocalVariant, endpoints_from_environment
+from tests.local_runtime.support import DUMMY_AWS, PROJECT_DIR, start_emulator, start_server
+
+ENDPOINT = "governed-agents-dev-llm"
+
+
+@pytest.fixture(scope="session")
+def scripted_endpoint(tmp_path_factory):
+    """The dev endpoint in front of the scripted model, plus endpoints for the upstream faults."""
+    model = start_server("scripted model (test double)", "local_runtime.model_servers.scripted")
+    endpoints = endpoints_from_environment(load_environment("dev"), {"primary": model.url}) + [
+        LocalEndpoint("throttled-llm", (LocalVariant("AllTraffic", model.url),), throttle_rps=0.5),
+        LocalEndpoint("unreachable-llm", (LocalVariant("AllTraffic", f"http://127.0.0.1:{processes.free_port()}"),)),
+    ]
+    emulator = start_emulator(endpoints, tmp_path_factory.mktemp("emulator"), invocation_timeout=2.0)
+    yield emulator
+    emulator.child.stop()
+    model.child.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow(tmp_path_factory):
+    port = processes.free_port()
+    url = f"http://127.0.0.1:{port}"
+    child = processes.start("MLflow server", mlflow_server.command("127.0.0.1", port, tmp_path_factory.mktemp("mlflow")),
+                            url, quiet=True)
+    processes.wait_until_ready(child, mlflow_server.health_url("127.0.0.1", port), 120)
+    yield url
+    child.stop()
+
+
+@dataclass
+class AgentProcess:
+    """An agent service (`python -m agent_runtime`) with its own port and captured output."""
+
+    env: dict
+    log: Path
+    port: int = field(default_factory=processes.free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "AgentProcess":
+        self.log_file = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "agent_runtime", "--port", str(self.port)], cwd=PROJECT_DIR,
+            env={**os.environ, **self.env}, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError(f"agent did not come up: {self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(30)
+        self.log_file.close()
+
+    def restart(self) -> "AgentProcess":
+        self.stop()
+        return self.start()
+
+    def emf_records(self) -> list[dict]:
+        records = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            start = line.find('{"_aws"')
+            if start >= 0:
+                records.append(json.loads(line[start:]))
+        return records
+
+
+def post(url: str, body, headers: dict | None = None, timeout: float = 60) -> tuple[int, dict, dict]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, json.loads(error.read() or b"{}")
+
+
+def sse(raw: str) -> list[tuple[str, dict]]:
+    events = []
+    for block in raw.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "event" in lines:
+            events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+@pytest.fixture(scope="module")
+def agent_env(scripted_endpoint, mlflow, tmp_path_factory):
+    """The dev environment's AGENT_* settings, as the stacks set them, pointed at the local endpoint."""
+    return {
+        **runtime_environment(load_environment("dev"), mlflow_tracking_uri=mlflow,
+                              session_dir=str(tmp_path_factory.mktemp("sessions"))),
+        **DUMMY_AWS,
+        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": scripted_endpoint.url,
+        "AGENT_MAX_ATTEMPTS": "1",  # one attempt: faults surface immediately (retries have their own test)
+    }
+
+
+@pytest.fixture(scope="module")
+def agent(agent_env, tmp_path_factory):
+    process = AgentProcess(agent_env, tmp_path_factory.mktemp("agent") / "agent.log").start()
+    yield process
+    process.stop()

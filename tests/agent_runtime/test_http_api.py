@@ -1,0 +1,197 @@
+"""The agent service end to end over real HTTP: scripted model (test double) -> emulator -> agent.
+
+Covers answers and streaming, tools and limits, tracing into a real MLflow server, sessions that
+survive a restart and refuse interleaving, bad requests, and every upstream fault mapped to its
+documented status with the session intact.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from tests.agent_runtime.conftest import AgentProcess, post, sse
+
+
+def invoke(agent, prompt: str, session: str, **kwargs):
+    return post(f"{agent.url}/invoke", {"prompt": prompt, "session_id": session}, **kwargs)
+
+
+def test_health_reports_the_agent_version(agent):
+    with urllib.request.urlopen(f"{agent.url}/health", timeout=10) as response:
+        health = json.loads(response.read())
+    assert health["status"] == "ok" and health["agent_version"].startswith("agent-")
+    assert health["endpoint"] == "governed-agents-dev-llm" and health["env"] == "dev"
+
+
+def test_invoke_answers_with_usage_and_a_trace(agent):
+    status, headers, body = invoke(agent, "hello agent", "answer-0001", headers={"X-Request-Id": "req-answer-1"})
+    assert status == 200, body
+    assert body["answer"] == "You said: hello agent"
+    assert body["request_id"] == "req-answer-1" and headers["x-request-id"] == "req-answer-1"
+    assert body["trace_id"].startswith("tr-")
+    usage = body["usage"]
+    assert usage["model_calls"] == 1 and usage["tool_calls"] == 0 and usage["output_tokens"] > 0
+    assert usage["estimated_cost_usd"] > 0  # dev's ml.g6.xlarge price shared by its concurrent requests
+
+
+def test_stream_sends_tokens_then_a_final_event(agent):
+    request = urllib.request.Request(f"{agent.url}/invoke/stream", data=json.dumps(
+        {"prompt": "stream these words please", "session_id": "stream-0001"}).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = sse(response.read().decode())
+    tokens = [data["text"] for kind, data in events if kind == "token"]
+    assert len(tokens) > 3 and "".join(tokens) == "You said: stream these words please"
+    kind, final = events[-1]
+    assert kind == "final" and final["answer"] == "".join(tokens) and final["trace_id"]
+    assert final["usage"]["time_to_first_token_ms"] <= final["usage"]["latency_ms"]
+
+
+def test_a_tool_call_runs_the_real_tool(agent):
+    status, _, body = invoke(agent, "[scenario:tool_call] my laptop is broken", "tools-0001",
+                             headers={})
+    assert status == 200, body
+    assert body["usage"]["tool_calls"] == 1 and body["usage"]["model_calls"] == 2
+    assert "The tool returned:" in body["answer"] and '"results"' in body["answer"]  # search_knowledge_base ran
+
+
+def test_sessions_keep_the_conversation_across_a_restart(agent):
+    assert invoke(agent, "[scenario:multi_turn] first", "memory-0001")[2]["answer"] == "Turn 1: first"
+    assert invoke(agent, "[scenario:multi_turn] second", "memory-0001")[2]["answer"] == "Turn 2: second"
+    agent.restart()
+    assert invoke(agent, "[scenario:multi_turn] third", "memory-0001")[2]["answer"] == "Turn 3: third"
+    assert invoke(agent, "[scenario:multi_turn] other", "memory-0002")[2]["answer"] == "Turn 1: other"
+
+
+def test_concurrent_requests_on_one_session_never_interleave(agent):
+    results = []
+
+    def slow():
+        results.append(invoke(agent, "[scenario:fixed_latency] slow one", "busy-0001"))
+
+    first = threading.Thread(target=slow)
+    first.start()
+    time.sleep(0.3)
+    second = invoke(agent, "[scenario:echo] meanwhile", "busy-0001")
+    first.join(30)
+    assert second[0] == 409 and second[1]["retry-after"] == "1" and second[2]["error"]["code"] == "SessionBusy"
+    assert results[0][0] == 200
+    assert invoke(agent, "after", "busy-0001")[0] == 200  # the lock is released
+
+
+BAD_REQUESTS = [
+    (b"not json", 400, "InvalidJson"),
+    (b'["a list"]', 400, "InvalidJson"),
+    (json.dumps({"session_id": "valid-0001"}).encode(), 400, "InvalidPrompt"),
+    (json.dumps({"prompt": "  ", "session_id": "valid-0001"}).encode(), 400, "InvalidPrompt"),
+    (json.dumps({"prompt": "hi", "session_id": "bad id!"}).encode(), 400, "InvalidSessionId"),
+    (json.dumps({"prompt": "hi", "session_id": "valid-0001", "model": "x"}).encode(), 400, "UnknownField"),
+    (json.dumps({"prompt": "x" * 8001, "session_id": "valid-0001"}).encode(), 413, "PromptTooLarge"),
+    (json.dumps({"prompt": "x" * 40000, "session_id": "valid-0001"}).encode(), 413, "RequestTooLarge"),
+]
+
+
+@pytest.mark.parametrize("body, status, code", BAD_REQUESTS)
+@pytest.mark.parametrize("path", ["/invoke", "/invoke/stream"])
+def test_bad_requests_get_a_json_error_and_never_a_trace(agent, body, status, code, path):
+    got, _, error = post(f"{agent.url}{path}", body)
+    assert (got, error["error"]["code"]) == (status, code)
+    assert "Traceback" not in json.dumps(error)
+
+
+def test_unknown_routes_and_methods_answer_json(agent):
+    assert post(f"{agent.url}/nope", {})[0:3:2] == (404, {"error": {"code": "NotFound", "message": "no route POST /nope"}})
+    request = urllib.request.Request(f"{agent.url}/invoke", method="GET")
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=10)
+    assert error.value.code == 405 and json.loads(error.value.read())["error"]["code"] == "MethodNotAllowed"
+
+
+FAULTS = [
+    # (prompt marker, status, code, Retry-After)
+    ("[scenario:throttle]", 429, "Throttled", "5"),
+    ("[scenario:server_error]", 502, "ModelError", None),
+    ("[scenario:timeout]", 504, "UpstreamTimeout", None),
+    ("[scenario:stream_break]", 502, "ModelError", None),
+    ("[scenario:malformed_chunk]", 502, "ModelError", None),
+]
+
+
+@pytest.mark.parametrize("marker, status, code, retry_after", FAULTS, ids=[f[0] for f in FAULTS])
+def test_upstream_faults_map_to_documented_statuses_and_the_session_survives(agent, marker, status, code, retry_after):
+    session = "fault-" + marker.strip("[]").split(":")[1].replace("_", "-")
+    assert invoke(agent, "[scenario:multi_turn] before", session)[2]["answer"] == "Turn 1: before"
+    got, headers, body = invoke(agent, f"{marker} during an answer long enough to break", session)
+    assert (got, body["error"]["code"]) == (status, code), body
+    assert headers.get("retry-after") == retry_after
+    after = invoke(agent, "[scenario:multi_turn] after", session)
+    assert after[0] == 200 and after[2]["answer"].endswith(": after")  # usable, history kept
+
+
+def test_a_fault_mid_stream_ends_the_stream_with_an_error_event(agent):
+    request = urllib.request.Request(f"{agent.url}/invoke/stream", data=json.dumps(
+        {"prompt": "[scenario:stream_break] break it", "session_id": "stream-fault-1"}).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        events = sse(response.read().decode())
+    assert [kind for kind, _ in events][-1] == "error"
+    assert events[-1][1]["status"] == 502 and events[-1][1]["error"]["code"] == "ModelError"
+
+
+def test_malformed_event_lines_are_skipped(agent):
+    status, _, body = invoke(agent, "[scenario:malformed_event] still fine", "malformed-0001")
+    assert status == 200 and "still fine" in body["answer"]
+
+
+def test_a_client_disconnect_cancels_the_work_and_frees_the_session(agent):
+    connection = http.client.HTTPConnection("127.0.0.1", agent.port, timeout=30)
+    body = json.dumps({"prompt": "[scenario:slow_tokens] " + "word " * 200, "session_id": "cancel-0001"})
+    connection.request("POST", "/invoke/stream", body=body, headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    assert b"event: token" in response.read1(4096)
+    connection.close()  # 200 tokens at 50 ms would take 10 s more
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if invoke(agent, "free again?", "cancel-0001")[0] == 200:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("the session stayed locked after the client disconnected")
+    assert any(record.get("Errors") == [0.0] and record.get("Requests") for record in agent.emf_records())
+
+
+def test_limits_stop_the_loop(agent_env, tmp_path):
+    limited = AgentProcess({**agent_env, "AGENT_MAX_CYCLES": "1"}, tmp_path / "limited.log").start()
+    try:
+        status, _, body = invoke(limited, "[scenario:tool_call] call a tool", "limits-0001")
+        assert status == 200 and body["limit_hit"] == "max_cycles=1"
+        assert body["usage"]["model_calls"] == 1
+    finally:
+        limited.stop()
+
+
+def test_endpoint_throttling_and_outage_answer_429_and_503_with_retry_after(agent_env, tmp_path):
+    throttled = AgentProcess({**agent_env, "AGENT_ENDPOINT_NAME": "throttled-llm"}, tmp_path / "t.log").start()
+    down = AgentProcess({**agent_env, "AGENT_ENDPOINT_NAME": "unreachable-llm"}, tmp_path / "d.log").start()
+    try:
+        statuses = [invoke(throttled, "hi", f"throttle-000{i}")[0] for i in range(3)]
+        assert 429 in statuses
+        got, headers, body = invoke(down, "hi", "down-0001")
+        assert (got, body["error"]["code"], headers["retry-after"]) == (503, "EndpointUnavailable", "5")
+    finally:
+        throttled.stop()
+        down.stop()
+
+
+def test_metrics_are_emitted_as_emf_per_request(agent):
+    invoke(agent, "measure me", "metrics-0001")
+    record = agent.emf_records()[-1]
+    names = {m["Name"] for m in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert {"Latency", "TimeToFirstToken", "InputTokens", "OutputTokens", "ModelCalls", "ToolCalls", "Retries",
+            "EstimatedCostUSD", "TracingFailures", "Requests", "Errors", "Throttled"} <= names
+    assert record["Environment"] == "dev" and record["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "GovernedAgents"
