@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import tempfile
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from agent_runtime.settings import RuntimeSettings
@@ -23,6 +26,10 @@ from agent_runtime.version import version_material
 
 log = logging.getLogger(__name__)
 TAG_PREFIX = "agent."
+RETRY_SETUP_SECONDS = 60  # while MLflow is unreachable, try again at most once a minute
+# Fail fast when MLflow is down (its client otherwise retries for minutes): tracing is best effort.
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
 
 
 class _FailureCounter(logging.Handler):
@@ -43,11 +50,23 @@ class Lineage:
         self.settings, self.agent_version, self.tool_specs = settings, agent_version, tool_specs
         self.enabled = False
         self.model_id: str | None = None
+        self._last_attempt = float("-inf")
+        self._setup_lock = threading.Lock()
         self.failures = _FailureCounter()
         for name in ("mlflow.tracing.export", "mlflow.tracing.export.async_export_queue", "mlflow.tracing.client"):
             logging.getLogger(name).addHandler(self.failures)
 
     # -- setup --------------------------------------------------------------------------------
+
+    def ensure_configured(self) -> bool:
+        """Set MLflow up on first use, and again at most once a minute while it is unreachable."""
+        if self.enabled or not self.settings.mlflow_tracking_uri:
+            return self.enabled
+        with self._setup_lock:
+            if not self.enabled and time.monotonic() - self._last_attempt >= RETRY_SETUP_SECONDS:
+                self._last_attempt = time.monotonic()
+                self.configure()
+        return self.enabled
 
     def configure(self) -> bool:
         if not self.settings.mlflow_tracking_uri:
@@ -98,34 +117,16 @@ class Lineage:
 
     # -- per request ----------------------------------------------------------------------------
 
-    def request_span(self, name: str = "agent_request"):
-        """A root span for one request (the Strands spans nest under it), or a no-op."""
-        import contextlib
-
-        if not self.enabled:
-            return contextlib.nullcontext(None)
-        import mlflow
-
-        return mlflow.start_span(name=name)
-
-    def tag_current_trace(self, *, session_id: str, request_id: str, extra: dict[str, str] | None = None) -> None:
-        if not self.enabled:
-            return
-        try:
-            import mlflow
-
-            tags = {
-                f"{TAG_PREFIX}version": self.agent_version,
-                f"{TAG_PREFIX}session_id": session_id,
-                f"{TAG_PREFIX}request_id": request_id,
-                f"{TAG_PREFIX}endpoint": self.settings.endpoint_name,
-                f"{TAG_PREFIX}variant": self.settings.target_variant or "",
-                f"{TAG_PREFIX}env": self.settings.env_name,
-                **(extra or {}),
-            }
-            mlflow.update_current_trace(tags=tags, client_request_id=request_id)
-        except Exception:  # noqa: BLE001
-            self.record_failure("could not tag the trace")
+    def tagger(self, tags: dict[str, str], final_tags: Callable[[], dict[str, str]]) -> "TraceTagger":
+        """A Strands hook that tags this request's trace (and learns its id) while the agent runs."""
+        base = {
+            f"{TAG_PREFIX}version": self.agent_version,
+            f"{TAG_PREFIX}endpoint": self.settings.endpoint_name,
+            f"{TAG_PREFIX}variant": self.settings.target_variant or "",
+            f"{TAG_PREFIX}env": self.settings.env_name,
+            **{f"{TAG_PREFIX}{key}": value for key, value in tags.items()},
+        }
+        return TraceTagger(self, base, final_tags)
 
     def flush(self) -> None:
         """Export pending traces now (a Lambda environment may freeze right after returning)."""
@@ -142,6 +143,53 @@ class Lineage:
         log.warning("tracing: %s", message, exc_info=True)
         with self.failures._lock:
             self.failures.count += 1
+
+
+class TraceTagger:
+    """Tags the trace Strands' spans create for one request.
+
+    Strands records spans with its own OpenTelemetry provider and MLflow's autolog turns them into
+    an MLflow trace, so MLflow's fluent `update_current_trace` does not see that trace. Inside the
+    agent's span context (the hook callbacks) the current OpenTelemetry span maps to its MLflow span,
+    whose in-memory trace is tagged before export.
+    """
+
+    def __init__(self, lineage: "Lineage", tags: dict[str, str], final_tags: Callable[[], dict[str, str]]) -> None:
+        self.lineage, self.tags, self.final_tags = lineage, tags, final_tags
+        self.trace_id: str | None = None
+
+    def register_hooks(self, registry, **kwargs) -> None:
+        if not self.lineage.enabled:
+            return
+        from strands.hooks import AfterInvocationEvent, BeforeModelCallEvent
+
+        registry.add_callback(BeforeModelCallEvent, self._first_model_call)
+        registry.add_callback(AfterInvocationEvent, self._finished)
+
+    def _first_model_call(self, event) -> None:
+        if self.trace_id is None:
+            self._tag(self.tags)
+
+    def _finished(self, event) -> None:
+        self._tag({f"{TAG_PREFIX}{k}": v for k, v in self.final_tags().items()})
+
+    def _tag(self, tags: dict[str, str]) -> None:
+        try:
+            from mlflow.tracing.trace_manager import InMemoryTraceManager
+            from mlflow.tracing.utils import get_mlflow_span_for_otel_span
+            from opentelemetry import trace
+
+            span = get_mlflow_span_for_otel_span(trace.get_current_span())
+            if span is None:
+                return
+            self.trace_id = span.trace_id
+            with InMemoryTraceManager.get_instance().get_trace(span.trace_id) as live:
+                if live is not None:
+                    live.info.tags.update(tags)
+                    if f"{TAG_PREFIX}request_id" in tags:
+                        live.info.client_request_id = tags[f"{TAG_PREFIX}request_id"]
+        except Exception:  # noqa: BLE001
+            self.lineage.record_failure("could not tag the trace")
 
 
 def describe_trace(trace_id: str, tracking_uri: str) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 from agent_runtime.settings import RuntimeSettings
 
@@ -23,7 +23,6 @@ class RequestMetrics:
     estimated_cost_usd: float = 0.0
     tracing_failures: int = 0
     status: int = 200
-    extra: dict = field(default_factory=dict)
 
     def estimate_cost(self, settings: RuntimeSettings) -> None:
         """Per-token price if configured; else the instance's $/hour shared by its concurrent requests."""
@@ -32,9 +31,6 @@ class RequestMetrics:
         elif settings.instance_hourly_usd is not None:
             per_second = settings.instance_hourly_usd / 3600 / settings.concurrent_requests_per_instance
             self.estimated_cost_usd = self.model_seconds * per_second
-
-    def as_attributes(self) -> dict[str, str]:
-        return {f"agent.{k}": str(v) for k, v in asdict(self).items() if v is not None and k != "extra"}
 
 
 def publish(settings: RuntimeSettings, metrics: RequestMetrics) -> None:

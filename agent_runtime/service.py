@@ -59,7 +59,6 @@ class AgentService:
             from agent_runtime.model import build_model
 
             self._model = await asyncio.to_thread(build_model, self.settings)
-            await asyncio.to_thread(self.lineage.configure)
             self._started = True
 
     async def turn(self, request: TurnRequest) -> AsyncIterator[dict]:
@@ -68,7 +67,9 @@ class AgentService:
         Raises ApiError (already mapped to an HTTP status) on failure; the session's stored
         history only ever gains complete turns.
         """
+        failures_before = self.lineage.failures.count
         await self._start()
+        await asyncio.to_thread(self.lineage.ensure_configured)
         from strands import Agent
 
         from agent_runtime.limits import RequestLimits
@@ -76,17 +77,21 @@ class AgentService:
         metrics = RequestMetrics()
         started = time.perf_counter()
         limits = RequestLimits(self.settings.max_cycles, self.settings.max_tool_calls)
-        failures_before = self.lineage.failures.count
         text: list[str] = []
         try:
-            with session_lock(self.settings, request.session_id), self.lineage.request_span() as span:
-                self.lineage.tag_current_trace(session_id=request.session_id, request_id=request.request_id)
+            with session_lock(self.settings, request.session_id):
+                tagger = self.lineage.tagger(
+                    {"session_id": request.session_id, "request_id": request.request_id},
+                    final_tags=lambda: {"model_calls": str(limits.model_calls), "tool_calls": str(limits.tool_calls),
+                                        "limit_hit": limits.limit_hit or "",
+                                        "time_to_first_token_ms": f"{metrics.time_to_first_token_ms or 0:.1f}"},
+                )
                 agent = Agent(
                     model=self._model,
                     tools=self.tools,
                     system_prompt=self.settings.system_prompt,
                     session_manager=session_manager(self.settings, request.session_id),
-                    hooks=[limits],
+                    hooks=[limits, tagger],
                     callback_handler=None,
                     retry_strategy=None,  # botocore's adaptive retries already bound retrying
                     trace_attributes={"session.id": request.session_id, "agent.version": self.agent_version},
@@ -104,15 +109,12 @@ class AgentService:
                 self._measure(metrics, result, limits)
                 metrics.latency_ms = (time.perf_counter() - started) * 1000
                 metrics.estimate_cost(self.settings)
-                trace_id = getattr(span, "trace_id", None)
-                if span is not None:
-                    span.set_attributes(metrics.as_attributes())
                 final = {
                     "type": "final",
                     "answer": "".join(text) if text else _message_text(result),
                     "session_id": request.session_id,
                     "request_id": request.request_id,
-                    "trace_id": trace_id,
+                    "trace_id": tagger.trace_id,
                     "agent_version": self.agent_version,
                     "stop_reason": str(getattr(result, "stop_reason", "")),
                     "limit_hit": limits.limit_hit,

@@ -40,7 +40,7 @@ def scripted_endpoint(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def mlflow(tmp_path_factory):
+def mlflow_url(tmp_path_factory):
     port = processes.free_port()
     url = f"http://127.0.0.1:{port}"
     child = processes.start("MLflow server", mlflow_server.command("127.0.0.1", port, tmp_path_factory.mktemp("mlflow")),
@@ -119,10 +119,10 @@ def sse(raw: str) -> list[tuple[str, dict]]:
 
 
 @pytest.fixture(scope="module")
-def agent_env(scripted_endpoint, mlflow, tmp_path_factory):
+def agent_env(scripted_endpoint, mlflow_url, tmp_path_factory):
     """The dev environment's AGENT_* settings, as the stacks set them, pointed at the local endpoint."""
     return {
-        **runtime_environment(load_environment("dev"), mlflow_tracking_uri=mlflow,
+        **runtime_environment(load_environment("dev"), mlflow_tracking_uri=mlflow_url,
                               session_dir=str(tmp_path_factory.mktemp("sessions"))),
         **DUMMY_AWS,
         "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": scripted_endpoint.url,
