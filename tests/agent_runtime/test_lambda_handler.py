@@ -1,0 +1,95 @@
+"""The Lambda entry point fed real Function URL and API Gateway event payloads, in-process,
+through the emulator to the scripted model (test double): the same ASGI app as on Fargate."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+
+EVENTS = Path(__file__).parent / "events"
+
+
+class Context:
+    """The fields of Lambda's context object that Mangum and Powertools read."""
+
+    function_name = "governed-agents-dev-agent"
+    memory_limit_in_mb = 2048
+    invoked_function_arn = "arn:aws:lambda:us-east-1:111111111111:function:governed-agents-dev-agent"
+    aws_request_id = "c1d2e3f4-0000-4000-8000-0000000000aa"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 120_000
+
+
+@pytest.fixture(scope="module")
+def handler(agent_env):
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {**agent_env, "AWS_LAMBDA_FUNCTION_NAME": Context.function_name}.items():
+            patch.setenv(name, value)
+        import agent_runtime.service
+        import agent_runtime.lambda_handler
+
+        importlib.reload(agent_runtime.service)  # IN_LAMBDA is read at import
+        module = importlib.reload(agent_runtime.lambda_handler)
+        yield module.handler
+
+
+def event(name: str, body: dict | str | None = None) -> dict:
+    payload = copy.deepcopy(json.loads((EVENTS / name).read_text()))
+    if body is not None:
+        raw = body if isinstance(body, str) else json.dumps(body)
+        if payload.get("isBase64Encoded"):
+            payload["body"] = base64.b64encode(raw.encode()).decode()
+        else:
+            payload["body"] = raw
+    return payload
+
+
+def decoded(response: dict) -> dict:
+    body = response["body"]
+    return json.loads(base64.b64decode(body) if response.get("isBase64Encoded") else body)
+
+
+def test_function_url_event_is_answered(handler):
+    response = handler(event("function_url.json"), Context())
+    assert response["statusCode"] == 200
+    answer = decoded(response)
+    assert answer["answer"] == "You said: hello from a function URL"
+    assert answer["session_id"] == "lambda-0001" and answer["request_id"] == "req-function-url-1"
+    assert answer["trace_id"]  # traced (and flushed) before the handler returned
+
+
+def test_api_gateway_rest_event_is_answered(handler):
+    response = handler(event("api_gateway_rest.json"), Context())
+    assert response["statusCode"] == 200 and decoded(response)["answer"] == "You said: hello from API Gateway"
+
+
+def test_a_second_invocation_in_the_same_environment_reuses_the_session(handler):
+    first = handler(event("function_url.json", {"prompt": "[scenario:multi_turn] one", "session_id": "lambda-warm-1"}), Context())
+    second = handler(event("function_url.json", {"prompt": "[scenario:multi_turn] two", "session_id": "lambda-warm-1"}), Context())
+    assert decoded(first)["answer"] == "Turn 1: one" and decoded(second)["answer"] == "Turn 2: two"
+
+
+@pytest.mark.parametrize("body, status, code", [
+    ("{broken", 400, "InvalidJson"),
+    ({"prompt": "hi", "session_id": "no"}, 400, "InvalidSessionId"),
+    ({"prompt": "[scenario:throttle] hi", "session_id": "lambda-fault-1"}, 429, "Throttled"),
+])
+def test_errors_are_json_with_the_documented_status(handler, body, status, code):
+    response = handler(event("function_url.json", body), Context())
+    assert response["statusCode"] == status
+    assert decoded(response)["error"]["code"] == code
+
+
+def test_streaming_route_returns_the_whole_sse_body_on_lambda(handler):
+    payload = event("function_url.json", {"prompt": "stream on lambda", "session_id": "lambda-stream-1"})
+    payload["rawPath"] = payload["requestContext"]["http"]["path"] = "/invoke/stream"
+    response = handler(payload, Context())
+    body = base64.b64decode(response["body"]).decode() if response.get("isBase64Encoded") else response["body"]
+    assert response["statusCode"] == 200 and "event: token" in body and body.rstrip().split("\n\n")[-1].startswith("event: final")
