@@ -13,7 +13,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(NODE_BIN)/cdk
 CDK_CONTEXT := $(if $(ENV),-c env=$(ENV),)
 
-.PHONY: help install install-local synth test check-config bench-synth local bench-runtime clean
+.PHONY: help install install-local synth test check-config bench-synth local demo bench-runtime bench-agent clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ LOCAL_ARGS ?=
 local: $(VENV)/.installed-local $(VENV)/.installed-agent ## Run the local stack: emulator, model server(s), MLflow, agent on :8000 (MODEL=real|scripted|proxy)
 	$(PY) -m local_runtime --env $(LOCAL_ENV) --model $(MODEL) --port $(RUNTIME_PORT) --model-port $(MODEL_PORT) \
 		--mlflow-port $(MLFLOW_PORT) --agent-port $(AGENT_PORT) $(if $(PROXY_BASE_URL),--proxy-base-url $(PROXY_BASE_URL),) $(LOCAL_ARGS)
+
+demo: install ## The whole local stack with the real model: a streamed conversation, traces checked in MLflow
+	$(PY) tools/demo.py
 
 bench-runtime: $(VENV)/.installed-local ## Emulator overhead (p50/p95 vs direct) and the real model's TTFT and tokens/s
 	$(PY) tools/bench_runtime.py

@@ -71,6 +71,7 @@ class AgentService:
         await self._start()
         await asyncio.to_thread(self.lineage.ensure_configured)
         from strands import Agent
+        from strands.types.exceptions import MaxTokensReachedException
 
         from agent_runtime.limits import RequestLimits
 
@@ -96,16 +97,21 @@ class AgentService:
                     retry_strategy=None,  # botocore's adaptive retries already bound retrying
                     trace_attributes={"session.id": request.session_id, "agent.version": self.agent_version},
                 )
-                result = None
-                async with asyncio.timeout(self.settings.request_timeout_seconds):
-                    async for event in agent.stream_async(request.prompt):
-                        if "data" in event and isinstance(event["data"], str) and event["data"]:
-                            if metrics.time_to_first_token_ms is None:
-                                metrics.time_to_first_token_ms = (time.perf_counter() - started) * 1000
-                            text.append(event["data"])
-                            yield {"type": "token", "text": event["data"]}
-                        elif "result" in event:
-                            result = event["result"]
+                result, stop_reason = None, None
+                try:
+                    async with asyncio.timeout(self.settings.request_timeout_seconds):
+                        async for event in agent.stream_async(request.prompt):
+                            if "data" in event and isinstance(event["data"], str) and event["data"]:
+                                if metrics.time_to_first_token_ms is None:
+                                    metrics.time_to_first_token_ms = (time.perf_counter() - started) * 1000
+                                text.append(event["data"])
+                                yield {"type": "token", "text": event["data"]}
+                            elif "result" in event:
+                                result = event["result"]
+                except MaxTokensReachedException:
+                    # The answer hit max_tokens: return what was generated and say so, not an error.
+                    stop_reason = "max_tokens"
+                    limits.limit_hit = limits.limit_hit or f"max_tokens={self.settings.max_tokens}"
                 self._measure(metrics, result, limits)
                 metrics.latency_ms = (time.perf_counter() - started) * 1000
                 metrics.estimate_cost(self.settings)
@@ -116,7 +122,7 @@ class AgentService:
                     "request_id": request.request_id,
                     "trace_id": tagger.trace_id,
                     "agent_version": self.agent_version,
-                    "stop_reason": str(getattr(result, "stop_reason", "")),
+                    "stop_reason": stop_reason or str(getattr(result, "stop_reason", "")),
                     "limit_hit": limits.limit_hit,
                     "usage": {"input_tokens": metrics.input_tokens, "output_tokens": metrics.output_tokens,
                               "model_calls": metrics.model_calls, "tool_calls": metrics.tool_calls,

@@ -57,6 +57,8 @@ def parse_args(argv):
     parser.add_argument("--agent-port", type=int, default=8000, help="the agent service (agent_runtime) port")
     parser.add_argument("--no-agent", action="store_true", help="serve the endpoint only, without the agent service")
     parser.add_argument("--session-dir", type=Path, default=Path(".local/sessions"), help="the agent's conversation state")
+    parser.add_argument("--agent-setting", action="append", default=[], metavar="AGENT_NAME=VALUE",
+                        help="override one of the agent's AGENT_* settings (e.g. AGENT_MAX_TOKENS=128)")
     return parser.parse_args(argv)
 
 
@@ -149,8 +151,13 @@ def agent_environment(args, environment, runtime_url: str) -> dict[str, str]:
     from kit_config.runtime_environment import runtime_environment
 
     tracking_uri = None if args.no_mlflow else f"http://{args.host}:{args.mlflow_port}"
+    overrides = dict(item.split("=", 1) for item in args.agent_setting)
+    unknown = [name for name in overrides if not name.startswith("AGENT_")]
+    if unknown:
+        raise SystemExit(f"error: --agent-setting takes AGENT_* settings; got {unknown}")
     return {
         **runtime_environment(environment, mlflow_tracking_uri=tracking_uri, session_dir=str(args.session_dir.resolve())),
+        **overrides,
         "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": runtime_url,
         "AWS_DEFAULT_REGION": environment.region,
         "AWS_ACCESS_KEY_ID": "local",

@@ -52,8 +52,13 @@ class ScriptedModel(ModelBackend):
             return
         prompt_tokens = sum(len(scenarios.tokens(flatten_content(m.get("content")))) for m in request["messages"])
         pieces = scenarios.tokens(plan.text)
-        usage_ = usage(prompt_tokens, len(pieces) + len(plan.tool_calls))
         finish = "tool_calls" if plan.tool_calls else "stop"
+        limit = request.get("max_tokens")
+        if isinstance(limit, int) and not plan.tool_calls and len(pieces) > limit:
+            # As an LMI/vLLM server does: stop at max_tokens with finish_reason "length".
+            pieces, finish = pieces[:limit], "length"
+            plan.text = "".join(pieces)
+        usage_ = usage(prompt_tokens, len(pieces) + len(plan.tool_calls))
         if request.get("stream"):
             self._stream(handler, plan, pieces, usage_, finish)
         else:

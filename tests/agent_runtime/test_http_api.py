@@ -195,3 +195,13 @@ def test_metrics_are_emitted_as_emf_per_request(agent):
     assert {"Latency", "TimeToFirstToken", "InputTokens", "OutputTokens", "ModelCalls", "ToolCalls", "Retries",
             "EstimatedCostUSD", "TracingFailures", "Requests", "Errors", "Throttled"} <= names
     assert record["Environment"] == "dev" and record["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "GovernedAgents"
+
+
+def test_an_answer_cut_by_max_tokens_is_returned_and_marked(agent_env, tmp_path):
+    short = AgentProcess({**agent_env, "AGENT_MAX_TOKENS": "3"}, tmp_path / "short.log").start()
+    try:
+        status, _, body = invoke(short, "[scenario:echo] a long enough sentence to cut", "maxtok-0001")
+        assert status == 200 and body["stop_reason"] == "max_tokens" and body["limit_hit"] == "max_tokens=3"
+        assert body["answer"] and invoke(short, "[scenario:echo] next", "maxtok-0001")[0] == 200
+    finally:
+        short.stop()
