@@ -75,5 +75,8 @@ demo: install ## The whole local stack with the real model: a streamed conversat
 bench-runtime: $(VENV)/.installed-local ## Emulator overhead (p50/p95 vs direct) and the real model's TTFT and tokens/s
 	$(PY) tools/bench_runtime.py
 
+bench-agent: install ## Agent turn over HTTP vs bare invoke_endpoint (p50/p95), Lambda cold init, 32 concurrent streams
+	$(PY) tools/bench_agent.py
+
 clean: ## Remove build output (keeps the installed toolchains)
 	rm -rf cdk.out .pytest_cache

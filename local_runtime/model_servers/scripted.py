@@ -22,8 +22,9 @@ class ScriptedModel(ModelBackend):
     model_id = "scripted-test-double"
     extra_paths = ("/v1/chat/completions",)  # so the proxy server can be tested against it
 
-    def __init__(self, default_scenario: str = "echo"):
+    def __init__(self, default_scenario: str = "echo", default_params: str = ""):
         self.default_scenario = default_scenario
+        self.default_params = default_params  # e.g. "latency_ms=50"; a request's own attributes win
         self.stopping = threading.Event()  # cuts 'timeout' and delays short on SIGTERM
 
     def close(self) -> None:
@@ -34,7 +35,8 @@ class ScriptedModel(ModelBackend):
             request = json.loads(body or b"{}")
             if not isinstance(request, dict) or not isinstance(request.get("messages"), list):
                 raise ValueError("body must be a JSON object with a 'messages' list")
-            plan = scenarios.plan(request, handler.headers.get("X-Amzn-SageMaker-Custom-Attributes"), self.default_scenario)
+            attributes = ";".join(filter(None, [self.default_params, handler.headers.get("X-Amzn-SageMaker-Custom-Attributes")]))
+            plan = scenarios.plan(request, attributes, self.default_scenario)
         except ValueError as error:  # includes JSONDecodeError
             handler.error(400, str(error))
             return
@@ -118,8 +120,9 @@ class ScriptedModel(ModelBackend):
 def main(argv: list[str] | None = None) -> int:
     parser = base_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--scenario", default="echo", choices=sorted(scenarios.SCENARIOS))
+    parser.add_argument("--scenario-params", default="", help="default scenario parameters, e.g. latency_ms=50")
     args = parser.parse_args(argv)
-    return serve(ScriptedModel(args.scenario), args.host, args.port)
+    return serve(ScriptedModel(args.scenario, args.scenario_params), args.host, args.port)
 
 
 if __name__ == "__main__":
