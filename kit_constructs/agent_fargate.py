@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Acknowledgment, Duration, IgnoreMode, RemovalPolicy, Validations
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
+
+from kit_constructs.acknowledgments import acknowledge
 
 if TYPE_CHECKING:
     from kit_constructs.agent_service import AgentService
@@ -17,10 +19,6 @@ if TYPE_CHECKING:
 CONTAINER_PORT = 8080
 HEALTH_PATH = "/health"
 
-
-def _acknowledge(construct: Construct, reasons: dict[str, str]) -> None:
-    for rule_id, reason in reasons.items():
-        Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
 
 
 class FargateCompute(Construct):
@@ -54,11 +52,11 @@ class FargateCompute(Construct):
             stop_timeout=Duration.seconds(35),  # uvicorn drains in-flight requests for 30 s on SIGTERM
         )
         self.container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))
-        _acknowledge(self.task_definition, {
+        acknowledge(self.task_definition, {
             "AwsSolutions-ECS2": "The variables are the runtime's non-secret settings (endpoint name, limits, bucket "
                                  "name); AWS access comes from the task role, and no credential is in the environment.",
         })
-        _acknowledge(self.task_definition.obtain_execution_role(), {
+        acknowledge(self.task_definition.obtain_execution_role(), {
             "HIPAA.Security-IAMNoInlinePolicy": "CDK's own grants for the execution role: image pull from the asset "
                                                 "repository and log writes to this service's log group, both ARN-scoped.",
             "NIST.800.53.R5-IAMNoInlinePolicy": "CDK's own grants for the execution role: image pull from the asset "
@@ -109,10 +107,10 @@ class FargateCompute(Construct):
             plain = ("No certificate is configured for this environment: the internal load balancer serves HTTP inside "
                      "the isolated VPC, reachable only from the configured callers (see README); set "
                      "agent.certificate_arn to serve HTTPS.")
-            _acknowledge(listener, {rule_id: plain for rule_id in (
+            acknowledge(listener, {rule_id: plain for rule_id in (
                 "HIPAA.Security-ALBHttpToHttpsRedirection", "NIST.800.53.R5-ALBHttpToHttpsRedirection",
                 "HIPAA.Security-ELBv2ACMCertificateRequired", "NIST.800.53.R5-ELBv2ACMCertificateRequired")})
-        _acknowledge(alb, {
+        acknowledge(alb, {
             "NIST.800.53.R5-ALBWAFEnabled": "Internal load balancer in an isolated VPC with no internet path, reachable "
                                             "only from the configured security groups or CIDRs; the agent validates and "
                                             "size-limits every request.",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Acknowledgment, Duration, IgnoreMode, Validations
+from aws_cdk import Duration, IgnoreMode
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
+
+from kit_constructs.acknowledgments import acknowledge
 
 if TYPE_CHECKING:
     from kit_constructs.agent_service import AgentService
@@ -28,11 +30,11 @@ class LambdaCompute(Construct):
         # ENI management for a function in a VPC; Lambda checks for exactly these actions.
         vpc_access = iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole")
         self.role.add_managed_policy(vpc_access)
-        Validations.of(self.role).acknowledge(Acknowledgment(
-            id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
-            reason="Lambda needs ec2:CreateNetworkInterface/Describe/Delete to place the function in the isolated "
-                   "subnets; these actions take no resource scoping at creation, and Lambda validates this policy.",
-        ))
+        acknowledge(self.role, {
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]":
+                "Lambda needs ec2:CreateNetworkInterface/Describe/Delete to place the function in the isolated "
+                "subnets; these actions take no resource scoping at creation, and Lambda validates this policy.",
+        })
         self.function = lambda_.DockerImageFunction(
             self,
             "Function",
@@ -56,11 +58,9 @@ class LambdaCompute(Construct):
             architecture=lambda_.Architecture.X86_64,
         )
         self.function.node.add_dependency(service.permissions)
-        Validations.of(self.function).acknowledge(*(
-            Acknowledgment(id=rule_id, reason="Invoked synchronously through its Function URL only; there are no "
-                                              "asynchronous events that a dead-letter queue could keep.")
-            for rule_id in ("HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaDLQ")
-        ))
+        no_async = ("Invoked synchronously through its Function URL only; there are no asynchronous events that a "
+                    "dead-letter queue could keep.")
+        acknowledge(self.function, {"HIPAA.Security-LambdaDLQ": no_async, "NIST.800.53.R5-LambdaDLQ": no_async})
         # IAM-authenticated only; Mangum buffers responses, so the URL uses BUFFERED invoke mode.
         self.url = self.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
 

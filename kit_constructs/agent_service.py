@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -24,6 +23,8 @@ from agent_runtime.metrics import NAMESPACE, SERVICE
 from kit_config import EnvironmentConfig
 from kit_config.agent_schema import FargateAgent, LambdaAgent
 from kit_config.runtime_environment import runtime_environment
+from kit_constructs.acknowledgments import acknowledge
+from kit_constructs.alarms import notifying_alarm
 from kit_constructs.encrypted_log_group import EncryptedLogGroup, EncryptedLogGroupProps
 from kit_constructs.inference_endpoint import InferenceEndpoint
 from kit_constructs.isolated_network import IsolatedNetwork
@@ -120,13 +121,11 @@ class AgentService(Construct):
                 "MLflow clients upload trace and model artifacts under the artifact prefix with keys MLflow generates; "
                 "write-only, limited to that prefix.",
         }
-        for rule_id, reason in reasons.items():
-            Validations.of(self.permissions).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+        acknowledge(self.permissions, reasons)
 
     def _alarms(self) -> list[cloudwatch.Alarm]:
         """From the runtime's own EMF metrics, the same for both compute models."""
         config, env_name = self.props.config.alarms, self.props.env_name
-        action = cloudwatch_actions.SnsAction(self.props.alarm_topic)
 
         def metric(name: str, statistic: str) -> cloudwatch.Metric:
             return cloudwatch.Metric(namespace=NAMESPACE, metric_name=name, statistic=statistic, period=Duration.minutes(5),
@@ -137,20 +136,11 @@ class AgentService(Construct):
             ("Throttles", metric("Throttled", "Sum"), config.throttles_per_5_minutes, "agent requests throttled by the endpoint (429)"),
             ("LatencyP95", metric("Latency", "p95"), config.latency_p95_ms, f"p95 agent latency above {config.latency_p95_ms} ms"),
         ] + self.compute.extra_alarm_metrics()
-        alarms = []
-        for alarm_id, source, threshold, description in defined:
-            alarm = cloudwatch.Alarm(
-                self,
-                f"{alarm_id}Alarm",
-                alarm_name=f"{self.props.project}-{env_name}-agent-{alarm_id}",
-                alarm_description=f"{self.props.project} {env_name}: {description}",
-                metric=source,
-                threshold=threshold,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        return [
+            notifying_alarm(
+                self, f"{alarm_id}Alarm", alarm_name=f"{self.props.project}-{env_name}-agent-{alarm_id}",
+                description=f"{self.props.project} {env_name}: {description}", metric=source, threshold=threshold,
+                evaluation_periods=1, topic=self.props.alarm_topic,
             )
-            alarm.add_alarm_action(action)
-            alarm.add_ok_action(action)
-            alarms.append(alarm)
-        return alarms
+            for alarm_id, source, threshold, description in defined
+        ]

@@ -13,10 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, TimeZone, Validations
+from aws_cdk import Duration, RemovalPolicy, Stack, TimeZone
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -25,6 +24,8 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from kit_config.inference_schema import InferenceConfig, Variant
+from kit_constructs.acknowledgments import acknowledge
+from kit_constructs.alarms import notifying_alarm
 from kit_constructs.encrypted_log_group import EncryptedLogGroup, EncryptedLogGroupProps
 from kit_constructs.isolated_network import IsolatedNetwork
 from kit_constructs.secure_bucket import AccessLogBucket, SecureBucket, SecureBucketProps
@@ -216,8 +217,7 @@ class InferenceEndpoint(Construct):
         findings[f"AwsSolutions-IAM5[Resource::<{_logical_ref(self.data_capture_bucket)}.Arn>/capture/*]"] = (
             "Writes captured requests and responses under the capture/ prefix of its own bucket only."
         )
-        for rule_id, reason in findings.items():
-            Validations.of(policy).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+        acknowledge(policy, findings)
         return role
 
     def _model(self, variant: Variant, props: InferenceEndpointProps) -> sagemaker.CfnModel:
@@ -293,9 +293,10 @@ class InferenceEndpoint(Construct):
                 "hardware module on the instance; CreateEndpointConfig rejects KmsKeyId for such types. "
                 "Captured data is KMS-encrypted (DataCaptureConfig.KmsKeyId)."
             )
-            for rule_id in ("HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
-                            "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured"):
-                Validations.of(endpoint_config).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+            acknowledge(endpoint_config, {
+                "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured": reason,
+                "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured": reason,
+            })
         return endpoint_config
 
     def _deployment_config(self) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
@@ -356,7 +357,6 @@ class InferenceEndpoint(Construct):
     def _alarms(self, props: InferenceEndpointProps) -> dict[str, cloudwatch.Alarm]:
         thresholds = props.config.alarms
         name = props.config.endpoint_name
-        action = cloudwatch_actions.SnsAction(props.alarm_topic)
         alarms: dict[str, cloudwatch.Alarm] = {}
         rollback: list[cloudwatch.Alarm] = []
 
@@ -396,19 +396,11 @@ class InferenceEndpoint(Construct):
                 ),
             }
             for alarm_id, (source, threshold, description, rolls_back) in defined.items():
-                alarm = cloudwatch.Alarm(
-                    self,
-                    f"{alarm_id}{_alnum(v)}",
-                    alarm_name=f"{name}-{v}-{alarm_id}",
-                    alarm_description=f"{name} variant {v}: {description}",
-                    metric=source,
-                    threshold=threshold,
-                    evaluation_periods=thresholds.evaluation_periods,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm = notifying_alarm(
+                    self, f"{alarm_id}{_alnum(v)}", alarm_name=f"{name}-{v}-{alarm_id}",
+                    description=f"{name} variant {v}: {description}", metric=source, threshold=threshold,
+                    evaluation_periods=thresholds.evaluation_periods, topic=props.alarm_topic,
                 )
-                alarm.add_alarm_action(action)
-                alarm.add_ok_action(action)
                 alarms[f"{alarm_id}/{v}"] = alarm
                 if rolls_back:
                     rollback.append(alarm)

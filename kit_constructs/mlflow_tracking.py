@@ -21,11 +21,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from aws_cdk import Acknowledgment, RemovalPolicy, Stack, Validations
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
+
+from kit_constructs.acknowledgments import acknowledge
 
 from kit_config.schema import MlflowAppConfig, MlflowTrackingServerConfig
 from kit_constructs.secure_bucket import AccessLogBucket, SecureBucket, SecureBucketProps
@@ -315,10 +317,6 @@ class MlflowTracking(Construct):
                     "Automatic model registration creates one model package group per MLflow registered "
                     "model, named after the model at run time; limited to this account and region."
                 )
-        _acknowledge(policy.node.default_child, reasons)
+        acknowledge(policy.node.default_child, reasons)
         return role
 
-
-def _acknowledge(construct: Construct, reasons: dict[str, str]) -> None:
-    for rule_id, reason in reasons.items():
-        Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Acknowledgment, Aws, Duration, RemovalPolicy, Validations
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
+from kit_constructs.acknowledgments import acknowledge
 
 
 def _baseline(**overrides) -> dict:
@@ -25,10 +27,6 @@ def _baseline(**overrides) -> dict:
         **overrides,
     }
 
-
-def _acknowledge(construct: Construct, reasons: dict[str, str]) -> None:
-    for rule_id, reason in reasons.items():
-        Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
 
 
 _NO_REPLICATION = (
@@ -64,7 +62,7 @@ class AccessLogBucket(Construct):
                 ],
             ),
         )
-        _acknowledge(
+        acknowledge(
             self.bucket,
             {
                 "Kit-S3BucketBaseline[NotKmsEncrypted]": "S3 server access log delivery supports only SSE-S3 target buckets; this bucket holds access logs only.",
@@ -114,7 +112,7 @@ class SecureBucket(Construct):
                 ],
             ),
         )
-        _acknowledge(
+        acknowledge(
             self.bucket,
             {
                 "HIPAA.Security-S3BucketReplicationEnabled": _NO_REPLICATION,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, RemovalPolicy, Stack, Validations
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from kit_config import EnvironmentConfig
+from kit_constructs.acknowledgments import acknowledge
 from kit_constructs.encryption_keys import EnvironmentKeys, EnvironmentKeysProps
 from kit_constructs.secure_bucket import AccessLogBucket, AccessLogBucketProps
 
@@ -54,18 +55,10 @@ class FoundationStack(Stack):
         )
         # The packs see a bucket's log target only within one stack; the buckets that log here live
         # in other stacks. Logging the log bucket itself would need yet another log bucket.
-        for rule_id in (
-            "AwsSolutions-S1",
-            "HIPAA.Security-S3BucketLoggingEnabled",
-            "NIST.800.53.R5-S3BucketLoggingEnabled",
-        ):
-            Validations.of(self.access_logs.bucket).acknowledge(
-                Acknowledgment(
-                    id=rule_id,
-                    reason="This is the environment's S3 server access log target; AWS advises against logging a "
-                    "log bucket to itself, and API access to it is recorded by CloudTrail.",
-                )
-            )
+        log_target = ("This is the environment's S3 server access log target; AWS advises against logging a log "
+                      "bucket to itself, and API access to it is recorded by CloudTrail.")
+        acknowledge(self.access_logs.bucket, {rule_id: log_target for rule_id in (
+            "AwsSolutions-S1", "HIPAA.Security-S3BucketLoggingEnabled", "NIST.800.53.R5-S3BucketLoggingEnabled")})
 
 
 def removal_policy(config: EnvironmentConfig) -> RemovalPolicy:

@@ -23,7 +23,6 @@ Last line: `agent_overhead p50_ratio=X p95_ratio=Y cold_init_s=Z`.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import statistics

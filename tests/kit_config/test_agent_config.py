@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+from functools import partial
 
 import pytest
-import yaml
 
 from kit_config import ConfigError, load_environment
+from tests.kit_config.conftest import edit as edit_env
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, directory)
-    return directory
-
-
-def edit(directory: Path, env: str, change) -> None:
-    path = directory / f"{env}.yaml"
-    data = yaml.safe_load(path.read_text())
-    change(data["agent"])
-    path.write_text(yaml.safe_dump(data))
+edit = partial(edit_env, section="agent")
 
 
 BAD = {

@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
+from functools import partial
 from pathlib import Path
 
 import pytest
-import yaml
 
 import sagemaker.core
 from kit_config import ConfigError, load_environment
 from kit_config.instance_catalogue import INSTANCE_CATALOGUE
+from tests.kit_config.conftest import edit as edit_env
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, directory)
-    return directory
-
-
-def edit(directory: Path, env: str, change) -> None:
-    path = directory / f"{env}.yaml"
-    data = yaml.safe_load(path.read_text())
-    change(data["inference"])
-    path.write_text(yaml.safe_dump(data))
+edit = partial(edit_env, section="inference")
 
 
 def variant(section: dict, index: int = 0) -> dict:

@@ -3,28 +3,11 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
-import yaml
 
 from kit_config import ConfigError, available_environments, load_environment, load_environments
-
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, directory)
-    return directory
-
-
-def edit(directory: Path, env: str, change) -> None:
-    path = directory / f"{env}.yaml"
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data))
+from tests.kit_config.conftest import edit
 
 
 def test_shipped_environments_load_in_promotion_order():

@@ -6,7 +6,7 @@ import pytest
 
 from kit_config import ConfigError, load_environment, load_environments
 from kit_config.schema import MlflowAppConfig, MlflowTrackingServerConfig
-from tests.kit_config.test_loader import config_dir, edit  # noqa: F401  (fixture)
+from tests.kit_config.conftest import edit
 
 
 def test_shipped_environments_use_both_kinds():
@@ -14,14 +14,14 @@ def test_shipped_environments_use_both_kinds():
     assert kinds == {"dev": "app", "staging": "tracking_server", "prod": "tracking_server"}
 
 
-def test_tracking_server_settings_load(config_dir):  # noqa: F811
+def test_tracking_server_settings_load(config_dir):
     prod = load_environment("prod", config_dir).mlflow
     assert isinstance(prod, MlflowTrackingServerConfig)
     assert (prod.size, prod.mlflow_version, prod.weekly_maintenance_window_start) == ("Medium", "3.0", "Sun:02:00")
     assert prod.automatic_model_registration is True and prod.artifact_prefix == "mlflow"
 
 
-def test_app_needs_no_size_or_version(config_dir):  # noqa: F811
+def test_app_needs_no_size_or_version(config_dir):
     dev = load_environment("dev", config_dir).mlflow
     assert isinstance(dev, MlflowAppConfig) and dev.artifact_retention_days == 90
 
@@ -63,7 +63,7 @@ BAD_MLFLOW = {
 
 
 @pytest.mark.parametrize("change, field, words", BAD_MLFLOW.values(), ids=BAD_MLFLOW.keys())
-def test_bad_mlflow_input_names_file_and_field(config_dir, change, field, words):  # noqa: F811
+def test_bad_mlflow_input_names_file_and_field(config_dir, change, field, words):
     edit(config_dir, "dev", change)
     with pytest.raises(ConfigError) as error:
         load_environment("dev", config_dir)

@@ -1,0 +1,26 @@
+"""A private copy of the shipped config directory per test, and a helper to edit one env file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, directory)
+    return directory
+
+
+def edit(directory: Path, env: str, change, section: str | None = None) -> None:
+    """Apply `change` to the parsed `<env>.yaml` (or to one of its sections) and write it back."""
+    path = directory / f"{env}.yaml"
+    data = yaml.safe_load(path.read_text())
+    change(data[section] if section else data)
+    path.write_text(yaml.safe_dump(data))
