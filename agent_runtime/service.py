@@ -52,13 +52,15 @@ class AgentService:
         return TurnRequest(prompt, validate_session_id(session_id), request_id or str(uuid.uuid4()))
 
     async def _start(self) -> None:
-        """First request only: the model client and MLflow (kept out of import time for cold starts)."""
+        """First request only: the model client and MLflow set-up (kept out of import time)."""
         async with self._ready:
             if self._started:
                 return
             from agent_runtime.model import build_model
 
-            self._model = await asyncio.to_thread(build_model, self.settings)
+            # Independent and partly I/O-bound (MLflow round trips): overlap them.
+            self._model, _ = await asyncio.gather(
+                asyncio.to_thread(build_model, self.settings), asyncio.to_thread(self.lineage.ensure_configured))
             self._started = True
 
     async def turn(self, request: TurnRequest) -> AsyncIterator[dict]:
