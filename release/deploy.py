@@ -1,11 +1,11 @@
 """`make deploy ENV=<env>`: deploy one environment, only when every guard passes.
 
-Refuses (exit 1, one message saying what to do) when:
+Refuses (exit 1, one message saying what to do), checking in this order, when:
   - the environment's config is invalid or unknown;
-  - the working tree is dirty (what is deployed must be a commit; its id is recorded);
   - no AWS credentials are configured (the env's `deploy.profile`, AWS_* variables, a profile);
   - prod (or `deploy.require_confirmation`) is not confirmed: type the environment's name at
     the prompt, or set CONFIRM=<env> for automation; a non-interactive run without it refuses;
+  - the working tree is dirty (what is deployed must be a commit; its id is recorded);
   - synth or the governance gate fails.
 
 Then it deploys exactly the assembly it just synthesized and gated (`cdk deploy --app <assembly>`)
@@ -122,13 +122,13 @@ def run(environment: str, project_dir: Path, *, dry_run: bool) -> int:
     from kit_config import ConfigError, load_environment
 
     try:
-        config = load_environment(environment)
+        config = load_environment(environment, toolchain.config_dir(project_dir))
     except ConfigError as error:
         raise Refused(f"configuration error: {error}") from None
-    commit = _require_clean_tree(project_dir)
     source, profile = _require_credentials(config.deploy.profile)
     if needs_confirmation(environment, config):
         _confirm(environment)
+    commit = _require_clean_tree(project_dir)
     outdir = project_dir / DEPLOY_OUT / environment
     _synth(project_dir, environment, commit, outdir)
     outputs_file = outdir / "outputs.json"

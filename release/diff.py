@@ -176,7 +176,7 @@ def deployed_diff(project_dir: Path, environments: list[str], out: Path) -> int:
         raise DiffError("synth failed (config error or governance gate):\n" + _tail(result))
     status = 0
     for environment in environments:
-        config = load_environment(environment)
+        config = load_environment(environment, toolchain.config_dir(project_dir))
         command = [str(toolchain.CDK), "diff", "--app", str(current_out), "--no-color", f"{environment}/*"]
         if config.deploy.profile and credential_source(config.deploy.profile) == f"profile {config.deploy.profile}":
             command += ["--profile", config.deploy.profile]
@@ -200,11 +200,12 @@ def main(argv: list[str] | None = None) -> int:
 
     project_dir = args.project_dir.resolve()
     out = args.out if args.out.is_absolute() else project_dir / args.out
-    environments = [name.strip() for name in args.env.split(",") if name.strip()] or available_environments()
+    known = available_environments(toolchain.config_dir(project_dir))
+    environments = [name.strip() for name in args.env.split(",") if name.strip()] or known
     try:
-        unknown = [name for name in environments if name not in available_environments()]
+        unknown = [name for name in environments if name not in known]
         if unknown:
-            raise ConfigError(f"unknown environment(s) {', '.join(unknown)} (known: {', '.join(available_environments())})")
+            raise ConfigError(f"unknown environment(s) {', '.join(unknown)} (known: {', '.join(known)})")
         out.mkdir(parents=True, exist_ok=True)
         source = credential_source()
         if source and not args.offline:

@@ -54,7 +54,7 @@ def render(value: object) -> str:
         return json.dumps(value)
     if isinstance(value, list):
         return "[" + ", ".join(render(item) for item in value) + "]"
-    if isinstance(value, dict) and len(value) == 1:
+    if isinstance(value, dict) and len(value) == 1 and (next(iter(value)) == "Ref" or next(iter(value)).startswith("Fn::")):
         (key, arg), = value.items()
         if key == "Ref":
             return f"Ref({arg})"
@@ -67,7 +67,13 @@ def render(value: object) -> str:
         if key == "Fn::Sub":
             return render(arg[0] if isinstance(arg, list) else arg)
         return f"{key.removeprefix('Fn::')}({render(arg)})"
+    if isinstance(value, dict):
+        return "{" + ",".join(f'"{key}":{_quoted(render(item))}' for key, item in sorted(value.items())) + "}"
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _quoted(text: str) -> str:
+    return text if text[:1] in "[{" else json.dumps(text)
 
 
 def _canonical(value: object) -> object:

@@ -55,3 +55,9 @@ def dirty_paths(project_dir: Path) -> list[str]:
     """Modified, staged or untracked (not ignored) paths; empty for a clean working tree."""
     output = git(project_dir, "status", "--porcelain", "--untracked-files=normal")
     return [line[3:] for line in output.splitlines() if line.strip()]
+
+
+def config_dir(project_dir: Path) -> Path:
+    """The config directory of the checkout being reviewed or deployed (KIT_CONFIG_DIR wins, as in app.py)."""
+    override = os.environ.get("KIT_CONFIG_DIR")
+    return Path(override) if override else project_dir / "config"
