@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 from release import toolchain
+from release.assembly import compliance_rows
 from release.credentials import credential_source, environment_credentials
 
 DEPLOY_OUT = Path("cdk.out.deploy")
@@ -101,7 +102,10 @@ def _synth(project_dir: Path, environment: str, commit: str, outdir: Path) -> No
     result = subprocess.run(command, cwd=project_dir, env=toolchain.cli_environment(), capture_output=True, text=True)
     if result.returncode != 0:
         tail = "\n".join((result.stderr + result.stdout).strip().splitlines()[-30:])
-        raise Refused(f"synth or the governance gate failed; nothing was deployed:\n{tail}")
+        rows = compliance_rows(outdir, environment) or []
+        findings = "".join(f"\n    {row.rule_id} on {row.resource_path}" for row in rows if row.status == "UNACKNOWLEDGED")
+        findings = f"\nUnacknowledged findings (fix them or acknowledge them, see docs/governance.md):{findings}" if findings else ""
+        raise Refused(f"synth or the governance gate failed; nothing was deployed:\n{tail}{findings}")
     print(result.stderr.strip(), file=sys.stderr)
 
 
