@@ -13,7 +13,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(NODE_BIN)/cdk
 CDK_CONTEXT := $(if $(ENV),-c env=$(ENV),)
 
-.PHONY: help install install-local synth test check-config bench-synth local demo bench-runtime bench-agent clean
+.PHONY: help install install-local synth test check-config bench-synth local demo bench-runtime bench-agent clean diff deploy diagram
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -78,5 +78,22 @@ bench-runtime: $(VENV)/.installed-local ## Emulator overhead (p50/p95 vs direct)
 bench-agent: install ## Agent turn over HTTP vs bare invoke_endpoint (p50/p95), Lambda cold init, 32 concurrent streams
 	$(PY) tools/bench_agent.py
 
+# --- Change review and deployment (release/; docs/deploy.md) ---------------------------------
+# make diff ENV=dev [BASE=origin/main] [OFFLINE=1] [FAIL_ON=broadening|security|any]
+BASE ?=
+OFFLINE ?=
+FAIL_ON ?= none
+diff: install check-config ## Security summary + cdk diff vs deployed stacks (credentials) or a git baseline (BASE=ref, default merge base with main)
+	$(PY) -m release.diff --env "$(ENV)" $(if $(BASE),--base $(BASE),) $(if $(OFFLINE),--offline,) --fail-on $(FAIL_ON)
+
+# make deploy ENV=prod [CONFIRM=prod] [DRY_RUN=1]
+DRY_RUN ?=
+deploy: install ## Guarded deploy of one environment (clean tree, credentials, gate; prod asks for confirmation)
+	$(PY) -m release.deploy --env "$(ENV)" $(if $(DRY_RUN),--dry-run,)
+
+diagram: install ## Regenerate docs/architecture.md (Mermaid) from a synth of every environment
+	$(CDK) synth --quiet --output cdk.out '**' > /dev/null
+	$(PY) -m release.diagram cdk.out > docs/architecture.md
+
 clean: ## Remove build output (keeps the installed toolchains)
-	rm -rf cdk.out .pytest_cache
+	rm -rf cdk.out cdk.diff cdk.out.deploy .pytest_cache

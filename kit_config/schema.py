@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from kit_config.agent_schema import AgentConfig
+from kit_config.deploy_schema import DeployConfig
 from kit_config.inference_schema import InferenceConfig
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
@@ -230,6 +231,7 @@ class EnvironmentConfig(_Section):
     mlflow: MlflowConfig
     inference: InferenceConfig
     agent: AgentConfig
+    deploy: DeployConfig = DeployConfig()
 
     @field_validator("account", mode="before")
     @classmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aws_cdk import Environment, Stage, Tags
 from constructs import Construct
 
@@ -27,7 +29,7 @@ class EnvironmentStage(Stage):
             "termination_protection": config.removal_policy == "retain",
             # Stack tags must be explicit (@aws-cdk/core:explicitStackTags); CloudFormation
             # propagates them to resources CDK cannot tag itself.
-            "tags": config.tags.as_dict(),
+            "tags": {**config.tags.as_dict(), **deployed_commit_tag(self)},
         }
         self.foundation = FoundationStack(
             self,
@@ -76,3 +78,21 @@ class EnvironmentStage(Stage):
         # Resource-level tags, so they show in the templates CI reviews and the gate checks.
         for key, value in config.tags.as_dict().items():
             Tags.of(self).add(key, value)
+
+
+DEPLOYED_COMMIT_CONTEXT = "deployed_commit"
+DEPLOYED_COMMIT_TAG = "DeployedCommit"
+
+
+def deployed_commit_tag(scope: Construct) -> dict[str, str]:
+    """`{DeployedCommit: <sha>}` when synthesized with `-c deployed_commit=<sha>` (`make deploy` does).
+
+    A stack tag only (the manifest, not the templates), so reviews and snapshots do not change
+    with every commit; CloudFormation propagates it to the resources it tags.
+    """
+    commit = scope.node.try_get_context(DEPLOYED_COMMIT_CONTEXT)
+    if commit is None or str(commit) == "":
+        return {}
+    if not re.fullmatch(r"[0-9a-f]{7,40}", str(commit)):
+        raise ValueError(f"-c {DEPLOYED_COMMIT_CONTEXT}={commit!r} is not a git commit id (7-40 hex digits)")
+    return {DEPLOYED_COMMIT_TAG: str(commit)}

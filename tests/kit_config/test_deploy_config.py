@@ -1,0 +1,65 @@
+"""The optional `deploy:` section: profile, CloudFormation role, approval level, confirmation."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kit_config import ConfigError, load_environment
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, directory)
+    return directory
+
+
+def with_deploy(directory: Path, env: str, deploy) -> None:
+    path = directory / f"{env}.yaml"
+    data = yaml.safe_load(path.read_text())
+    if deploy is None:
+        data.pop("deploy", None)
+    else:
+        data["deploy"] = deploy
+    path.write_text(yaml.safe_dump(data))
+
+
+def test_shipped_sections():
+    assert load_environment("dev").deploy.profile == "governed-agents-dev"
+    prod = load_environment("prod").deploy
+    assert (prod.profile, prod.require_approval, prod.require_confirmation) == ("governed-agents-prod", "broadening", True)
+
+
+def test_section_is_optional_with_safe_defaults(config_dir):
+    with_deploy(config_dir, "dev", None)
+    deploy = load_environment("dev", config_dir).deploy
+    assert (deploy.profile, deploy.role_arn, deploy.require_approval, deploy.require_confirmation) == (None, None, "broadening", False)
+
+
+@pytest.mark.parametrize(
+    ("deploy", "field", "message"),
+    [
+        ({"profil": "x"}, "deploy.profil", "unknown key"),
+        ({"profile": "has space"}, "deploy.profile", "String should match pattern"),
+        ({"role_arn": "cfn-role"}, "deploy.role_arn", "String should match pattern"),
+        ({"require_approval": "sometimes"}, "deploy.require_approval", "'never', 'any-change' or 'broadening'"),
+        ({"require_confirmation": "yes"}, "deploy.require_confirmation", "valid boolean"),
+    ],
+)
+def test_mistakes_name_file_and_field(config_dir, deploy, field, message):
+    with_deploy(config_dir, "prod", deploy)
+    with pytest.raises(ConfigError) as error:
+        load_environment("prod", config_dir)
+    assert f"prod.yaml: {field}: " in str(error.value) and message in str(error.value)
+
+
+def test_role_arn_accepted(config_dir):
+    arn = "arn:aws:iam::333333333333:role/cdk-hnb659fds-cfn-exec-role-333333333333-us-west-2"
+    with_deploy(config_dir, "prod", {"role_arn": arn})
+    assert load_environment("prod", config_dir).deploy.role_arn == arn
