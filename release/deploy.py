@@ -30,7 +30,7 @@ from pathlib import Path
 
 from release import toolchain
 from release.assembly import compliance_rows
-from release.credentials import credential_source, environment_credentials
+from release.credentials import credential_source
 
 DEPLOY_OUT = Path("cdk.out.deploy")
 _APPROVAL_RANK = {"never": 0, "broadening": 1, "any-change": 2}

@@ -8,14 +8,13 @@ once, as botocore raises it against AWS.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import boto3
 import pytest
 
 from kit_config.loader import load_environment
 from local_runtime import processes
-from local_runtime.endpoints import LocalEndpoint, LocalVariant, dump_endpoints, endpoints_from_environment
+from local_runtime.endpoints import LocalEndpoint, LocalVariant, endpoints_from_environment
 from tests.local_runtime.support import DUMMY_AWS, NO_RETRIES, Server, start_emulator, start_server
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 
-import pytest
 
 from release.assembly import ComplianceRow
 from release.security_summary import summarize
