@@ -28,7 +28,11 @@ def main() -> int:
     # config error, remove the directory again if it did not exist before, so nothing is left.
     outdir = os.environ.get("CDK_OUTDIR")
     outdir_existed = outdir is None or Path(outdir).exists()
-    app = App()
+    # cdk.json's feature flags also when run directly (`python app.py`, the benchmark): the CLI
+    # passes the same values, so both ways synthesize the same templates.
+    from stacks.kit_app import cdk_json_context
+
+    app = App(context=cdk_json_context())
     try:
         configs = load_environments(selected_environments(app.node.try_get_context("env")))
     except ConfigError as error:
