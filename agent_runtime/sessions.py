@@ -72,11 +72,11 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _s3_lock(settings: RuntimeSettings, session_id: str) -> Iterator[None]:
+def _s3_lock(settings: RuntimeSettings, session_id: str, client=None) -> Iterator[None]:
     import boto3
     from botocore.exceptions import ClientError
 
-    client = boto3.client("s3", region_name=settings.region)
+    client = client or boto3.client("s3", region_name=settings.region)
     key = f"{settings.session_prefix}{session_id}/.lock"
     body = json.dumps({"acquired_at": time.time()})
     for attempt in range(2):
@@ -84,8 +84,10 @@ def _s3_lock(settings: RuntimeSettings, session_id: str) -> Iterator[None]:
             client.put_object(Bucket=settings.session_bucket, Key=key, Body=body.encode(), IfNoneMatch="*")
             break
         except ClientError as error:
-            if error.response["Error"]["Code"] not in {"PreconditionFailed", "ConditionalRequestConflict"} or attempt:
-                raise _busy() from None if attempt else error
+            if error.response["Error"]["Code"] not in {"PreconditionFailed", "ConditionalRequestConflict"}:
+                raise  # e.g. AccessDenied: a real fault, not a busy session
+            if attempt:
+                raise _busy() from None
             held = json.loads(client.get_object(Bucket=settings.session_bucket, Key=key)["Body"].read())
             if time.time() - held.get("acquired_at", 0) < settings.request_timeout_seconds * 2:
                 raise _busy() from None

@@ -69,3 +69,81 @@ def test_model_error_from_an_overloaded_container_is_a_throttle_and_its_timeout_
                              "OriginalMessage": "Your invocation timed out while waiting for a response"}, "InvokeEndpoint")
     assert from_exception(overloaded).status == 429
     assert from_exception(timed_out).status == 504
+
+
+class TestS3SessionLock:
+    """The S3 lock's protocol, against botocore's Stubber (a test double of the S3 API)."""
+
+    @pytest.fixture
+    def s3(self):
+        import boto3
+        from botocore.stub import Stubber
+
+        client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+        with Stubber(client) as stubber:
+            yield client, stubber
+            stubber.assert_no_pending_responses()
+
+    @pytest.fixture
+    def settings(self, monkeypatch):
+        monkeypatch.setenv("AGENT_ENDPOINT_NAME", "e")
+        return RuntimeSettings(session_bucket="sessions-bucket", request_timeout_seconds=60)
+
+    KEY = {"Bucket": "sessions-bucket", "Key": "sessions/s3-lock-01/.lock"}
+
+    def test_acquires_with_a_conditional_write_and_releases(self, s3, settings):
+        from botocore.stub import ANY
+
+        from agent_runtime.sessions import _s3_lock
+
+        client, stubber = s3
+        stubber.add_response("put_object", {}, {**self.KEY, "Body": ANY, "IfNoneMatch": "*"})
+        stubber.add_response("delete_object", {}, self.KEY)
+        with _s3_lock(settings, "s3-lock-01", client):
+            pass
+
+    def test_a_fresh_lock_held_elsewhere_means_busy(self, s3, settings):
+        import io
+        import json
+        import time
+
+        from botocore.response import StreamingBody
+
+        from agent_runtime.sessions import _s3_lock
+
+        client, stubber = s3
+        stubber.add_client_error("put_object", "PreconditionFailed", http_status_code=412)
+        body = json.dumps({"acquired_at": time.time()}).encode()
+        stubber.add_response("get_object", {"Body": StreamingBody(io.BytesIO(body), len(body))}, self.KEY)
+        with pytest.raises(ApiError) as error, _s3_lock(settings, "s3-lock-01", client):
+            pass
+        assert error.value.status == 409
+
+    def test_an_abandoned_lock_is_taken_over(self, s3, settings):
+        import io
+        import json
+
+        from botocore.response import StreamingBody
+        from botocore.stub import ANY
+
+        from agent_runtime.sessions import _s3_lock
+
+        client, stubber = s3
+        stubber.add_client_error("put_object", "PreconditionFailed", http_status_code=412)
+        body = json.dumps({"acquired_at": 0}).encode()  # 1970: far older than twice the request timeout
+        stubber.add_response("get_object", {"Body": StreamingBody(io.BytesIO(body), len(body))}, self.KEY)
+        stubber.add_response("delete_object", {}, self.KEY)
+        stubber.add_response("put_object", {}, {**self.KEY, "Body": ANY, "IfNoneMatch": "*"})
+        stubber.add_response("delete_object", {}, self.KEY)
+        with _s3_lock(settings, "s3-lock-01", client):
+            pass
+
+    def test_other_s3_errors_are_not_mistaken_for_a_busy_session(self, s3, settings):
+        from botocore.exceptions import ClientError
+
+        from agent_runtime.sessions import _s3_lock
+
+        client, stubber = s3
+        stubber.add_client_error("put_object", "AccessDenied", http_status_code=403)
+        with pytest.raises(ClientError), _s3_lock(settings, "s3-lock-01", client):
+            pass
