@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kit_config import ConfigError, load_environment
+
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
 
@@ -24,3 +26,12 @@ def edit(directory: Path, env: str, change, section: str | None = None) -> None:
     data = yaml.safe_load(path.read_text())
     change(data[section] if section else data)
     path.write_text(yaml.safe_dump(data))
+
+
+def assert_rejected(directory: Path, env: str, field: str, words: str) -> None:
+    """Loading `<env>.yaml` fails with one message naming the file, the field path and `words`."""
+    with pytest.raises(ConfigError) as error:
+        load_environment(env, directory)
+    message = str(error.value)
+    assert f"{env}.yaml: {field}: " in message, message
+    assert words in message, message

@@ -6,7 +6,8 @@ from functools import partial
 
 import pytest
 
-from kit_config import ConfigError, load_environment
+from kit_config import load_environment
+from tests.kit_config.conftest import assert_rejected
 from tests.kit_config.conftest import edit as edit_env
 
 edit = partial(edit_env, section="agent")
@@ -31,10 +32,7 @@ BAD = {
 @pytest.mark.parametrize("env, change, field, words", BAD.values(), ids=BAD.keys())
 def test_bad_agent_settings_name_file_and_field(config_dir, env, change, field, words):
     edit(config_dir, env, change)
-    with pytest.raises(ConfigError) as error:
-        load_environment(env, config_dir)
-    assert f"{env}.yaml: {field}: " in str(error.value), str(error.value)
-    assert words in str(error.value), str(error.value)
+    assert_rejected(config_dir, env, field, words)
 
 
 def test_shipped_configs_use_both_compute_models():

@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
-from kit_config import ConfigError, load_environment
-
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, directory)
-    return directory
+from kit_config import load_environment
+from tests.kit_config.conftest import assert_rejected, edit
 
 
 def with_deploy(directory: Path, env: str, deploy) -> None:
-    path = directory / f"{env}.yaml"
-    data = yaml.safe_load(path.read_text())
-    if deploy is None:
-        data.pop("deploy", None)
-    else:
-        data["deploy"] = deploy
-    path.write_text(yaml.safe_dump(data))
+    """Replace (or, with None, remove) the env file's `deploy:` section."""
+
+    def change(data: dict) -> None:
+        if deploy is None:
+            data.pop("deploy", None)
+        else:
+            data["deploy"] = deploy
+
+    edit(directory, env, change)
 
 
 def test_shipped_sections():
@@ -54,9 +46,7 @@ def test_section_is_optional_with_safe_defaults(config_dir):
 )
 def test_mistakes_name_file_and_field(config_dir, deploy, field, message):
     with_deploy(config_dir, "prod", deploy)
-    with pytest.raises(ConfigError) as error:
-        load_environment("prod", config_dir)
-    assert f"prod.yaml: {field}: " in str(error.value) and message in str(error.value)
+    assert_rejected(config_dir, "prod", field, message)
 
 
 def test_role_arn_accepted(config_dir):

@@ -11,6 +11,7 @@ import pytest
 import sagemaker.core
 from kit_config import ConfigError, load_environment
 from kit_config.instance_catalogue import INSTANCE_CATALOGUE
+from tests.kit_config.conftest import assert_rejected
 from tests.kit_config.conftest import edit as edit_env
 
 edit = partial(edit_env, section="inference")
@@ -41,10 +42,7 @@ BAD_INPUTS = {
 @pytest.mark.parametrize("change, field, words", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
 def test_bad_inference_settings_name_file_and_field(config_dir, change, field, words):
     edit(config_dir, "dev", change)
-    with pytest.raises(ConfigError) as error:
-        load_environment("dev", config_dir)
-    assert f"dev.yaml: {field}: " in str(error.value), str(error.value)
-    assert words in str(error.value), str(error.value)
+    assert_rejected(config_dir, "dev", field, words)
 
 
 def test_the_initial_count_check_reports_the_count_that_was_given(config_dir):

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from kit_config import ConfigError, available_environments, load_environment, load_environments
-from tests.kit_config.conftest import edit
+from tests.kit_config.conftest import assert_rejected, edit
 
 
 def test_shipped_environments_load_in_promotion_order():
@@ -57,11 +57,7 @@ BAD_INPUTS = {
 @pytest.mark.parametrize("change, field, words", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
 def test_bad_input_names_file_and_field(config_dir, change, field, words):
     edit(config_dir, "dev", change)
-    with pytest.raises(ConfigError) as error:
-        load_environment("dev", config_dir)
-    message = str(error.value)
-    assert f"dev.yaml: {field}: " in message, message
-    assert words in message, message
+    assert_rejected(config_dir, "dev", field, words)
 
 
 def test_existing_vpc_needs_one_subnet_and_route_table_per_zone(config_dir):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kit_config import ConfigError, load_environment, load_environments
+from kit_config import load_environment, load_environments
 from kit_config.schema import MlflowAppConfig, MlflowTrackingServerConfig
-from tests.kit_config.conftest import edit
+from tests.kit_config.conftest import assert_rejected, edit
 
 
 def test_shipped_environments_use_both_kinds():
@@ -65,8 +65,4 @@ BAD_MLFLOW = {
 @pytest.mark.parametrize("change, field, words", BAD_MLFLOW.values(), ids=BAD_MLFLOW.keys())
 def test_bad_mlflow_input_names_file_and_field(config_dir, change, field, words):
     edit(config_dir, "dev", change)
-    with pytest.raises(ConfigError) as error:
-        load_environment("dev", config_dir)
-    message = str(error.value)
-    assert f"dev.yaml: {field}: " in message, message
-    assert words in message, message
+    assert_rejected(config_dir, "dev", field, words)
