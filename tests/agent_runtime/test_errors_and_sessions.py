@@ -91,6 +91,17 @@ class TestS3SessionLock:
 
     KEY = {"Bucket": "sessions-bucket", "Key": "sessions/s3-lock-01/.lock"}
 
+    def lock_held_since(self, stubber, acquired_at: float) -> None:
+        """The conditional write fails, and reading the lock shows when it was taken."""
+        import io
+        import json
+
+        from botocore.response import StreamingBody
+
+        stubber.add_client_error("put_object", "PreconditionFailed", http_status_code=412)
+        body = json.dumps({"acquired_at": acquired_at}).encode()
+        stubber.add_response("get_object", {"Body": StreamingBody(io.BytesIO(body), len(body))}, self.KEY)
+
     def test_acquires_with_a_conditional_write_and_releases(self, s3, settings):
         from botocore.stub import ANY
 
@@ -103,35 +114,23 @@ class TestS3SessionLock:
             pass
 
     def test_a_fresh_lock_held_elsewhere_means_busy(self, s3, settings):
-        import io
-        import json
         import time
-
-        from botocore.response import StreamingBody
 
         from agent_runtime.sessions import _s3_lock
 
         client, stubber = s3
-        stubber.add_client_error("put_object", "PreconditionFailed", http_status_code=412)
-        body = json.dumps({"acquired_at": time.time()}).encode()
-        stubber.add_response("get_object", {"Body": StreamingBody(io.BytesIO(body), len(body))}, self.KEY)
+        self.lock_held_since(stubber, time.time())
         with pytest.raises(ApiError) as error, _s3_lock(settings, "s3-lock-01", client):
             pass
         assert error.value.status == 409
 
     def test_an_abandoned_lock_is_taken_over(self, s3, settings):
-        import io
-        import json
-
-        from botocore.response import StreamingBody
         from botocore.stub import ANY
 
         from agent_runtime.sessions import _s3_lock
 
         client, stubber = s3
-        stubber.add_client_error("put_object", "PreconditionFailed", http_status_code=412)
-        body = json.dumps({"acquired_at": 0}).encode()  # 1970: far older than twice the request timeout
-        stubber.add_response("get_object", {"Body": StreamingBody(io.BytesIO(body), len(body))}, self.KEY)
+        self.lock_held_since(stubber, 0)  # 1970: far older than twice the request timeout
         stubber.add_response("delete_object", {}, self.KEY)
         stubber.add_response("put_object", {}, {**self.KEY, "Body": ANY, "IfNoneMatch": "*"})
         stubber.add_response("delete_object", {}, self.KEY)
