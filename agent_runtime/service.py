@@ -71,7 +71,8 @@ class AgentService:
         """
         failures_before = self.lineage.failures.count
         await self._start()
-        await asyncio.to_thread(self.lineage.ensure_configured)
+        if not self.lineage.enabled:  # hot path: no thread hop once MLflow is set up
+            await asyncio.to_thread(self.lineage.ensure_configured)
         from strands import Agent
         from strands.types.exceptions import MaxTokensReachedException
 
