@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -24,7 +20,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from local_runtime import processes  # noqa: E402
+from local_runtime.launcher import LocalStack  # noqa: E402
 
 CONVERSATION = [
     "My VPN keeps disconnecting when I work from home. What should I do?",
@@ -34,38 +30,10 @@ CONVERSATION = [
 SESSION = f"demo-{int(time.time())}"
 
 
-def start_stack(folder: Path) -> tuple[subprocess.Popen, dict[str, int]]:
-    ports = {name: processes.free_port() for name in ("runtime", "model", "mlflow", "agent")}
-    command = [
-        sys.executable, "-m", "local_runtime", "--model", "real", "--port", str(ports["runtime"]),
-        "--model-port", str(ports["model"]), "--mlflow-port", str(ports["mlflow"]), "--mlflow-dir", str(folder / "mlflow"),
-        "--agent-port", str(ports["agent"]), "--session-dir", str(folder / "sessions"),
-        # A small CPU model: short answers and a generous timeout keep the demo quick and reliable.
-        "--agent-setting", "AGENT_MAX_TOKENS=160", "--agent-setting", "AGENT_REQUEST_TIMEOUT_SECONDS=180",
-        "--agent-setting", "AGENT_READ_TIMEOUT_SECONDS=180",
-    ]
-    stack = subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)}, start_new_session=True)
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in stack.stdout], daemon=True).start()
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=1)
-        except queue.Empty:
-            if stack.poll() is not None:
-                raise RuntimeError(f"the local stack exited with code {stack.returncode}")
-            continue
-        if "is up" in line:
-            print(f"local stack up: agent http://127.0.0.1:{ports['agent']}, MLflow http://127.0.0.1:{ports['mlflow']}")
-            return stack, ports
-    raise TimeoutError("the local stack did not come up within 300 s")
-
-
-def ask(agent_port: int, prompt: str) -> dict:
+def ask(agent_url: str, prompt: str) -> dict:
     """Stream one turn over HTTP, printing tokens as they arrive; return the final event."""
     request = urllib.request.Request(
-        f"http://127.0.0.1:{agent_port}/invoke/stream", data=json.dumps({"prompt": prompt, "session_id": SESSION}).encode(),
+        f"{agent_url}/invoke/stream", data=json.dumps({"prompt": prompt, "session_id": SESSION}).encode(),
         headers={"Content-Type": "application/json"})
     print(f"\nuser> {prompt}\nagent> ", end="", flush=True)
     final: dict = {}
@@ -90,10 +58,10 @@ def ask(agent_port: int, prompt: str) -> dict:
     return final
 
 
-def traced(mlflow_port: int, final: dict, timeout: float = 60) -> bool:
+def traced(mlflow_url: str, final: dict, timeout: float = 60) -> bool:
     import mlflow
 
-    mlflow.set_tracking_uri(f"http://127.0.0.1:{mlflow_port}")
+    mlflow.set_tracking_uri(mlflow_url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         trace = mlflow.get_trace(final["trace_id"], silent=True) if final.get("trace_id") else None
@@ -110,16 +78,15 @@ def main() -> int:
     # sagemaker-mlflow's header provider warns on every call to a non-ARN tracking URI.
     logging.getLogger("mlflow.tracking.request_header.registry").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="agent-demo-") as scratch:
-        stack, ports = start_stack(Path(scratch))
+        # A small CPU model: short answers and a generous timeout keep the demo quick and reliable.
+        settings = {"AGENT_MAX_TOKENS": "160", "AGENT_REQUEST_TIMEOUT_SECONDS": "180", "AGENT_READ_TIMEOUT_SECONDS": "180"}
         answered = traces = 0
-        try:
-            finals = [ask(ports["agent"], prompt) for prompt in CONVERSATION]
+        with LocalStack(Path(scratch), model="real", agent_settings=settings) as stack:
+            print(f"local stack up: agent {stack.agent_url}, MLflow {stack.mlflow_url}")
+            finals = [ask(stack.agent_url, prompt) for prompt in CONVERSATION]
             answered = sum(1 for final in finals if final.get("event") == "final")
-            traces = sum(1 for final in finals if final.get("event") == "final" and traced(ports["mlflow"], final))
+            traces = sum(1 for final in finals if final.get("event") == "final" and traced(stack.mlflow_url, final))
             print(f"\n{answered}/{len(CONVERSATION)} requests answered; {traces} traces found in MLflow with their tags")
-        finally:
-            os.killpg(stack.pid, signal.SIGTERM)
-            stack.wait(60)
         ok = answered == traces == len(CONVERSATION)
         print(f"demo {'ok' if ok else 'FAILED'} requests={answered} traces={traces}")
         return 0 if ok else 1

@@ -1,0 +1,129 @@
+"""Start the whole local stack (`python -m local_runtime`) in the background, for tools that need it.
+
+`make demo`, `make loadtest PROFILE=smoke` and `make eval` each start their own stack on free
+loopback ports with throwaway data, use it, and stop it, so they never collide with a `make
+local` the user already has running:
+
+    with LocalStack(scratch_dir, model="real", agent_settings={"AGENT_MAX_TOKENS": "160"}) as stack:
+        stack.agent_url, stack.runtime_url, stack.mlflow_url, stack.endpoint_name, stack.region
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from local_runtime import processes
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+READY_LINE = "is up"  # printed by local_runtime.__main__.print_summary once every child answers
+
+
+class LocalStack:
+    """The supervisor as a child process group; `stop()` (or leaving the `with`) stops all of it."""
+
+    def __init__(self, scratch_dir: Path, *, env: str = "dev", model: str = "real", agent: bool = True,
+                 mlflow: bool = True, agent_settings: dict[str, str] | None = None, extra_args: tuple[str, ...] = (),
+                 start_timeout: float = 300.0, echo=None) -> None:
+        self.scratch_dir, self.env, self.model = Path(scratch_dir), env, model
+        self.agent, self.mlflow = agent, mlflow
+        self.agent_settings = dict(agent_settings or {})
+        self.extra_args, self.start_timeout = tuple(extra_args), start_timeout
+        self.echo = echo  # callable(line) for the supervisor's output, or None to keep it quiet
+        self.ports = {name: processes.free_port() for name in ("runtime", "model", "mlflow", "agent")}
+        self.process: subprocess.Popen | None = None
+        self.output: list[str] = []
+
+    # -- addresses --------------------------------------------------------------------------------
+    @property
+    def runtime_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['runtime']}"
+
+    @property
+    def agent_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['agent']}"
+
+    @property
+    def mlflow_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['mlflow']}"
+
+    @property
+    def environment(self):
+        from kit_config.loader import load_environment
+
+        return load_environment(self.env)
+
+    def client_environment(self) -> dict[str, str]:
+        """What boto3 needs to reach the emulator instead of AWS (the supervisor prints the same)."""
+        return {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.runtime_url, "AWS_ENDPOINT_URL_SAGEMAKER": self.runtime_url,
+                "AWS_DEFAULT_REGION": self.environment.region, "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local"}
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def command(self) -> list[str]:
+        command = [
+            sys.executable, "-m", "local_runtime", "--env", self.env, "--model", self.model,
+            "--port", str(self.ports["runtime"]), "--model-port", str(self.ports["model"]),
+            "--mlflow-port", str(self.ports["mlflow"]), "--mlflow-dir", str(self.scratch_dir / "mlflow"),
+            "--agent-port", str(self.ports["agent"]), "--session-dir", str(self.scratch_dir / "sessions"),
+            *self.extra_args,
+        ]
+        if not self.agent:
+            command.append("--no-agent")
+        if not self.mlflow:
+            command.append("--no-mlflow")
+        for name, value in self.agent_settings.items():
+            command += ["--agent-setting", f"{name}={value}"]
+        return command
+
+    def start(self) -> "LocalStack":
+        self.scratch_dir.mkdir(parents=True, exist_ok=True)
+        # Own process group: stop() reaches the supervisor and, through it, every child.
+        self.process = subprocess.Popen(
+            self.command(), cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)}, start_new_session=True)
+        lines: queue.Queue = queue.Queue()
+
+        def pump() -> None:
+            for line in self.process.stdout:
+                self.output.append(line)
+                if self.echo:
+                    self.echo(line.rstrip("\n"))
+                lines.put(line)
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            try:
+                if READY_LINE in lines.get(timeout=1):
+                    return self
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"the local stack exited with code {self.process.returncode}:\n{''.join(self.output[-20:])}")
+        self.stop()
+        raise TimeoutError(f"the local stack did not come up within {self.start_timeout:.0f} s")
+
+    def stop(self, grace: float = 60.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        except ProcessLookupError:
+            pass
+
+    def __enter__(self) -> "LocalStack":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
