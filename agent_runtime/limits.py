@@ -13,6 +13,7 @@ class RequestLimits(HookProvider):
     def __init__(self, max_cycles: int, max_tool_calls: int) -> None:
         self.max_cycles, self.max_tool_calls = max_cycles, max_tool_calls
         self.model_calls = self.tool_calls = 0
+        self.tools_used: list[str] = []  # names in call order, refused calls included (evaluation reads them)
         self.model_seconds = 0.0  # for the cost estimate: time the endpoint was busy with this request
         self._model_started: float | None = None
         self.limit_hit: str | None = None
@@ -37,6 +38,7 @@ class RequestLimits(HookProvider):
 
     def _before_tool_call(self, event: BeforeToolCallEvent) -> None:
         self.tool_calls += 1
+        self.tools_used.append(event.tool_use["name"])
         if self.tool_calls > self.max_tool_calls:
             self.limit_hit = f"max_tool_calls={self.max_tool_calls}"
             event.cancel_tool = f"Not run: this request reached its limit of {self.max_tool_calls} tool calls. Answer with what you have."

@@ -129,6 +129,7 @@ class AgentService:
                     "limit_hit": limits.limit_hit,
                     "usage": {"input_tokens": metrics.input_tokens, "output_tokens": metrics.output_tokens,
                               "model_calls": metrics.model_calls, "tool_calls": metrics.tool_calls,
+                              "tools_used": limits.tools_used,
                               "latency_ms": round(metrics.latency_ms, 1),
                               "time_to_first_token_ms": round(metrics.time_to_first_token_ms or 0, 1),
                               "estimated_cost_usd": round(metrics.estimated_cost_usd, 6)},

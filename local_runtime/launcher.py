@@ -29,10 +29,12 @@ class LocalStack:
     """The supervisor as a child process group; `stop()` (or leaving the `with`) stops all of it."""
 
     def __init__(self, scratch_dir: Path, *, env: str = "dev", model: str = "real", agent: bool = True,
-                 mlflow: bool = True, agent_settings: dict[str, str] | None = None, extra_args: tuple[str, ...] = (),
+                 mlflow: bool = True, mlflow_dir: Path | None = None, agent_settings: dict[str, str] | None = None, extra_args: tuple[str, ...] = (),
                  start_timeout: float = 300.0, echo=None) -> None:
         self.scratch_dir, self.env, self.model = Path(scratch_dir), env, model
         self.agent, self.mlflow = agent, mlflow
+        # Throwaway by default; a tool whose runs should outlive it passes a lasting folder.
+        self.mlflow_dir = Path(mlflow_dir) if mlflow_dir else self.scratch_dir / "mlflow"
         self.agent_settings = dict(agent_settings or {})
         self.extra_args, self.start_timeout = tuple(extra_args), start_timeout
         self.echo = echo  # callable(line) for the supervisor's output, or None to keep it quiet
@@ -70,7 +72,7 @@ class LocalStack:
         command = [
             sys.executable, "-m", "local_runtime", "--env", self.env, "--model", self.model,
             "--port", str(self.ports["runtime"]), "--model-port", str(self.ports["model"]),
-            "--mlflow-port", str(self.ports["mlflow"]), "--mlflow-dir", str(self.scratch_dir / "mlflow"),
+            "--mlflow-port", str(self.ports["mlflow"]), "--mlflow-dir", str(self.mlflow_dir),
             "--agent-port", str(self.ports["agent"]), "--session-dir", str(self.scratch_dir / "sessions"),
             *self.extra_args,
         ]

@@ -36,7 +36,7 @@ def test_invoke_answers_with_usage_and_a_trace(agent):
     assert body["request_id"] == "req-answer-1" and headers["x-request-id"] == "req-answer-1"
     assert body["trace_id"].startswith("tr-")
     usage = body["usage"]
-    assert usage["model_calls"] == 1 and usage["tool_calls"] == 0 and usage["output_tokens"] > 0
+    assert usage["model_calls"] == 1 and usage["tool_calls"] == 0 and usage["tools_used"] == [] and usage["output_tokens"] > 0
     assert usage["estimated_cost_usd"] > 0  # dev's ml.g6.xlarge price shared by its concurrent requests
 
 
@@ -58,6 +58,7 @@ def test_a_tool_call_runs_the_real_tool(agent):
                              headers={})
     assert status == 200, body
     assert body["usage"]["tool_calls"] == 1 and body["usage"]["model_calls"] == 2
+    assert body["usage"]["tools_used"] == ["search_knowledge_base"]
     assert "The tool returned:" in body["answer"] and '"results"' in body["answer"]  # search_knowledge_base ran
 
 
