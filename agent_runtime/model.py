@@ -14,14 +14,19 @@ def build_model(settings: RuntimeSettings):
         endpoint["target_variant"] = settings.target_variant
     if settings.inference_component:
         endpoint["inference_component_name"] = settings.inference_component
-    return SageMakerAIModel(
+    from agent_runtime.attempts import count_attempts
+
+    model = SageMakerAIModel(
         endpoint_config=endpoint,
         payload_config={**settings.payload_parameters(), "stream": True},
         boto_client_config=Config(
             connect_timeout=settings.connect_timeout_seconds,
             read_timeout=settings.read_timeout_seconds,
-            # Adaptive: client-side rate limiting on throttles, bounded attempts.
-            retries={"mode": "adaptive", "max_attempts": settings.max_attempts},
+            # Adaptive: client-side rate limiting on throttles, bounded attempts. `total_max_attempts`
+            # counts the first call; botocore's `max_attempts` would add one more on top.
+            retries={"mode": "adaptive", "total_max_attempts": settings.max_attempts},
             tcp_keepalive=True,
         ),
     )
+    count_attempts(model.client)
+    return model

@@ -76,11 +76,14 @@ class AgentService:
         from strands import Agent
         from strands.types.exceptions import MaxTokensReachedException
 
+        from agent_runtime.attempts import CURRENT, EndpointAttempts
         from agent_runtime.limits import RequestLimits
 
         metrics = RequestMetrics()
         started = time.perf_counter()
         limits = RequestLimits(self.settings.max_cycles, self.settings.max_tool_calls)
+        attempts = EndpointAttempts()
+        CURRENT.set(attempts)  # this task's context, copied into the client's worker threads
         text: list[str] = []
         try:
             with session_lock(self.settings, request.session_id):
@@ -115,7 +118,7 @@ class AgentService:
                     # The answer hit max_tokens: return what was generated and say so, not an error.
                     stop_reason = "max_tokens"
                     limits.limit_hit = limits.limit_hit or f"max_tokens={self.settings.max_tokens}"
-                self._measure(metrics, result, limits)
+                self._measure(metrics, agent, limits)
                 metrics.latency_ms = (time.perf_counter() - started) * 1000
                 metrics.estimate_cost(self.settings)
                 final = {
@@ -129,7 +132,7 @@ class AgentService:
                     "limit_hit": limits.limit_hit,
                     "usage": {"input_tokens": metrics.input_tokens, "output_tokens": metrics.output_tokens,
                               "model_calls": metrics.model_calls, "tool_calls": metrics.tool_calls,
-                              "tools_used": limits.tools_used,
+                              "tools_used": limits.tools_used, "retries": attempts.retries,
                               "latency_ms": round(metrics.latency_ms, 1),
                               "time_to_first_token_ms": round(metrics.time_to_first_token_ms or 0, 1),
                               "estimated_cost_usd": round(metrics.estimated_cost_usd, 6)},
@@ -150,18 +153,19 @@ class AgentService:
             if IN_LAMBDA:
                 self.lineage.flush()  # the environment may freeze as soon as we return
             metrics.tracing_failures = self.lineage.failures.count - failures_before
+            metrics.retries = attempts.retries
             metrics.latency_ms = metrics.latency_ms or (time.perf_counter() - started) * 1000
             _publish_quietly(self.settings, metrics)
         yield final
 
     @staticmethod
-    def _measure(metrics: RequestMetrics, result, limits) -> None:
+    def _measure(metrics: RequestMetrics, agent, limits) -> None:
         metrics.model_calls = min(limits.model_calls, limits.max_cycles)
         metrics.tool_calls = min(limits.tool_calls, limits.max_tool_calls)
         metrics.model_seconds = limits.model_seconds
-        if result is None:
-            return
-        usage = result.metrics.accumulated_usage
+        # The agent's own metrics, not the result's: an answer cut at max_tokens has no result,
+        # but Strands has already counted its tokens.
+        usage = agent.event_loop_metrics.accumulated_usage
         metrics.input_tokens, metrics.output_tokens = usage.get("inputTokens", 0), usage.get("outputTokens", 0)
 
 

@@ -49,12 +49,14 @@ class _TokenBucket:
     """Optional per-endpoint rate limit, so ThrottlingException can be exercised locally."""
 
     def __init__(self, rate: float):
-        self.rate, self.tokens, self.stamp, self.lock = rate, rate, time.monotonic(), threading.Lock()
+        # Room for at least one request: below 1 request/s a bucket of `rate` tokens never fills.
+        self.rate, self.capacity = rate, max(rate, 1.0)
+        self.tokens, self.stamp, self.lock = self.capacity, time.monotonic(), threading.Lock()
 
     def take(self) -> bool:
         with self.lock:
             now = time.monotonic()
-            self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
             self.stamp = now
             if self.tokens >= 1:
                 self.tokens -= 1

@@ -37,6 +37,7 @@ def test_invoke_answers_with_usage_and_a_trace(agent):
     assert body["trace_id"].startswith("tr-")
     usage = body["usage"]
     assert usage["model_calls"] == 1 and usage["tool_calls"] == 0 and usage["tools_used"] == [] and usage["output_tokens"] > 0
+    assert usage["retries"] == 0
     assert usage["estimated_cost_usd"] > 0  # dev's ml.g6.xlarge price shared by its concurrent requests
 
 
@@ -189,6 +190,23 @@ def test_endpoint_throttling_and_outage_answer_429_and_503_with_retry_after(agen
         down.stop()
 
 
+def test_botocore_retries_of_a_throttled_endpoint_are_counted(agent_env, tmp_path):
+    # The emulator's token bucket (0.5 request/s) throttles; botocore's adaptive mode retries
+    # inside one API call, which Strands never sees: the runtime counts the attempts itself.
+    retrying = AgentProcess({**agent_env, "AGENT_ENDPOINT_NAME": "throttled-llm", "AGENT_MAX_ATTEMPTS": "5"},
+                            tmp_path / "retrying.log").start()
+    try:
+        answers = [invoke(retrying, "hi", f"retries-000{i}") for i in range(2)]
+        # Powertools writes a metric's values as a list ([n]) or a bare number.
+        retries = [sum(value) if isinstance(value := record["Retries"], list) else value for record in retrying.emf_records()]
+        assert len(retries) == 2 and sum(retries) >= 1 and max(retries) <= 4  # 5 attempts at most
+        for (status, _, body), counted in zip(answers, retries):
+            if status == 200:
+                assert body["usage"]["retries"] == counted
+    finally:
+        retrying.stop()
+
+
 def test_metrics_are_emitted_as_emf_per_request(agent):
     invoke(agent, "measure me", "metrics-0001")
     record = agent.emf_records()[-1]
@@ -203,6 +221,7 @@ def test_an_answer_cut_by_max_tokens_is_returned_and_marked(agent_env, tmp_path)
     try:
         status, _, body = invoke(short, "[scenario:echo] a long enough sentence to cut", "maxtok-0001")
         assert status == 200 and body["stop_reason"] == "max_tokens" and body["limit_hit"] == "max_tokens=3"
+        assert body["usage"]["output_tokens"] == 3  # counted although Strands gives no result for a cut answer
         assert body["answer"] and invoke(short, "[scenario:echo] next", "maxtok-0001")[0] == 200
     finally:
         short.stop()
