@@ -13,7 +13,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(NODE_BIN)/cdk
 CDK_CONTEXT := $(if $(ENV),-c env=$(ENV),)
 
-.PHONY: help install install-local synth test check-config bench-synth local demo bench-runtime bench-agent clean diff deploy diagram
+.PHONY: help install install-local synth test check-config cost bench-synth local demo bench-runtime bench-agent clean diff deploy diagram
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ install-local: $(VENV)/.installed-local ## Install only the local runtime's pack
 
 check-config: $(VENV)/.installed ## Validate config/<env>.yaml (ENV=name, default all)
 	$(PY) -m kit_config $(ENV)
+
+cost: $(VENV)/.installed node_modules/.installed ## Monthly cost envelope per environment (or ENV=name) from config, with price sources
+	$(PY) -m costing $(ENV)
 
 synth: install check-config ## Synthesize every environment (or ENV=name) into cdk.out/ and write compliance reports
 	$(CDK) synth --quiet $(CDK_CONTEXT) '**'

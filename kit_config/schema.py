@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from kit_config.agent_schema import AgentConfig
+from kit_config.budget_schema import BudgetConfig
 from kit_config.deploy_schema import DeployConfig
 from kit_config.inference_schema import InferenceConfig
 
@@ -231,6 +232,7 @@ class EnvironmentConfig(_Section):
     mlflow: MlflowConfig
     inference: InferenceConfig
     agent: AgentConfig
+    budget: BudgetConfig
     deploy: DeployConfig = DeployConfig()
 
     @field_validator("account", mode="before")
@@ -274,6 +276,17 @@ class EnvironmentConfig(_Section):
         if inference and variant and variant not in {v.name for v in inference.variants}:
             raise ValueError(f"runtime.target_variant {variant!r} is not a variant of inference.endpoint_name {inference.endpoint_name!r}")
         return agent
+
+    @field_validator("budget")
+    @classmethod
+    def _budget_reaches_someone(cls, budget: BudgetConfig, info: ValidationInfo) -> BudgetConfig:
+        alarms = info.data.get("alarms")
+        alarm_emails = alarms.email_subscriptions if alarms else []
+        if not budget.recipients(alarm_emails) and not budget.notify_alarm_topic:
+            raise ValueError(
+                "the budget would notify nobody: set emails, alarms.email_subscriptions or notify_alarm_topic: true"
+            )
+        return budget
 
     @field_validator("network")
     @classmethod

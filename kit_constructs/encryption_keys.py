@@ -22,6 +22,8 @@ _ADMIN_ACTIONS = [
     "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
     "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
 ]
+# The keys EnvironmentKeys creates (`make cost` counts them; a test checks the templates agree).
+KEY_PURPOSES = ("logs", "storage", "inference", "notifications")
 _USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 
 

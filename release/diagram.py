@@ -41,6 +41,8 @@ KEY_RESOURCES = {
     "AWS::IAM::Role": "IAM role",
     "AWS::Logs::LogGroup": "KMS-encrypted log group",
     "AWS::CloudWatch::Alarm": "alarm",
+    "AWS::CloudWatch::Dashboard": "CloudWatch dashboard",
+    "AWS::Budgets::Budget": "AWS Budgets cost budget",
 }
 
 HEADER = """# Architecture

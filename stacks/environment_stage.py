@@ -13,6 +13,7 @@ from stacks.foundation_stack import FoundationStack
 from stacks.inference_stack import InferenceStack
 from stacks.mlflow_stack import MlflowStack
 from stacks.network_stack import NetworkStack
+from stacks.observability_stack import ObservabilityStack
 
 
 class EnvironmentStage(Stage):
@@ -73,6 +74,15 @@ class EnvironmentStage(Stage):
             inference=self.inference,
             mlflow=self.mlflow,
             description=f"{config.tags.Project} {config.name}: the agent runtime on {config.agent.compute}",
+            **stack_options,
+        )
+        self.observability = ObservabilityStack(
+            self,
+            "Observability",
+            config=config,
+            foundation=self.foundation,
+            inference=self.inference,
+            description=f"{config.tags.Project} {config.name}: operations dashboard and monthly cost budget",
             **stack_options,
         )
         # Resource-level tags, so they show in the templates CI reviews and the gate checks.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 ENVIRONMENTS = ("dev", "staging", "prod")
-STACKS = ("Foundation", "Network", "Mlflow", "Inference", "Agent")
+STACKS = ("Foundation", "Network", "Mlflow", "Inference", "Agent", "Observability")
 
 
 def resources(template: dict, resource_type: str) -> dict[str, dict]:

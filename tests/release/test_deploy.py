@@ -14,6 +14,7 @@ import pytest
 
 from kit_config import load_environment
 from release import deploy
+from tests.helpers import STACKS
 from tests.release.conftest import PROJECT_DIR, PYTHON, clean_environment, run
 
 FAKE_KEYS = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE00", "AWS_SECRET_ACCESS_KEY": "not-a-real-secret"}
@@ -98,7 +99,7 @@ def test_all_guards_pass_dry_run_records_the_commit(empty_home, clean_clone):
     # The gated assembly carries the commit as a stack tag on every stack (not in the templates).
     manifest = json.loads((clean_clone / "cdk.out.deploy" / "dev" / "assembly-dev" / "manifest.json").read_text())
     stacks = [a for a in manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack"]
-    assert len(stacks) == 5
+    assert len(stacks) == len(STACKS)
     assert all(a["properties"]["tags"]["DeployedCommit"] == commit for a in stacks)
 
 

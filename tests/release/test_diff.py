@@ -31,7 +31,7 @@ def test_offline_diff_names_a_widened_security_group_and_a_bigger_instance(tmp_p
     out = result.stdout
     # The summary comes first and names the stacks compared and the change.
     assert out.index("## Security summary: `staging`") < out.index("## cdk diff: `staging`")
-    assert "Stacks compared: `staging-Agent`, `staging-Foundation`, `staging-Inference`, `staging-Mlflow`, `staging-Network`" in out
+    assert "Stacks compared: `staging-Agent`, `staging-Foundation`, `staging-Inference`, `staging-Mlflow`, `staging-Network`, `staging-Observability`" in out
     assert "[broadening] `staging-Agent`" in out and "from 10.0.0.0/8 (widened from 10.40.0.0/16)" in out
     assert f"InstanceType: {old_type} -> ml.g5.12xlarge" in out
     # The full cdk diff follows, from the CLI itself.

@@ -24,7 +24,7 @@ def test_identical_syntheses_have_no_changes(synthesized):
     before = _env_templates(synthesized, "staging")
     summary = summarize("staging", before, copy.deepcopy(before))
     assert summary.changes == []
-    assert summary.stacks_compared == ["staging-Agent", "staging-Foundation", "staging-Inference", "staging-Mlflow", "staging-Network"]
+    assert summary.stacks_compared == ["staging-Agent", "staging-Foundation", "staging-Inference", "staging-Mlflow", "staging-Network", "staging-Observability"]
     assert "No security-relevant changes." in summary.to_markdown()
 
 

@@ -1,0 +1,47 @@
+"""Plain-text rendering of cost envelopes (no dependency; the table reads the same in CI logs)."""
+
+from __future__ import annotations
+
+from costing.envelope import Envelope
+from costing.prices import ALL_PRICES
+
+
+def render(envelope: Envelope) -> str:
+    rows = [("Component", "Min $/month", "Max $/month", "Basis")]
+    rows += [(item.component, _usd(item.min_usd), _usd(item.max_usd), item.basis) for item in envelope.items]
+    rows.append(("Total", _usd(envelope.min_usd), _usd(envelope.max_usd), ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [f"{envelope.env} ({envelope.region}): monthly cost envelope"]
+    for index, (component, low, high, basis) in enumerate(rows):
+        if index in (1, len(rows) - 1):
+            lines.append("-" * (sum(widths) + 6 + max(len(row[3]) for row in rows)))
+        lines.append(f"{component:<{widths[0]}}  {low:>{widths[1]}}  {high:>{widths[2]}}  {basis}".rstrip())
+    lines.append(_budget_line(envelope))
+    lines += [f"  - {note}" for note in envelope.notes]
+    return "\n".join(lines)
+
+
+def render_sources() -> str:
+    lines = ["Unit prices (costing/prices.py; 'unverified' = transcribed, not checked against a stored copy):"]
+    for name, price in ALL_PRICES.items():
+        by_region = ", ".join(f"{region} ${usd:.10f}".rstrip("0").rstrip(".") for region, usd in price.usd.items())
+        lines.append(f"  - {name}: {by_region} {price.unit} [{price.source}, {price.as_of}, {price.checked}]")
+    return "\n".join(lines)
+
+
+def _budget_line(envelope: Envelope) -> str:
+    budget = envelope.budget
+    limit = budget.monthly_limit_usd
+    alerts = ", ".join(f"{threshold:g}%" for threshold in budget.alert_thresholds_percent)
+    forecast = "" if budget.forecast_alert_percent is None else f", forecast {budget.forecast_alert_percent:g}%"
+    if limit < envelope.min_usd:
+        verdict = "BELOW the minimum: actual-cost alerts will fire every month"
+    elif limit < envelope.max_usd:
+        verdict = f"{limit / envelope.min_usd:.0%} of the minimum; sustained scale-out alerts"
+    else:
+        verdict = "at or above the maximum: only usage charges outside the envelope can trip it"
+    return f"Budget: {_usd(limit)}/month (alerts at {alerts}{forecast}) - {verdict}"
+
+
+def _usd(value: float) -> str:
+    return f"${value:,.2f}"

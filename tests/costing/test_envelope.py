@@ -1,0 +1,80 @@
+"""The cost envelope's arithmetic, against figures worked out by hand from the shipped configs."""
+
+from __future__ import annotations
+
+import pytest
+
+from costing import PriceNotListed, cost_envelope
+from kit_config import load_environment
+from tests.kit_config.conftest import config_dir, edit  # noqa: F401  (fixture)
+
+
+def items(env_or_config) -> dict:
+    config = load_environment(env_or_config) if isinstance(env_or_config, str) else env_or_config
+    return {item.component: item for item in cost_envelope(config).items}
+
+
+def test_dev_endpoint_lambda_and_network_by_hand():
+    dev = items("dev")
+    # ml.g6.xlarge $1.010/h x 730 h = $737.30 per instance; autoscaling 1..2.
+    assert (dev["Endpoint variant primary"].min_usd, dev["Endpoint variant primary"].max_usd) == (737.30, 1474.60)
+    # Lambda idle costs nothing; ceiling: 20 reserved x 2 GB x 2,628,000 s x $0.0000166667 = $1,752.0035
+    # plus 20 / 10 s = 2 requests/s x 2,628,000 s = 5.256 M requests x $0.20/M = $1.0512.
+    assert (dev["Agent on Lambda"].min_usd, dev["Agent on Lambda"].max_usd) == (0.0, 1753.05)
+    # 2 GB x 10 s x 1 M x $0.0000166667 + $0.20 = $333.534 per million requests.
+    assert "$333.53 per million requests" in dev["Agent on Lambda"].basis
+    # 9 interface endpoints x 2 zones x $0.01/h x 730 h.
+    assert dev["VPC interface endpoints"].min_usd == 131.40
+    assert dev["MLflow App (serverless)"].max_usd == 0.0
+    assert dev["KMS keys"].min_usd == 4.0 and dev["NAT gateways"].max_usd == 0.0
+
+
+def test_staging_sums_both_variants_and_the_fargate_service():
+    staging = items("staging")
+    # primary 1..3 and challenger 1..1 x ml.g5.2xlarge $1.515/h x 730 h = $1,105.95 each.
+    assert (staging["Endpoint variant primary"].min_usd, staging["Endpoint variant primary"].max_usd) == (1105.95, 3317.85)
+    assert (staging["Endpoint variant challenger"].min_usd, staging["Endpoint variant challenger"].max_usd) == (1105.95, 1105.95)
+    # 1 vCPU x $0.04048 + 2 GB x $0.004445 = $0.04937/task-h x 730 = $36.0401; 1..3 tasks.
+    assert (staging["Agent on Fargate"].min_usd, staging["Agent on Fargate"].max_usd) == (36.04, 108.12)
+    # ALB $0.0225 x 730 = $16.425; max adds 1 LCU x $0.008 x 730 = $5.84.
+    assert (staging["Internal load balancer"].min_usd, staging["Internal load balancer"].max_usd) == (16.43, 22.27)
+    assert staging["MLflow tracking server (Small)"].min_usd == 438.00  # $0.60 x 730
+    assert staging["VPC interface endpoints"].min_usd == 197.10  # 9 x 3 zones x $0.01 x 730
+
+
+def test_prod_totals_by_hand():
+    envelope = cost_envelope(load_environment("prod"))
+    # min: 2 x $2.820 x 730 = 4,117.20; MLflow Medium $1.20 x 730 = 876; Fargate 2 x (2 x 0.04048 + 4 x 0.004445)
+    # x 730 = 144.16; ALB 16.43; endpoints 9 x 3 x 0.01 x 730 = 197.10; KMS 4; dashboard 3.
+    assert envelope.min_usd == round(4117.20 + 876 + 144.16 + 16.43 + 197.10 + 4 + 3, 2) == 5357.89
+    # max: 6 instances 12,351.60; 8 tasks 576.64; ALB with 1 LCU 22.27.
+    assert envelope.max_usd == round(12351.60 + 876 + 576.64 + 22.27 + 197.10 + 4 + 3, 2) == 14030.61
+
+
+def test_existing_vpc_endpoints_follow_its_zone_count(config_dir):  # noqa: F811
+    def two_zones(network):
+        for key in ("availability_zones", "subnet_ids", "route_table_ids"):
+            network[key] = network[key][:2]
+    edit(config_dir, "prod", two_zones, section="network")
+    prod = items(load_environment("prod", config_dir))
+    assert prod["VPC interface endpoints"].min_usd == 131.40  # 9 x 2 x $0.01 x 730
+    assert "added to the existing VPC" in prod["VPC interface endpoints"].basis
+
+
+def test_ireland_uses_ireland_prices(config_dir):  # noqa: F811
+    def to_ireland(data):
+        data["region"] = "eu-west-1"
+        data["network"]["availability_zones"] = ["eu-west-1a", "eu-west-1b"]
+    edit(config_dir, "dev", to_ireland)
+    dev = items(load_environment("dev", config_dir))
+    assert dev["Endpoint variant primary"].min_usd == 828.55  # ml.g6.xlarge $1.135 x 730
+    assert dev["VPC interface endpoints"].min_usd == 144.54  # 9 x 2 x $0.011 = $0.198/h x 730
+
+
+def test_region_without_prices_is_named(config_dir):  # noqa: F811
+    def to_sydney(data):
+        data["region"] = "ap-southeast-2"
+        data["network"]["availability_zones"] = ["ap-southeast-2a", "ap-southeast-2b"]
+    edit(config_dir, "dev", to_sydney)
+    with pytest.raises(PriceNotListed, match="ml.g6.xlarge has no ap-southeast-2 price"):
+        cost_envelope(load_environment("dev", config_dir))
