@@ -15,12 +15,12 @@ def _mark(value) -> str:
 
 def render(outcome: Outcome, scorer_names: list[str], tracking_uri: str) -> str:
     width = max([len(row["id"]) for row in outcome.rows] + [4])
-    header = f"{'case':<{width}}  " + "  ".join(f"{name[:22]:>22}" for name in scorer_names) + "  tools used"
+    header = f"{'case':<{width}}  " + "  ".join(scorer_names) + "  tools used"
     lines = [header, "-" * len(header)]
     for row in outcome.rows:
         outputs = row["outputs"]
         tools = ",".join(outputs.get("tools_used") or []) or ("error" if outputs.get("error") else "none")
-        marks = "  ".join(f"{_mark(row['scores'].get(name)):>22}" for name in scorer_names)
+        marks = "  ".join(f"{_mark(row['scores'].get(name)):^{len(name)}}" for name in scorer_names)
         lines.append(f"{row['id']:<{width}}  {marks}  {tools}")
     lines += ["", f"{'scorer':<24} pass rate  ({len(outcome.rows)} cases)"]
     for name in scorer_names:

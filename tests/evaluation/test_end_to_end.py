@@ -13,6 +13,7 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from mlflow.utils.mlflow_tags import MLFLOW_RUN_TYPE, MLFLOW_RUN_TYPE_GENAI_EVALUATE
 
 from local_runtime.launcher import LocalStack
 
@@ -48,7 +49,7 @@ def test_the_run_is_an_mlflow_genai_evaluation_tagged_with_the_agent_version(sta
     _, run = evaluation
     version = agent_version(stack)
     assert run.info.status == "FINISHED"
-    assert run.data.tags["mlflow.runType"] == "GENAI_EVALUATE"
+    assert run.data.tags[MLFLOW_RUN_TYPE] == MLFLOW_RUN_TYPE_GENAI_EVALUATE
     assert run.data.tags["agent.version"] == version and run.data.params["agent_version"] == version
     assert run.data.params["cases"] == str(CASES)
 
