@@ -78,7 +78,7 @@ def run_evaluation(eval_set: EvalSet, *, cases_digest: str, cases_file: str, tar
     agent_version = agent["agent_version"]
     warm_up = agent_client.invoke(target.agent_url, WARM_UP_PROMPT, request_timeout)
     if warm_up.get("error"):
-        echo(f"warning: the warm-up request failed ({warm_up['error']}); the cases will likely fail too")
+        echo(f"warning: the warm-up request failed ({warm_up['error']}); carrying on: the cases are scored as they come")
     model = find_logged_model(mlflow, agent_version)
     if model is None:
         echo(f"warning: agent version {agent_version} is not registered in MLflow at {target.tracking_uri} "
