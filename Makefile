@@ -13,7 +13,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(NODE_BIN)/cdk
 CDK_CONTEXT := $(if $(ENV),-c env=$(ENV),)
 
-.PHONY: help install install-local synth test check-config cost bench-synth local demo bench-runtime bench-agent clean diff deploy diagram
+.PHONY: help install install-local synth test check-config cost bench-synth local demo bench-runtime bench-agent eval clean diff deploy diagram
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -80,6 +80,17 @@ bench-runtime: $(VENV)/.installed-local ## Emulator overhead (p50/p95 vs direct)
 
 bench-agent: install ## Agent turn over HTTP vs bare invoke_endpoint (p50/p95), Lambda cold init, 32 concurrent streams
 	$(PY) tools/bench_agent.py
+
+# make eval [AGENT_URL=https://... TRACKING_URI=arn:...] [JUDGE=openai:/gpt-4o-mini] [LIMIT=3] [EVAL_ARGS="--min-pass-rate 0.8"]
+AGENT_URL ?=
+TRACKING_URI ?=
+JUDGE ?=
+LIMIT ?=
+EVAL_ARGS ?=
+eval: install ## Evaluation set through mlflow.genai.evaluate, linked to the agent version (local stack, or AGENT_URL=; JUDGE= adds LLM judges)
+	$(PY) -m evaluation --env $(LOCAL_ENV) --model $(MODEL) $(if $(PROXY_BASE_URL),--proxy-base-url $(PROXY_BASE_URL),) \
+		$(if $(AGENT_URL),--agent-url $(AGENT_URL),) $(if $(TRACKING_URI),--tracking-uri $(TRACKING_URI),) \
+		$(if $(JUDGE),--judge-model $(JUDGE),) $(if $(LIMIT),--limit $(LIMIT),) $(EVAL_ARGS)
 
 # --- Change review and deployment (release/; docs/deploy.md) ---------------------------------
 # make diff ENV=dev [BASE=origin/main] [OFFLINE=1] [FAIL_ON=broadening|security|any]
