@@ -314,6 +314,10 @@ def measure(args, setup: Setup, place: Place, console, error_console) -> int:
                             highlight=False)
         return exit_code or EXIT_NOT_LOGGED
     console.print(f"MLflow: run {run_id} in experiment {experiment!r} at {place.tracking_uri}", highlight=False)
+    if place.local_model in ("real", "scripted") and not args.tracking_uri:
+        serve = f'make local LOCAL_ARGS="--mlflow-dir {args.mlflow_dir}"' if args.mlflow_dir else "make local"
+        console.print(f"the CLI's own stack stops now; its runs stay: `{serve}` shows them at http://127.0.0.1:5000 "
+                      f"(experiment {experiment})", style="dim", highlight=False)
     print(f"loadtest run_id={run_id} experiment={experiment} requests={summary.requests} ok={summary.succeeded} "
           f"throttled={summary.throttled} errors={summary.errors}", flush=True)
     return exit_code

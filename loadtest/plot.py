@@ -12,13 +12,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 from loadtest.records import ERROR, OK, THROTTLED, RequestResult  # noqa: E402
 from loadtest.stats import percentiles  # noqa: E402
 
-WINDOWS = 20  # the run's time split into this many windows (each at least one second)
+WINDOWS = 20  # the run's time split into this many windows (each at least 50 ms)
 
 
 def latency_plot(results: list[RequestResult], path: Path, title: str) -> Path:
     """Per window of completion time: e2e p50/p95/p99 and TTFT p50 (ms); below, outcomes per window."""
     end = max((r.ended_s for r in results), default=1.0)
-    width = max(end / WINDOWS, 1.0)
+    width = max(end / WINDOWS, 0.05)
     buckets: dict[int, list[RequestResult]] = {}
     for result in results:
         buckets.setdefault(int(result.ended_s // width), []).append(result)
@@ -45,7 +45,8 @@ def latency_plot(results: list[RequestResult], path: Path, title: str) -> Path:
         outcomes.bar(centres, counts, width=width * 0.9, bottom=bottom, color=colour, label=status)
         bottom = [b + c for b, c in zip(bottom, counts)]
     outcomes.set_ylabel("requests")
-    outcomes.set_xlabel(f"seconds since start (windows of {width:.1f} s, by completion time)")
+    outcomes.set_xlim(0, (max(windows, default=0) + 1) * width)
+    outcomes.set_xlabel(f"seconds since start (windows of {width:.2g} s, by completion time)")
     outcomes.legend(loc="upper left", ncols=3)
     figure.tight_layout()
     figure.savefig(path, dpi=100)

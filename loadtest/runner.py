@@ -76,6 +76,7 @@ class Runner:
 
     def _work(self, stage: int, concurrency: int, worker: int, deadline: float, budget: RequestBudget, run_started: float) -> None:
         target = self.new_target(worker)
+        target.warm()  # client set-up is not part of any request's latency
         conversations = self.prompts.conversations
 
         def may_send() -> bool:
