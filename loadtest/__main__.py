@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     except LoadtestError as error:
         error_console.print(f"[red]error:[/red] {error}", highlight=False)
         return EXIT_BAD_INPUT
-    with ExitStack() as exits:
+    with ExitStack() as exits:  # stops a stack the CLI started, whatever happens
         try:
             if args.mode == "local":
                 place = local_place(args, setup, exits, console)
@@ -253,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
         except LoadtestError as error:
             error_console.print(f"[red]error:[/red] {error}", highlight=False)
             return EXIT_BAD_INPUT
+        except KeyboardInterrupt:  # during the stack's start: nothing was measured
+            error_console.print("interrupted before any load was sent")
+            return 130
         return measure(args, setup, place, console, error_console)
 
 

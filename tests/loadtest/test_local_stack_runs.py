@@ -26,10 +26,10 @@ def stack(tmp_path_factory):
         yield running
 
 
-def loadtest(tmp_path: Path, *args: str, timeout: float = 240) -> tuple[subprocess.CompletedProcess, dict, Path]:
+def loadtest(tmp_path: Path, *args: str, timeout: float = 240, env: dict | None = None) -> tuple[subprocess.CompletedProcess, dict, Path]:
     """Run the CLI; return its result, summary.json and the run's output folder."""
     output = tmp_path / "out"
-    env = {**os.environ, "COLUMNS": "120", "AWS_EC2_METADATA_DISABLED": "true"}
+    env = {**os.environ, "COLUMNS": "120", "AWS_EC2_METADATA_DISABLED": "true", **(env or {})}
     result = subprocess.run([sys.executable, "-m", "loadtest", "--output-dir", str(output), *args], cwd=PROJECT_DIR,
                             capture_output=True, text=True, timeout=timeout, env=env)
     runs = sorted(output.glob("*/summary.json"))
@@ -114,13 +114,16 @@ def test_unreachable_mlflow_still_prints_the_figures_and_exits_3(stack, tmp_path
 
 
 def test_make_loadtest_starts_and_stops_its_own_stack(tmp_path):
-    mlflow_dir = tmp_path / "lasting-mlflow"
+    # Without MLflow (the slowest child to start); TMPDIR puts the stack's scratch folder, which is
+    # on every child's command line, under tmp_path, so leftovers can be looked for afterwards.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     result, summary, _ = loadtest(tmp_path, "--profile", "smoke", "--requests", "4", "--stack", "own", "--model", "scripted",
-                                  "--mlflow-dir", str(mlflow_dir), timeout=400)
+                                  "--no-mlflow", timeout=400, env={"TMPDIR": str(scratch)})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "starting a local stack (scripted model)" in result.stdout and summary["metrics"]["succeeded"] == 4
-    assert (mlflow_dir / "mlflow.db").is_file()  # runs outlive the stack, for comparison later
-    still_running = [pid for pid in os.listdir("/proc") if pid.isdigit() and _cmdline_mentions(pid, str(mlflow_dir))]
+    assert "MLflow: not logged (--no-mlflow)" in result.stdout
+    still_running = [pid for pid in os.listdir("/proc") if pid.isdigit() and _cmdline_mentions(pid, str(scratch))]
     assert still_running == []
 
 
@@ -129,3 +132,19 @@ def _cmdline_mentions(pid: str, text: str) -> bool:
         return text in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return False
+
+
+def test_ramp_stages_run_in_order_within_their_time(stack, tmp_path):
+    # fixed_latency: each answer takes 200 ms, so the time limit, not the cap, ends each stage
+    result, summary, folder = loadtest(tmp_path, "--profile", "ramp", "--stages", "1:2,3:2", "--requests", "500",
+                                       "--runtime-url", stack.runtime_url, "--no-mlflow",
+                                       "--custom-attributes", "scenario=fixed_latency;latency_ms=200")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = json.loads((folder / "requests.json").read_text())
+    first, second = [r for r in rows if r["stage"] == 0], [r for r in rows if r["stage"] == 1]
+    assert {r["concurrency"] for r in first} == {1} and {r["worker"] for r in first} == {0}
+    assert {r["concurrency"] for r in second} == {3} and {r["worker"] for r in second} == {0, 1, 2}
+    assert max(r["started_s"] for r in first) < min(r["started_s"] for r in second)
+    assert len(second) > len(first) and len(rows) < 500
+    # requests start only within their stage: 2 s + 2 s, plus the last ones in flight
+    assert summary["metrics"]["wall_s"] < 4 + 3
