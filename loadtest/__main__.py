@@ -14,6 +14,7 @@ import argparse
 import csv
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -30,6 +31,7 @@ DEFAULT_OUTPUT_DIR = Path(".local/loadtest")
 RUNNING_STACK = {"agent": "http://127.0.0.1:8000", "runtime": "http://127.0.0.1:8081", "mlflow": "http://127.0.0.1:5000"}
 RUNNING_PROBES = {"agent": "/health", "runtime": "/ping", "mlflow": "/health"}
 MAX_TIMEOUT_S = 900
+MAX_SETTLE_REQUESTS = 8
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NOT_LOGGED = 0, 1, 2, 3
 
 
@@ -48,6 +50,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     group.add_argument("--requests", type=int, help="request cap for the whole run")
     group.add_argument("--max-tokens", type=int, help="max_tokens per model call (endpoint body; the agent's AGENT_MAX_TOKENS when the CLI starts the stack)")
     group.add_argument("--prompts", help="prompt set: a name in loadtest/prompts/ or a YAML path (default: the profile's)")
+    group.add_argument("--warmup", type=int, default=1, choices=range(0, 6), metavar="0..5",
+                       help="requests sent before the load and left out of every figure (default 1: a model loads lazily)")
     group.add_argument("--timeout", type=float, default=120.0, help=f"seconds one request may take (≤ {MAX_TIMEOUT_S})")
     group = parser.add_argument_group("where the load goes")
     group.add_argument("--stack", choices=("auto", "own", "running"), default="auto",
@@ -211,7 +215,7 @@ def run_params(args, setup: Setup, place: Place) -> dict:
         else "the agent's AGENT_MAX_TOKENS",
         "concurrency": profile.peak_concurrency,
         "stages": ",".join(f"{s.concurrency}:{s.seconds:g}" for s in profile.stages),
-        "max_requests": profile.max_requests, "duration_s": profile.total_seconds,
+        "max_requests": profile.max_requests, "duration_s": profile.total_seconds, "warmup_requests": args.warmup,
         "prompt_set": setup.prompts.name, "custom_attributes": args.custom_attributes,
         "hourly_usd": round(setup.fleet.hourly_usd, 4), "price_source": setup.fleet.source,
         "agent_url": place.agent_url if args.target == "agent" else None,
@@ -233,8 +237,14 @@ def write_files(folder: Path, results, summary, costs, params) -> list[Path]:
     return [csv_path, json_path, summary_path]
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # SIGTERM as Ctrl-C: the run ends cleanly and a stack the CLI started is stopped, not orphaned.
+    signal.signal(signal.SIGTERM, _interrupt)
     from rich.console import Console
 
     console = Console()
@@ -259,6 +269,29 @@ def main(argv: list[str] | None = None) -> int:
         return measure(args, setup, place, console, error_console)
 
 
+def warm_up(args, setup: Setup, place: Place, console) -> None:
+    """Requests outside the measurement: the local model loads on its first request, and a stack
+    the CLI just started is still busy settling (MLflow's workers) on a small machine. Sends
+    --warmup requests; for a stack it started, keeps going (at most MAX_SETTLE_REQUESTS) until
+    one answers within 25 % of the one before, i.e. latency has stopped falling."""
+    if not args.warmup:
+        return
+    target = make_target_factory(args, setup, place)(0)
+    target.warm()
+    prompt = setup.prompts.conversations[0].turns[0]
+    own_stack = place.local_model in ("real", "scripted")
+    previous = None
+    for number in range(MAX_SETTLE_REQUESTS if own_stack else args.warmup):
+        reply = target.send([], prompt, f"lt-warmup-{int(time.time())}-{number}")
+        took = reply.result.e2e_s or 0.0
+        outcome = reply.result.status + (f" ({reply.result.error})" if reply.result.error else "")
+        console.print(f"warm-up request {number + 1}: {took:.1f} s, {outcome} (not counted)", style="dim", highlight=False)
+        settled = previous is not None and took <= previous * 1.25
+        if number + 1 >= args.warmup and (not own_stack or settled or reply.result.status != "ok"):
+            return
+        previous = took
+
+
 def measure(args, setup: Setup, place: Place, console, error_console) -> int:
     from loadtest.costs import costs as compute_costs
     from loadtest.plot import latency_plot
@@ -273,6 +306,7 @@ def measure(args, setup: Setup, place: Place, console, error_console) -> int:
     params = run_params(args, setup, place)
     console.print(f"[bold]{run_name}[/bold]: {args.target} {setup.endpoint_name if args.target == 'endpoint' else place.agent_url}, "
                   f"stages {params['stages']}, ≤ {profile.max_requests} requests, max_tokens {params['max_tokens']}", highlight=False)
+    warm_up(args, setup, place, console)
     with LiveProgress(console, profile.max_requests, profile.total_seconds) as progress:
         runner = Runner(profile, setup.prompts, make_target_factory(args, setup, place), run_id=stamp,
                         on_result=progress.result, on_stage=progress.stage_started)
