@@ -13,7 +13,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(NODE_BIN)/cdk
 CDK_CONTEXT := $(if $(ENV),-c env=$(ENV),)
 
-.PHONY: help install install-local synth test check-config cost bench-synth local demo bench-runtime bench-agent eval clean diff deploy diagram
+.PHONY: help install install-local synth test check-config cost bench-synth local demo loadtest bench-runtime bench-agent eval clean diff deploy diagram
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -74,6 +74,16 @@ local: $(VENV)/.installed-local $(VENV)/.installed-agent ## Run the local stack:
 
 demo: install ## The whole local stack with the real model: a streamed conversation, traces checked in MLflow
 	$(PY) tools/demo.py
+
+# make loadtest PROFILE=smoke|steady|burst|ramp TARGET=endpoint|agent MODE=local|aws [ENV=dev] [MODEL=real|scripted]
+#               [LOADTEST_ARGS="--concurrency 8 --requests 200 --agent-url https://... --tracking-uri arn:..."]
+PROFILE ?= smoke
+TARGET ?= endpoint
+MODE ?= local
+LOADTEST_ARGS ?=
+loadtest: install ## Bounded load on the endpoint or agent: TTFT, latency p50/p95/p99, tokens/s, cost, an MLflow run (PROFILE=smoke|steady|burst|ramp TARGET=endpoint|agent)
+	$(PY) -m loadtest --profile $(PROFILE) --target $(TARGET) --mode $(MODE) --env $(or $(ENV),$(LOCAL_ENV)) \
+		$(if $(filter local,$(MODE)),--model $(MODEL),) $(LOADTEST_ARGS)
 
 bench-runtime: $(VENV)/.installed-local ## Emulator overhead (p50/p95 vs direct) and the real model's TTFT and tokens/s
 	$(PY) tools/bench_runtime.py
