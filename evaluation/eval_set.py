@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from agent_runtime.tools import available_tools
+from kit_config.validation_errors import describe
 
 DEFAULT_CASES_FILE = Path(__file__).resolve().parent / "cases.yaml"
 
@@ -98,19 +99,10 @@ def load_eval_set(path: Path = DEFAULT_CASES_FILE) -> tuple[EvalSet, str]:
     try:
         return EvalSet.model_validate(data), hashlib.sha256(raw).hexdigest()[:12]
     except ValidationError as error:
-        raise EvalSetError(_describe(path, error)) from None
+        raise EvalSetError(describe(str(path), error, hidden=_union_member,
+                                    unknown_key_hint="see docs/evaluation.md for the case format")) from None
 
 
-def _describe(path: Path, error: ValidationError) -> str:
-    lines = [f"{path}: {error.error_count()} invalid field(s)"]
-    for item in error.errors(include_url=False):
-        # Union members add their type name to the location (`str`, `list[...]`); drop them.
-        parts = [part for part in item["loc"] if not (isinstance(part, str) and ("[" in part or part == "str"))]
-        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts).lstrip(".") or "(top level)"
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            message = "unknown key (see docs/evaluation.md for the case format)"
-        elif item["type"] == "missing":
-            message = "required key is missing"
-        lines.append(f"  {path}: {where}: {message}")
-    return "\n".join(lines)
+def _union_member(part) -> bool:
+    # Union members add their type name to the location (`str`, `list[...]`); the YAML has no such key.
+    return isinstance(part, str) and ("[" in part or part == "str")

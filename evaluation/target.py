@@ -12,17 +12,14 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from evaluation.agent_client import AgentUnreachable, health
 from local_runtime import mlflow_server
-from local_runtime.launcher import PROJECT_DIR
+from local_runtime.launcher import MAKE_LOCAL, PROJECT_DIR
 
-LOCAL_AGENT_URL = "http://127.0.0.1:8000"
-LOCAL_MLFLOW_URL = f"http://127.0.0.1:{mlflow_server.DEFAULT_PORT}"
 LASTING_MLFLOW_DIR = PROJECT_DIR / mlflow_server.DEFAULT_DIR
 
 
@@ -49,14 +46,6 @@ class StackOptions:
     mlflow_dir: Path = LASTING_MLFLOW_DIR
 
 
-def answers(url: str, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 @contextlib.contextmanager
 def resolve_target(agent_url: str | None, tracking_uri: str | None, stack: StackOptions, echo=None) -> Iterator[Target]:
     tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
@@ -70,11 +59,11 @@ def resolve_target(agent_url: str | None, tracking_uri: str | None, stack: Stack
                               "its tracking server/App ARN on AWS, or http://127.0.0.1:5000 locally)")
         yield Target(agent_url, tracking_uri, "--agent-url")
         return
-    mlflow_up = answers(mlflow_server.health_url("127.0.0.1", mlflow_server.DEFAULT_PORT))
-    if answers(f"{LOCAL_AGENT_URL}/health") and (mlflow_up or tracking_uri):
-        yield Target(LOCAL_AGENT_URL, tracking_uri or LOCAL_MLFLOW_URL, "the running `make local` stack")
+    mlflow_up = MAKE_LOCAL.mlflow_answers()
+    if MAKE_LOCAL.agent_answers() and (mlflow_up or tracking_uri):
+        yield Target(MAKE_LOCAL.agent_url, tracking_uri or MAKE_LOCAL.mlflow_url, "the running `make local` stack")
         return
-    yield from _started_stack(stack, tracking_uri or (LOCAL_MLFLOW_URL if mlflow_up else None), echo)
+    yield from _started_stack(stack, tracking_uri or (MAKE_LOCAL.mlflow_url if mlflow_up else None), echo)
 
 
 def _started_stack(options: StackOptions, running_mlflow: str | None, echo) -> Iterator[Target]:

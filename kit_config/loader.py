@@ -13,6 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from kit_config.schema import EnvironmentConfig
+from kit_config.validation_errors import describe
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 CONFIG_DIR_ENV_VAR = "KIT_CONFIG_DIR"
@@ -54,7 +55,8 @@ def load_environment(name: str, directory: Path | None = None) -> EnvironmentCon
     try:
         return EnvironmentConfig.model_validate({**data, "name": name})
     except ValidationError as error:
-        raise ConfigError(_describe(shown, error)) from None
+        raise ConfigError(describe(shown, error, what="setting(s)", hidden=_UNION_TAGS.__contains__,
+                                   unknown_key_hint="check the spelling; see kit_config/schema.py for the allowed keys")) from None
 
 
 def load_environments(names: list[str] | None = None, directory: Path | None = None) -> list[EnvironmentConfig]:
@@ -65,25 +67,8 @@ def load_environments(names: list[str] | None = None, directory: Path | None = N
     return [load_environment(name, directory) for name in names]
 
 
-def _describe(shown: str, error: ValidationError) -> str:
-    lines = [f"{shown}: {error.error_count()} invalid setting(s)"]
-    for item in error.errors(include_url=False):
-        path = ".".join(str(part) for part in _field_path(item["loc"])) or "(top level)"
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling; see kit_config/schema.py for the allowed keys)"
-        elif item["type"] == "missing":
-            message = "required key is missing"
-        lines.append(f"  {shown}: {path}: {message}")
-    return "\n".join(lines)
-
-
-def _field_path(loc: tuple) -> list:
-    # Pydantic puts the discriminated-union tag (e.g. "create"/"existing", "lambda"/"fargate")
-    # into the location; the person editing YAML never wrote that segment, so drop it.
-    return [part for part in loc if part not in _UNION_TAGS]
-
-
+# Pydantic puts the discriminated-union tag (e.g. "create"/"existing", "lambda"/"fargate") into
+# the location; the person editing YAML never wrote that segment, so it is hidden.
 _UNION_TAGS = ("create", "existing", "tracking_server", "app", "lambda", "fargate")
 
 

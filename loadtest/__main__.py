@@ -18,7 +18,6 @@ import signal
 import sys
 import tempfile
 import time
-import urllib.request
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -27,9 +26,6 @@ from pathlib import Path
 from loadtest.profiles import MAX_CONCURRENCY, PROFILES, LoadtestError, load_prompt_set, resolve_profile
 
 DEFAULT_OUTPUT_DIR = Path(".local/loadtest")
-# The ports `make local` uses (Makefile: AGENT_PORT, RUNTIME_PORT, MLFLOW_PORT).
-RUNNING_STACK = {"agent": "http://127.0.0.1:8000", "runtime": "http://127.0.0.1:8081", "mlflow": "http://127.0.0.1:5000"}
-RUNNING_PROBES = {"agent": "/health", "runtime": "/ping", "mlflow": "/health"}
 MAX_TIMEOUT_S = 900
 MAX_SETTLE_REQUESTS = 8
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NOT_LOGGED = 0, 1, 2, 3
@@ -126,18 +122,6 @@ def resolve(args) -> Setup:
     return Setup(profile, prompts, environment, fleet, args.endpoint_name or environment.inference.endpoint_name, region, tracking_uri)
 
 
-def running_stack_answers() -> bool:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    for name, url in RUNNING_STACK.items():
-        try:
-            with opener.open(url + RUNNING_PROBES[name], timeout=1) as response:
-                if response.status != 200:
-                    return False
-        except OSError:
-            return False
-    return True
-
-
 @dataclass
 class Place:
     """Where requests and runs go, once the stack is chosen."""
@@ -150,7 +134,10 @@ class Place:
 
 def local_place(args, setup: Setup, exits: ExitStack, console) -> Place:
     from local_runtime import mlflow_server
-    from local_runtime.launcher import LocalStack
+    from local_runtime.launcher import MAKE_LOCAL, LocalStack
+
+    def running_stack_answers() -> bool:
+        return MAKE_LOCAL.agent_answers() and MAKE_LOCAL.runtime_answers() and MAKE_LOCAL.mlflow_answers()
 
     if args.agent_url or args.runtime_url:  # a stack the caller started on other ports
         needed = "--agent-url" if args.target == "agent" else "--runtime-url"
@@ -162,8 +149,8 @@ def local_place(args, setup: Setup, exits: ExitStack, console) -> Place:
         if not running_stack_answers():
             raise LoadtestError("--stack running: no `make local` stack answers on :8000/:8081/:5000 (start it, or use --stack own)")
         console.print("using the running local stack (agent :8000, emulator :8081, MLflow :5000)")
-        return Place(RUNNING_STACK["agent"], RUNNING_STACK["runtime"],
-                     None if args.no_mlflow else (args.tracking_uri or RUNNING_STACK["mlflow"]), "running stack")
+        return Place(MAKE_LOCAL.agent_url, MAKE_LOCAL.runtime_url,
+                     None if args.no_mlflow else (args.tracking_uri or MAKE_LOCAL.mlflow_url), "running stack")
     scratch = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="loadtest-")))
     settings = {"AGENT_MAX_TOKENS": str(setup.profile.max_tokens), "AGENT_REQUEST_TIMEOUT_SECONDS": str(args.timeout),
                 "AGENT_READ_TIMEOUT_SECONDS": str(args.timeout),

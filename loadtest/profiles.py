@@ -12,6 +12,8 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from kit_config.validation_errors import describe
+
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 
 # Hard caps: the CLI refuses anything above them, whatever the profile or flags say.
@@ -173,6 +175,4 @@ def load_prompt_set(name_or_path: str) -> PromptSet:
     try:
         return PromptSet.model_validate(data)
     except ValidationError as error:
-        fields = "; ".join(f"{'.'.join(str(p) for p in item['loc']) or '(top level)'}: {item['msg']}"
-                           for item in error.errors(include_url=False))
-        raise LoadtestError(f"{path}: {fields}") from None
+        raise LoadtestError(describe(str(path), error, unknown_key_hint="a prompt set has `name` and `conversations`")) from None

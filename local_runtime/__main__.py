@@ -20,6 +20,7 @@ from local_runtime import mlflow_server, processes
 from local_runtime.emulator import DEFAULT_INVOCATION_TIMEOUT, DEFAULT_PORT
 from local_runtime.endpoints import dump_endpoints, endpoints_from_environment
 from local_runtime.http_base import PortInUseError
+from local_runtime.launcher import DEFAULT_AGENT_PORT
 from local_runtime.scenarios import SCENARIOS
 
 MODEL_KINDS = ("real", "scripted", "proxy")
@@ -54,7 +55,7 @@ def parse_args(argv):
     parser.add_argument("--invocation-timeout", type=float, default=DEFAULT_INVOCATION_TIMEOUT)
     parser.add_argument("--throttle-rps", type=float, default=None, help="emulated endpoint rate limit (ThrottlingException above it)")
     parser.add_argument("--ready-timeout", type=float, default=120.0, help="seconds each child may take to come up")
-    parser.add_argument("--agent-port", type=int, default=8000, help="the agent service (agent_runtime) port")
+    parser.add_argument("--agent-port", type=int, default=DEFAULT_AGENT_PORT, help="the agent service (agent_runtime) port")
     parser.add_argument("--no-agent", action="store_true", help="serve the endpoint only, without the agent service")
     parser.add_argument("--session-dir", type=Path, default=Path(".local/sessions"), help="the agent's conversation state")
     parser.add_argument("--agent-setting", action="append", default=[], metavar="AGENT_NAME=VALUE",

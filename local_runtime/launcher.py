@@ -17,12 +17,48 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
-from local_runtime import processes
+from local_runtime import mlflow_server, processes
+from local_runtime.emulator import DEFAULT_PORT as DEFAULT_RUNTIME_PORT
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 READY_LINE = "is up"  # printed by local_runtime.__main__.print_summary once every child answers
+DEFAULT_AGENT_PORT = 8000
+
+
+def answers(url: str, timeout: float = 1.0) -> bool:
+    """True when `url` answers 200 (no proxy: these are loopback addresses)."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=timeout) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    """A `make local` stack the user already runs, on its default ports (Makefile AGENT_PORT,
+    RUNTIME_PORT, MLFLOW_PORT): tools use it rather than start a second one."""
+
+    agent_url: str = f"http://127.0.0.1:{DEFAULT_AGENT_PORT}"
+    runtime_url: str = f"http://127.0.0.1:{DEFAULT_RUNTIME_PORT}"
+    mlflow_url: str = f"http://127.0.0.1:{mlflow_server.DEFAULT_PORT}"
+
+    def agent_answers(self) -> bool:
+        return answers(f"{self.agent_url}/health")
+
+    def runtime_answers(self) -> bool:
+        return answers(f"{self.runtime_url}/ping")
+
+    def mlflow_answers(self) -> bool:
+        return answers(mlflow_server.health_url("127.0.0.1", mlflow_server.DEFAULT_PORT))
+
+
+MAKE_LOCAL = RunningStack()
 
 
 class LocalStack:

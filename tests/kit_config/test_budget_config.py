@@ -25,7 +25,7 @@ BAD = {
                                         "6 alerts (actual thresholds plus forecast); AWS Budgets allows at most 5"),
     "too many email subscribers": ("prod", lambda b: b.update(emails=[f"a{i}@example.com" for i in range(11)]), "budget.emails",
                                    "at most 10"),
-    "malformed email": ("prod", lambda b: b.update(emails=["finops"]), "budget.emails.0", "String should match pattern"),
+    "malformed email": ("prod", lambda b: b.update(emails=["finops"]), "budget.emails[0]", "String should match pattern"),
     "misspelt key": ("dev", lambda b: b.update(monthly_limit=5), "budget.monthly_limit", "unknown key"),
     "nobody to notify": ("dev", lambda b: b.update(emails=[]), "budget", "the budget would notify nobody"),
 }

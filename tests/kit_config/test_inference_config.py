@@ -22,20 +22,20 @@ def variant(section: dict, index: int = 0) -> dict:
 
 
 BAD_INPUTS = {
-    "unknown instance type": (lambda s: variant(s).update(instance_type="ml.x9.huge"), "inference.variants.0.instance_type", "not an instance type the kit knows"),
-    "CPU instance type": (lambda s: variant(s).update(instance_type="ml.m5.xlarge"), "inference.variants.0.instance_type", "a CPU instance type"),
-    "min above max": (lambda s: variant(s)["autoscaling"].update(min_instances=3, max_instances=2), "inference.variants.0.autoscaling", "min_instances (3) is greater than max_instances (2)"),
-    "target not positive": (lambda s: variant(s)["autoscaling"].update(target_value=0), "inference.variants.0.autoscaling.target_value", "greater than 0"),
+    "unknown instance type": (lambda s: variant(s).update(instance_type="ml.x9.huge"), "inference.variants[0].instance_type", "not an instance type the kit knows"),
+    "CPU instance type": (lambda s: variant(s).update(instance_type="ml.m5.xlarge"), "inference.variants[0].instance_type", "a CPU instance type"),
+    "min above max": (lambda s: variant(s)["autoscaling"].update(min_instances=3, max_instances=2), "inference.variants[0].autoscaling", "min_instances (3) is greater than max_instances (2)"),
+    "target not positive": (lambda s: variant(s)["autoscaling"].update(target_value=0), "inference.variants[0].autoscaling.target_value", "greater than 0"),
     "max above env cap": (lambda s: variant(s)["autoscaling"].update(max_instances=5), "inference", "above max_instances_cap (2)"),
     "sampling above 100": (lambda s: s["data_capture"].update(sampling_percentage=101), "inference.data_capture.sampling_percentage", "less than or equal to 100"),
     "sampling below 0": (lambda s: s["data_capture"].update(sampling_percentage=-1), "inference.data_capture.sampling_percentage", "greater than or equal to 0"),
-    "model too big": (lambda s: variant(s)["model"].update(memory_gib=40), "inference.variants.0.model", "needs 40 GiB of accelerator memory; ml.g6.xlarge has 24 GiB"),
-    "two weight sources": (lambda s: variant(s)["model"].update(hf_model_id="Qwen/Qwen2.5-7B-Instruct"), "inference.variants.0.model", "exactly one of s3_uri or hf_model_id"),
-    "hub model in isolation": (lambda s: variant(s)["model"].update(s3_uri=None, hf_model_id="Qwen/Qwen2.5-7B-Instruct"), "inference.variants.0.model", "cannot reach the Hugging Face Hub"),
-    "volume on NVMe type": (lambda s: variant(s).update(volume_size_gb=100), "inference.variants.0.volume_size_gb", "NVMe instance storage"),
+    "model too big": (lambda s: variant(s)["model"].update(memory_gib=40), "inference.variants[0].model", "needs 40 GiB of accelerator memory; ml.g6.xlarge has 24 GiB"),
+    "two weight sources": (lambda s: variant(s)["model"].update(hf_model_id="Qwen/Qwen2.5-7B-Instruct"), "inference.variants[0].model", "exactly one of s3_uri or hf_model_id"),
+    "hub model in isolation": (lambda s: variant(s)["model"].update(s3_uri=None, hf_model_id="Qwen/Qwen2.5-7B-Instruct"), "inference.variants[0].model", "cannot reach the Hugging Face Hub"),
+    "volume on NVMe type": (lambda s: variant(s).update(volume_size_gb=100), "inference.variants[0].volume_size_gb", "NVMe instance storage"),
     "bad rollout strategy": (lambda s: s["deployment"].update(strategy="rolling"), "inference.deployment.strategy", "'all_at_once', 'canary' or 'linear'"),
     "bad endpoint name": (lambda s: s.update(endpoint_name="my_endpoint"), "inference.endpoint_name", "String should match pattern"),
-    "weights not a prefix": (lambda s: variant(s)["model"].update(s3_uri="s3://bucket/model.tar.gz"), "inference.variants.0.model.s3_uri", "String should match pattern"),
+    "weights not a prefix": (lambda s: variant(s)["model"].update(s3_uri="s3://bucket/model.tar.gz"), "inference.variants[0].model.s3_uri", "String should match pattern"),
 }
 
 

@@ -50,7 +50,7 @@ BAD_INPUTS = {
     "Environment tag for another env": (lambda d: d["tags"].update(Environment="prod"), "tags", "this file configures 'dev'"),
     "bad data classification": (lambda d: d["tags"].update(DataClassification="secret"), "tags.DataClassification", "'internal'"),
     "bad tag value": (lambda d: d["tags"].update(Owner="team<ops>"), "tags", "not a valid AWS tag value"),
-    "bad email": (lambda d: d["alarms"].update(email_subscriptions=["not-an-address"]), "alarms.email_subscriptions.0", "pattern"),
+    "bad email": (lambda d: d["alarms"].update(email_subscriptions=["not-an-address"]), "alarms.email_subscriptions[0]", "pattern"),
 }
 
 

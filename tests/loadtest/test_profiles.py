@@ -57,7 +57,7 @@ def test_a_multi_stage_profile_needs_the_whole_schedule():
 def test_prompt_set_file_errors_name_the_file_and_field(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nconversations:\n  - id: a\n    turns: []\n")
-    with pytest.raises(LoadtestError, match=r"bad.yaml: conversations.0.turns"):
+    with pytest.raises(LoadtestError, match=r"bad.yaml: conversations\[0\].turns"):
         load_prompt_set(str(bad))
     with pytest.raises(LoadtestError, match="no such prompt set"):
         load_prompt_set("no_such_set")
