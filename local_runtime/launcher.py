@@ -1,11 +1,11 @@
 """Start the whole local stack (`python -m local_runtime`) in the background, for tools that need it.
 
-`make demo`, `make loadtest PROFILE=smoke` and `make eval` each start their own stack on free
-loopback ports with throwaway data, use it, and stop it, so they never collide with a `make
-local` the user already has running:
+`make demo`, `make loadtest PROFILE=smoke` and `make eval` start their own stack on free
+loopback ports (throwaway data, or a lasting MLflow folder they name), use it, and stop it, so
+they never collide with a `make local` the user already has running (`MAKE_LOCAL` finds one):
 
     with LocalStack(scratch_dir, model="real", agent_settings={"AGENT_MAX_TOKENS": "160"}) as stack:
-        stack.agent_url, stack.runtime_url, stack.mlflow_url, stack.endpoint_name, stack.region
+        stack.agent_url, stack.runtime_url, stack.mlflow_url
 """
 
 from __future__ import annotations
@@ -90,18 +90,6 @@ class LocalStack:
     @property
     def mlflow_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['mlflow']}"
-
-    @property
-    def environment(self):
-        from kit_config.loader import load_environment
-
-        return load_environment(self.env)
-
-    def client_environment(self) -> dict[str, str]:
-        """What boto3 needs to reach the emulator instead of AWS (the supervisor prints the same)."""
-        return {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.runtime_url, "AWS_ENDPOINT_URL_SAGEMAKER": self.runtime_url,
-                "AWS_DEFAULT_REGION": self.environment.region, "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local"}
 
     # -- lifecycle --------------------------------------------------------------------------------
     def command(self) -> list[str]:
