@@ -17,26 +17,16 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from local_runtime import mlflow_server, processes
+from local_runtime.processes import answers
 from local_runtime.emulator import DEFAULT_PORT as DEFAULT_RUNTIME_PORT
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 READY_LINE = "is up"  # printed by local_runtime.__main__.print_summary once every child answers
 DEFAULT_AGENT_PORT = 8000
-
-
-def answers(url: str, timeout: float = 1.0) -> bool:
-    """True when `url` answers 200 (no proxy: these are loopback addresses)."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(url, timeout=timeout) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -49,13 +39,13 @@ class RunningStack:
     mlflow_url: str = f"http://127.0.0.1:{mlflow_server.DEFAULT_PORT}"
 
     def agent_answers(self) -> bool:
-        return answers(f"{self.agent_url}/health")
+        return answers(f"{self.agent_url}/health", timeout=1.0)
 
     def runtime_answers(self) -> bool:
-        return answers(f"{self.runtime_url}/ping")
+        return answers(f"{self.runtime_url}/ping", timeout=1.0)
 
     def mlflow_answers(self) -> bool:
-        return answers(mlflow_server.health_url("127.0.0.1", mlflow_server.DEFAULT_PORT))
+        return answers(mlflow_server.health_url("127.0.0.1", mlflow_server.DEFAULT_PORT), timeout=1.0)
 
 
 MAKE_LOCAL = RunningStack()
