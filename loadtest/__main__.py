@@ -129,7 +129,12 @@ class Place:
     agent_url: str | None
     runtime_url: str | None  # local emulator; None on AWS
     tracking_uri: str | None
-    local_model: str  # real | scripted | running stack | aws
+    local_model: str  # real | scripted (a stack this CLI started) | running stack | given stack | aws
+
+    @property
+    def started_here(self) -> bool:
+        """The CLI started this stack itself: it sets the agent's max_tokens and stops the stack after."""
+        return self.local_model in ("real", "scripted")
 
 
 def local_place(args, setup: Setup, exits: ExitStack, console) -> Place:
@@ -198,7 +203,7 @@ def run_params(args, setup: Setup, place: Place) -> dict:
         "scaling_min_max": ",".join(f"{s.min_instances}-{s.max_instances}" for s in scaling) or None,
         "model": ",".join(v.model.name for v in chosen if getattr(v, "model", None)) or None,
         "local_model": place.local_model,
-        "max_tokens": profile.max_tokens if not (args.target == "agent" and place.local_model in ("running stack", "given stack", "aws"))
+        "max_tokens": profile.max_tokens if args.target != "agent" or place.started_here
         else "the agent's AGENT_MAX_TOKENS",
         "concurrency": profile.peak_concurrency,
         "stages": ",".join(f"{s.concurrency}:{s.seconds:g}" for s in profile.stages),
@@ -266,15 +271,14 @@ def warm_up(args, setup: Setup, place: Place, console) -> None:
     target = make_target_factory(args, setup, place)(0)
     target.warm()
     prompt = setup.prompts.conversations[0].turns[0]
-    own_stack = place.local_model in ("real", "scripted")
     previous = None
-    for number in range(MAX_SETTLE_REQUESTS if own_stack else args.warmup):
+    for number in range(MAX_SETTLE_REQUESTS if place.started_here else args.warmup):
         reply = target.send([], prompt, f"lt-warmup-{int(time.time())}-{number}")
         took = reply.result.e2e_s or 0.0
         outcome = reply.result.status + (f" ({reply.result.error})" if reply.result.error else "")
         console.print(f"warm-up request {number + 1}: {took:.1f} s, {outcome} (not counted)", style="dim", highlight=False)
         settled = previous is not None and took <= previous * 1.25
-        if number + 1 >= args.warmup and (not own_stack or settled or reply.result.status != "ok"):
+        if number + 1 >= args.warmup and (not place.started_here or settled or reply.result.status != "ok"):
             return
         previous = took
 
@@ -338,9 +342,11 @@ def measure(args, setup: Setup, place: Place, console, error_console) -> int:
                             highlight=False)
         return exit_code or EXIT_NOT_LOGGED
     console.print(f"MLflow: run {run_id} in experiment {experiment!r} at {place.tracking_uri}", highlight=False)
-    if place.local_model in ("real", "scripted") and not args.tracking_uri:
+    if place.started_here and not args.tracking_uri:
         serve = f'make local LOCAL_ARGS="--mlflow-dir {args.mlflow_dir}"' if args.mlflow_dir else "make local"
-        console.print(f"the CLI's own stack stops now; its runs stay: `{serve}` shows them at http://127.0.0.1:5000 "
+        from local_runtime.launcher import MAKE_LOCAL
+
+        console.print(f"the CLI's own stack stops now; its runs stay: `{serve}` shows them at {MAKE_LOCAL.mlflow_url} "
                       f"(experiment {experiment})", style="dim", highlight=False)
     print(f"loadtest run_id={run_id} experiment={experiment} requests={summary.requests} ok={summary.succeeded} "
           f"throttled={summary.throttled} errors={summary.errors}", flush=True)
