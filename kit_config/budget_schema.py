@@ -6,14 +6,13 @@ budget is filtered by the environment's `Project` and `Environment` cost-allocat
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from kit_config.field_types import EmailAddress
 
 # AWS Budgets quotas: 5 notifications per budget, 10 email subscribers per notification.
 MAX_NOTIFICATIONS_PER_BUDGET = 5
 MAX_EMAIL_SUBSCRIBERS = 10
-EMAIL = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
 class BudgetConfig(BaseModel):
@@ -26,7 +25,7 @@ class BudgetConfig(BaseModel):
     forecast_alert_percent: float | None = Field(
         default=100.0, description="Alert when forecast cost passes this % of the limit; null for no forecast alert"
     )
-    emails: list[EMAIL] | None = Field(
+    emails: list[EmailAddress] | None = Field(
         default=None, description="Addresses Budgets emails directly; default: alarms.email_subscriptions"
     )
     notify_alarm_topic: bool = Field(

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from kit_config.agent_schema import AgentConfig
 from kit_config.budget_schema import BudgetConfig
 from kit_config.deploy_schema import DeployConfig
+from kit_config.field_types import EmailAddress
 from kit_config.inference_schema import InferenceConfig
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
@@ -140,7 +141,7 @@ class RequiredTags(_Section):
 
 
 class AlarmsConfig(_Section):
-    email_subscriptions: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
+    email_subscriptions: list[EmailAddress] = []
 
 
 # --- MLflow (SageMaker managed) ------------------------------------------------------------
