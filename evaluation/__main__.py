@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     from evaluation.runner import run_evaluation
     from evaluation.scorers import build_scorers
 
-    scorer_names = [s.name for s in build_scorers(args.judge_model, eval_set.judge_guidelines)]
+    scorers = build_scorers(args.judge_model, eval_set.judge_guidelines)
+    scorer_names = [s.name for s in scorers]
     cases = min(args.limit or len(eval_set.cases), len(eval_set.cases))
     print(f"evaluation set {args.cases} ({cases} of {len(eval_set.cases)} cases, digest {digest}); "
           f"scorers: {', '.join(scorer_names)}", flush=True)
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         with resolve_target(args.agent_url, args.tracking_uri, options) as target:
             print(f"agent {target.agent_url} ({target.origin}); MLflow {target.tracking_uri}", flush=True)
             check_tracking(target.tracking_uri)
-            outcome = run_evaluation(eval_set, cases_digest=digest, cases_file=str(args.cases), target=target,
+            outcome = run_evaluation(eval_set, cases_digest=digest, cases_file=str(args.cases), target=target, scorers=scorers,
                                      limit=args.limit, judge_model=args.judge_model, concurrency=args.concurrency,
                                      request_timeout=args.request_timeout)
     except TargetError as error:

@@ -15,9 +15,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from mlflow.genai.scorers import Scorer
+
 from evaluation import agent_client
 from evaluation.eval_set import Case, EvalSet
-from evaluation.scorers import build_scorers
 from evaluation.target import Target
 
 log = logging.getLogger(__name__)
@@ -64,14 +65,13 @@ def find_logged_model(mlflow, agent_version: str):
     return found[0] if found else None
 
 
-def run_evaluation(eval_set: EvalSet, *, cases_digest: str, cases_file: str, target: Target, limit: int | None = None,
-                   judge_model: str | None = None, concurrency: int = 1, request_timeout: float = 180.0,
-                   echo=print) -> Outcome:
+def run_evaluation(eval_set: EvalSet, *, cases_digest: str, cases_file: str, target: Target, scorers: list[Scorer],
+                   limit: int | None = None, judge_model: str | None = None, concurrency: int = 1,
+                   request_timeout: float = 180.0, echo=print) -> Outcome:
     import mlflow
 
     started = time.perf_counter()
     cases = eval_set.cases[:limit] if limit else list(eval_set.cases)
-    scorers = build_scorers(judge_model, eval_set.judge_guidelines)
     mlflow.set_tracking_uri(target.tracking_uri)
 
     agent = agent_client.health(target.agent_url)
