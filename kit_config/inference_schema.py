@@ -207,3 +207,16 @@ class InferenceConfig(_Section):
                 "(the default LMI image is for NVIDIA GPUs)"
             )
         return self
+
+    def rollout_peak_instances(self) -> dict[str, int]:
+        """Instances per instance type at the peak of an endpoint update, fully scaled out.
+
+        Every kit rollout (all_at_once, canary, linear) is a SageMaker blue/green deployment: the
+        green fleet is provisioned at the blue fleet's capacity before traffic shifts, so an update
+        holds twice the variants' instances until the termination wait ends ("Blue/Green
+        Deployments", SageMaker developer guide). Quota checks and the cost envelope use this.
+        """
+        peak: dict[str, int] = {}
+        for variant in self.variants:
+            peak[variant.instance_type] = peak.get(variant.instance_type, 0) + 2 * variant.autoscaling.max_instances
+        return peak
