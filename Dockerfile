@@ -21,9 +21,16 @@ RUN pip install --no-compile -r requirements.txt -r requirements-image.txt \
 
 COPY agent_runtime/ ./agent_runtime/
 RUN python -m compileall -q agent_runtime \
-    && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin agent
+    && useradd --uid 10001 --no-create-home --home-dir /tmp --shell /usr/sbin/nologin agent \
+    && chmod 1777 /tmp
 
-# Non-root; the root filesystem can be read-only (sessions and scratch go to /tmp).
+# Non-root; the root filesystem can be read-only: sessions, scratch and HOME live in /tmp.
+# On Fargate /tmp is an (initially empty) task volume: an empty bind mount is root-owned and not
+# writable by uid 10001 unless the image declares the path as a VOLUME, whose ownership and mode
+# ECS then copies (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html).
+# Declared last: later build steps could not change /tmp any more. Lambda's /tmp is its own.
+ENV HOME=/tmp TMPDIR=/tmp
+VOLUME ["/tmp"]
 USER 10001
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2)" || exit 1

@@ -80,6 +80,11 @@ class Autoscaling(_Section):
     scale_in_cooldown_seconds: int = Field(default=300, ge=0, le=3600)
     scale_out_cooldown_seconds: int = Field(default=60, ge=0, le=3600)
     scheduled: list[ScheduledScaling] = []
+    registered: bool = Field(
+        default=True,
+        description="false deregisters the variant from Application Auto Scaling (capacity stays as it is): "
+        "the first step of changing an autoscaled variant's instance type or removing it (docs/deploy.md)",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> "Autoscaling":

@@ -83,6 +83,41 @@ class CreateVpc(_Section):
         return self
 
 
+# Interface endpoints the kit creates, by the service name after com.amazonaws.<region>. (MLflow's is
+# aws.sagemaker.<region>.experiments). kit_constructs.isolated_network.AwsService maps them to CDK services.
+INTERFACE_ENDPOINT_SERVICES = (
+    "sagemaker.api", "sagemaker.runtime", "experiments", "sts", "logs", "monitoring", "ecr.api", "ecr.dkr", "kms",
+)
+
+
+class ExistingEndpoints(_Section):
+    """VPC endpoints the VPC already has, which the kit must reuse instead of creating again.
+
+    A second interface endpoint with private DNS for the same service in one VPC fails to create
+    (its private hosted zone conflicts), and so does a second S3 gateway route in a route table
+    ("Access an AWS service using an interface VPC endpoint", PrivateLink guide:
+    https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html;
+    "Gateway endpoints": https://docs.aws.amazon.com/vpc/latest/privatelink/gateway-endpoints.html).
+    `make preflight` lists the VPC's endpoints and refuses a deploy that would collide.
+    """
+
+    services: list[Literal[INTERFACE_ENDPOINT_SERVICES]] = Field(  # type: ignore[valid-type]
+        default=[], description="Services whose interface endpoint (private DNS on) already exists in the VPC"
+    )
+    security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]] = Field(
+        default=[], description="Security groups of those endpoints; the kit's workloads get HTTPS egress to them"
+    )
+    s3_gateway: bool = Field(default=False, description="The route tables already route S3 through a gateway endpoint")
+
+    @model_validator(mode="after")
+    def _reachable(self) -> "ExistingEndpoints":
+        if len(set(self.services)) != len(self.services):
+            raise ValueError(f"services lists a service twice: {self.services}")
+        if self.services and not self.security_group_ids:
+            raise ValueError("set security_group_ids: the kit's workloads need an egress rule to the existing endpoints")
+        return self
+
+
 class ExistingVpc(_Section):
     """Use a VPC that already exists. Everything is given, so synth does no lookup."""
 
@@ -95,6 +130,7 @@ class ExistingVpc(_Section):
     s3_prefix_list_id: Annotated[str, Field(pattern=r"^pl-[0-9a-f]{8,17}$")] = Field(
         description="The region's S3 managed prefix list (see CreateVpc)"
     )
+    existing_endpoints: ExistingEndpoints = ExistingEndpoints()
 
     @field_validator("vpc_cidr")
     @classmethod

@@ -39,14 +39,17 @@ class FargateCompute(Construct):
             runtime_platform=ecs.RuntimePlatform(cpu_architecture=ecs.CpuArchitecture.X86_64,
                                                  operating_system_family=ecs.OperatingSystemFamily.LINUX),
         )
-        # The root filesystem is read-only; the runtime writes only to /tmp (an ephemeral task volume).
+        # The root filesystem is read-only; the runtime writes only to /tmp, an ephemeral task volume that the
+        # image declares as a VOLUME so uid 10001 owns it (Fargate has no tmpfs; see the Dockerfile).
         self.task_definition.add_volume(name="tmp")
         self.container = self.task_definition.add_container(
             "Agent",
             image=ecs.ContainerImage.from_asset(str(PROJECT_DIR), file="Dockerfile", ignore_mode=IgnoreMode.DOCKER),
             user="10001",
             readonly_root_filesystem=True,
-            environment=service.environment,
+            # Kit-EcsWritableScratch: HOME and TMPDIR inside the writable /tmp volume (the image sets them too;
+            # the task states them so the template shows where the runtime writes).
+            environment={**service.environment, "HOME": "/tmp", "TMPDIR": "/tmp"},
             port_mappings=[ecs.PortMapping(container_port=CONTAINER_PORT)],
             logging=ecs.LogDrivers.aws_logs(stream_prefix="agent", log_group=service.log_group.log_group),
             stop_timeout=Duration.seconds(35),  # uvicorn drains in-flight requests for 30 s on SIGTERM
@@ -91,7 +94,7 @@ class FargateCompute(Construct):
             alb_group.add_ingress_rule(caller, ec2.Port.tcp(port), f"agent callers {group_id}")
         for cidr in config.ingress_cidrs:
             alb_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), f"agent callers {cidr}")
-        retained = props.removal_policy == RemovalPolicy.RETAIN
+        retained = props.removal_policy in (RemovalPolicy.RETAIN, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
         alb = elbv2.ApplicationLoadBalancer(
             self, "LoadBalancer", vpc=props.network.vpc, internet_facing=False, vpc_subnets=props.network.subnets,
             security_group=alb_group, drop_invalid_header_fields=True, deletion_protection=retained,

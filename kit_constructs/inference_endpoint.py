@@ -115,14 +115,43 @@ class InferenceEndpoint(Construct):
         self.models = {variant.name: self._model(variant, props) for variant in config.variants}
         self.endpoint_config = self._endpoint_config(props)
         self.alarms = self._alarms(props)
+        # Deployment guardrails read the rollback alarms as the execution role
+        # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+        # Enforced by Kit-SageMakerRollbackAlarmsReadable.
+        self.execution_policy.add_statements(iam.PolicyStatement(
+            sid="ReadRollbackAlarms",
+            actions=["cloudwatch:DescribeAlarms"],
+            resources=[alarm.alarm_arn for alarm in self.rollback_alarms],
+        ))
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
             endpoint_name=config.endpoint_name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
             deployment_config=self._deployment_config(),
+            # Without this every EndpointConfig change resets live capacity to InitialInstanceCount
+            # (prod would drop from its scaled-out count to 2 mid-rollout). Weights and data capture
+            # still follow config ("Update endpoints that use auto scaling",
+            # https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html).
+            # Enforced by Kit-SageMakerEndpointRetainsCapacity.
+            retain_all_variant_properties=True,
+            exclude_retained_variant_properties=[
+                sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=kind)
+                for kind in ("DesiredWeight", "DataCaptureConfig")
+            ],
         )
-        self.scalable_targets = {variant.name: self._autoscaling(variant) for variant in config.variants}
+        self.scalable_targets = {
+            variant.name: self._autoscaling(variant) for variant in config.variants if variant.autoscaling.registered
+        }
+        unregistered = [variant.name for variant in config.variants if not variant.autoscaling.registered]
+        # Changing an autoscaled variant's instance type, or removing it, fails while it is a registered
+        # scalable target: config deregisters it for one deploy first (docs/deploy.md, release/update_hazards.py).
+        acknowledge(self.endpoint, {
+            f"Kit-SageMakerVariantAutoscaled[NoScalableTarget::{name}]":
+                f"Variant {name} is deregistered from autoscaling (autoscaling.registered: false) for an instance-type "
+                "change or its removal; SageMaker rejects either while the variant is a scalable target."
+            for name in unregistered
+        })
 
     # -- grants -------------------------------------------------------------------------------
 
@@ -203,6 +232,7 @@ class InferenceEndpoint(Construct):
             statements=statements,
             roles=[role],
         )
+        self.execution_policy = policy
         # Data capture: SageMaker writes captured payloads as this role, encrypted with the storage key.
         self.data_capture_bucket.grant_write(policy, "capture/*")
         findings = {
@@ -243,8 +273,10 @@ class InferenceEndpoint(Construct):
                 subnets=props.network.vpc.select_subnets(**_selection(props.network.subnets)).subnet_ids,
             ),
         )
-        # The role's policy must exist before SageMaker validates image and weights access.
-        resource.node.add_dependency(self.execution_role)
+        # The role's policy must be attached before CreateModel: SageMaker validates the role's access to the
+        # image and weights then. The policy is a sibling of the role, so depending on the role is not enough.
+        # Enforced by Kit-SageMakerModelAfterRolePolicy.
+        resource.node.add_dependency(self.execution_policy)
         return resource
 
     def _endpoint_config(self, props: InferenceEndpointProps) -> sagemaker.CfnEndpointConfig:

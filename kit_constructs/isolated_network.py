@@ -36,6 +36,20 @@ class AwsService(enum.Enum):
     KMS = ec2.InterfaceVpcEndpointAwsService.KMS
 
 
+# Config names (kit_config.schema.INTERFACE_ENDPOINT_SERVICES) of the services above.
+SERVICE_KEYS = {
+    "sagemaker.api": AwsService.SAGEMAKER_API,
+    "sagemaker.runtime": AwsService.SAGEMAKER_RUNTIME,
+    "experiments": AwsService.MLFLOW_EXPERIMENTS,
+    "sts": AwsService.STS,
+    "logs": AwsService.CLOUDWATCH_LOGS,
+    "monitoring": AwsService.CLOUDWATCH_MONITORING,
+    "ecr.api": AwsService.ECR_API,
+    "ecr.dkr": AwsService.ECR_DOCKER,
+    "kms": AwsService.KMS,
+}
+
+
 @dataclass(frozen=True)
 class IsolatedNetworkProps:
     network: CreateVpc | ExistingVpc
@@ -66,6 +80,14 @@ class IsolatedNetwork(Construct):
         self.endpoint_security_group.add_ingress_rule(
             ec2.Peer.ipv4(props.vpc_cidr), HTTPS, "HTTPS from the VPC to AWS service endpoints"
         )
+        # Endpoints the VPC already has are reused, not created again (a second private-DNS endpoint for a
+        # service, or a second S3 gateway route, fails to create): ExistingVpc.existing_endpoints.
+        existing = props.network.existing_endpoints if isinstance(props.network, ExistingVpc) else None
+        reused = {SERVICE_KEYS[key] for key in existing.services} if existing else set()
+        self._existing_endpoint_groups = [
+            ec2.SecurityGroup.from_security_group_id(self, f"ExistingEndpoints{index}", group_id, mutable=False)
+            for index, group_id in enumerate(existing.security_group_ids if existing else [])
+        ]
         self.endpoints: dict[AwsService, ec2.InterfaceVpcEndpoint] = {
             service: ec2.InterfaceVpcEndpoint(
                 self,
@@ -78,8 +100,9 @@ class IsolatedNetwork(Construct):
                 open=False,  # we manage the security group ourselves (see above)
             )
             for service in AwsService
+            if service not in reused
         }
-        self.s3_endpoint = ec2.GatewayVpcEndpoint(
+        self.s3_endpoint = None if existing and existing.s3_gateway else ec2.GatewayVpcEndpoint(
             self,
             "S3GatewayEndpoint",
             vpc=self.vpc,
@@ -93,6 +116,10 @@ class IsolatedNetwork(Construct):
         security_group.connections.allow_to(
             self.endpoint_security_group, HTTPS, "HTTPS to AWS service endpoints"
         )
+        for group in self._existing_endpoint_groups:
+            security_group.add_egress_rule(
+                ec2.Peer.security_group_id(group.security_group_id), HTTPS, "HTTPS to the VPC's existing AWS service endpoints"
+            )
 
     def allow_s3_access(self, security_group: ec2.ISecurityGroup) -> None:
         """Let `security_group` reach S3 over HTTPS through the gateway endpoint (egress rule)."""

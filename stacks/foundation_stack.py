@@ -33,6 +33,22 @@ class FoundationStack(Stack):
             master_key=self.keys.notifications,
             enforce_ssl=True,
         )
+        # enforce_ssl adds a topic policy, which replaces SNS's default one: CloudWatch alarms (a service
+        # principal) need their own Allow, limited to this account's alarms (confused-deputy protection;
+        # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html).
+        # AWS Budgets gets its own statement from CostBudget. Enforced by Kit-SnsPublishersAllowed.
+        self.alarm_topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.alarm_topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": self.account},
+                    "ArnLike": {"aws:SourceArn": f"arn:{self.partition}:cloudwatch:{self.region}:{self.account}:alarm:*"},
+                },
+            )
+        )
         for address in config.alarms.email_subscriptions:
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(address))
         # The environment's S3 server access log target; every SecureBucket in later stacks logs here.
@@ -62,4 +78,12 @@ class FoundationStack(Stack):
 
 
 def removal_policy(config: EnvironmentConfig) -> RemovalPolicy:
-    return RemovalPolicy.RETAIN if config.removal_policy == "retain" else RemovalPolicy.DESTROY
+    """`retain` keeps resources on stack deletion and replacement, but not after a failed first create.
+
+    CloudFormation's `RetainExceptOnCreate`: with plain `Retain`, a first deploy that rolls back
+    leaves named resources (log groups, the MLflow bucket and tracking server) behind, and the
+    retry fails with "already exists" ("DeletionPolicy attribute", CloudFormation User Guide:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html).
+    Enforced by Kit-RetainExceptOnCreate.
+    """
+    return RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE if config.removal_policy == "retain" else RemovalPolicy.DESTROY

@@ -33,8 +33,9 @@ class NetworkStack(Stack):
         # Only this environment's MLflow server or app is reachable through the MLflow endpoint.
         # Built from config (the ARN is known before deployment), so this stack does not depend
         # on the Mlflow stack.
-        experiments = self.network.endpoints[AwsService.MLFLOW_EXPERIMENTS]
-        for statement in mlflow_endpoint_policy(
+        # A reused MLflow endpoint keeps the policy its owners gave it (docs/deploy-readiness.md).
+        experiments = self.network.endpoints.get(AwsService.MLFLOW_EXPERIMENTS)
+        for statement in [] if experiments is None else mlflow_endpoint_policy(
             self, config.mlflow, mlflow_resource_name(config.tags.Project, config.name), config.tags.as_dict()
         ):
             experiments.add_to_policy(statement)

@@ -1,14 +1,21 @@
 """The kit's own governance rules, one per file. Register a new rule in `ALL_RULES`."""
 
+from governance.rules.ecs_writable_scratch import EcsWritableScratch
 from governance.rules.log_group_encrypted_retained import LogGroupEncryptedRetained
 from governance.rules.mlflow_artifact_store import MlflowArtifactStore
 from governance.rules.mlflow_maintenance_window import MlflowMaintenanceWindow
 from governance.rules.no_open_security_group_rule import NoOpenSecurityGroupRule
 from governance.rules.required_tags import RequiredTags
+from governance.rules.retain_except_on_create import RetainExceptOnCreate
 from governance.rules.s3_bucket_baseline import S3BucketBaseline
 from governance.rules.sagemaker_endpoint_config_encrypted import SageMakerEndpointConfigEncrypted
+from governance.rules.sagemaker_endpoint_retains_capacity import SageMakerEndpointRetainsCapacity
+from governance.rules.sagemaker_model_after_role_policy import SageMakerModelAfterRolePolicy
 from governance.rules.sagemaker_model_isolated import SageMakerModelIsolated
+from governance.rules.sagemaker_rollback_alarms_readable import SageMakerRollbackAlarmsReadable
+from governance.rules.sagemaker_rollout_step_fits_capacity import SageMakerRolloutStepFitsCapacity
 from governance.rules.sagemaker_variant_autoscaled import SageMakerVariantAutoscaled
+from governance.rules.sns_publishers_allowed import SnsPublishersAllowed
 
 ALL_RULES = (
     RequiredTags(),
@@ -20,4 +27,13 @@ ALL_RULES = (
     SageMakerVariantAutoscaled(),
     MlflowArtifactStore(),
     MlflowMaintenanceWindow(),
+    # Deploy readiness: what CloudFormation accepts but the first deploy or a later update would fail on
+    # (docs/deploy-readiness.md).
+    RetainExceptOnCreate(),
+    SnsPublishersAllowed(),
+    SageMakerModelAfterRolePolicy(),
+    SageMakerRollbackAlarmsReadable(),
+    SageMakerEndpointRetainsCapacity(),
+    SageMakerRolloutStepFitsCapacity(),
+    EcsWritableScratch(),
 )

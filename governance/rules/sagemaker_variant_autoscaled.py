@@ -28,7 +28,7 @@ class SageMakerVariantAutoscaled:
         if not isinstance(name, str):
             return ["EndpointNameNotLiteral"]  # scaling targets address the endpoint by name
         variants = _variant_names(stack, properties.get("EndpointConfigName"))
-        scaled = _scaled_variants(Stage.of(node), name)
+        scaled = scaled_variants(Stage.of(node), name)
         return findings_or_compliant([f"NoScalableTarget::{variant}" for variant in variants if variant not in scaled])
 
 
@@ -40,7 +40,7 @@ def _variant_names(stack: Stack, config_ref) -> list[str]:
     return []
 
 
-def _scaled_variants(scope, endpoint_name: str) -> set[str]:
+def scaled_variants(scope, endpoint_name: str) -> set[str]:
     prefix = f"endpoint/{endpoint_name}/variant/"
     scaled = set()
     for construct in scope.node.find_all():

@@ -114,3 +114,43 @@ def test_existing_vpc_is_adopted_by_id_without_creating_network_resources(synthe
         assert endpoint["Properties"]["VpcId"] == network.vpc_id
         ids = endpoint["Properties"].get("SubnetIds") or endpoint["Properties"]["RouteTableIds"]
         assert sorted(ids) in (sorted(network.subnet_ids), sorted(network.route_table_ids))
+
+
+def _existing_network(existing: dict):
+    """An IsolatedNetwork over prod's existing VPC with `existing_endpoints` from config, and a workload SG."""
+    from aws_cdk import App, Environment, RemovalPolicy, Stack
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk import aws_kms as kms
+    from aws_cdk.assertions import Template
+
+    from kit_config import load_environment
+    from kit_config.schema import ExistingVpc
+    from kit_constructs.isolated_network import IsolatedNetwork, IsolatedNetworkProps
+
+    config = load_environment("prod")
+    network = ExistingVpc.model_validate({**config.network.model_dump(), "existing_endpoints": existing})
+    stack = Stack(App(), "Net", env=Environment(account="123456789012", region="us-west-2"))
+    isolated = IsolatedNetwork(stack, "Network", IsolatedNetworkProps(
+        network=network, availability_zones=config.availability_zones, vpc_cidr=config.vpc_cidr,
+        flow_log_key=kms.Key(stack, "Key"), log_retention_days=30, removal_policy=RemovalPolicy.DESTROY,
+        s3_prefix_list_id=network.s3_prefix_list_id))
+    workload = ec2.SecurityGroup(stack, "Workload", vpc=isolated.vpc, allow_all_outbound=False)
+    isolated.allow_endpoint_access(workload)
+    return Template.from_stack(stack).to_json(), stack.get_logical_id(workload.node.default_child)
+
+
+def test_existing_endpoints_are_reused_not_created_again():
+    template, workload = _existing_network({"services": ["sts", "logs", "kms"], "security_group_ids": ["sg-0aaaabbbbccccdddd"],
+                                            "s3_gateway": True})
+    endpoints = resources(template, "AWS::EC2::VPCEndpoint").values()
+    created = {service_name(e, "us-west-2").rsplit(".", 1)[-1] for e in endpoints}
+    assert not {"sts", "logs", "kms", "s3"} & created, created
+    assert {"runtime", "api", "experiments", "monitoring", "dkr"} <= created
+    egress = template["Resources"][workload]["Properties"]["SecurityGroupEgress"]
+    assert {"DestinationSecurityGroupId": "sg-0aaaabbbbccccdddd", "FromPort": 443, "ToPort": 443, "IpProtocol": "tcp",
+            "Description": "HTTPS to the VPC's existing AWS service endpoints"} in egress
+
+
+def test_without_existing_endpoints_every_endpoint_is_created():
+    template, _ = _existing_network({})
+    assert len(resources(template, "AWS::EC2::VPCEndpoint")) == len(AWS_SERVICES) + 2  # + experiments + S3 gateway

@@ -1,0 +1,99 @@
+"""Following references between the CloudFormation resources of one stack, for rules that span resources.
+
+Rules see one resource at a time; the deploy-time constraints that matter most (an endpoint's
+rollback alarms readable by its models' role, a model created after its role's policy) span
+several. These helpers resolve `Ref`/`Fn::GetAtt` to the construct that a reference names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from aws_cdk import CfnResource, Stack
+
+from governance.kit_rule import cfn_properties
+
+
+def logical_id_of(reference) -> str | None:
+    """The logical id a `{"Ref": id}` or `{"Fn::GetAtt": [id, attr]}` names, else None."""
+    if isinstance(reference, dict):
+        if "Ref" in reference:
+            return reference["Ref"]
+        if "Fn::GetAtt" in reference:
+            return reference["Fn::GetAtt"][0]
+    return None
+
+
+def resources_of(stack: Stack, resource_type: str | None = None) -> Iterator[CfnResource]:
+    for construct in stack.node.find_all():
+        if isinstance(construct, CfnResource) and Stack.of(construct).node.path == stack.node.path and (
+            resource_type is None or construct.cfn_resource_type == resource_type
+        ):
+            yield construct
+
+
+def resource(stack: Stack, reference) -> CfnResource | None:
+    logical_id = logical_id_of(reference)
+    if logical_id is None:
+        return None
+    return next((r for r in resources_of(stack) if stack.get_logical_id(r) == logical_id), None)
+
+
+def role_policy_documents(stack: Stack, role: CfnResource) -> list[tuple[CfnResource, dict]]:
+    """(policy resource, document) for every policy attached to `role` in this stack, inline ones included."""
+    role_id = stack.get_logical_id(role)
+    role_ref = {"Ref": role_id}
+    found: list[tuple[CfnResource, dict]] = []
+    role_properties = cfn_properties(role)
+    for inline in role_properties.get("Policies") or []:
+        found.append((role, inline.get("PolicyDocument") or {}))
+    attached_arns = role_properties.get("ManagedPolicyArns") or []
+    for policy in resources_of(stack):
+        if policy.cfn_resource_type not in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
+            continue
+        properties = cfn_properties(policy)
+        if role_ref in (properties.get("Roles") or []) or {"Ref": stack.get_logical_id(policy)} in attached_arns:
+            found.append((policy, properties.get("PolicyDocument") or {}))
+    return found
+
+
+def allowed_resources(documents: list[dict], action: str) -> list:
+    """Resources of Allow statements that grant `action` (exactly, by `service:*`, or by a `Prefix*` wildcard)."""
+    import fnmatch
+
+    granted = []
+    for document in documents:
+        for statement in document.get("Statement") or []:
+            actions = statement.get("Action")
+            actions = [actions] if isinstance(actions, str) else actions or []
+            if statement.get("Effect") == "Allow" and any(fnmatch.fnmatchcase(action, pattern) for pattern in actions):
+                resources = statement.get("Resource")
+                granted += [resources] if not isinstance(resources, list) else resources
+    return granted
+
+
+def depends_on(node: CfnResource, other: CfnResource) -> bool:
+    """Whether CloudFormation creates `other` before `node` through DependsOn, directly or transitively.
+
+    Construct-level dependencies (`node.add_dependency(construct)`, on the resource or a scope above
+    it) only become DependsOn when the app is prepared, so both kinds are followed.
+    """
+    # jsii hands out a new Python proxy per lookup: compare construct paths, not identities.
+    target, seen, pending = other.node.path, set(), [node]
+    while pending:
+        current = pending.pop()
+        for dependency in _direct_dependencies(current):
+            path = dependency.node.path
+            if path == target:
+                return True
+            if path not in seen:
+                seen.add(path)
+                pending.append(dependency)
+    return False
+
+
+def _direct_dependencies(node: CfnResource) -> Iterator[CfnResource]:
+    yield from node.obtain_dependencies()
+    for scope in node.node.scopes:
+        for construct in scope.node.dependencies:
+            yield from (c for c in construct.node.find_all() if isinstance(c, CfnResource))

@@ -1,0 +1,240 @@
+"""The deploy-readiness rules reject what CloudFormation accepts but a deploy or an update would fail on.
+
+Each test builds the broken form and shows the gate rejecting it, then the fixed form passing.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_budgets as budgets
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
+
+from tests.helpers import gate_findings
+
+IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.36.0-lmi18.0.0-cu128"
+
+
+def kit(findings: dict, rule: str) -> list[str]:
+    return sorted(rule_id for rule_id in findings if rule_id.startswith(f"Kit-{rule}"))
+
+
+# -- RetainExceptOnCreate -----------------------------------------------------------------------
+
+def test_retain_is_rejected_and_retain_except_on_create_passes(tmp_path):
+    def build(stack):
+        logs.LogGroup(stack, "Retained", log_group_name="/kit/retained", removal_policy=RemovalPolicy.RETAIN)
+        logs.LogGroup(stack, "RetainedExceptOnCreate", log_group_name="/kit/ok",
+                      removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+
+    findings = gate_findings(build, tmp_path=tmp_path)
+    assert kit(findings, "RetainExceptOnCreate") == ["Kit-RetainExceptOnCreate"]
+    assert findings["Kit-RetainExceptOnCreate"] == ["gate/UnderTest/Retained/Resource"]
+
+
+# -- SnsPublishersAllowed -----------------------------------------------------------------------
+
+def _alarm_to(stack, topic):
+    alarm = cloudwatch.Alarm(stack, "Alarm", metric=cloudwatch.Metric(namespace="Kit", metric_name="Errors"),
+                             threshold=1, evaluation_periods=1)
+    alarm.add_alarm_action(actions.SnsAction(topic))
+
+
+def _budget_to(stack, topic):
+    budgets.CfnBudget(stack, "Budget", budget=budgets.CfnBudget.BudgetDataProperty(
+        budget_type="COST", time_unit="MONTHLY", budget_limit=budgets.CfnBudget.SpendProperty(amount=10, unit="USD")),
+        notifications_with_subscribers=[budgets.CfnBudget.NotificationWithSubscribersProperty(
+            notification=budgets.CfnBudget.NotificationProperty(notification_type="ACTUAL", comparison_operator="GREATER_THAN", threshold=80),
+            subscribers=[budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=topic.topic_arn)])])
+
+
+def _allow(topic, service: str, conditions: dict | None = None):
+    topic.add_to_resource_policy(iam.PolicyStatement(
+        principals=[iam.ServicePrincipal(service)], actions=["sns:Publish"], resources=[topic.topic_arn],
+        conditions=conditions if conditions is not None else {"StringEquals": {"aws:SourceAccount": "123456789012"}}))
+
+
+def test_ssl_only_topic_policy_locks_out_alarms_and_budgets(tmp_path):
+    def build(stack):
+        topic = sns.Topic(stack, "Topic", enforce_ssl=True)
+        _alarm_to(stack, topic)
+        _budget_to(stack, topic)
+
+    assert kit(gate_findings(build, tmp_path=tmp_path), "SnsPublishersAllowed") == [
+        "Kit-SnsPublishersAllowed[NoPublishAllow::budgets.amazonaws.com]",
+        "Kit-SnsPublishersAllowed[NoPublishAllow::cloudwatch.amazonaws.com]",
+    ]
+
+
+def test_an_allow_without_source_conditions_does_not_count(tmp_path):
+    def build(stack):
+        topic = sns.Topic(stack, "Topic", enforce_ssl=True)
+        _alarm_to(stack, topic)
+        _allow(topic, "cloudwatch.amazonaws.com", conditions={})
+
+    assert kit(gate_findings(build, tmp_path=tmp_path), "SnsPublishersAllowed") == [
+        "Kit-SnsPublishersAllowed[NoPublishAllow::cloudwatch.amazonaws.com]"]
+
+
+def test_publishers_with_a_scoped_allow_pass(tmp_path):
+    def build(stack):
+        topic = sns.Topic(stack, "Topic", enforce_ssl=True)
+        _alarm_to(stack, topic)
+        _budget_to(stack, topic)
+        _allow(topic, "cloudwatch.amazonaws.com")
+        _allow(topic, "budgets.amazonaws.com")
+
+    assert kit(gate_findings(build, tmp_path=tmp_path), "SnsPublishersAllowed") == []
+
+
+# -- SageMaker models, endpoints and rollouts -----------------------------------------------------
+
+def _role_with_policy(stack, statements: list[iam.PolicyStatement]):
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    policy = iam.ManagedPolicy(stack, "Policy", statements=statements, roles=[role])
+    return role, policy
+
+
+def _model(stack, role, policy=None):
+    model = sagemaker.CfnModel(stack, "Model", execution_role_arn=role.role_arn, enable_network_isolation=True,
+                               primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(image=IMAGE),
+                               vpc_config=sagemaker.CfnModel.VpcConfigProperty(
+                                   security_group_ids=["sg-0123456789abcdef0"], subnets=["subnet-0123456789abcdef0"]))
+    if policy is not None:
+        model.node.add_dependency(policy)
+    return model
+
+
+PULL = iam.PolicyStatement(actions=["ecr:BatchGetImage"], resources=["arn:aws:ecr:us-east-1:763104351884:repository/djl-inference"])
+
+
+def test_model_created_before_its_role_policy_is_rejected(tmp_path):
+    def build(stack):
+        role, _ = _role_with_policy(stack, [PULL])
+        _model(stack, role)
+
+    findings = gate_findings(build, tmp_path=tmp_path)
+    [finding] = kit(findings, "SageMakerModelAfterRolePolicy")
+    assert finding.startswith("Kit-SageMakerModelAfterRolePolicy[NotAfter::Policy")
+
+
+def test_model_after_its_role_policy_passes(tmp_path):
+    def build(stack):
+        role, policy = _role_with_policy(stack, [PULL])
+        _model(stack, role, policy)
+
+    assert kit(gate_findings(build, tmp_path=tmp_path), "SageMakerModelAfterRolePolicy") == []
+
+
+def _endpoint(stack, *, describe_alarms: bool, routing: dict, min_capacity: int, retain: bool = True,
+              exclude: tuple[str, ...] = ()):
+    alarm = cloudwatch.Alarm(stack, "Errors", alarm_name="llm-errors", threshold=1, evaluation_periods=1,
+                             metric=cloudwatch.Metric(namespace="AWS/SageMaker", metric_name="Invocation5XXErrors"))
+    statements = [PULL]
+    if describe_alarms:
+        statements.append(iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=[alarm.alarm_arn]))
+    role, policy = _role_with_policy(stack, statements)
+    model = _model(stack, role, policy)
+    config = sagemaker.CfnEndpointConfig(stack, "Config", production_variants=[
+        sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+            variant_name="primary", model_name=model.attr_model_name, instance_type="ml.g5.2xlarge",
+            initial_instance_count=max(min_capacity, 1))])
+    endpoint = sagemaker.CfnEndpoint(
+        stack, "Endpoint", endpoint_name="llm", endpoint_config_name=config.attr_endpoint_config_name,
+        retain_all_variant_properties=retain or None,
+        exclude_retained_variant_properties=[sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=kind)
+                                             for kind in exclude] or None,
+        deployment_config=sagemaker.CfnEndpoint.DeploymentConfigProperty(
+            blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
+                traffic_routing_configuration=sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(**routing)),
+            auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
+                alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=alarm.alarm_name)])))
+    target = appscaling.ScalableTarget(stack, "Scaling", service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+                                       resource_id="endpoint/llm/variant/primary",
+                                       scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+                                       min_capacity=min_capacity, max_capacity=max(4, min_capacity))
+    target.node.add_dependency(endpoint)
+    target.scale_on_schedule("Nightly", schedule=appscaling.Schedule.cron(hour="20", minute="0"), min_capacity=min_capacity)
+
+
+ALL_AT_ONCE = {"type": "ALL_AT_ONCE", "wait_interval_in_seconds": 300}
+
+
+def canary(percent: int) -> dict:
+    return {"type": "CANARY", "wait_interval_in_seconds": 300,
+            "canary_size": sagemaker.CfnEndpoint.CapacitySizeProperty(type="CAPACITY_PERCENT", value=percent)}
+
+
+def linear(percent: int) -> dict:
+    return {"type": "LINEAR", "wait_interval_in_seconds": 300,
+            "linear_step_size": sagemaker.CfnEndpoint.CapacitySizeProperty(type="CAPACITY_PERCENT", value=percent)}
+
+
+def test_rollback_alarm_the_role_cannot_read_is_rejected(tmp_path):
+    findings = gate_findings(lambda s: _endpoint(s, describe_alarms=False, routing=ALL_AT_ONCE, min_capacity=1), tmp_path=tmp_path)
+    [finding] = kit(findings, "SageMakerRollbackAlarmsReadable")
+    assert finding.startswith("Kit-SageMakerRollbackAlarmsReadable[NotReadable::primary::Errors"), finding
+
+
+def test_update_that_resets_autoscaled_capacity_is_rejected(tmp_path):
+    findings = gate_findings(lambda s: _endpoint(s, describe_alarms=True, routing=ALL_AT_ONCE, min_capacity=1, retain=False),
+                             tmp_path=tmp_path)
+    assert kit(findings, "SageMakerEndpointRetainsCapacity") == ["Kit-SageMakerEndpointRetainsCapacity[CapacityResetOnUpdate]"]
+    findings = gate_findings(lambda s: _endpoint(s, describe_alarms=True, routing=ALL_AT_ONCE, min_capacity=1,
+                                                 exclude=("DesiredInstanceCount",)), tmp_path=tmp_path / "excluded")
+    assert kit(findings, "SageMakerEndpointRetainsCapacity") == ["Kit-SageMakerEndpointRetainsCapacity[DesiredInstanceCountExcluded]"]
+
+
+def test_canary_or_linear_on_a_one_instance_fleet_is_rejected(tmp_path):
+    findings = gate_findings(lambda s: _endpoint(s, describe_alarms=True, routing=canary(10), min_capacity=1), tmp_path=tmp_path)
+    assert kit(findings, "SageMakerRolloutStepFitsCapacity") == [
+        "Kit-SageMakerRolloutStepFitsCapacity[CanarySizeNotFit::primary::1Instances]"]
+    findings = gate_findings(lambda s: _endpoint(s, describe_alarms=True, routing=linear(5), min_capacity=20), tmp_path=tmp_path / "small")
+    assert kit(findings, "SageMakerRolloutStepFitsCapacity") == [
+        "Kit-SageMakerRolloutStepFitsCapacity[LinearStepSizeNotFit::primary::20Instances]"]
+
+
+def test_a_compliant_endpoint_passes_every_deploy_readiness_rule(tmp_path):
+    findings = gate_findings(lambda s: _endpoint(s, describe_alarms=True, routing=canary(10), min_capacity=2), tmp_path=tmp_path)
+    for rule in ("SageMakerRollbackAlarmsReadable", "SageMakerEndpointRetainsCapacity", "SageMakerRolloutStepFitsCapacity",
+                 "SageMakerModelAfterRolePolicy"):
+        assert kit(findings, rule) == [], rule
+
+
+# -- EcsWritableScratch -------------------------------------------------------------------------
+
+def _task(stack, *, mount: bool, environment: dict[str, str], tmpfs: bool = False):
+    task = ecs.FargateTaskDefinition(stack, "Task", cpu=256, memory_limit_mib=512)
+    task.add_volume(name="tmp")
+    container = task.add_container(
+        "App", image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/python:3.11-slim"), user="10001",
+        readonly_root_filesystem=True, environment=environment,
+        linux_parameters=ecs.LinuxParameters(stack, "Linux", init_process_enabled=False) if tmpfs else None)
+    if tmpfs:
+        container.linux_parameters.add_tmpfs(ecs.Tmpfs(container_path="/tmp", size=64))
+    if mount:
+        container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))
+
+
+def test_read_only_root_without_writable_tmp_or_home_is_rejected(tmp_path):
+    findings = gate_findings(lambda s: _task(s, mount=False, environment={}), tmp_path=tmp_path)
+    assert kit(findings, "EcsWritableScratch") == [
+        "Kit-EcsWritableScratch[HOMENotWritable::App]", "Kit-EcsWritableScratch[TMPDIRNotWritable::App]"]
+    findings = gate_findings(lambda s: _task(s, mount=True, environment={"HOME": "/home/agent"}), tmp_path=tmp_path / "home")
+    assert kit(findings, "EcsWritableScratch") == ["Kit-EcsWritableScratch[HOMENotWritable::App]"]
+
+
+def test_tmpfs_on_fargate_is_rejected(tmp_path):
+    findings = gate_findings(lambda s: _task(s, mount=True, environment={"HOME": "/tmp"}, tmpfs=True), tmp_path=tmp_path)
+    assert "Kit-EcsWritableScratch[TmpfsOnFargate::App]" in kit(findings, "EcsWritableScratch")
+
+
+def test_mounted_tmp_with_home_and_tmpdir_inside_passes(tmp_path):
+    findings = gate_findings(lambda s: _task(s, mount=True, environment={"HOME": "/tmp", "TMPDIR": "/tmp"}), tmp_path=tmp_path)
+    assert kit(findings, "EcsWritableScratch") == []
