@@ -201,11 +201,10 @@ def test_grant_invoke_is_exactly_the_two_invoke_actions_on_this_endpoint(synthes
     }
 
 
-def test_ebs_backed_instances_get_the_inference_key_and_a_volume_size():
-    """Inferentia2 has no instance store: the storage volume is EBS and must use the inference key."""
+def _standalone_endpoint(stack, config_data: dict):
+    """An InferenceEndpoint with its own keys, network and topic in `stack` (no other stacks)."""
     from aws_cdk import RemovalPolicy
     from aws_cdk import aws_sns as sns
-    from aws_cdk.assertions import Template
 
     from kit_config.inference_schema import InferenceConfig
     from kit_config.schema import CreateVpc
@@ -213,27 +212,79 @@ def test_ebs_backed_instances_get_the_inference_key_and_a_volume_size():
     from kit_constructs.inference_endpoint import InferenceEndpoint, InferenceEndpointProps
     from kit_constructs.isolated_network import IsolatedNetwork, IsolatedNetworkProps
     from kit_constructs.secure_bucket import AccessLogBucket, AccessLogBucketProps
-    from stacks.kit_app import cdk_json_context
 
-    stack = Stack(App(context=cdk_json_context()), "Neuron", env=Environment(account="123456789012", region="us-east-1"))
     keys = EnvironmentKeys(stack, "Keys", EnvironmentKeysProps("test", "kit", RemovalPolicy.DESTROY))
     network = IsolatedNetwork(stack, "Net", IsolatedNetworkProps(
         network=CreateVpc(mode="create", cidr="10.0.0.0/16", az_count=1, s3_prefix_list_id="pl-63a5400a"),
         availability_zones=["us-east-1a"], vpc_cidr="10.0.0.0/16", flow_log_key=keys.logs, log_retention_days=30,
         removal_policy=RemovalPolicy.DESTROY, s3_prefix_list_id="pl-63a5400a"))
-    config = InferenceConfig.model_validate({
-        "endpoint_name": "neuron-llm", "max_instances_cap": 2,
+    return InferenceEndpoint(stack, "Llm", InferenceEndpointProps(
+        config=InferenceConfig.model_validate(config_data), network=network, inference_key=keys.inference,
+        storage_key=keys.storage, logs_key=keys.logs,
+        access_logs=AccessLogBucket(stack, "Logs", AccessLogBucketProps(30, RemovalPolicy.DESTROY)),
+        alarm_topic=sns.Topic(stack, "Topic"), log_retention_days=30, removal_policy=RemovalPolicy.DESTROY))
+
+
+def test_ebs_backed_instances_get_the_inference_key_and_a_volume_size():
+    """Inferentia2 has no instance store: the storage volume is EBS and must use the inference key."""
+    from aws_cdk.assertions import Template
+
+    from stacks.kit_app import cdk_json_context
+
+    stack = Stack(App(context=cdk_json_context()), "Neuron", env=Environment(account="123456789012", region="us-east-1"))
+    _standalone_endpoint(stack, {
+        "endpoint_name": "neuron-llm", "max_instances_cap": 4,
         "image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.29.0-neuronx-sdk2.19.1",
         "variants": [{"name": "primary", "instance_type": "ml.inf2.xlarge", "initial_instance_count": 1, "volume_size_gb": 64,
                       "model": {"name": "m", "s3_uri": "s3://weights-bucket/m/"},
                       "autoscaling": {"min_instances": 1, "max_instances": 2, "target_value": 2}}],
+        "deployment": {"strategy": "all_at_once"},
     })
-    InferenceEndpoint(stack, "Llm", InferenceEndpointProps(
-        config=config, network=network, inference_key=keys.inference, storage_key=keys.storage, logs_key=keys.logs,
-        access_logs=AccessLogBucket(stack, "Logs", AccessLogBucketProps(30, RemovalPolicy.DESTROY)),
-        alarm_topic=sns.Topic(stack, "Topic"), log_retention_days=30, removal_policy=RemovalPolicy.DESTROY))
     rendered = Template.from_stack(stack).to_json()
     endpoint_config = only(resources(rendered, "AWS::SageMaker::EndpointConfig"))["Properties"]
     [inference_key] = [k for k in resources(rendered, "AWS::KMS::Key") if k.startswith("KeysInference")]
     assert endpoint_config["KmsKeyId"] == {"Fn::GetAtt": [inference_key, "Arn"]}
     assert endpoint_config["ProductionVariants"][0]["VolumeSizeInGB"] == 64
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_updates_keep_the_autoscaled_instance_count_but_apply_weights_and_capture(synthesized, env):
+    endpoint = only(resources(synthesized.templates[(env, "Inference")], "AWS::SageMaker::Endpoint"))["Properties"]
+    assert endpoint["RetainAllVariantProperties"] is True
+    assert sorted(p["VariantPropertyType"] for p in endpoint["ExcludeRetainedVariantProperties"]) == ["DataCaptureConfig", "DesiredWeight"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_execution_role_reads_exactly_the_rollback_alarms_and_models_wait_for_it(synthesized, env):
+    template, _ = inference(synthesized, env)
+    endpoint = only(resources(template, "AWS::SageMaker::Endpoint"))["Properties"]
+    rollback = sorted(a["AlarmName"]["Ref"] for a in endpoint["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"])
+    [(policy_id, policy)] = resources(template, "AWS::IAM::ManagedPolicy").items()
+    [read] = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s.get("Sid") == "ReadRollbackAlarms"]
+    assert read["Action"] == "cloudwatch:DescribeAlarms"
+    assert sorted(r["Fn::GetAtt"][0] for r in read["Resource"]) == rollback
+    for model in resources(template, "AWS::SageMaker::Model").values():
+        assert policy_id in model["DependsOn"]
+
+
+def test_an_unregistered_variant_has_no_scalable_target_and_its_finding_is_acknowledged(tmp_path):
+    from tests.helpers import gate_findings
+
+    def build(stack):
+        _standalone_endpoint(stack, {
+            "endpoint_name": "llm", "max_instances_cap": 4,
+            "variants": [{"name": name, "instance_type": "ml.g6e.xlarge", "initial_instance_count": 1, "initial_weight": 0.5,
+                          "model": {"name": "m", "s3_uri": "s3://weights-bucket/m/"},
+                          "autoscaling": {"min_instances": 1, "max_instances": 2, "target_value": 2, "registered": name == "a"}}
+                         for name in ("a", "b")],
+            "deployment": {"strategy": "all_at_once"},
+        })
+        built.append(stack)
+
+    built: list = []
+    findings = gate_findings(build, tmp_path=tmp_path)
+    assert not [f for f in findings if f.startswith("Kit-SageMaker")], findings
+    from aws_cdk import aws_applicationautoscaling as appscaling
+
+    targets = [c.resource_id for c in built[0].node.find_all() if isinstance(c, appscaling.CfnScalableTarget)]
+    assert targets == ["endpoint/llm/variant/a"]
