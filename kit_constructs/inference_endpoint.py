@@ -131,13 +131,13 @@ class InferenceEndpoint(Construct):
             deployment_config=self._deployment_config(),
             # Without this every EndpointConfig change resets live capacity to InitialInstanceCount
             # (prod would drop from its scaled-out count to 2 mid-rollout). Weights and data capture
-            # still follow config ("Update endpoints that use auto scaling",
-            # https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html).
+            # follow config ("Update endpoints that use auto scaling",
+            # https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html). DataCaptureConfig
+            # cannot be excluded ("Not currently supported", API_VariantProperty.html).
             # Enforced by Kit-SageMakerEndpointRetainsCapacity.
             retain_all_variant_properties=True,
             exclude_retained_variant_properties=[
-                sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=kind)
-                for kind in ("DesiredWeight", "DataCaptureConfig")
+                sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type="DesiredWeight")
             ],
         )
         self.scalable_targets = {

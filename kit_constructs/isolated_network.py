@@ -187,9 +187,13 @@ class IsolatedNetwork(Construct):
                 self,
                 "FlowLogDelivery",
                 description="Write VPC flow logs to this network's flow-log group only",
+                # The minimum AWS lists for flow-log delivery: CreateLogGroup, CreateLogStream, PutLogEvents,
+                # DescribeLogGroups, DescribeLogStreams (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-cwl.html),
+                # all on this log group (it exists before the flow log, so CreateLogGroup only finds it).
                 statements=[
                     iam.PolicyStatement(
-                        actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                        actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                                 "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
                         resources=[log_group.log_group_arn],
                     )
                 ],

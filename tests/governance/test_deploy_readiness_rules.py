@@ -189,6 +189,10 @@ def test_update_that_resets_autoscaled_capacity_is_rejected(tmp_path):
     findings = gate_findings(lambda s: _endpoint(s, describe_alarms=True, routing=ALL_AT_ONCE, min_capacity=1,
                                                  exclude=("DesiredInstanceCount",)), tmp_path=tmp_path / "excluded")
     assert kit(findings, "SageMakerEndpointRetainsCapacity") == ["Kit-SageMakerEndpointRetainsCapacity[DesiredInstanceCountExcluded]"]
+    findings = gate_findings(lambda s: _endpoint(s, describe_alarms=True, routing=ALL_AT_ONCE, min_capacity=1,
+                                                 exclude=("DataCaptureConfig",)), tmp_path=tmp_path / "capture")
+    assert kit(findings, "SageMakerEndpointRetainsCapacity") == [
+        "Kit-SageMakerEndpointRetainsCapacity[UnsupportedExclusion::DataCaptureConfig]"]
 
 
 def test_canary_or_linear_on_a_one_instance_fleet_is_rejected(tmp_path):

@@ -86,7 +86,7 @@ def test_flow_log_role_is_scoped_to_its_log_group_and_account(synthesized):
     assert resources(template, "AWS::IAM::Policy") == {}  # no inline policies
     policy = only(resources(template, "AWS::IAM::ManagedPolicy"))["Properties"]["PolicyDocument"]["Statement"]
     assert policy == [{
-        "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+        "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:PutLogEvents"],
         "Effect": "Allow",
         "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
     }]
