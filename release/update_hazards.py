@@ -70,7 +70,7 @@ def _resources(template: dict, kind: str) -> dict[str, dict]:
     }
 
 
-def _referenced(value: object) -> str | None:
+def referenced(value: object) -> str | None:
     """The logical id a {"Ref": X} or {"Fn::GetAtt": [X, ...]} points at."""
     if isinstance(value, dict) and len(value) == 1:
         if "Ref" in value and isinstance(value["Ref"], str):
@@ -87,7 +87,7 @@ def _render(value: object, endpoint_ids: set[str]) -> str | None:
     """A ResourceId as text: literals kept, references to endpoints as placeholders; None if unknowable."""
     if isinstance(value, str):
         return value
-    target = _referenced(value)
+    target = referenced(value)
     if target is not None:
         return _ENDPOINT_REF.format(target) if target in endpoint_ids else None
     if isinstance(value, dict) and "Fn::Join" in value:
@@ -135,7 +135,7 @@ def endpoint_shapes(template: dict) -> dict[str, EndpointShape]:
 
     shapes = {}
     for logical_id, properties in endpoints.items():
-        config = configs.get(_referenced(properties.get("EndpointConfigName")) or "", {})
+        config = configs.get(referenced(properties.get("EndpointConfigName")) or "", {})
         variants = {
             variant["VariantName"]: variant.get("InstanceType")
             for variant in config.get("ProductionVariants") or []
