@@ -13,7 +13,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(NODE_BIN)/cdk
 CDK_CONTEXT := $(if $(ENV),-c env=$(ENV),)
 
-.PHONY: help install install-local synth test check-config cost bench-synth local demo loadtest bench-runtime bench-agent eval clean diff deploy diagram
+.PHONY: help install install-local synth test check-config cost bench-synth local demo loadtest bench-runtime bench-agent eval clean diff preflight deploy diagram
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -110,9 +110,14 @@ FAIL_ON ?= none
 diff: install check-config ## Security summary + cdk diff vs deployed stacks (credentials) or a git baseline (BASE=ref, default merge base with main)
 	$(PY) -m release.diff --env "$(ENV)" $(if $(BASE),--base $(BASE),) $(if $(OFFLINE),--offline,) --fail-on $(FAIL_ON)
 
+# make preflight ENV=dev [EXPLAIN=1]: with credentials it checks the account, without it explains
+EXPLAIN ?=
+preflight: install ## Account checks for ENV (image, weights, quotas x2 blue/green, Lambda concurrency, bootstrap, update hazards)
+	$(PY) -m release.preflight --env "$(ENV)" $(if $(EXPLAIN),--explain,)
+
 # make deploy ENV=prod [CONFIRM=prod] [DRY_RUN=1]
 DRY_RUN ?=
-deploy: install ## Guarded deploy of one environment (clean tree, credentials, gate; prod asks for confirmation)
+deploy: install ## Guarded deploy of one environment (clean tree, credentials, gate, preflight; prod asks for confirmation)
 	$(PY) -m release.deploy --env "$(ENV)" $(if $(DRY_RUN),--dry-run,)
 
 diagram: install ## Regenerate docs/architecture.md (Mermaid) from a synth of every environment

@@ -6,7 +6,10 @@ Refuses (exit 1, one message saying what to do), checking in this order, when:
   - prod (or `deploy.require_confirmation`) is not confirmed: type the environment's name at
     the prompt, or set CONFIRM=<env> for automation; a non-interactive run without it refuses;
   - the working tree is dirty (what is deployed must be a commit; its id is recorded);
-  - synth or the governance gate fails.
+  - synth or the governance gate fails;
+  - preflight (release/preflight.py) finds what the account would reject: a missing serving
+    image or weights prefix, a SageMaker quota below the blue/green peak, Lambda concurrency that
+    cannot be reserved, an old or missing CDK bootstrap, an endpoint update that fights autoscaling.
 
 Then it deploys exactly the assembly it just synthesized and gated (`cdk deploy --app <assembly>`)
 with the env's profile and CloudFormation role, `--require-approval` from config (prod: at least
@@ -15,8 +18,8 @@ records the deployment in the env's MLflow (release/record_deployment.py, best e
 
     python -m release.deploy --env staging [--dry-run]
 
-`--dry-run` (or KIT_DEPLOY_DRY_RUN=1) runs every guard and the synth, prints the deploy command
-and stops: nothing reaches AWS.
+`--dry-run` (or KIT_DEPLOY_DRY_RUN=1) runs every guard and the synth, prints what preflight would
+check and the deploy command, and stops: nothing reaches AWS.
 """
 
 from __future__ import annotations
@@ -109,6 +112,21 @@ def _synth(project_dir: Path, environment: str, commit: str, outdir: Path) -> No
     print(result.stderr.strip(), file=sys.stderr)
 
 
+def _preflight(config, outdir: Path, profile: str | None, *, dry_run: bool) -> None:
+    """The account-side checks (release/preflight.py) on the gated assembly; a dry run only explains them."""
+    from release import preflight
+
+    if dry_run:
+        print(preflight.explain(preflight.plan(config, outdir), profile), file=sys.stderr)
+        return
+    print(f"Preflight: checking {config.name}'s account...", file=sys.stderr)
+    findings = preflight.preflight(config, outdir, preflight.session_for(config, profile), profile=profile)
+    print(preflight.report(findings), file=sys.stderr)
+    message = preflight.refusal(findings, config.name)
+    if message:
+        raise Refused(f"{message}\nNothing was deployed.")
+
+
 def deploy_command(environment: str, outdir: Path, config, profile: str | None, outputs_file: Path) -> list[str]:
     command = [
         str(toolchain.CDK), "deploy", "--app", str(outdir), f"{environment}/*",
@@ -135,6 +153,7 @@ def run(environment: str, project_dir: Path, *, dry_run: bool) -> int:
     commit = _require_clean_tree(project_dir)
     outdir = project_dir / DEPLOY_OUT / environment
     _synth(project_dir, environment, commit, outdir)
+    _preflight(config, outdir, profile, dry_run=dry_run)
     outputs_file = outdir / "outputs.json"
     command = deploy_command(environment, outdir, config, profile, outputs_file)
     print(f"Deploying {environment} at {commit[:12]} with {source}:\n$ {' '.join(command)}", file=sys.stderr)

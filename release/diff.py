@@ -6,12 +6,15 @@ laptop) it compares with a *baseline* synthesized from another git ref — defau
 with `main` — checked out in a temporary `git worktree` and synthesized with this checkout's
 toolchain; each stack then goes through `cdk diff --template <baseline template>`.
 
-A security summary comes first (release/security_summary.py). Everything is printed and written
-to `cdk.diff/<env>-diff.md` (plus `<env>-summary.json`), ready to upload as a CI artifact.
+Update hazards come first (release/update_hazards.py: an autoscaled endpoint variant whose
+instance type changes, or that is removed, fails the deploy), then a security summary
+(release/security_summary.py). Everything is printed and written to `cdk.diff/<env>-diff.md`
+(plus `<env>-summary.json`), ready to upload as a CI artifact.
 
 Exit status: 0 when the comparison ran; 1 when it could not (synth or governance gate failed,
 unknown ref, CLI error); 2 when `--fail-on` is met (`broadening`: any broadening security
-change; `security`: any security-relevant change; `any`: any stack difference).
+change; `security`: any security-relevant change; `any`: any stack difference); 3 when an
+update hazard is found, whatever `--fail-on` says (the deploy would fail).
 
     python -m release.diff --env dev [--base REF] [--offline] [--fail-on broadening]
 """
@@ -26,15 +29,17 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from release import toolchain
 from release.assembly import StackArtifact, compliance_rows, stacks, templates
 from release.credentials import credential_source
 from release.security_summary import Summary, summarize
+from release.update_hazards import Hazard, find_hazards
 
 DEFAULT_OUT = Path("cdk.diff")
+HAZARD_STATUS = 3
 BASE_CANDIDATES = ("main", "origin/main")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -49,13 +54,31 @@ class EnvironmentDiff:
     summary: Summary
     cli_output: str
     stacks_with_differences: int
+    hazards: list[Hazard] = field(default_factory=list)
 
     def markdown(self, baseline_label: str, current_label: str) -> str:
         return (
-            self.summary.to_markdown(baseline_label, current_label)
+            hazards_markdown(self.environment, self.hazards)
+            + self.summary.to_markdown(baseline_label, current_label)
             + f"\n## cdk diff: `{self.environment}` ({self.stacks_with_differences} stack(s) with differences)\n\n"
             + "```\n" + self.cli_output.strip() + "\n```\n"
         )
+
+
+def hazards_markdown(environment: str, hazards: list[Hazard]) -> str:
+    if not hazards:
+        return ""
+    items = "".join(f"- {hazard.message}\n" for hazard in hazards)
+    return f"## Update hazards: `{environment}` ({len(hazards)}; deploying this change would fail)\n\n{items}\n"
+
+
+def stack_hazards(environment: str, new_stacks: list[StackArtifact], baselines: dict[str, dict | None]) -> list[Hazard]:
+    """Hazards of updating each stack from its baseline template (None or absent: a new stack)."""
+    return [
+        hazard
+        for stack in new_stacks
+        for hazard in find_hazards(baselines.get(stack.stack_name), stack.template(), environment=environment, stack=stack.stack_name)
+    ]
 
 
 def resolve_base(project_dir: Path, base: str | None) -> tuple[str, str]:
@@ -162,7 +185,8 @@ def offline_diff(project_dir: Path, environments: list[str], base: str | None, o
             summary.notes.append(f"`{environment}` does not exist at the baseline: every stack is new.")
         for removed in summary.removed_stacks:
             texts.append(f"Stack {removed}: removed (present at the baseline only); `cdk deploy` does not delete it.")
-        results.append(EnvironmentDiff(environment, summary, "\n\n".join(texts), differing))
+        hazards = stack_hazards(environment, current_stacks, {name: s.template() for name, s in base_stacks.items()})
+        results.append(EnvironmentDiff(environment, summary, "\n\n".join(texts), differing, hazards))
     return results, baseline_label, label
 
 
@@ -177,13 +201,34 @@ def deployed_diff(project_dir: Path, environments: list[str], out: Path) -> int:
     status = 0
     for environment in environments:
         config = load_environment(environment, toolchain.config_dir(project_dir))
+        profile = config.deploy.profile if config.deploy.profile and credential_source(config.deploy.profile) == f"profile {config.deploy.profile}" else None
+        hazards = deployed_hazards(config, stacks(current_out, environment), profile)
+        if hazards:
+            print(hazards_markdown(environment, hazards))
+            status = HAZARD_STATUS
         command = [str(toolchain.CDK), "diff", "--app", str(current_out), "--no-color", f"{environment}/*"]
-        if config.deploy.profile and credential_source(config.deploy.profile) == f"profile {config.deploy.profile}":
-            command += ["--profile", config.deploy.profile]
+        if profile:
+            command += ["--profile", profile]
         print(f"$ {' '.join(command)}", file=sys.stderr)
         completed = subprocess.run(command, cwd=project_dir, env=toolchain.cli_environment())
-        status = max(status, 1 if completed.returncode not in (0,) else 0)
+        if completed.returncode != 0:
+            status = max(status, 1)
     return status
+
+
+def deployed_hazards(config, new_stacks: list[StackArtifact], profile: str | None) -> list[Hazard]:
+    """Update hazards against the deployed templates; a warning (no hazard) when they cannot be read."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from release.preflight import deployed_templates, session_for
+
+    try:
+        cloudformation = session_for(config, profile).client("cloudformation", region_name=config.region)
+        deployed = deployed_templates(cloudformation, [stack.stack_name for stack in new_stacks])
+    except (BotoCoreError, ClientError) as error:
+        print(f"warning: could not read {config.name}'s deployed templates, update hazards not checked: {error}", file=sys.stderr)
+        return []
+    return stack_hazards(config.name, new_stacks, deployed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -217,13 +262,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"diff failed: {error}", file=sys.stderr)
         return 1
 
-    status = 0
+    status, fail_on_met = 0, False
     for result in results:
         text = result.markdown(baseline_label, label)
         (out / f"{result.environment}-diff.md").write_text(text, encoding="utf-8")
         (out / f"{result.environment}-summary.json").write_text(
             json.dumps({"baseline": baseline_label, "current": label, **result.summary.to_json(),
-                        "stacks_with_differences": result.stacks_with_differences}, indent=2, default=str) + "\n",
+                        "stacks_with_differences": result.stacks_with_differences,
+                        "update_hazards": [hazard.message for hazard in result.hazards]}, indent=2, default=str) + "\n",
             encoding="utf-8",
         )
         print(text)
@@ -231,9 +277,13 @@ def main(argv: list[str] | None = None) -> int:
         if (args.fail_on == "broadening" and summary.broadening) or (args.fail_on == "security" and summary.changes) or (
             args.fail_on == "any" and (result.stacks_with_differences or summary.removed_stacks)
         ):
-            status = 2
+            status, fail_on_met = max(status, 2), True
+        if result.hazards:
+            status = HAZARD_STATUS
     shown = ", ".join(f"{out.relative_to(project_dir) if out.is_relative_to(project_dir) else out}/{r.environment}-diff.md" for r in results)
-    print(f"Written: {shown}" + (f"; failing: --fail-on {args.fail_on} is met" if status == 2 else ""), file=sys.stderr)
+    failing = (f"; failing: --fail-on {args.fail_on} is met" if fail_on_met else "") + (
+        "; failing: update hazard(s) found, the deploy would fail (see the top of the report)" if status == HAZARD_STATUS else "")
+    print(f"Written: {shown}{failing}", file=sys.stderr)
     return status
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -96,6 +97,11 @@ def test_all_guards_pass_dry_run_records_the_commit(empty_home, clean_clone):
     assert "deploy --app" in result.stderr and "dev/*" in result.stderr
     assert "--require-approval broadening" in result.stderr and "--profile governed-agents-dev" in result.stderr
     assert "nothing was sent to AWS" in result.stderr
+    # The dry run explains the preflight of the gated assembly, before the deploy command.
+    explained = result.stderr.index("Preflight for dev (account 111111111111, region us-east-1) checks")
+    assert explained < result.stderr.index(f"Deploying dev at {commit[:12]}")
+    assert "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:" in result.stderr
+    assert "'ml.g6.xlarge for endpoint usage' (service code sagemaker, us-east-1) >= 4" in result.stderr
     # The gated assembly carries the commit as a stack tag on every stack (not in the templates).
     manifest = json.loads((clean_clone / "cdk.out.deploy" / "dev" / "assembly-dev" / "manifest.json").read_text())
     stacks = [a for a in manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack"]
@@ -112,3 +118,62 @@ def test_prod_always_requires_approval_of_broadening_changes(tmp_path):
     command = deploy.deploy_command("prod", tmp_path, config, "governed-agents-prod", tmp_path / "o.json")
     assert command[command.index("--require-approval") + 1] == "broadening"
     assert command[command.index("--profile") + 1] == "governed-agents-prod"
+
+
+# --- preflight runs after synth and before `cdk deploy`; a refusal stops the deploy ---------------
+
+
+@pytest.fixture
+def deploy_in_process(monkeypatch, tmp_path, empty_home):
+    """deploy.run for dev with fake keys, the committed snapshots as the synthesized assembly, a
+    stubbed account, and `subprocess.run` recording what would have been executed."""
+    import shutil
+
+    from release import preflight
+    from tests.release.assembly_fixture import write_assembly
+    from tests.release.aws_stubs import StubbedAccount
+
+    for key in [k for k in os.environ if k.startswith("AWS_")] + ["CONFIRM", "KIT_CONFIG_DIR"]:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(empty_home))
+    for key, value in FAKE_KEYS.items():
+        monkeypatch.setenv(key, value)
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_DIR / "config", project / "config")
+    monkeypatch.setattr(deploy, "_require_clean_tree", lambda project_dir: "c0ffee" * 6 + "c0ff")
+    monkeypatch.setattr(deploy, "_synth", lambda project_dir, env, commit, outdir: write_assembly(outdir, env))
+    account = StubbedAccount()
+    monkeypatch.setattr(preflight, "session_for", lambda config, profile: account)
+    executed = []
+
+    def recording_run(command, **kwargs):
+        account.assert_all_answered()   # every preflight call was made before this command
+        executed.append(command)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(deploy.subprocess, "run", recording_run)
+    monkeypatch.setattr("release.record_deployment.record", lambda **kwargs: None)
+    return project, account, executed
+
+
+def test_a_preflight_refusal_stops_the_deploy_before_cdk_deploy(deploy_in_process):
+    from tests.release.aws_stubs import answer
+
+    project, account, executed = deploy_in_process
+    answer(account, broken=True)
+    with pytest.raises(deploy.Refused) as refusal:
+        deploy.run("dev", project, dry_run=False)
+    assert executed == []   # `cdk deploy` never ran
+    message = str(refusal.value)
+    assert message.startswith("preflight found 6 problem(s) in dev's account that would fail the deploy:")
+    assert "[quota] quota 'ml.g6.xlarge for endpoint usage'" in message and message.endswith("Nothing was deployed.")
+
+
+def test_a_passing_preflight_lets_cdk_deploy_run(deploy_in_process):
+    from tests.release.aws_stubs import answer
+
+    project, account, executed = deploy_in_process
+    answer(account, broken=False)
+    assert deploy.run("dev", project, dry_run=False) == 0
+    [command] = executed
+    assert command[1:3] == ["deploy", "--app"] and command[3] == str(project / "cdk.out.deploy" / "dev")

@@ -1,0 +1,134 @@
+"""Update hazards: a registered (autoscaled) variant whose instance type changes, or that is removed.
+
+The templates are the committed snapshots of the real synthesized Inference stacks, edited the way
+a config change would edit them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from release.update_hazards import SOURCE, endpoint_shapes, find_hazards
+from tests.release.conftest import PROJECT_DIR
+
+SNAPSHOTS = PROJECT_DIR / "tests" / "stacks" / "__snapshots__" / "test_snapshots"
+
+
+def snapshot(env: str, stack: str = "Inference") -> dict:
+    return json.loads((SNAPSHOTS / f"test_template_snapshot[{env}-{stack}].json").read_text())
+
+
+def of_type(template: dict, kind: str) -> dict[str, dict]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def variants(template: dict) -> list[dict]:
+    [config] = of_type(template, "AWS::SageMaker::EndpointConfig").values()
+    return config["Properties"]["ProductionVariants"]
+
+
+def set_instance_type(template: dict, variant: str, instance_type: str) -> dict:
+    changed = copy.deepcopy(template)
+    next(v for v in variants(changed) if v["VariantName"] == variant)["InstanceType"] = instance_type
+    return changed
+
+
+def drop_scalable_target(template: dict, variant: str) -> dict:
+    changed = copy.deepcopy(template)
+    for logical_id, resource in of_type(changed, "AWS::ApplicationAutoScaling::ScalableTarget").items():
+        if resource["Properties"]["ResourceId"].endswith(f"/variant/{variant}"):
+            del changed["Resources"][logical_id]
+    return changed
+
+
+def test_the_snapshots_are_read_as_the_kit_builds_them():
+    shapes = endpoint_shapes(snapshot("staging"))
+    assert list(shapes) == ["governed-agents-staging-llm"]
+    shape = shapes["governed-agents-staging-llm"]
+    assert shape.variants == {"primary": "ml.g5.2xlarge", "challenger": "ml.g5.2xlarge"}
+    assert shape.registered == {"primary", "challenger"}
+
+
+def test_instance_type_change_of_a_registered_variant_is_a_hazard_with_the_procedure():
+    baseline = snapshot("dev")
+    new = set_instance_type(baseline, "primary", "ml.g6.2xlarge")
+    [hazard] = find_hazards(baseline, new, environment="dev", stack="dev-Inference")
+    assert (hazard.kind, hazard.variant, hazard.before, hazard.after) == ("instance_type", "primary", "ml.g6.xlarge", "ml.g6.2xlarge")
+    message = hazard.message
+    assert message.startswith("dev/dev-Inference: endpoint governed-agents-dev-llm, variant 'primary': instance type ml.g6.xlarge -> ml.g6.2xlarge")
+    assert "1) set `autoscaling.registered: false` on variant 'primary' in config/dev.yaml and deploy" in message
+    assert "2) change the instance type and set `registered: true` again, and deploy" in message
+    assert SOURCE in message
+
+
+def test_deregistering_in_the_same_change_is_still_a_hazard():
+    # CloudFormation updates the endpoint before it deletes the (dependent) scalable target.
+    baseline = snapshot("dev")
+    new = drop_scalable_target(set_instance_type(baseline, "primary", "ml.g6.2xlarge"), "primary")
+    assert [h.kind for h in find_hazards(baseline, new, environment="dev", stack="dev-Inference")] == ["instance_type"]
+
+
+def test_removing_a_registered_variant_is_a_hazard():
+    baseline = snapshot("staging")
+    new = drop_scalable_target(baseline, "challenger")
+    [config] = of_type(new, "AWS::SageMaker::EndpointConfig").values()
+    config["Properties"]["ProductionVariants"] = [v for v in variants(new) if v["VariantName"] != "challenger"]
+    [hazard] = find_hazards(baseline, new, environment="staging", stack="staging-Inference")
+    assert (hazard.kind, hazard.variant) == ("removed", "challenger")
+    assert "variant 'challenger': the variant is removed while the variant is a registered" in hazard.message
+    assert "on variant 'challenger' in config/staging.yaml" in hazard.message and "2) remove the variant, and deploy" in hazard.message
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_unchanged_templates_have_no_hazard(env):
+    assert find_hazards(snapshot(env), snapshot(env), environment=env, stack=f"{env}-Inference") == []
+
+
+def test_scaling_and_model_changes_are_not_hazards():
+    baseline = snapshot("dev")
+    new = copy.deepcopy(baseline)
+    [target] = of_type(new, "AWS::ApplicationAutoScaling::ScalableTarget").values()
+    target["Properties"]["MaxCapacity"] = 4
+    variants(new)[0]["InitialInstanceCount"] = 2
+    [model] = of_type(new, "AWS::SageMaker::Model").values()
+    model["Properties"]["PrimaryContainer"]["Image"] = model["Properties"]["PrimaryContainer"]["Image"].replace("0.38.0", "0.39.0")
+    assert find_hazards(baseline, new, environment="dev", stack="dev-Inference") == []
+
+
+def test_instance_type_change_of_an_unregistered_variant_passes():
+    baseline = drop_scalable_target(snapshot("dev"), "primary")
+    new = set_instance_type(baseline, "primary", "ml.g6.2xlarge")
+    assert find_hazards(baseline, new, environment="dev", stack="dev-Inference") == []
+
+
+def test_first_deploy_and_a_renamed_endpoint_are_not_updates():
+    new = set_instance_type(snapshot("dev"), "primary", "ml.g6.2xlarge")
+    assert find_hazards(None, new, environment="dev", stack="dev-Inference") == []
+    [endpoint] = of_type(new, "AWS::SageMaker::Endpoint").values()
+    endpoint["Properties"]["EndpointName"] = "governed-agents-dev-llm-2"   # replacement, not UpdateEndpoint
+    assert find_hazards(snapshot("dev"), new, environment="dev", stack="dev-Inference") == []
+
+
+@pytest.mark.parametrize("resource_id", [
+    {"Fn::Join": ["", ["endpoint/", {"Fn::GetAtt": ["LlmEndpoint0550A83E", "EndpointName"]}, "/variant/primary"]]},
+    {"Fn::Join": ["/", ["endpoint", {"Ref": "LlmEndpoint0550A83E"}, "variant", "primary"]]},
+    {"Fn::Sub": "endpoint/${LlmEndpoint0550A83E.EndpointName}/variant/primary"},
+])
+def test_resource_ids_built_with_intrinsics_are_resolved(resource_id):
+    baseline = snapshot("dev")
+    [endpoint] = of_type(baseline, "AWS::SageMaker::Endpoint").values()
+    del endpoint["Properties"]["EndpointName"]          # a generated name: only references can point at it
+    [target] = of_type(baseline, "AWS::ApplicationAutoScaling::ScalableTarget").values()
+    target["Properties"]["ResourceId"] = resource_id
+    [hazard] = find_hazards(baseline, set_instance_type(baseline, "primary", "ml.g6.2xlarge"), environment="dev", stack="dev-Inference")
+    assert hazard.endpoint == "logical id LlmEndpoint0550A83E" and hazard.variant == "primary"
+
+
+def test_a_target_of_another_service_or_endpoint_does_not_count():
+    baseline = snapshot("dev")
+    [target] = of_type(baseline, "AWS::ApplicationAutoScaling::ScalableTarget").values()
+    target["Properties"]["ResourceId"] = "endpoint/some-other-endpoint/variant/primary"
+    assert find_hazards(baseline, set_instance_type(baseline, "primary", "ml.g6.2xlarge"), environment="dev", stack="s") == []
