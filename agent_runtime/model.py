@@ -11,7 +11,10 @@ def stream_usage() -> dict:
     vLLM (and LMI's vLLM async mode, which runs vLLM's chat-completions code) sends that chunk only
     when asked; Strands' SageMakerAIModel does not ask, so without this the token counts, and the
     cost metrics built on them, read 0 on AWS. vLLM: `should_include_usage` in
-    vllm/entrypoints/serve/utils/api_utils.py, https://github.com/vllm-project/vllm
+    vllm/entrypoints/serve/utils/api_utils.py, https://github.com/vllm-project/vllm. LMI's older
+    rolling-batch mode (`OPTION_ROLLING_BATCH=vllm`) streams chat chunks without any usage, asked or
+    not: `_jsonlines_chat_output_formatter` in engines/python/setup/djl_python/output_formatter.py,
+    https://github.com/deepjavalibrary/djl-serving
     """
     return {"stream_options": {"include_usage": True}}
 
