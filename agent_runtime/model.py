@@ -5,6 +5,26 @@ from __future__ import annotations
 from agent_runtime.settings import RuntimeSettings
 
 
+def stream_usage() -> dict:
+    """The body fields that ask for the usage chunk of a streamed completion.
+
+    vLLM (and LMI's vLLM async mode, which runs vLLM's chat-completions code) sends that chunk only
+    when asked; Strands' SageMakerAIModel does not ask, so without this the token counts, and the
+    cost metrics built on them, read 0 on AWS. vLLM: `should_include_usage` in
+    vllm/entrypoints/serve/utils/api_utils.py, https://github.com/vllm-project/vllm. LMI's older
+    rolling-batch mode (`OPTION_ROLLING_BATCH=vllm`) streams chat chunks without any usage, asked or
+    not: `_jsonlines_chat_output_formatter` in engines/python/setup/djl_python/output_formatter.py,
+    https://github.com/deepjavalibrary/djl-serving
+    """
+    return {"stream_options": {"include_usage": True}}
+
+
+def payload_config(settings: RuntimeSettings) -> dict:
+    """SageMakerAIModel's payload_config: the model parameters, streaming, and the usage request
+    (Strands merges `additional_args` into the request body)."""
+    return {**settings.payload_parameters(), "stream": True, "additional_args": stream_usage()}
+
+
 def build_model(settings: RuntimeSettings):
     from botocore.config import Config
     from strands.models.sagemaker import SageMakerAIModel
@@ -18,7 +38,7 @@ def build_model(settings: RuntimeSettings):
 
     model = SageMakerAIModel(
         endpoint_config=endpoint,
-        payload_config={**settings.payload_parameters(), "stream": True},
+        payload_config=payload_config(settings),
         boto_client_config=Config(
             connect_timeout=settings.connect_timeout_seconds,
             read_timeout=settings.read_timeout_seconds,

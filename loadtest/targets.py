@@ -1,8 +1,10 @@
 """The two things a load test drives, each timing one streamed request into a RequestResult.
 
 - EndpointTarget: the SageMaker endpoint through boto3 `invoke_endpoint_with_response_stream`,
-  with the OpenAI chat body Strands' SageMakerAIModel sends (`"stream": true`). PayloadPart bytes
-  need not align with SSE events, so a line buffer reassembles them.
+  with the OpenAI chat body the agent's SageMakerAIModel sends (`"stream": true`, and
+  `stream_options.include_usage`: without it vLLM sends no usage chunk and the token counts would
+  be guessed from chunks). PayloadPart bytes need not align with SSE events, so a line buffer
+  reassembles them.
 - AgentTarget: the agent API, `POST {url}/invoke/stream`: SSE `token` events, then `final` (with
   `usage`) or `error` (with `status`).
 
@@ -139,11 +141,14 @@ class EndpointTarget:
         return self._client
 
     def body(self, history: list[dict], prompt: str) -> dict:
-        """The OpenAI chat body of Strands' SageMakerAIModel: user content as a list of text parts."""
+        """The OpenAI chat body of the agent's SageMakerAIModel: user content as a list of text parts,
+        and the same request for the usage chunk."""
+        from agent_runtime.model import stream_usage
+
         messages = [{"role": "system", "content": ENDPOINT_SYSTEM_PROMPT}, *history,
                     {"role": "user", "content": [{"text": prompt, "type": "text"}]}]
         return {"messages": messages, "max_tokens": self.max_tokens, "stream": True,
-                "temperature": self.temperature, "top_p": self.top_p}
+                "temperature": self.temperature, "top_p": self.top_p, **stream_usage()}
 
     def send(self, history: list[dict], prompt: str, session_id: str) -> Reply:
         from botocore.exceptions import BotoCoreError, ClientError

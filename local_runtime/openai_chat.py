@@ -1,9 +1,17 @@
 """The OpenAI-compatible chat-completions shapes the LMI container speaks on /invocations.
 
 Shared by the real and the scripted model servers so both answer Strands' SageMakerAIModel the
-same way: a `chat.completion` object, or SSE `chat.completion.chunk` events ending with a
-usage chunk and `data: [DONE]`. Usage carries only the three counters: Strands builds
-`UsageMetadata(**usage)`, which rejects extra keys such as `completion_tokens_details`.
+same way: a `chat.completion` object (always with `usage`), or SSE `chat.completion.chunk` events
+ending with `data: [DONE]`. A streamed completion carries a usage chunk (`choices: []`, `usage`)
+only when the request asks with `stream_options: {"include_usage": true}`, as vLLM does; a client
+that does not ask gets no token counts. Usage carries the three counters vLLM sends with the kit's
+LMI settings: `prompt_tokens_details` only comes with `--enable-prompt-tokens-details`,
+`completion_tokens_details` only with a reasoning parser (Strands' `UsageMetadata(**usage)` would
+reject the latter).
+
+vLLM: vllm/entrypoints/openai/chat_completion/serving.py (`chat_completion_stream_generator`,
+final usage chunk) and vllm/entrypoints/serve/utils/api_utils.py (`should_include_usage`),
+https://github.com/vllm-project/vllm
 """
 
 from __future__ import annotations
@@ -30,6 +38,29 @@ def last_user_text(messages: list[dict]) -> str:
 
 def new_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex[:24]}"
+
+
+# vLLM's ChatCompletionRequest validator (`validate_stream_options`), which LMI applies to every
+# chat request: vllm/entrypoints/openai/chat_completion/protocol.py, https://github.com/vllm-project/vllm
+STREAM_OPTIONS_WITHOUT_STREAM = "Stream options can only be defined when `stream=True`."
+
+
+def stream_options_problem(request: dict) -> str | None:
+    """Why the request's `stream_options` would be refused, or None. As vLLM: a non-empty
+    `stream_options` needs `stream: true` (an empty or null one passes)."""
+    options = request.get("stream_options")
+    if options and not request.get("stream"):
+        return STREAM_OPTIONS_WITHOUT_STREAM
+    if options is not None and not isinstance(options, dict):
+        return "stream_options must be an object"
+    return None
+
+
+def wants_usage(request: dict) -> bool:
+    """Whether a streamed completion ends with a usage chunk: only when asked. vLLM's
+    `should_include_usage`: `stream_options` given and its `include_usage` (default true) set."""
+    options = request.get("stream_options")
+    return bool(request.get("stream")) and isinstance(options, dict) and bool(options.get("include_usage", True))
 
 
 def usage(prompt_tokens: int, completion_tokens: int) -> dict:

@@ -41,6 +41,7 @@ os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
+from agent_runtime.model import stream_usage  # noqa: E402
 from local_runtime import processes  # noqa: E402
 from local_runtime.endpoints import LocalEndpoint, LocalVariant, dump_endpoints  # noqa: E402
 
@@ -129,8 +130,9 @@ def real_model(runs: int) -> None:
             # A different user message each run: llama.cpp reuses a cached prompt prefix, and an
             # identical prompt would measure the cache, not prompt processing.
             prompt = f"Story number {run}. Write a short story about a robot who learns to paint."
+            # The usage chunk comes only when asked for, as from vLLM/LMI (and as the agent asks).
             body = json.dumps({"messages": [{"role": "user", "content": [{"type": "text", "text": prompt}]}],
-                               "stream": True, "max_tokens": 128, "temperature": 0})
+                               "stream": True, "max_tokens": 128, "temperature": 0, **stream_usage()})
             started = time.perf_counter()
             first = last = None
             buffer = b""

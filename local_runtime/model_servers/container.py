@@ -58,6 +58,15 @@ class ContainerHandler(QuietHandler):
         """An OpenAI-style error body, as LMI/vLLM return it."""
         self.send_json(status, {"error": {"message": message, "type": kind, "code": status}})
 
+    def parsing_failed(self, message: str) -> None:
+        """What LMI answers when its request parser (vLLM's ChatCompletionRequest) refuses a body:
+        HTTP 424, `{"code": 424, "error": "Input Parsing failed. ..."}`. Sources (djl-serving):
+        engines/python/setup/djl_python/input_parser.py and huggingface.py (the message, code 424),
+        engines/python/src/main/java/ai/djl/python/engine/Request.java (the body), and
+        serving/docs/lmi/user_guides/lmi_input_output_schema.md, https://github.com/deepjavalibrary/djl-serving
+        """
+        self.send_json(424, {"code": 424, "error": f"Input Parsing failed. Ensure that the request payload is valid. {message}"})
+
 
 def default_port() -> int:
     return int(os.environ.get("SAGEMAKER_BIND_TO_PORT", "8080"))

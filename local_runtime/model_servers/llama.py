@@ -5,7 +5,8 @@ Requests: messages (content-part lists flattened to strings, which the chat temp
 max_tokens, temperature, top_p, stop, stream, tools. Tools are offered and parsed in the Hermes
 format (`<tool_call>{"name": ..., "arguments": {...}}</tool_call>`), like LMI's
 OPTION_TOOL_CALL_PARSER=hermes; a 135M model calls tools poorly, so tests of tool use go through
-the scripted model. Streaming is SSE with a final usage chunk.
+the scripted model. Streaming is SSE, with a final usage chunk when the request asks for it
+(`stream_options.include_usage`), as vLLM does.
 
 Run: python -m local_runtime.model_servers.llama --port 8080 [--model-path FILE.gguf]
 """
@@ -22,7 +23,7 @@ import uuid
 from pathlib import Path
 
 from local_runtime.model_servers.container import ContainerHandler, ModelBackend, base_arguments, serve
-from local_runtime.openai_chat import ChunkStream, completion, flatten_content, usage
+from local_runtime.openai_chat import ChunkStream, completion, flatten_content, stream_options_problem, usage, wants_usage
 
 MODEL_ID = "SmolLM2-135M-Instruct"
 DEFAULT_MAX_TOKENS = 256
@@ -151,11 +152,14 @@ class LlamaModel(ModelBackend):
         except (ValueError, TypeError) as error:
             handler.error(400, str(error))
             return
+        if problem := stream_options_problem(request):
+            handler.parsing_failed(problem)
+            return
         with_tools = bool(request.get("tools"))
         with self.lock:
             try:
                 if request.get("stream"):
-                    self._stream(handler, options, with_tools)
+                    self._stream(handler, options, with_tools, wants_usage(request))
                 else:
                     self._whole(handler, options)
             except ValueError as error:  # e.g. the prompt exceeds the context window
@@ -170,7 +174,7 @@ class LlamaModel(ModelBackend):
                           usage(counts.get("prompt_tokens", 0), counts.get("completion_tokens", 0)))
         handler.send_json(200, body)
 
-    def _stream(self, handler: ContainerHandler, options: dict, with_tools: bool) -> None:
+    def _stream(self, handler: ContainerHandler, options: dict, with_tools: bool, with_usage: bool) -> None:
         events = ChunkStream(MODEL_ID)
         pieces = self.llama.create_chat_completion(**options, stream=True)
         handler.start_chunked(200, "text/event-stream", {"Cache-Control": "no-cache"})
@@ -200,7 +204,8 @@ class LlamaModel(ModelBackend):
             handler.write_chunk(events.tool_call_arguments(call["index"], call["function"]["arguments"]))
         prompt_tokens = max(0, (self.llama.n_tokens or 0) - count)
         handler.write_chunk(events.finish("tool_calls" if calls else finish))
-        handler.write_chunk(events.usage(usage(prompt_tokens, count)))
+        if with_usage:
+            handler.write_chunk(events.usage(usage(prompt_tokens, count)))
         handler.write_chunk(events.done())
         handler.end_chunked()
 

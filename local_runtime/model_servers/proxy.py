@@ -2,7 +2,10 @@
 runs (vLLM, Ollama, llama.cpp's llama-server, ...), so a bigger local model sits behind the emulator.
 
 POST /invocations is forwarded to `<base-url>/chat/completions`; streamed SSE is passed through
-as it arrives. Like LMI, a streamed request asks for the usage chunk (`stream_options.include_usage`).
+as it arrives. The body goes on as the client sent it (only a missing `model` is filled in): the
+usage chunk of a stream comes back only if the client asked (`stream_options.include_usage`), as
+from LMI. `stream_options` without `stream: true` is refused here with LMI's 424, whatever the
+upstream server would do.
 GET /ping answers 200 when `<base-url>/models` answers within 1.5 s.
 
 Run: python -m local_runtime.model_servers.proxy --port 8080 --base-url http://127.0.0.1:11434/v1 --model llama3.2
@@ -18,6 +21,7 @@ _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopba
 from urllib.parse import urlsplit
 
 from local_runtime.model_servers.container import ContainerHandler, ModelBackend, base_arguments, serve
+from local_runtime.openai_chat import stream_options_problem
 from local_runtime.upstream import UpstreamPool
 
 READ_SIZE = 64 * 1024
@@ -47,10 +51,11 @@ class ProxyModel(ModelBackend):
         except ValueError as error:
             handler.error(400, str(error))
             return
+        if problem := stream_options_problem(request):
+            handler.parsing_failed(problem)
+            return
         if self.model and not request.get("model"):
             request["model"] = self.model
-        if request.get("stream"):
-            request.setdefault("stream_options", {"include_usage": True})
         headers = {"Content-Type": "application/json", "Accept": handler.headers.get("Accept") or "*/*"}
         try:
             connection, response = self.pool.post(self.base_url, self.path, json.dumps(request).encode(), headers, self.timeout)

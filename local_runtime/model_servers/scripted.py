@@ -14,7 +14,7 @@ import threading
 
 from local_runtime import scenarios
 from local_runtime.model_servers.container import ContainerHandler, ModelBackend, base_arguments, serve
-from local_runtime.openai_chat import ChunkStream, completion, flatten_content, usage
+from local_runtime.openai_chat import ChunkStream, completion, flatten_content, stream_options_problem, usage, wants_usage
 
 
 class ScriptedModel(ModelBackend):
@@ -40,6 +40,9 @@ class ScriptedModel(ModelBackend):
         except ValueError as error:  # includes JSONDecodeError
             handler.error(400, str(error))
             return
+        if problem := stream_options_problem(request):
+            handler.parsing_failed(problem)
+            return
         if plan.latency_s:
             self.stopping.wait(plan.latency_s)
         if plan.fault == "throttle":
@@ -62,7 +65,7 @@ class ScriptedModel(ModelBackend):
             plan.text = "".join(pieces)
         usage_ = usage(prompt_tokens, len(pieces) + len(plan.tool_calls))
         if request.get("stream"):
-            self._stream(handler, plan, pieces, usage_, finish)
+            self._stream(handler, plan, pieces, usage_ if wants_usage(request) else None, finish)
         else:
             self._whole(handler, plan, usage_, finish)
 
@@ -85,7 +88,7 @@ class ScriptedModel(ModelBackend):
         value = handler.headers.get("X-Amzn-SageMaker-Custom-Attributes")
         return {"X-Amzn-SageMaker-Custom-Attributes": value} if value else {}
 
-    def _stream(self, handler: ContainerHandler, plan: scenarios.Plan, pieces: list[str], usage_: dict, finish: str) -> None:
+    def _stream(self, handler: ContainerHandler, plan: scenarios.Plan, pieces: list[str], usage_: dict | None, finish: str) -> None:
         events = ChunkStream(self.model_id)
         handler.start_chunked(200, "text/event-stream", {"Cache-Control": "no-cache", **self._echo(handler)})
         def write_split(data: bytes) -> None:  # each SSE event in two HTTP chunks, cut mid-JSON
@@ -112,7 +115,8 @@ class ScriptedModel(ModelBackend):
             for part in (arguments[:middle], arguments[middle:]):
                 write(events.tool_call_arguments(call["index"], part))
         write(events.finish(finish))
-        write(events.usage(usage_))
+        if usage_ is not None:  # only when the request asked (stream_options.include_usage)
+            write(events.usage(usage_))
         write(events.done())
         handler.end_chunked()
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from botocore.exceptions import ClientError
 
-from loadtest.records import ERROR, THROTTLED
-from loadtest.targets import SseEvents, SseJsonLines, classify_client_error
+from local_runtime import scenarios
+from local_runtime.endpoints import LocalEndpoint, LocalVariant
+from loadtest.records import ERROR, OK, THROTTLED
+from loadtest.targets import ENDPOINT_SYSTEM_PROMPT, EndpointTarget, SseEvents, SseJsonLines, classify_client_error
+from tests.local_runtime.support import start_emulator, start_server
 
 CHUNKS = [{"choices": [{"delta": {"content": word}}]} for word in ("Reset", " your", " password")]
 STREAM = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in CHUNKS) + b'data: {"choices":[],"usage":{"completion_tokens":3}}\n\ndata: [DONE]\n\n'
@@ -49,3 +53,23 @@ def test_throttles_are_told_apart_from_errors():
     assert classify_client_error(_client_error("ModelError", OriginalStatusCode=429))[0] == THROTTLED
     assert classify_client_error(_client_error("ModelError", OriginalStatusCode=500))[0] == ERROR
     assert classify_client_error(_client_error("ValidationError"))[0] == ERROR
+
+
+@pytest.fixture(scope="module")
+def local_endpoint(tmp_path_factory):
+    """The scripted model (test double) behind the emulator: answers 'You said: <prompt>'."""
+    model = start_server("scripted model (test double)", "local_runtime.model_servers.scripted")
+    emulator = start_emulator([LocalEndpoint("load", (LocalVariant("AllTraffic", model.url),))], tmp_path_factory.mktemp("emulator"))
+    yield emulator
+    emulator.child.stop()
+    model.child.stop()
+
+
+def test_the_endpoint_target_asks_for_usage_and_takes_the_servers_token_counts(local_endpoint):
+    # Without stream_options.include_usage the server sends no usage chunk (as vLLM/LMI): input
+    # tokens would be unknown and output tokens guessed from chunks.
+    target = EndpointTarget("load", "us-east-1", max_tokens=48, endpoint_url=local_endpoint.url, local_credentials=True)
+    reply = target.send([], "reset my password", "session-1")
+    assert reply.result.status == OK and reply.text == "You said: reset my password"
+    prompt_tokens = len(scenarios.tokens(ENDPOINT_SYSTEM_PROMPT)) + len(scenarios.tokens("reset my password"))
+    assert reply.result.input_tokens == prompt_tokens and reply.result.output_tokens == 5

@@ -7,6 +7,7 @@ once, as botocore raises it against AWS.
 
 from __future__ import annotations
 
+import json
 import threading
 
 import boto3
@@ -64,13 +65,40 @@ def header_capture():
 
 
 @pytest.fixture(scope="session")
-def emulator(scripted_model, scripted_canary, header_capture, tmp_path_factory):
+def recording_model():
+    """The real scripted model in-process, keeping every request body it receives (what a client sent)."""
+    from local_runtime.http_base import LoopbackServer
+    from local_runtime.model_servers.container import ContainerHandler
+    from local_runtime.model_servers.scripted import ScriptedModel
+
+    class Recording(ScriptedModel):
+        def __init__(self):
+            super().__init__()
+            self.bodies: list[dict] = []
+
+        def invoke(self, handler, body):
+            self.bodies.append(json.loads(body))
+            super().invoke(handler, body)
+
+    backend = Recording()
+    server = LoopbackServer("127.0.0.1", processes.free_port(), type("Handler", (ContainerHandler,), {"backend": backend}))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    server.bodies = backend.bodies
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def emulator(scripted_model, scripted_canary, header_capture, recording_model, tmp_path_factory):
     dev = endpoints_from_environment(load_environment("dev"), {"primary": scripted_model.url})
     endpoints = dev + [
         LocalEndpoint("ab-test", (LocalVariant("primary", scripted_model.url, weight=1.0),
                                   LocalVariant("canary", scripted_canary.url, weight=1.0))),
         LocalEndpoint("throttled", (LocalVariant("AllTraffic", scripted_model.url),), throttle_rps=1.0),
         LocalEndpoint("capture", (LocalVariant("AllTraffic", header_capture.url),)),
+        LocalEndpoint("recorded", (LocalVariant("AllTraffic", recording_model.url),)),
         LocalEndpoint("no-model", (LocalVariant("AllTraffic", f"http://127.0.0.1:{processes.free_port()}"),)),
     ]
     server = start_emulator(endpoints, tmp_path_factory.mktemp("emulator"))

@@ -53,12 +53,37 @@ def test_invocations_answers_chat_completions(model_server):
     assert set(body["usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens"}
 
 
-def test_streamed_invocations_end_with_a_usage_chunk(model_server):
-    status, data, _ = _request(model_server.url, "POST", "/invocations", chat("Say hi", stream=True, max_tokens=8, temperature=0))
+def test_streamed_invocations_asking_for_usage_end_with_vllms_usage_chunk(model_server):
+    body = chat("Say hi", stream=True, max_tokens=8, temperature=0, stream_options={"include_usage": True})
+    status, data, _ = _request(model_server.url, "POST", "/invocations", body)
     events = sse_events(data)
     assert status == 200 and events[-1] == "[DONE]"
-    assert events[-2]["choices"] == [] and events[-2]["usage"]["completion_tokens"] >= 1
+    final = events[-2]  # vLLM's final usage chunk: no choices, the three counters
+    assert set(final) == {"id", "object", "created", "model", "choices", "usage"} and final["choices"] == []
+    assert set(final["usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens"} and final["usage"]["completion_tokens"] >= 1
+    assert all("usage" not in e for e in events[:-2])  # only the final chunk (no continuous_usage_stats asked)
     assert any(e["choices"] and e["choices"][0]["finish_reason"] for e in events[:-2])
+
+
+@pytest.mark.parametrize("stream_options", [None, {"include_usage": False}])
+def test_streamed_invocations_not_asking_for_usage_carry_none(model_server, stream_options):
+    # As vLLM/LMI: a client that does not ask gets no token counts (the proxy must not ask for it).
+    extra = {} if stream_options is None else {"stream_options": stream_options}
+    status, data, _ = _request(model_server.url, "POST", "/invocations", chat("Say hi", stream=True, max_tokens=8, temperature=0, **extra))
+    events = sse_events(data)
+    assert status == 200 and events[-1] == "[DONE]" and len(events) > 2
+    assert all(e["choices"] and "usage" not in e for e in events[:-1])
+    assert events[-2]["choices"][0]["finish_reason"]
+
+
+def test_stream_options_without_stream_are_refused_as_lmi_refuses_them(model_server):
+    status, data, _ = _request(model_server.url, "POST", "/invocations", chat("Say hi", max_tokens=8, stream_options={"include_usage": True}))
+    body = json.loads(data)
+    assert status == 424 and set(body) == {"code", "error"} and body["code"] == 424
+    assert body["error"].startswith("Input Parsing failed.") and "Stream options can only be defined when `stream=True`." in body["error"]
+    # An empty stream_options is falsy to vLLM's check: answered, with the usage a whole answer always has.
+    status, data, _ = _request(model_server.url, "POST", "/invocations", chat("Say hi", max_tokens=8, stream_options={}))
+    assert status == 200 and "usage" in json.loads(data)
 
 
 def test_bad_requests_and_unknown_paths(model_server):

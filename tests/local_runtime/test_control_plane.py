@@ -11,7 +11,7 @@ from kit_config.loader import load_environment
 
 def test_list_endpoints_names_every_local_endpoint_in_service(control_plane):
     endpoints = control_plane.list_endpoints()["Endpoints"]
-    assert {e["EndpointName"] for e in endpoints} == {"governed-agents-dev-llm", "ab-test", "throttled", "capture", "no-model"}
+    assert {e["EndpointName"] for e in endpoints} == {"governed-agents-dev-llm", "ab-test", "throttled", "capture", "recorded", "no-model"}
     assert {e["EndpointStatus"] for e in endpoints} == {"InService"}
     dev = next(e for e in endpoints if e["EndpointName"] == "governed-agents-dev-llm")
     assert dev["EndpointArn"] == "arn:aws:sagemaker:us-east-1:111111111111:endpoint/governed-agents-dev-llm"

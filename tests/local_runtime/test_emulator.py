@@ -60,7 +60,8 @@ def test_request_headers_reach_the_container_as_sagemaker_sends_them(runtime, he
 
 def test_streaming_yields_payload_parts_that_rebuild_the_sse_body(runtime):
     response = runtime.invoke_endpoint_with_response_stream(
-        EndpointName=DEV_ENDPOINT, Body=chat("one two three", stream=True), ContentType="application/json", Accept="text/event-stream")
+        EndpointName=DEV_ENDPOINT, Body=chat("one two three", stream=True, stream_options={"include_usage": True}),
+        ContentType="application/json", Accept="text/event-stream")
     assert response["ContentType"] == "text/event-stream"  # from X-Amzn-SageMaker-Content-Type
     assert response["InvokedProductionVariant"] == "primary"
     assert response["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "application/vnd.amazon.eventstream"
@@ -148,6 +149,13 @@ def test_container_errors_become_model_error_with_the_original_status(runtime, s
     assert json.loads(error.response["OriginalMessage"])["error"]["code"] == status
     assert error.response["LogStreamArn"] == "arn:aws:logs:us-east-1:111111111111:log-group:/aws/sagemaker/Endpoints/governed-agents-dev-llm"
     assert error.response["Error"]["Message"].startswith(f"Received {kind} error ({status}) from primary with message")
+
+
+def test_stream_options_without_stream_reach_the_client_as_lmis_424_in_a_model_error(runtime):
+    error = _client_error(lambda: runtime.invoke_endpoint(EndpointName=DEV_ENDPOINT, Body=chat("x", stream_options={"include_usage": True})))
+    assert isinstance(error, runtime.exceptions.ModelError) and error.response["OriginalStatusCode"] == 424
+    assert "Stream options can only be defined when `stream=True`." in json.loads(error.response["OriginalMessage"])["error"]
+    assert error.response["Error"]["Message"].startswith("Received client error (424) from primary with message")
 
 
 def test_a_container_that_does_not_answer_in_time_is_a_model_error(runtime):

@@ -1,4 +1,5 @@
-"""Unmodified Strands SageMakerAIModel through the emulator: a tool call, streaming and not."""
+"""Unmodified Strands SageMakerAIModel through the emulator: a tool call, streaming and not, and
+the streamed token usage that arrives only when the request asks for it (as from vLLM/LMI)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,17 @@ import pytest
 from strands import Agent, tool
 from strands.models.sagemaker import SageMakerAIModel
 
+from agent_runtime.model import build_model
+from agent_runtime.settings import RuntimeSettings
+
+ASK_FOR_USAGE = {"stream_options": {"include_usage": True}}
+
 
 def _agent(stream: bool, tools, scenario: str, endpoint: str = "governed-agents-dev-llm") -> Agent:
     model = SageMakerAIModel(
         endpoint_config={"endpoint_name": endpoint, "region_name": "us-east-1",
                          "additional_args": {"CustomAttributes": f"scenario={scenario}"}},
-        payload_config={"max_tokens": 64, "stream": stream},
+        payload_config={"max_tokens": 64, "stream": stream, **({"additional_args": ASK_FOR_USAGE} if stream else {})},
     )
     return Agent(model=model, tools=tools, callback_handler=None)
 
@@ -47,3 +53,24 @@ def test_model_error_reaches_the_agent_as_botocores_exception(runtime):
     while error is not None and type(error).__name__ != "ModelError":
         error = error.__cause__ or error.__context__
     assert error is not None and error.response["OriginalStatusCode"] == 500
+
+
+def test_streamed_usage_reads_zero_when_the_provider_does_not_ask(runtime):
+    # Strands' provider alone sends no stream_options: vLLM/LMI then send no usage chunk, and the
+    # local servers must not hide that by sending one anyway.
+    model = SageMakerAIModel(endpoint_config={"endpoint_name": "governed-agents-dev-llm", "region_name": "us-east-1"},
+                             payload_config={"max_tokens": 64, "stream": True})
+    result = Agent(model=model, callback_handler=None)("count my tokens")
+    assert str(result).strip() == "You said: count my tokens"
+    assert result.metrics.accumulated_usage["inputTokens"] == 0 and result.metrics.accumulated_usage["outputTokens"] == 0
+
+
+def test_the_agents_model_asks_for_usage_and_gets_the_token_counts(runtime, recording_model):
+    recording_model.bodies.clear()
+    model = build_model(RuntimeSettings(endpoint_name="recorded", region="us-east-1", max_tokens=64))
+    result = Agent(model=model, callback_handler=None)("[scenario:echo] count my tokens")
+    (body,) = recording_model.bodies  # what the model server received
+    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    usage = result.metrics.accumulated_usage
+    assert str(result).strip() == "You said: count my tokens"
+    assert usage["outputTokens"] == 5 and usage["inputTokens"] > 0  # the scripted model counts a token a word
