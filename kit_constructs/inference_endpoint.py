@@ -47,7 +47,13 @@ def lmi_environment(variant: Variant) -> dict[str, str]:
     model = variant.model
     return {
         "HF_MODEL_ID": "/opt/ml/model" if model.s3_uri else model.hf_model_id,
-        "OPTION_ROLLING_BATCH": "vllm",
+        # vLLM async mode (LMI's default for vLLM since v17) runs vLLM's own chat-completions code, which
+        # sends the streamed usage chunk the agent asks for; the older rolling-batch mode
+        # (OPTION_ROLLING_BATCH=vllm) never does, so token counts and cost metrics would read 0
+        # (djl-serving: djl_python/lmi_vllm/vllm_async_service.py, output_formatter.py; LMI vLLM user guide).
+        "OPTION_ASYNC_MODE": "true",
+        "OPTION_ROLLING_BATCH": "disable",
+        "OPTION_ENTRYPOINT": "djl_python.lmi_vllm.vllm_async_service",
         "OPTION_TENSOR_PARALLEL_DEGREE": str(model.tensor_parallel_degree),
         "OPTION_MAX_MODEL_LEN": str(model.max_model_len),
         # Strands sends `tools`; vLLM only returns `tool_calls` with auto tool choice and a parser.

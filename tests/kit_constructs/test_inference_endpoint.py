@@ -44,6 +44,9 @@ def test_each_variant_model_is_isolated_in_the_vpc_and_serves_tool_calls(synthes
         assert environment["OPTION_ENABLE_AUTO_TOOL_CHOICE"] == "true"
         assert environment["OPTION_TOOL_CALL_PARSER"] in {"hermes", "llama3_json"}
         assert environment["HF_MODEL_ID"] == "/opt/ml/model"
+        # vLLM async mode: the only LMI mode whose streamed chat sends the usage chunk the agent asks for.
+        assert (environment["OPTION_ASYNC_MODE"], environment["OPTION_ROLLING_BATCH"]) == ("true", "disable")
+        assert environment["OPTION_ENTRYPOINT"] == "djl_python.lmi_vllm.vllm_async_service"
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
