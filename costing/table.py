@@ -53,7 +53,7 @@ def _budget_line(envelope: Envelope) -> str:
 def _rollout_line(rollout) -> str:
     fleet = " + ".join(f"{count} x {instance_type}" for instance_type, count in rollout.instances.items())
     return (f"During an endpoint update (blue/green, both fleets): up to {fleet} for the rollout (at most "
-            f"{rollout.max_hours:g} h): {_usd(rollout.hourly_usd)}/h at the peak, +{_usd(rollout.extra_hourly_usd)}/h over "
+            f"{rollout.max_hours:.2f} h): {_usd(rollout.hourly_usd)}/h at the peak, +{_usd(rollout.extra_hourly_usd)}/h over "
             f"the fully scaled-out endpoint, at most +{_usd(rollout.extra_usd_per_update)} per update")
 
 

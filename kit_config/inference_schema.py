@@ -107,6 +107,8 @@ class ScheduledScaling(_Section):
     def _iana_zone(cls, value: str) -> str:
         # PutScheduledAction Timezone: "the canonical names of the IANA time zones supported by
         # Joda-Time (such as Etc/GMT+9 or Pacific/Tahiti)"; zoneinfo lists the IANA database's names.
+        if not _time_zones():
+            raise ValueError("no IANA time-zone database on this machine to check it against: pip install -r requirements.txt (tzdata)")
         if value not in _time_zones():
             close = sorted(zone for zone in _time_zones() if zone.lower() == value.lower() or zone.endswith("/" + value))
             hint = f"; did you mean {', '.join(close[:3])}?" if close else " (e.g. America/New_York, Europe/Berlin, UTC)"
@@ -370,6 +372,9 @@ class InferenceConfig(_Section):
     # -- checks ------------------------------------------------------------------------------
 
     def _capacity_problems(self) -> list[tuple[tuple, str]]:
+        # "SageMaker AI provisions a new fleet with the updates (the green fleet) ... terminates the blue
+        # fleet" once it has baked (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green.html):
+        # the account's endpoint-instance quotas must hold both fleets.
         peak = self.rollout_peak_instances()
         total = sum(peak.values())
         if total <= self.max_instances_cap:
@@ -413,7 +418,7 @@ class InferenceConfig(_Section):
                 problems.append((where, f"{variant.inference_ami_version} is a Neuron AMI; {variant.instance_type} has NVIDIA GPUs"))
                 continue
             if need is None:
-                continue  # the image's CUDA is unknown: nothing to check (see docs/config-checks.md)
+                continue  # the image's CUDA is unknown: nothing to check (docs/config-checks.md)
             problem = _driver_problem(variant, image, cuda, need, ami)
             if problem:
                 problems.append((where, problem))
@@ -423,6 +428,9 @@ class InferenceConfig(_Section):
         problems: list[tuple[tuple, str]] = []
         deployment = self.deployment
         if deployment.strategy != "all_at_once":
+            # TrafficRoutingConfig: CanarySize <= 50%, LinearStepSize 10-50% of the variant's instance
+            # count (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TrafficRoutingConfig.html).
+            # How a percentage rounds to instances is undocumented; one instance is never <= 50% of one.
             step = "CanarySize must be at most 50%" if deployment.strategy == "canary" else "LinearStepSize must be 10-50%"
             for variant in self.variants:
                 smallest = variant.autoscaling.smallest_instance_count
@@ -433,7 +441,7 @@ class InferenceConfig(_Section):
                         "min_instances or a scheduled action's), where the smallest step, one instance, is the whole "
                         "fleet, so the update fails. Use strategy all_at_once (still blue/green with alarm rollback) "
                         "or keep at least 2 instances")))
-        low, high = ROLLOUT_TIMEOUT_RANGE_SECONDS
+        high = ROLLOUT_TIMEOUT_RANGE_SECONDS[1]
         needed = self.rollout_timeout_seconds()
         if needed > high:
             problems.append((("deployment",), (

@@ -40,7 +40,6 @@ def agent_alarm_name(project: str, env_name: str, alarm_id: str) -> str:
     return f"{project}-{env_name}-agent-{alarm_id}"
 
 
-# (what, rule, check) per derived name; each rule is the service's, with its source.
 def name_problems(project: str, env_name: str, account: str) -> list[str]:
     """What AWS would reject among the names derived from `project` and `env_name`."""
     problems = []

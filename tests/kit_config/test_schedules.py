@@ -92,3 +92,10 @@ def test_names_aws_allows_beyond_letters_and_digits_load(config_dir):
     edit(config_dir, "dev", lambda s: scheduled(s).update(name="Nights at minimum (weekdays)", timezone="Etc/GMT+9"))
     action = load_environment("dev", config_dir).inference.variants[0].autoscaling.scheduled[0]
     assert (action.name, action.timezone) == ("Nights at minimum (weekdays)", "Etc/GMT+9")
+
+
+def test_a_machine_without_a_time_zone_database_says_so(config_dir, monkeypatch):
+    import kit_config.inference_schema as schema
+
+    monkeypatch.setattr(schema, "_time_zones", lambda: frozenset())
+    assert_rejected(config_dir, "dev", f"{SCHEDULED}[0].timezone", "no IANA time-zone database on this machine")
