@@ -236,9 +236,9 @@ class Variant(_Section):
                 "vLLM cannot start that many tensor-parallel workers on one instance"))])
         if degree & (degree - 1):
             # vLLM shards attention (and KV) heads across the ranks: "Total number of attention heads
-            # must be divisible by tensor parallel size" (vllm-project/vllm#11797). Head counts are
-            # multiples of powers of two (28, 40, 64...), so a power of two that divides the GPU count
-            # is the only choice that can fit; the model's own head count is not known here.
+            # must be divisible by tensor parallel size" (vllm-project/vllm#11797). Common models' head
+            # counts are multiples of 4 or 8 (28, 40, 64) and the catalogue's GPU counts are 1, 4 and 8,
+            # so the kit accepts powers of two; the model's own head count is not in config.
             raise errors_at("Variant", [(where, (
                 f"{degree} is not a power of two; vLLM needs the model's attention heads to divide by it "
                 f"(use 1, 2, 4 or 8 up to {spec.accelerator_count}, or max)"))])

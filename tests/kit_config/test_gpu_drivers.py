@@ -163,3 +163,9 @@ def test_image_from_another_region(config_dir):
                     "the image is in us-east-1's registry; SageMaker pulls the serving image only from the endpoint's region (us-west-2)")
     edit(config_dir, "prod", lambda s: s.update(image="763104351884.dkr.ecr.us-west-2.amazonaws.com/djl-inference:0.38.0-lmi29.0.0-cu130"))
     assert load_environment("prod", config_dir).inference.image_cuda() == (13, 0)
+
+
+def test_a_cuda_major_without_a_known_driver_is_named(config_dir):
+    edit(config_dir, "dev", lambda s: s.update(image="111111111111.dkr.ecr.us-east-1.amazonaws.com/llm:1.0-cu140"))
+    assert_rejected(config_dir, "dev", "inference.image",
+                    "image tag 1.0-cu140 is CUDA 14.0, a major release kit_config/gpu_drivers.py has no minimum NVIDIA driver for")
