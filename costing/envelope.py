@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from kit_config import EnvironmentConfig
 from kit_config.agent_schema import FargateAgent, LambdaAgent
 from kit_config.budget_schema import BudgetConfig
-from kit_config.instance_catalogue import HOURS_PER_MONTH, PRICE_SOURCE as INSTANCE_PRICE_SOURCE
+from kit_config.instance_catalogue import HOURS_PER_MONTH, INSTANCE_CATALOGUE, PRICE_SOURCE as INSTANCE_PRICE_SOURCE
 from kit_config.schema import MlflowTrackingServerConfig
 from costing import prices
 from costing.prices import Price
@@ -41,8 +41,25 @@ class PriceNotListed(Exception):
 class LineItem:
     component: str
     min_usd: float
-    max_usd: float
+    max_usd: float | None  # None: config sets no ceiling (e.g. Lambda without reserved concurrency)
     basis: str
+
+
+@dataclass(frozen=True)
+class RolloutPeak:
+    """An endpoint update at full scale-out: blue/green holds both fleets until the old one is terminated.
+
+    Not a monthly figure: it lasts for one rollout, at most the rollout's MaximumExecutionTimeout.
+    """
+
+    instances: dict[str, int]  # instance type -> instances at the peak (2 x max_instances)
+    hourly_usd: float  # both fleets, per hour
+    extra_hourly_usd: float  # over the fully scaled-out endpoint
+    max_hours: float  # InferenceConfig.rollout_timeout_seconds() / 3600
+
+    @property
+    def extra_usd_per_update(self) -> float:
+        return round(self.extra_hourly_usd * self.max_hours + 1e-9, 2)  # half-up, not float-binary down
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,7 @@ class Envelope:
     items: list[LineItem]
     budget: BudgetConfig
     notes: list[str] = field(default_factory=list)
+    rollout: RolloutPeak | None = None
 
     @property
     def min_usd(self) -> float:
@@ -59,7 +77,12 @@ class Envelope:
 
     @property
     def max_usd(self) -> float:
-        return round(sum(item.max_usd for item in self.items), 2)
+        """The maximum of the bounded items; see `unbounded` for those config sets no ceiling on."""
+        return round(sum(item.max_usd for item in self.items if item.max_usd is not None), 2)
+
+    @property
+    def unbounded(self) -> list[str]:
+        return [item.component for item in self.items if item.max_usd is None]
 
 
 def cost_envelope(config: EnvironmentConfig) -> Envelope:
@@ -72,7 +95,19 @@ def cost_envelope(config: EnvironmentConfig) -> Envelope:
              f"not included: {EXCLUDED}"]
     if isinstance(config.agent, LambdaAgent):
         notes.append(f"Lambda per-request figures assume {ASSUMED_LAMBDA_SECONDS_PER_REQUEST:g} s mean billed duration")
-    return Envelope(config.name, region, items, config.budget, notes)
+    return Envelope(config.name, region, items, config.budget, notes, rollout=_rollout_peak(config))
+
+
+def _rollout_peak(config: EnvironmentConfig) -> RolloutPeak:
+    inference = config.inference
+    peak = inference.rollout_peak_instances()
+    hourly = {instance_type: INSTANCE_CATALOGUE[instance_type].hourly_usd.get(config.region) for instance_type in peak}
+    missing = [instance_type for instance_type, price in hourly.items() if price is None]
+    if missing:
+        raise PriceNotListed(f"{missing[0]} has no {config.region} price in kit_config/instance_catalogue.py")
+    peak_hourly = sum(count * hourly[instance_type] for instance_type, count in peak.items())
+    # Both fleets at full scale-out: the extra one is the fully scaled-out endpoint again.
+    return RolloutPeak(peak, round(peak_hourly, 2), round(peak_hourly / 2, 2), inference.rollout_timeout_seconds() / 3600)
 
 
 def _endpoint(config: EnvironmentConfig) -> list[LineItem]:
@@ -132,6 +167,12 @@ def _lambda(agent: LambdaAgent, region: str) -> LineItem:
     memory_gb = agent.memory_mb / 1024
     gb_second, per_million = _price(prices.LAMBDA_GB_SECOND, region), _price(prices.LAMBDA_MILLION_REQUESTS, region)
     per_million_requests = memory_gb * ASSUMED_LAMBDA_SECONDS_PER_REQUEST * 1_000_000 * gb_second + per_million
+    if agent.reserved_concurrency is None:
+        return LineItem(
+            "Agent on Lambda", 0.0, None,
+            f"idle $0; ${per_million_requests:,.2f} per million requests ({agent.memory_mb} MB); "
+            "max not bounded by config: no reserved concurrency, the account's unreserved pool applies",
+        )
     # Ceiling: every reserved execution environment busy all month.
     saturated_requests = agent.reserved_concurrency / ASSUMED_LAMBDA_SECONDS_PER_REQUEST * SECONDS_PER_MONTH
     saturated = (agent.reserved_concurrency * memory_gb * SECONDS_PER_MONTH * gb_second

@@ -12,7 +12,10 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Lambda's regional default: 1000 concurrent executions per account, 100 of which must stay
-# unreserved, so one function can reserve at most 900 without a quota increase.
+# unreserved, so one function can reserve at most 900 without a quota increase ("Configuring
+# reserved concurrency", https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html:
+# "You can reserve up to the Unreserved account concurrency value minus 100"). New accounts can
+# start with a quota of 10, where no reservation at all is possible: reservation is opt-in.
 LAMBDA_MAX_RESERVED_CONCURRENCY = 900
 # Valid Fargate cpu units -> memory (MiB) range and step.
 FARGATE_MEMORY = {256: (512, 2048, 512), 512: (1024, 4096, 1024), 1024: (2048, 8192, 1024),
@@ -53,9 +56,11 @@ class LambdaAgent(_AgentBase):
     compute: Literal["lambda"]
     memory_mb: int = Field(default=2048, ge=128, le=10240, description="Lambda memory, 128-10240 MB")
     timeout_seconds: int = Field(default=120, ge=1, le=900)
-    reserved_concurrency: int = Field(
-        ge=1, le=LAMBDA_MAX_RESERVED_CONCURRENCY,
-        description=f"At most {LAMBDA_MAX_RESERVED_CONCURRENCY}: the account default is 1000 with 100 unreserved",
+    reserved_concurrency: int | None = Field(
+        default=None, ge=1, le=LAMBDA_MAX_RESERVED_CONCURRENCY,
+        description=f"Concurrency reserved for (and capping) the function, at most {LAMBDA_MAX_RESERVED_CONCURRENCY} "
+        "(account default 1000 with 100 kept unreserved); unset: no reservation, the function shares the "
+        "account's unreserved pool (and `make cost` cannot bound its maximum)",
     )
 
     @model_validator(mode="after")

@@ -6,15 +6,27 @@ Part of the one `EnvironmentConfig` schema; split out only to keep modules to on
 from __future__ import annotations
 
 import re
+import zoneinfo
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from kit_config import gpu_drivers, serving_image
+from kit_config.gpu_drivers import InferenceAmiVersion
 from kit_config.instance_catalogue import INSTANCE_CATALOGUE, NEURON_ACCELERATORS
+from kit_config.schedule_expressions import validate_schedule
+from kit_config.validation_errors import errors_at
 
 # The LMI (DJL) container version, resolved to an image URI offline by the sagemaker SDK.
 DEFAULT_LMI_VERSION = "0.38.0"
 _NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"  # SageMaker endpoint / variant name rules
+# PutScheduledAction ScheduledActionName: 1-256 characters, no leading or trailing space, no
+# control characters, no : / | (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PutScheduledAction.html).
+_SCHEDULED_ACTION_NAME = re.compile(r"(?!((^[ ]+.*)|(.*([\u0000-\u001f]|[\u007f-\u009f]|[:/|])+.*)|(.*[ ]+$))).{1,256}")
+# BlueGreenUpdatePolicy.MaximumExecutionTimeoutInSeconds: 600-28800
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_BlueGreenUpdatePolicy.html).
+ROLLOUT_TIMEOUT_RANGE_SECONDS = (600, 28800)
 
 
 class _Section(BaseModel):
@@ -35,9 +47,18 @@ class ModelWeights(_Section):
         default=None, gt=0, description="Accelerator memory the model needs (weights + KV cache); checked against the instance"
     )
     max_model_len: int = Field(default=8192, ge=512, le=1_048_576)
-    tensor_parallel_degree: int | Literal["max"] = "max"
+    tensor_parallel_degree: int | Literal["max"] = Field(
+        default="max", description="GPUs the model is sharded over; max: all of the instance's GPUs (LMI)"
+    )
     tool_call_parser: Literal["hermes", "llama3_json", "mistral", "pythonic", "granite"] = "hermes"
     network_isolation: bool = True
+
+    @field_validator("tensor_parallel_degree")
+    @classmethod
+    def _positive_degree(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"{value} is not a tensor-parallel degree; use a whole number of GPUs (1, 2, 4, 8) or max")
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> "ModelWeights":
@@ -60,13 +81,44 @@ class ModelWeights(_Section):
 
 
 class ScheduledScaling(_Section):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")]
-    schedule: Annotated[str, Field(pattern=r"^cron\(.+\)$|^rate\(.+\)$")] = Field(
-        description="Application Auto Scaling expression, e.g. cron(0 20 ? * MON-FRI *)"
-    )
+    name: str = Field(description="Scheduled action name, unique per variant (1-256 characters, no : / |)")
+    schedule: str = Field(description="Application Auto Scaling expression: at(...), rate(...) or cron(...), e.g. cron(0 20 ? * MON-FRI *)")
     min_instances: int = Field(ge=1)
     max_instances: int = Field(ge=1)
-    timezone: str = "UTC"
+    timezone: str = Field(default="UTC", description="IANA time zone the at/cron expression is read in")
+
+    @field_validator("name")
+    @classmethod
+    def _action_name(cls, value: str) -> str:
+        if not _SCHEDULED_ACTION_NAME.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a scheduled action name: 1-256 characters without leading or trailing "
+                "spaces, control characters, ':', '/' or '|'"
+            )
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _expression(cls, value: str) -> str:
+        return validate_schedule(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, value: str) -> str:
+        # PutScheduledAction Timezone: "the canonical names of the IANA time zones supported by
+        # Joda-Time (such as Etc/GMT+9 or Pacific/Tahiti)"; zoneinfo lists the IANA database's names.
+        if not _time_zones():
+            raise ValueError("no IANA time-zone database on this machine to check it against: pip install -r requirements.txt (tzdata)")
+        if value not in _time_zones():
+            close = sorted(zone for zone in _time_zones() if zone.lower() == value.lower() or zone.endswith("/" + value))
+            hint = f"; did you mean {', '.join(close[:3])}?" if close else " (e.g. America/New_York, Europe/Berlin, UTC)"
+            raise ValueError(f"{value!r} is not an IANA time zone name{hint}")
+        return value
+
+
+@lru_cache(maxsize=1)
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 class Autoscaling(_Section):
@@ -90,10 +142,28 @@ class Autoscaling(_Section):
     def _ordered(self) -> "Autoscaling":
         if self.min_instances > self.max_instances:
             raise ValueError(f"min_instances ({self.min_instances}) is greater than max_instances ({self.max_instances})")
-        for action in self.scheduled:
-            if action.min_instances > action.max_instances or action.max_instances > self.max_instances:
-                raise ValueError(f"scheduled action {action.name!r} needs min <= max <= autoscaling max_instances")
+        problems = []
+        seen: set[str] = set()
+        for index, action in enumerate(self.scheduled):
+            # A scalable target's scheduled action names are unique (PutScheduledAction); a second
+            # action of the same name would replace the first.
+            if action.name in seen:
+                problems.append((("scheduled", index, "name"), f"{action.name!r} is already the name of another scheduled action of this variant"))
+            seen.add(action.name)
+            if action.min_instances > action.max_instances:
+                problems.append((("scheduled", index), f"min_instances ({action.min_instances}) is greater than max_instances ({action.max_instances})"))
+            elif action.max_instances > self.max_instances:
+                # The kit's quota guard (max_instances_cap) counts autoscaling.max_instances only.
+                problems.append((("scheduled", index, "max_instances"),
+                                 f"{action.max_instances} is above autoscaling max_instances ({self.max_instances}), which the quota guard counts"))
+        if problems:
+            raise errors_at("Autoscaling", problems)
         return self
+
+    @property
+    def smallest_instance_count(self) -> int:
+        """The fewest instances the variant can run with: its minimum, or a scheduled action's lower one."""
+        return min([self.min_instances, *(action.min_instances for action in self.scheduled)])
 
 
 class Variant(_Section):
@@ -106,6 +176,11 @@ class Variant(_Section):
         default=None, ge=1, le=512, description="EBS ML storage volume; only for instance types without NVMe storage"
     )
     autoscaling: Autoscaling
+    inference_ami_version: InferenceAmiVersion | None = Field(
+        default=None,
+        description="ProductionVariant InferenceAmiVersion: the host AMI and so its NVIDIA driver; unset: the "
+        "instance family's default driver, allowed only where that driver runs the image (see gpu_drivers.py)",
+    )
 
     @field_validator("instance_type")
     @classmethod
@@ -152,9 +227,35 @@ class Variant(_Section):
             )
         return autoscaling
 
+    @model_validator(mode="after")
+    def _parallelism_fits(self) -> "Variant":
+        degree, spec = self.model.tensor_parallel_degree, self.spec
+        if degree == "max" or spec.accelerator in NEURON_ACCELERATORS:
+            # "max" is every GPU of the instance (LMI's TENSOR_PARALLEL_DEGREE=max). On Neuron the
+            # degree counts NeuronCores (two per chip), not the catalogue's chips: not checked here.
+            return self
+        where = ("model", "tensor_parallel_degree")
+        if degree > spec.accelerator_count:
+            raise errors_at("Variant", [(where, (
+                f"{degree} is more GPUs than {self.instance_type} has ({spec.accelerator_count} x {spec.accelerator}); "
+                "vLLM cannot start that many tensor-parallel workers on one instance"))])
+        if degree & (degree - 1):
+            # vLLM shards attention (and KV) heads across the ranks: "Total number of attention heads
+            # must be divisible by tensor parallel size" (vllm-project/vllm#11797). Common models' head
+            # counts are multiples of 4 or 8 (28, 40, 64) and the catalogue's GPU counts are 1, 4 and 8,
+            # so the kit accepts powers of two; the model's own head count is not in config.
+            raise errors_at("Variant", [(where, (
+                f"{degree} is not a power of two; vLLM needs the model's attention heads to divide by it "
+                f"(use 1, 2, 4 or 8 up to {spec.accelerator_count}, or max)"))])
+        return self
+
     @property
     def spec(self):
         return INSTANCE_CATALOGUE[self.instance_type]
+
+    @property
+    def uses_neuron(self) -> bool:
+        return self.spec.accelerator in NEURON_ACCELERATORS
 
 
 class DataCapture(_Section):
@@ -167,10 +268,17 @@ class Deployment(_Section):
     """Blue/green rollout of endpoint updates, rolled back automatically on the endpoint's alarms."""
 
     strategy: Literal["all_at_once", "canary", "linear"] = "canary"
+    # TrafficRoutingConfig (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TrafficRoutingConfig.html):
+    # CanarySize <= 50% of the variant's instance count, LinearStepSize 10-50% of it;
+    # WaitIntervalInSeconds 0-3600. BlueGreenUpdatePolicy TerminationWaitInSeconds 0-3600.
     canary_percent: int = Field(default=10, ge=1, le=50)
-    linear_step_percent: int = Field(default=25, ge=5, le=50)
+    linear_step_percent: int = Field(default=25, ge=10, le=50)
     wait_minutes: int = Field(default=10, ge=0, le=60, description="Bake time per step before shifting more traffic")
     termination_wait_minutes: int = Field(default=5, ge=0, le=60, description="Old fleet kept after the shift, for rollback")
+
+    @property
+    def traffic_steps(self) -> int:
+        return {"all_at_once": 1, "canary": 2, "linear": -(-100 // self.linear_step_percent)}[self.strategy]
 
 
 class AlarmThresholds(_Section):
@@ -183,35 +291,170 @@ class AlarmThresholds(_Section):
 
 class InferenceConfig(_Section):
     endpoint_name: Annotated[str, Field(pattern=_NAME)]
-    image: Annotated[str, Field(pattern=r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")] | None = Field(
+    # ContainerDefinition Image: at most 255 characters
+    # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html).
+    image: Annotated[str, Field(max_length=255, pattern=r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")] | None = Field(
         default=None, description="Serving image; default: the LMI (DJL) image for lmi_version"
+    )
+    image_cuda_version: Annotated[str, Field(pattern=r"^\d{2}\.\d$")] | None = Field(
+        default=None,
+        description="CUDA the custom `image` is built for (e.g. 12.4), when its tag has no cuXYZ; "
+        "lets the driver check run for it",
     )
     lmi_version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")] = DEFAULT_LMI_VERSION
     variants: list[Variant] = Field(min_length=1, max_length=2)
-    max_instances_cap: int = Field(ge=1, description="Most instances all variants may scale to together (quota guard)")
+    max_instances_cap: int = Field(
+        ge=1,
+        description="Most endpoint instances the account's quotas allow at once, an update's second "
+        "(blue/green) fleet included: checked against rollout_peak_instances()",
+    )
     container_startup_health_check_timeout_seconds: int = Field(default=900, ge=60, le=3600)
     model_data_download_timeout_seconds: int = Field(default=1200, ge=60, le=3600)
     data_capture: DataCapture = DataCapture()
     deployment: Deployment = Deployment()
     alarms: AlarmThresholds = AlarmThresholds()
 
+    @field_validator("lmi_version")
+    @classmethod
+    def _sdk_knows_version(cls, value: str) -> str:
+        # Synth resolves the image with the sagemaker SDK's table; an unknown version fails there.
+        try:
+            known = serving_image.lmi_versions()
+        except serving_image.LmiTableUnavailable as error:
+            raise ValueError(f"cannot resolve the LMI image: {error}") from None
+        if value not in known:
+            path, version, _ = serving_image.lmi_table()
+            raise ValueError(
+                f"{value!r} is not an LMI version {serving_image.SDK_DISTRIBUTION} {version} can resolve "
+                f"(known: {', '.join(known)}; table {path})"
+            )
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> "InferenceConfig":
         names = [variant.name for variant in self.variants]
         if len(set(names)) != len(names):
             raise ValueError(f"variant names must be unique: {names}")
-        total = sum(variant.autoscaling.max_instances for variant in self.variants)
-        if total > self.max_instances_cap:
-            raise ValueError(
-                f"variants may scale to {total} instances together, above max_instances_cap ({self.max_instances_cap})"
-            )
-        neuron = [v.name for v in self.variants if INSTANCE_CATALOGUE[v.instance_type].accelerator in NEURON_ACCELERATORS]
+        neuron = [v.name for v in self.variants if v.uses_neuron]
         if neuron and self.image is None:
             raise ValueError(
                 f"variant(s) {neuron} use Inferentia/Trainium: set inference.image to the LMI Neuron image "
                 "(the default LMI image is for NVIDIA GPUs)"
             )
+        problems = [*self._capacity_problems(), *self._image_problems(), *self._rollout_problems()]
+        if problems:
+            raise errors_at("InferenceConfig", problems)
         return self
+
+    # -- what goes on the endpoint ---------------------------------------------------------------
+
+    def serving_image_tag(self) -> str | None:
+        """The serving image's tag: `image`'s (None if pinned by digest), or the LMI tag of lmi_version."""
+        if self.image is not None:
+            return serving_image.image_tag(self.image)
+        return serving_image.lmi_image_tag(self.lmi_version)
+
+    def image_cuda(self) -> tuple[int, int] | None:
+        """The CUDA (major, minor) the serving image is built for; None when neither tag nor config says."""
+        tag = self.serving_image_tag()
+        from_tag = gpu_drivers.cuda_from_tag(tag) if tag else None
+        if from_tag is None and self.image_cuda_version is not None:
+            return gpu_drivers.parse_cuda(self.image_cuda_version)
+        return from_tag
+
+    def rollout_timeout_seconds(self) -> int:
+        """BlueGreenUpdatePolicy.MaximumExecutionTimeoutInSeconds for this config.
+
+        Long enough to provision and load the new fleet (health-check and download timeouts), bake
+        every traffic step, wait out the termination wait, plus 30 minutes' margin; the API says the
+        timeout "should be larger than the total waiting time". Validation keeps it within 600-28800.
+        """
+        deployment = self.deployment
+        seconds = self.container_startup_health_check_timeout_seconds + self.model_data_download_timeout_seconds
+        seconds += deployment.traffic_steps * deployment.wait_minutes * 60 + deployment.termination_wait_minutes * 60 + 1800
+        return max(seconds, ROLLOUT_TIMEOUT_RANGE_SECONDS[0])
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def _capacity_problems(self) -> list[tuple[tuple, str]]:
+        # "SageMaker AI provisions a new fleet with the updates (the green fleet) ... terminates the blue
+        # fleet" once it has baked (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green.html):
+        # the account's endpoint-instance quotas must hold both fleets.
+        peak = self.rollout_peak_instances()
+        total = sum(peak.values())
+        if total <= self.max_instances_cap:
+            return []
+        by_type = ", ".join(f"{count} x {instance_type}" for instance_type, count in peak.items())
+        return [(("max_instances_cap",), (
+            f"an endpoint update is blue/green: SageMaker provisions a second fleet at the current capacity "
+            f"before shifting traffic, so fully scaled out the variants hold {total} instances during an update "
+            f"({by_type}: twice autoscaling.max_instances), above max_instances_cap ({self.max_instances_cap}). "
+            f"Raise max_instances_cap to {total} (and the account's SageMaker endpoint-instance quotas for these "
+            "types to match), or lower max_instances"))]
+
+    def _image_problems(self) -> list[tuple[tuple, str]]:
+        problems: list[tuple[tuple, str]] = []
+        tag = self.serving_image_tag()
+        tag_cuda = gpu_drivers.cuda_from_tag(tag) if tag else None
+        if self.image_cuda_version is not None:
+            if self.image is None:
+                problems.append((("image_cuda_version",), (
+                    f"only for a custom inference.image; the LMI {self.lmi_version} image's CUDA comes from its tag {tag}")))
+            elif tag_cuda is not None and gpu_drivers.format_cuda(tag_cuda) != self.image_cuda_version:
+                problems.append((("image_cuda_version",), (
+                    f"{self.image_cuda_version} contradicts the image tag {tag}, which says CUDA {gpu_drivers.format_cuda(tag_cuda)}")))
+        cuda = self.image_cuda()
+        image = f"image tag {tag}" if self.image is not None else f"LMI {self.lmi_version} image tag {tag}"
+        need = gpu_drivers.minimum_driver(cuda) if cuda else None
+        if cuda and need is None:
+            field = "image_cuda_version" if self.image_cuda_version else ("image" if self.image else "lmi_version")
+            problems.append(((field,), (
+                f"{image} is CUDA {gpu_drivers.format_cuda(cuda)}, a major release kit_config/gpu_drivers.py has no "
+                "minimum NVIDIA driver for; add it there (NVIDIA's minor version compatibility table)")))
+        for index, variant in enumerate(self.variants):
+            where = ("variants", index, "inference_ami_version")
+            ami = gpu_drivers.INFERENCE_AMIS[variant.inference_ami_version] if variant.inference_ami_version else None
+            if variant.uses_neuron:
+                if ami and ami.accelerator != "neuron":
+                    problems.append((where, f"{variant.inference_ami_version} is an NVIDIA GPU AMI; {variant.instance_type} "
+                                            "is Inferentia/Trainium: use al2-ami-sagemaker-inference-neuron-2 or leave it unset"))
+                continue
+            if ami and ami.accelerator != "gpu":
+                problems.append((where, f"{variant.inference_ami_version} is a Neuron AMI; {variant.instance_type} has NVIDIA GPUs"))
+                continue
+            if need is None:
+                continue  # the image's CUDA is unknown: nothing to check (docs/config-checks.md)
+            problem = _driver_problem(variant, image, cuda, need, ami)
+            if problem:
+                problems.append((where, problem))
+        return problems
+
+    def _rollout_problems(self) -> list[tuple[tuple, str]]:
+        problems: list[tuple[tuple, str]] = []
+        deployment = self.deployment
+        if deployment.strategy != "all_at_once":
+            # TrafficRoutingConfig: CanarySize <= 50%, LinearStepSize 10-50% of the variant's instance
+            # count (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TrafficRoutingConfig.html).
+            # How a percentage rounds to instances is undocumented; one instance is never <= 50% of one.
+            step = "CanarySize must be at most 50%" if deployment.strategy == "canary" else "LinearStepSize must be 10-50%"
+            for variant in self.variants:
+                smallest = variant.autoscaling.smallest_instance_count
+                if smallest < 2:
+                    problems.append((("deployment", "strategy"), (
+                        f"{deployment.strategy} shifts traffic in steps, and SageMaker's {step} of a variant's "
+                        f"instance count; variant {variant.name!r} can be at {smallest} instance (autoscaling "
+                        "min_instances or a scheduled action's), where the smallest step, one instance, is the whole "
+                        "fleet, so the update fails. Use strategy all_at_once (still blue/green with alarm rollback) "
+                        "or keep at least 2 instances")))
+        high = ROLLOUT_TIMEOUT_RANGE_SECONDS[1]
+        needed = self.rollout_timeout_seconds()
+        if needed > high:
+            problems.append((("deployment",), (
+                f"the rollout needs a {needed} s timeout ({deployment.traffic_steps} traffic step(s) x "
+                f"{deployment.wait_minutes} min bake, {deployment.termination_wait_minutes} min termination wait, "
+                "the health-check and download timeouts and 30 min margin); SageMaker's "
+                f"MaximumExecutionTimeoutInSeconds allows at most {high}: shorten wait_minutes or use fewer steps")))
+        return problems
 
     def rollout_peak_instances(self) -> dict[str, int]:
         """Instances per instance type at the peak of an endpoint update, fully scaled out.
@@ -225,3 +468,28 @@ class InferenceConfig(_Section):
         for variant in self.variants:
             peak[variant.instance_type] = peak.get(variant.instance_type, 0) + 2 * variant.autoscaling.max_instances
         return peak
+
+
+def _driver_problem(variant: Variant, image: str, cuda: tuple[int, int], need: int,
+                    ami: gpu_drivers.HostAmi | None) -> str | None:
+    """Why `variant`'s host driver cannot start an image built for `cuda`, or None if it can."""
+    family = gpu_drivers.instance_family(variant.instance_type)
+    default = gpu_drivers.default_driver(variant.instance_type)
+    if ami is not None:
+        if ami.nvidia_driver is not None and ami.nvidia_driver >= need:
+            return None
+        host = f"{variant.inference_ami_version} has driver {ami.nvidia_driver}, so the container would not start (CannotStartContainerError)"
+    elif default is not None and default >= need:
+        return None
+    elif default is not None:
+        host = (f"ml.{family}.* runs driver {gpu_drivers.describe_driver(default)} by default, so the container "
+                "would not start (CannotStartContainerError)")
+    else:
+        host = (f"SageMaker's GPU driver table lists no default driver for ml.{family}.*, so the kit cannot tell "
+                "whether the container starts")
+    fixes = gpu_drivers.gpu_amis_with_driver(need)
+    fix = (f"set inference_ami_version to "
+           + " or ".join(f"{name} (driver {gpu_drivers.INFERENCE_AMIS[name].nvidia_driver})" for name in fixes)
+           if fixes else f"no InferenceAmiVersion the kit knows has driver >= {need}")
+    return (f"variant {variant.name!r} on {variant.instance_type}: {image} is CUDA {gpu_drivers.format_cuda(cuda)}, "
+            f"which needs NVIDIA driver >= {need}; {host}. Fix: {fix}")

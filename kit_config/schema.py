@@ -12,11 +12,14 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from kit_config.agent_schema import AgentConfig
+from kit_config.agent_schema import AgentConfig, FargateAgent
 from kit_config.budget_schema import BudgetConfig
 from kit_config.deploy_schema import DeployConfig
 from kit_config.field_types import EmailAddress
 from kit_config.inference_schema import InferenceConfig
+from kit_config.resource_names import name_problems
+from kit_config.serving_image import image_region
+from kit_config.validation_errors import errors_at
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 CLOUDWATCH_RETENTION_DAYS = (
@@ -30,8 +33,13 @@ _REGION = re.compile(
     r"^(us|eu|ap|sa|ca|me|af|il|mx)(-gov|-iso|-isob)?"
     r"-(north|south|east|west|central|northeast|southeast|northwest|southwest)-\d{1,2}$"
 )
-# AWS tag values: letters, digits, spaces and + - = . _ : / @, at most 256 characters.
+# AWS tags (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Tag.html, the same
+# rules in every tagging API): keys 1-128 and values up to 256 characters of letters, digits,
+# spaces and + - = . _ : / @; no aws: prefix (any case) on keys or values; at most 50 tags a resource.
+_TAG_KEY = re.compile(r"^[\w\s+\-=.:/@]{1,128}$", re.UNICODE)
 _TAG_VALUE = re.compile(r"^[\w\s+\-=.:/@]{1,256}$", re.UNICODE)
+MAX_TAGS_PER_RESOURCE = 50
+KIT_ADDED_TAGS = 1  # DeployedCommit (stacks.environment_stage.deployed_commit_tag) on `make deploy`
 
 
 class _Section(BaseModel):
@@ -164,12 +172,21 @@ class RequiredTags(_Section):
 
     @model_validator(mode="after")
     def _valid_values(self) -> "RequiredTags":
-        for key, value in self.as_dict().items():
+        tags = self.as_dict()
+        for key, value in tags.items():
+            if not _TAG_KEY.match(key):
+                raise ValueError(f"tag key {key!r} is not a valid AWS tag key (1-128 letters, digits, spaces or + - = . _ : / @)")
             if not isinstance(value, str) or not _TAG_VALUE.match(value):
                 raise ValueError(
                     f"tag {key}={value!r} is not a valid AWS tag value "
                     "(1-256 letters, digits, spaces or + - = . _ : / @)"
                 )
+            if key.lower().startswith("aws:") or value.lower().startswith("aws:"):
+                raise ValueError(f"tag {key}={value!r}: the aws: prefix is reserved for AWS on tag keys and values")
+        if len(tags) + KIT_ADDED_TAGS > MAX_TAGS_PER_RESOURCE:
+            raise ValueError(
+                f"{len(tags)} tags plus the kit's {KIT_ADDED_TAGS} (DeployedCommit) exceed AWS's {MAX_TAGS_PER_RESOURCE} tags per resource"
+            )
         return self
 
     def as_dict(self) -> dict[str, str]:
@@ -314,6 +331,52 @@ class EnvironmentConfig(_Section):
             raise ValueError(f"runtime.target_variant {variant!r} is not a variant of inference.endpoint_name {inference.endpoint_name!r}")
         return agent
 
+    @field_validator("agent")
+    @classmethod
+    def _load_balancer_deployable(cls, agent, info: ValidationInfo):
+        if not isinstance(agent, FargateAgent):
+            return agent
+        region, network = info.data.get("region"), info.data.get("network")
+        problems = []
+        # ACM certificates are regional; a load balancer uses one from its own region
+        # (https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html).
+        if agent.certificate_arn and region and agent.certificate_arn.split(":")[3] != region:
+            problems.append((("certificate_arn",), (
+                f"the certificate is in {agent.certificate_arn.split(':')[3]}; the load balancer is in {region} and "
+                f"can only use an ACM certificate from {region}")))
+        # An Application Load Balancer needs subnets in at least two Availability Zones
+        # (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html).
+        zones = _zone_count(network)
+        if zones is not None and zones < 2:
+            problems.append(((), (
+                f"compute: fargate puts the agent behind an Application Load Balancer, which needs subnets in at "
+                f"least two Availability Zones; network spans {zones}. Use 2+ zones or compute: lambda")))
+        if problems:
+            raise errors_at("AgentConfig", problems)
+        return agent
+
+    @field_validator("inference")
+    @classmethod
+    def _image_in_region(cls, inference: InferenceConfig, info: ValidationInfo) -> InferenceConfig:
+        # "The Docker image for inference container in Amazon ECR must be in the same region as the
+        # model or endpoint" (ContainerDefinition Image,
+        # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html).
+        region = info.data.get("region")
+        if inference.image and region and image_region(inference.image) != region:
+            raise errors_at("InferenceConfig", [(("image",), (
+                f"the image is in {image_region(inference.image)}'s registry; SageMaker pulls the serving image "
+                f"only from the endpoint's region ({region}): use that region's ECR (or replicate the image there)"))])
+        return inference
+
+    @model_validator(mode="after")
+    def _derived_names_fit(self) -> "EnvironmentConfig":
+        problems = name_problems(self.tags.Project, self.name, self.account)
+        if problems:
+            raise errors_at("EnvironmentConfig", [(("tags", "Project"), (
+                f"{self.tags.Project!r} (with environment {self.name!r}) makes resource names AWS rejects: "
+                + "; ".join(problems) + ". Use a shorter Project of letters, digits and hyphens"))])
+        return self
+
     @field_validator("budget")
     @classmethod
     def _budget_reaches_someone(cls, budget: BudgetConfig, info: ValidationInfo) -> BudgetConfig:
@@ -344,6 +407,12 @@ class EnvironmentConfig(_Section):
     @property
     def vpc_cidr(self) -> str:
         return self.network.cidr if isinstance(self.network, CreateVpc) else self.network.vpc_cidr
+
+
+def _zone_count(network: CreateVpc | ExistingVpc | None) -> int | None:
+    if network is None:
+        return None
+    return len(network.availability_zones) if network.availability_zones is not None else network.az_count
 
 
 def _parse_vpc_cidr(value: str) -> ipaddress.IPv4Network:

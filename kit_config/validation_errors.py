@@ -28,3 +28,19 @@ def describe(shown: str, error: ValidationError, *, unknown_key_hint: str, what:
             message = "required key is missing"
         lines.append(f"  {shown}: {field_path(item['loc'], hidden)}: {message}")
     return "\n".join(lines)
+
+
+def errors_at(title: str, problems: list[tuple[tuple, str]]) -> ValidationError:
+    """A ValidationError whose problems sit at `loc`s below the model raising it.
+
+    A model validator that checks several fields together (the image against each variant's
+    host driver, say) raises this so the message lands on the field to change
+    (`inference.variants[1].inference_ami_version`), not on the whole section; pydantic prefixes
+    the enclosing model's location.
+    """
+    from pydantic_core import InitErrorDetails, PydanticCustomError
+
+    return ValidationError.from_exception_data(title, [
+        InitErrorDetails(type=PydanticCustomError("value_error", "{message}", {"message": message}), loc=loc, input=None)
+        for loc, message in problems
+    ])

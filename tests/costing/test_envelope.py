@@ -18,9 +18,9 @@ def test_dev_endpoint_lambda_and_network_by_hand():
     dev = items("dev")
     # ml.g6.xlarge $1.010/h x 730 h = $737.30 per instance; autoscaling 1..2.
     assert (dev["Endpoint variant primary"].min_usd, dev["Endpoint variant primary"].max_usd) == (737.30, 1474.60)
-    # Lambda idle costs nothing; ceiling: 20 reserved x 2 GB x 2,628,000 s x $0.0000166667 = $1,752.0035
-    # plus 20 / 10 s = 2 requests/s x 2,628,000 s = 5.256 M requests x $0.20/M = $1.0512.
-    assert (dev["Agent on Lambda"].min_usd, dev["Agent on Lambda"].max_usd) == (0.0, 1753.05)
+    # Lambda idle costs nothing; dev reserves no concurrency, so nothing in config caps it.
+    assert (dev["Agent on Lambda"].min_usd, dev["Agent on Lambda"].max_usd) == (0.0, None)
+    assert "the account's unreserved pool applies" in dev["Agent on Lambda"].basis
     # 2 GB x 10 s x 1 M x $0.0000166667 + $0.20 = $333.534 per million requests.
     assert "$333.53 per million requests" in dev["Agent on Lambda"].basis
     # 9 interface endpoints x 2 zones x $0.01/h x 730 h.
@@ -78,3 +78,31 @@ def test_region_without_prices_is_named(config_dir):  # noqa: F811
     edit(config_dir, "dev", to_sydney)
     with pytest.raises(PriceNotListed, match="ml.g6.xlarge has no ap-southeast-2 price"):
         cost_envelope(load_environment("dev", config_dir))
+
+
+def test_reserved_concurrency_bounds_the_lambda_maximum(config_dir):  # noqa: F811
+    edit(config_dir, "dev", lambda agent: agent.update(reserved_concurrency=20), section="agent")
+    envelope = cost_envelope(load_environment("dev", config_dir))
+    lambda_item = next(item for item in envelope.items if item.component == "Agent on Lambda")
+    # Ceiling: 20 reserved x 2 GB x 2,628,000 s x $0.0000166667 = $1,752.0035
+    # plus 20 / 10 s = 2 requests/s x 2,628,000 s = 5.256 M requests x $0.20/M = $1.0512.
+    assert lambda_item.max_usd == 1753.05
+    assert envelope.unbounded == [] and envelope.max_usd == round(1474.60 + 1753.05 + 131.40 + 4 + 3, 2)
+
+
+def test_dev_total_leaves_the_unbounded_lambda_out():
+    envelope = cost_envelope(load_environment("dev"))
+    assert envelope.unbounded == ["Agent on Lambda"]
+    assert envelope.max_usd == round(1474.60 + 131.40 + 4 + 3, 2) == 1613.00
+
+
+def test_rollout_peak_is_both_fleets_fully_scaled_out():
+    prod = cost_envelope(load_environment("prod")).rollout
+    # prod: 2 x 6 ml.g6e.2xlarge x $2.820/h = $33.84/h; the extra fleet is half of it.
+    assert prod.instances == {"ml.g6e.2xlarge": 12}
+    assert (prod.hourly_usd, prod.extra_hourly_usd) == (33.84, 16.92)
+    # For at most the rollout timeout: 900 + 1200 s timeouts + 2 canary steps x 15 min + 10 min + 30 min = 6,300 s.
+    assert prod.max_hours == 1.75 and prod.extra_usd_per_update == 29.61
+    staging = cost_envelope(load_environment("staging")).rollout
+    # staging: primary 3 and challenger 1, both ml.g5.2xlarge ($1.515/h), doubled.
+    assert staging.instances == {"ml.g5.2xlarge": 8} and staging.hourly_usd == 12.12

@@ -26,7 +26,11 @@ BAD_INPUTS = {
     "CPU instance type": (lambda s: variant(s).update(instance_type="ml.m5.xlarge"), "inference.variants[0].instance_type", "a CPU instance type"),
     "min above max": (lambda s: variant(s)["autoscaling"].update(min_instances=3, max_instances=2), "inference.variants[0].autoscaling", "min_instances (3) is greater than max_instances (2)"),
     "target not positive": (lambda s: variant(s)["autoscaling"].update(target_value=0), "inference.variants[0].autoscaling.target_value", "greater than 0"),
-    "max above env cap": (lambda s: variant(s)["autoscaling"].update(max_instances=5), "inference", "above max_instances_cap (2)"),
+    "max above env cap": (lambda s: variant(s)["autoscaling"].update(max_instances=5), "inference.max_instances_cap", "hold 10 instances during an update (10 x ml.g6.xlarge"),
+    "cap without the rollout fleet": (lambda s: s.update(max_instances_cap=2), "inference.max_instances_cap", "above max_instances_cap (2). Raise max_instances_cap to 4"),
+    "tensor parallel over the GPU count": (lambda s: variant(s)["model"].update(tensor_parallel_degree=2), "inference.variants[0].model.tensor_parallel_degree", "2 is more GPUs than ml.g6.xlarge has (1 x L4)"),
+    "tensor parallel zero": (lambda s: variant(s)["model"].update(tensor_parallel_degree=0), "inference.variants[0].model.tensor_parallel_degree", "0 is not a tensor-parallel degree"),
+    "image longer than SageMaker accepts": (lambda s: s.update(image="111111111111.dkr.ecr.us-east-1.amazonaws.com/" + "a" * 220 + ":cu124"), "inference.image", "at most 255 characters"),
     "sampling above 100": (lambda s: s["data_capture"].update(sampling_percentage=101), "inference.data_capture.sampling_percentage", "less than or equal to 100"),
     "sampling below 0": (lambda s: s["data_capture"].update(sampling_percentage=-1), "inference.data_capture.sampling_percentage", "greater than or equal to 0"),
     "model too big": (lambda s: variant(s)["model"].update(memory_gib=40), "inference.variants[0].model", "needs 40 GiB of accelerator memory; ml.g6.xlarge has 24 GiB"),
@@ -82,3 +86,16 @@ def test_every_catalogue_entry_has_a_price_for_the_shipped_regions():
     for instance_type, spec in INSTANCE_CATALOGUE.items():
         assert {"us-east-1", "us-west-2"} <= set(spec.hourly_usd), instance_type
         assert spec.monthly_usd("us-east-1", 2) == pytest.approx(spec.hourly_usd["us-east-1"] * 730 * 2)
+
+
+def test_tensor_parallel_degree_must_be_a_power_of_two_within_the_gpus(config_dir):
+    def on_four_gpus(degree):
+        def change(section):
+            variant(section).update(instance_type="ml.g5.12xlarge")  # 4 x A10G
+            variant(section)["model"].update(tensor_parallel_degree=degree)
+        return change
+    edit(config_dir, "dev", on_four_gpus(3))
+    assert_rejected(config_dir, "dev", "inference.variants[0].model.tensor_parallel_degree", "3 is not a power of two")
+    for good in (4, 2, "max"):
+        edit(config_dir, "dev", on_four_gpus(good))
+        assert load_environment("dev", config_dir).inference.variants[0].model.tensor_parallel_degree == good
