@@ -61,6 +61,11 @@ class LambdaCompute(Construct):
         no_async = ("Invoked synchronously through its Function URL only; there are no asynchronous events that a "
                     "dead-letter queue could keep.")
         acknowledge(self.function, {"HIPAA.Security-LambdaDLQ": no_async, "NIST.800.53.R5-LambdaDLQ": no_async})
+        if config.reserved_concurrency is None:
+            shared = ("No reserved concurrency: a new account's Lambda concurrency quota can be 10 with 100 kept "
+                      "unreserved, where any reservation fails the deployment; the function shares the account's "
+                      "unreserved pool and the ConcurrencyThrottles alarm reports throttling (agent.reserved_concurrency).")
+            acknowledge(self.function, {"HIPAA.Security-LambdaConcurrency": shared, "NIST.800.53.R5-LambdaConcurrency": shared})
         # IAM-authenticated only; Mangum buffers responses, so the URL uses BUFFERED invoke mode.
         self.url = self.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
 
@@ -70,5 +75,5 @@ class LambdaCompute(Construct):
 
     def extra_alarm_metrics(self) -> list:
         return [("ConcurrencyThrottles", self.function.metric_throttles(period=Duration.minutes(5), statistic="Sum"),
-                 0, "Lambda refused invocations beyond the reserved concurrency")]
+                 0, "Lambda throttled invocations (reserved concurrency or the account's unreserved pool exhausted)")]
 

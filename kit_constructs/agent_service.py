@@ -22,6 +22,7 @@ from constructs import Construct
 from agent_runtime.metrics import NAMESPACE, SERVICE
 from kit_config import EnvironmentConfig
 from kit_config.agent_schema import FargateAgent, LambdaAgent
+from kit_config.resource_names import agent_alarm_name
 from kit_config.runtime_environment import runtime_environment
 from kit_constructs.acknowledgments import acknowledge
 from kit_constructs.alarms import notifying_alarm
@@ -138,7 +139,7 @@ class AgentService(Construct):
         ] + self.compute.extra_alarm_metrics()
         return [
             notifying_alarm(
-                self, f"{alarm_id}Alarm", alarm_name=f"{self.props.project}-{env_name}-agent-{alarm_id}",
+                self, f"{alarm_id}Alarm", alarm_name=agent_alarm_name(self.props.project, env_name, alarm_id),
                 description=f"{self.props.project} {env_name}: {description}", metric=source, threshold=threshold,
                 evaluation_periods=1, topic=self.props.alarm_topic,
             )

@@ -15,6 +15,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from kit_config.resource_names import kms_alias
+
 # Key-management actions for the account (so the key can never become unmanageable);
 # deliberately without Encrypt/Decrypt/GenerateDataKey, which only the service statements grant.
 _ADMIN_ACTIONS = [
@@ -84,7 +86,7 @@ class EnvironmentKeys(Construct):
         key = kms.Key(
             self,
             construct_id,
-            alias=f"alias/{props.project}/{props.env_name}/{purpose}",
+            alias=kms_alias(props.project, props.env_name, purpose),
             description=f"{props.project} {props.env_name}: {used_for}",
             enable_key_rotation=True,
             rotation_period=Duration.days(365),

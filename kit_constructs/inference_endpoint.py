@@ -308,6 +308,11 @@ class InferenceEndpoint(Construct):
                     ),
                     container_startup_health_check_timeout_in_seconds=config.container_startup_health_check_timeout_seconds,
                     model_data_download_timeout_in_seconds=config.model_data_download_timeout_seconds,
+                    # The host AMI's NVIDIA driver must run the image's CUDA (LMI 0.38.0 is cu130: driver 580,
+                    # al2023-ami-sagemaker-inference-gpu-4-1), or the container fails with CannotStartContainerError
+                    # (https://docs.aws.amazon.com/sagemaker/latest/dg/inference-gpu-drivers.html). Checked at
+                    # config load (kit_config/gpu_drivers.py) and by Kit-SageMakerGpuDriverFitsImage.
+                    inference_ami_version=variant.inference_ami_version,
                 )
                 for variant in config.variants
             ],
@@ -351,7 +356,7 @@ class InferenceEndpoint(Construct):
                     type=routing, wait_interval_in_seconds=deployment.wait_minutes * 60, **(step or {})
                 ),
                 termination_wait_in_seconds=deployment.termination_wait_minutes * 60,
-                maximum_execution_timeout_in_seconds=_rollout_timeout_seconds(self.config),
+                maximum_execution_timeout_in_seconds=self.config.rollout_timeout_seconds(),
             ),
             auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
                 alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=alarm.alarm_name) for alarm in self.rollback_alarms]
@@ -456,15 +461,6 @@ def _model_prefixes(config: InferenceConfig) -> dict[str, list[str]]:
         if variant.model.s3_bucket:
             prefixes.setdefault(variant.model.s3_bucket, []).append(variant.model.s3_prefix)
     return prefixes
-
-
-def _rollout_timeout_seconds(config: InferenceConfig) -> int:
-    """Long enough for provisioning, every traffic step's bake time and the termination wait."""
-    deployment = config.deployment
-    steps = {"all_at_once": 1, "canary": 2, "linear": -(-100 // deployment.linear_step_percent)}[deployment.strategy]
-    seconds = config.container_startup_health_check_timeout_seconds + config.model_data_download_timeout_seconds
-    seconds += steps * deployment.wait_minutes * 60 + deployment.termination_wait_minutes * 60 + 1800
-    return min(max(seconds, 600), 14400)
 
 
 def _alnum(text: str) -> str:

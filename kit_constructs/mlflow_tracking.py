@@ -18,7 +18,6 @@ Consumers read `tracking_uri` (the ARN, which the `sagemaker-mlflow` plugin acce
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from aws_cdk import RemovalPolicy, Stack
@@ -27,6 +26,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from kit_config.resource_names import mlflow_resource_name  # noqa: F401 (re-exported for stacks)
 from kit_constructs.acknowledgments import acknowledge
 
 from kit_config.schema import MlflowAppConfig, MlflowTrackingServerConfig
@@ -109,11 +109,6 @@ _MODEL_REGISTRY_ACTIONS = (
     "sagemaker:DescribeModelPackage",
     "sagemaker:AddTags",
 )
-
-
-def mlflow_resource_name(project: str, env_name: str) -> str:
-    """The tracking server's or app's name: `<project>-<env>`, in SageMaker's allowed characters."""
-    return re.sub(r"-+", "-", re.sub(r"[^A-Za-z0-9]", "-", f"{project}-{env_name}")).strip("-")
 
 
 def mlflow_resource_arn_pattern(stack: Stack, config: MlflowTrackingServerConfig | MlflowAppConfig, name: str) -> str:

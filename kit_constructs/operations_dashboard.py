@@ -14,6 +14,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from agent_runtime.metrics import NAMESPACE as AGENT_NAMESPACE
+from kit_config.resource_names import dashboard_name
 from agent_runtime.metrics import SERVICE as AGENT_SERVICE
 from kit_constructs.inference_endpoint import InferenceEndpoint
 
@@ -36,7 +37,7 @@ class OperationsDashboard(Construct):
         super().__init__(scope, construct_id)
         self._props = props
         self.variant_names = [variant.name for variant in props.endpoint.config.variants]
-        self.dashboard_name = f"{props.project}-{props.env_name}-operations"
+        self.dashboard_name = dashboard_name(props.project, props.env_name)
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",

@@ -11,6 +11,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from kit_config import EnvironmentConfig
+from kit_config.resource_names import budget_name
 from kit_constructs.cost_budget import AlarmTopicTarget, CostBudget, CostBudgetProps
 from kit_constructs.operations_dashboard import OperationsDashboard, OperationsDashboardProps
 from stacks.foundation_stack import FoundationStack
@@ -40,7 +41,7 @@ class ObservabilityStack(Stack):
             "Budget",
             CostBudgetProps(
                 config=budget,
-                budget_name=f"{project}-{config.name}-monthly",
+                budget_name=budget_name(project, config.name),
                 cost_allocation_tags={key: tags[key] for key in BUDGET_TAG_KEYS},
                 emails=budget.recipients(config.alarms.email_subscriptions),
                 alarm_topic=AlarmTopicTarget(foundation.alarm_topic, foundation.keys.notifications)

@@ -9,6 +9,7 @@ from governance.rules.required_tags import RequiredTags
 from governance.rules.retain_except_on_create import RetainExceptOnCreate
 from governance.rules.s3_bucket_baseline import S3BucketBaseline
 from governance.rules.sagemaker_endpoint_config_encrypted import SageMakerEndpointConfigEncrypted
+from governance.rules.sagemaker_gpu_driver_fits_image import SageMakerGpuDriverFitsImage
 from governance.rules.sagemaker_endpoint_retains_capacity import SageMakerEndpointRetainsCapacity
 from governance.rules.sagemaker_model_after_role_policy import SageMakerModelAfterRolePolicy
 from governance.rules.sagemaker_model_isolated import SageMakerModelIsolated
@@ -35,5 +36,6 @@ ALL_RULES = (
     SageMakerRollbackAlarmsReadable(),
     SageMakerEndpointRetainsCapacity(),
     SageMakerRolloutStepFitsCapacity(),
+    SageMakerGpuDriverFitsImage(),
     EcsWritableScratch(),
 )

@@ -242,3 +242,38 @@ def test_tmpfs_on_fargate_is_rejected(tmp_path):
 def test_mounted_tmp_with_home_and_tmpdir_inside_passes(tmp_path):
     findings = gate_findings(lambda s: _task(s, mount=True, environment={"HOME": "/tmp", "TMPDIR": "/tmp"}), tmp_path=tmp_path)
     assert kit(findings, "EcsWritableScratch") == []
+
+
+# -- SageMakerGpuDriverFitsImage --------------------------------------------------------------------
+
+CU130 = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.38.0-lmi29.0.0-cu130"
+
+
+def _gpu_config(stack, instance_type: str, ami: str | None, image: str = CU130):
+    role, policy = _role_with_policy(stack, [PULL])
+    model = sagemaker.CfnModel(stack, "Model", execution_role_arn=role.role_arn, enable_network_isolation=True,
+                               primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(image=image),
+                               vpc_config=sagemaker.CfnModel.VpcConfigProperty(
+                                   security_group_ids=["sg-0123456789abcdef0"], subnets=["subnet-0123456789abcdef0"]))
+    model.node.add_dependency(policy)
+    sagemaker.CfnEndpointConfig(stack, "Config", production_variants=[
+        sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+            variant_name="primary", model_name=model.attr_model_name, instance_type=instance_type,
+            initial_instance_count=1, inference_ami_version=ami)])
+
+
+def test_cuda13_image_on_a_default_driver_host_is_rejected(tmp_path):
+    findings = gate_findings(lambda s: _gpu_config(s, "ml.g5.2xlarge", None), tmp_path=tmp_path)
+    assert kit(findings, "SageMakerGpuDriverFitsImage") == ["Kit-SageMakerGpuDriverFitsImage[DriverTooOld::primary::470<580]"]
+    findings = gate_findings(lambda s: _gpu_config(s, "ml.g6.xlarge", "al2-ami-sagemaker-inference-gpu-3-1"), tmp_path=tmp_path / "ami")
+    assert kit(findings, "SageMakerGpuDriverFitsImage") == ["Kit-SageMakerGpuDriverFitsImage[DriverTooOld::primary::550<580]"]
+    findings = gate_findings(lambda s: _gpu_config(s, "ml.g6e.xlarge", None), tmp_path=tmp_path / "g6e")
+    assert kit(findings, "SageMakerGpuDriverFitsImage") == ["Kit-SageMakerGpuDriverFitsImage[UnknownHostDriver::primary]"]
+
+
+def test_an_ami_whose_driver_runs_the_image_passes(tmp_path):
+    findings = gate_findings(lambda s: _gpu_config(s, "ml.g6e.xlarge", "al2023-ami-sagemaker-inference-gpu-4-1"), tmp_path=tmp_path)
+    assert kit(findings, "SageMakerGpuDriverFitsImage") == []
+    findings = gate_findings(lambda s: _gpu_config(s, "ml.g5.2xlarge", None, image=IMAGE.replace("cu128", "cu118")),
+                             tmp_path=tmp_path / "cu118")
+    assert kit(findings, "SageMakerGpuDriverFitsImage") == []

@@ -53,8 +53,9 @@ def test_lambda_is_private_and_reachable_only_through_an_iam_function_url(synthe
     function = only(resources(template, "AWS::Lambda::Function"))["Properties"]
     assert function["PackageType"] == "Image"
     assert function["ImageConfig"] == {"Command": ["agent_runtime.lambda_handler.handler"], "EntryPoint": ["python", "-m", "awslambdaric"]}
-    assert (function["MemorySize"], function["Timeout"], function["ReservedConcurrentExecutions"]) == (
+    assert (function["MemorySize"], function["Timeout"], function.get("ReservedConcurrentExecutions")) == (
         config.memory_mb, config.timeout_seconds, config.reserved_concurrency)
+    assert config.reserved_concurrency is None and "ReservedConcurrentExecutions" not in function  # dev: no reservation
     assert len(function["VpcConfig"]["SubnetIds"]) == 2 and len(function["VpcConfig"]["SecurityGroupIds"]) == 1
     assert function["LoggingConfig"]["LogGroup"]["Ref"].startswith("AgentLogs")
     url = only(resources(template, "AWS::Lambda::Url"))["Properties"]

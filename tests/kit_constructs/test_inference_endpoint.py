@@ -119,7 +119,7 @@ def test_endpoint_config_routes_to_least_outstanding_and_captures_encrypted(synt
 
 @pytest.mark.parametrize("env, routing, step", [
     ("dev", "ALL_AT_ONCE", None),
-    ("staging", "LINEAR", ("LinearStepSize", 25)),
+    ("staging", "ALL_AT_ONCE", None),
     ("prod", "CANARY", ("CanarySize", 10)),
 ])
 def test_blue_green_rollout_rolls_back_on_latency_and_5xx_alarms(synthesized, env, routing, step):
