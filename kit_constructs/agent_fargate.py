@@ -40,7 +40,7 @@ class FargateCompute(Construct):
                                                  operating_system_family=ecs.OperatingSystemFamily.LINUX),
         )
         # The root filesystem is read-only; the runtime writes only to /tmp, an ephemeral task volume that the
-        # image declares as a VOLUME so uid 10001 owns it (Fargate has no tmpfs; see the Dockerfile).
+        # image declares as a VOLUME so its mode (1777) carries over; works on every Fargate platform version.
         self.task_definition.add_volume(name="tmp")
         self.container = self.task_definition.add_container(
             "Agent",

@@ -1,11 +1,10 @@
 """Kit-EcsWritableScratch: a container with a read-only root filesystem has a writable /tmp and HOME.
 
-With `ReadonlyRootFilesystem`, the only writable paths are mounted volumes. Fargate supports no
-tmpfs (`LinuxParameters.Tmpfs` is rejected for the FARGATE launch type), and an empty bind-mount
-volume is owned by root, so a non-root user can write to it only when the image declares the path
-as a `VOLUME` with the right owner ("Bind mounts" in the ECS developer guide,
-https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html;
-https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LinuxParameters.html; containers-roadmap #938).
+With `ReadonlyRootFilesystem`, the only writable paths are mounted volumes and tmpfs mounts (which
+Fargate supports since January 2026: aws/containers-roadmap#736). An empty bind-mount volume is
+owned by root, so a non-root user can write to it only when the image declares the path as a
+`VOLUME` with the right owner ("Bind mounts" in the ECS developer guide,
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html; containers-roadmap #938).
 Python's tempfile and many libraries write to `TMPDIR` (default /tmp) and `HOME`: both must point
 into a mounted volume. That the image declares the VOLUME is checked by tests/test_dockerfile.py.
 """
@@ -21,25 +20,22 @@ from governance.policy import GovernancePolicy
 
 class EcsWritableScratch:
     rule_id = "EcsWritableScratch"
-    info = "A container with a read-only root filesystem has no writable temp directory or HOME, or uses tmpfs on Fargate."
+    info = "A container with a read-only root filesystem has no writable temp directory or HOME."
     explanation = (
-        "Mount a task volume at /tmp (declared as VOLUME in the image, owned by the container user) and set "
-        "TMPDIR and HOME to paths inside it; Fargate does not support tmpfs mounts."
+        "Mount a task volume (declared as VOLUME in the image, owned by the container user) or a tmpfs at /tmp, "
+        "and set TMPDIR and HOME to paths inside it."
     )
 
     def check(self, node: CfnResource, policy: GovernancePolicy) -> RuleResult:
         if node.cfn_resource_type != "AWS::ECS::TaskDefinition":
             return NagRuleCompliance.NOT_APPLICABLE
-        properties = cfn_properties(node)
-        fargate = "FARGATE" in (properties.get("RequiresCompatibilities") or [])
         findings = []
-        for container in properties.get("ContainerDefinitions") or []:
+        for container in cfn_properties(node).get("ContainerDefinitions") or []:
             name = container.get("Name", "?")
-            if fargate and ((container.get("LinuxParameters") or {}).get("Tmpfs")):
-                findings.append(f"TmpfsOnFargate::{name}")
             if container.get("ReadonlyRootFilesystem") is not True:
                 continue
             mounts = [m.get("ContainerPath", "") for m in container.get("MountPoints") or [] if not m.get("ReadOnly")]
+            mounts += [t.get("ContainerPath", "") for t in (container.get("LinuxParameters") or {}).get("Tmpfs") or []]
             environment = {item.get("Name"): item.get("Value") for item in container.get("Environment") or []}
             for variable, default in (("TMPDIR", "/tmp"), ("HOME", None)):
                 path = environment.get(variable, default)

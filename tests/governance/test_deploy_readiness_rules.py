@@ -234,9 +234,9 @@ def test_read_only_root_without_writable_tmp_or_home_is_rejected(tmp_path):
     assert kit(findings, "EcsWritableScratch") == ["Kit-EcsWritableScratch[HOMENotWritable::App]"]
 
 
-def test_tmpfs_on_fargate_is_rejected(tmp_path):
-    findings = gate_findings(lambda s: _task(s, mount=True, environment={"HOME": "/tmp"}, tmpfs=True), tmp_path=tmp_path)
-    assert "Kit-EcsWritableScratch[TmpfsOnFargate::App]" in kit(findings, "EcsWritableScratch")
+def test_a_tmpfs_at_tmp_counts_as_writable(tmp_path):
+    findings = gate_findings(lambda s: _task(s, mount=False, environment={"HOME": "/tmp/home"}, tmpfs=True), tmp_path=tmp_path)
+    assert kit(findings, "EcsWritableScratch") == []
 
 
 def test_mounted_tmp_with_home_and_tmpdir_inside_passes(tmp_path):
