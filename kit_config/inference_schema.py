@@ -267,7 +267,12 @@ class DataCapture(_Section):
 class Deployment(_Section):
     """Blue/green rollout of endpoint updates, rolled back automatically on the endpoint's alarms."""
 
-    strategy: Literal["all_at_once", "canary", "linear"] = "canary"
+    strategy: Literal["all_at_once", "canary", "linear", "none"] = Field(
+        default="canary",
+        description="none: one update without deployment guardrails (no traffic steps, no alarm rollback), for the "
+        "deploy that adds, removes or renames a variant: guardrails require the same variant names "
+        "(https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html)",
+    )
     # TrafficRoutingConfig (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TrafficRoutingConfig.html):
     # CanarySize <= 50% of the variant's instance count, LinearStepSize 10-50% of it;
     # WaitIntervalInSeconds 0-3600. BlueGreenUpdatePolicy TerminationWaitInSeconds 0-3600.
@@ -278,7 +283,7 @@ class Deployment(_Section):
 
     @property
     def traffic_steps(self) -> int:
-        return {"all_at_once": 1, "canary": 2, "linear": -(-100 // self.linear_step_percent)}[self.strategy]
+        return {"all_at_once": 1, "none": 1, "canary": 2, "linear": -(-100 // self.linear_step_percent)}[self.strategy]
 
 
 class AlarmThresholds(_Section):
@@ -432,7 +437,7 @@ class InferenceConfig(_Section):
     def _rollout_problems(self) -> list[tuple[tuple, str]]:
         problems: list[tuple[tuple, str]] = []
         deployment = self.deployment
-        if deployment.strategy != "all_at_once":
+        if deployment.strategy in ("canary", "linear"):
             # TrafficRoutingConfig: CanarySize <= 50%, LinearStepSize 10-50% of the variant's instance
             # count (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TrafficRoutingConfig.html).
             # How a percentage rounds to instances is undocumented; one instance is never <= 50% of one.

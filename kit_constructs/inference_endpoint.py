@@ -134,7 +134,9 @@ class InferenceEndpoint(Construct):
             "Endpoint",
             endpoint_name=config.endpoint_name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
-            deployment_config=self._deployment_config(),
+            # strategy none: one update without guardrails, to add, remove or rename a variant (guardrails require
+            # the same variant names; release/update_hazards.py reports it and the procedure).
+            deployment_config=None if config.deployment.strategy == "none" else self._deployment_config(),
             # Without this every EndpointConfig change resets live capacity to InitialInstanceCount
             # (prod would drop from its scaled-out count to 2 mid-rollout). Weights and data capture
             # follow config ("Update endpoints that use auto scaling",

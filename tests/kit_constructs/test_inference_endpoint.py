@@ -275,8 +275,8 @@ def test_an_unregistered_variant_has_no_scalable_target_and_its_finding_is_ackno
 
     def build(stack):
         _standalone_endpoint(stack, {
-            "endpoint_name": "llm", "max_instances_cap": 4,
-            "variants": [{"name": name, "instance_type": "ml.g6e.xlarge", "initial_instance_count": 1, "initial_weight": 0.5,
+            "endpoint_name": "llm", "max_instances_cap": 8,
+            "variants": [{"name": name, "instance_type": "ml.g6e.xlarge", "inference_ami_version": "al2023-ami-sagemaker-inference-gpu-4-1", "initial_instance_count": 1, "initial_weight": 0.5,
                           "model": {"name": "m", "s3_uri": "s3://weights-bucket/m/"},
                           "autoscaling": {"min_instances": 1, "max_instances": 2, "target_value": 2, "registered": name == "a"}}
                          for name in ("a", "b")],
@@ -291,3 +291,20 @@ def test_an_unregistered_variant_has_no_scalable_target_and_its_finding_is_ackno
 
     targets = [c.resource_id for c in built[0].node.find_all() if isinstance(c, appscaling.CfnScalableTarget)]
     assert targets == ["endpoint/llm/variant/a"]
+
+
+def test_strategy_none_updates_without_guardrails_for_a_variant_change(tmp_path):
+    from tests.helpers import gate_findings
+
+    def build(stack):
+        built.append(_standalone_endpoint(stack, {
+            "endpoint_name": "llm", "max_instances_cap": 4, "deployment": {"strategy": "none"},
+            "variants": [{"name": "a", "instance_type": "ml.g6e.xlarge", "inference_ami_version": "al2023-ami-sagemaker-inference-gpu-4-1", "initial_instance_count": 1,
+                          "model": {"name": "m", "s3_uri": "s3://weights-bucket/m/"},
+                          "autoscaling": {"min_instances": 1, "max_instances": 2, "target_value": 2}}],
+        }))
+
+    built: list = []
+    assert not [f for f in gate_findings(build, tmp_path=tmp_path) if f.startswith("Kit-SageMaker")]
+    endpoint = built[0].endpoint
+    assert endpoint.deployment_config is None and endpoint.retain_all_variant_properties is True
