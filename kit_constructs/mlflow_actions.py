@@ -24,6 +24,11 @@ Neither AWS page says which action authorizes an MLflow operation that has no ac
 name (CreateLoggedModel, the v3 trace APIs, OTLP span ingestion). Those entries are marked
 `ASSUMED` and map to the listed action(s) nearest in meaning, all of which are granted (the
 conservative reading); never `sagemaker-mlflow:*`.
+
+Client and server versions differ: the runtime pins a newer MLflow client than a tracking server's
+`mlflow_version` "3.0" (MLflow 3.0.0's server has no /api/3.0 routes), so which calls it makes
+depends on the server: against 3.0 it falls back from StartTraceV3 to v2 StartTrace + EndTrace, and
+asks `/version` before OTLP span logging (>= 3.4 only). The table covers both paths.
 """
 
 from __future__ import annotations
@@ -90,7 +95,8 @@ def _a(*names: str) -> tuple[str, ...]:
 
 _S3 = (
     "Local only: the local server proxies artifacts (`mlflow server --artifacts-destination`). On AWS "
-    "the artifact store is the S3 ArtifactStoreUri, so clients read and write artifacts in S3 directly, "
+    "artifact locations are under the S3 ArtifactStoreUri and the sagemaker-mlflow plugin's s3 repository "
+    "(0.5.0: direct S3 unless SAGEMAKER_PRESIGNED_URL_UPLOAD_ENABLED) reads and writes S3 itself, "
     "authorized by the artifact bucket grants (grant_tracing: write, grant_read: read), not by MLflow."
 )
 _V2_FALLBACK = (
