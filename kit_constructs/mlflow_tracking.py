@@ -33,13 +33,16 @@ from kit_config.schema import MlflowAppConfig, MlflowTrackingServerConfig
 from kit_constructs.secure_bucket import AccessLogBucket, SecureBucket, SecureBucketProps
 
 # What a Strands agent needs to log traces and runs and register its agent version, as
-# `sagemaker-mlflow` actions (Service Authorization Reference, "Amazon SageMaker with MLflow").
+# `sagemaker-mlflow` actions (Service Authorization Reference, "Amazon SageMaker with MLflow":
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemakerwithmlflow.html).
+# Which REST call each action authorizes, and where AWS does not say: kit_constructs/mlflow_actions.py
+# (REST_CALLS); tests/kit_constructs/test_mlflow_iam_covers_runtime.py checks every call the runtime makes.
 TRACING_ACTIONS = (
-    # find or create the agent's experiment (mlflow.set_experiment)
+    # Lineage.configure(): mlflow.set_experiment (get-by-name, create when missing, get)
     "sagemaker-mlflow:GetExperimentByName",
     "sagemaker-mlflow:GetExperiment",
     "sagemaker-mlflow:CreateExperiment",
-    # runs: start/end, params, metrics, tags, dataset inputs/outputs
+    # runs: start/end, params, metrics, tags, dataset inputs/outputs (the runtime starts no run today)
     "sagemaker-mlflow:CreateRun",
     "sagemaker-mlflow:UpdateRun",
     "sagemaker-mlflow:GetRun",
@@ -49,19 +52,23 @@ TRACING_ACTIONS = (
     "sagemaker-mlflow:SetTag",
     "sagemaker-mlflow:LogInputs",
     "sagemaker-mlflow:LogOutputs",
-    # traces (mlflow.strands.autolog): start/end a trace, tag it, read back its info
+    # traces (mlflow.strands.autolog export): StartTraceV3 (both assumed: no v3 action is listed; it
+    # replaces the v2 pair) or, on an MLflow 3.0 server, v2 StartTrace + EndTrace; OTLP /v1/traces
+    # span logging (>= 3.4 servers; assumed StartTrace). Tag and read back: not called by the runtime.
     "sagemaker-mlflow:StartTrace",
     "sagemaker-mlflow:EndTrace",
     "sagemaker-mlflow:SetTraceTag",
     "sagemaker-mlflow:GetTraceInfo",
-    # agent version as an MLflow 3 logged model (mlflow.set_active_model), linked to its traces
+    # agent version as an MLflow 3 LoggedModel: search_logged_models, create_external_model
+    # (CreateLoggedModel -> LogModel, assumed: no CreateLoggedModel action is listed), finalize,
+    # set_active_model (get); params beyond the first 100 and tags after creation
     "sagemaker-mlflow:SearchLoggedModels",
     "sagemaker-mlflow:GetLoggedModel",
     "sagemaker-mlflow:LogModel",
     "sagemaker-mlflow:FinalizeLoggedModel",
     "sagemaker-mlflow:LogLoggedModelParams",
     "sagemaker-mlflow:SetLoggedModelTags",
-    # and as a registered model version (mlflow.register_model)
+    # and as a registered model version (mlflow.register_model; not called by the runtime today)
     "sagemaker-mlflow:GetRegisteredModel",
     "sagemaker-mlflow:CreateRegisteredModel",
     "sagemaker-mlflow:CreateModelVersion",
@@ -69,6 +76,8 @@ TRACING_ACTIONS = (
 )
 
 # Reviewers: browse experiments, runs, traces, models and artifacts in the UI or the SDK; no writes.
+# `python -m agent_runtime.lineage TRACE_ID` needs GetTraceInfo (GetTraceInfoV3 and GetTrace, assumed)
+# and SearchLoggedModels; its artifact downloads read S3 directly (the bucket grant below).
 READ_ACTIONS = (
     "sagemaker-mlflow:AccessUI",
     "sagemaker-mlflow:SearchExperiments",
