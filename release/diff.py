@@ -7,7 +7,8 @@ with `main` — checked out in a temporary `git worktree` and synthesized with t
 toolchain; each stack then goes through `cdk diff --template <baseline template>`.
 
 Update hazards come first (release/update_hazards.py: an autoscaled endpoint variant whose
-instance type changes, or that is removed, fails the deploy), then a security summary
+instance type changes, or that is removed, or a blue/green endpoint whose variant names change,
+fails the deploy), then a security summary
 (release/security_summary.py). Everything is printed and written to `cdk.diff/<env>-diff.md`
 (plus `<env>-summary.json`), ready to upload as a CI artifact.
 

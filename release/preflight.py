@@ -10,12 +10,20 @@ and asks the account, with the env's credentials:
   quota      "<instance type> for endpoint usage" covers the blue/green peak (2x the fleet);
   lambda     the Lambda agent's reserved concurrency leaves 100 unreserved in the account;
   bootstrap  the CDK bootstrap version (SSM) is at least what the assembly requires;
-  update     no autoscaled (registered) variant changes instance type or disappears against the
-             deployed templates (release/update_hazards.py).
+  update     no autoscaled (registered) variant changes instance type or disappears, and no
+             blue/green endpoint changes its variant names, against the deployed templates
+             (release/update_hazards.py);
+  endpoints  (existing VPC) no interface endpoint with private DNS for a service the kit creates,
+             and no S3 gateway endpoint on the kit's route tables, exists already;
+  zones      every interface endpoint service the kit creates is offered in every configured AZ;
+  tags       (warns) the budget's cost allocation tags are active, or the budget tracks $0;
+  roles      (warns) Application Auto Scaling's service-linked roles exist, or the first scalable
+             target needs iam:CreateServiceLinkedRole.
 
 Every problem is listed in one refusal, not just the first. What cannot be verified (access
 denied, for instance on AWS's LMI registry in account 763104351884) is reported with the CLI
-command to check it by hand and does not block.
+command to check it by hand and does not block; neither do warnings (what leaves the deploy
+working but something silently broken, or needs a permission preflight cannot see).
 
     python -m release.preflight --env dev [--assembly DIR] [--explain]
 
@@ -41,7 +49,7 @@ from release.credentials import credential_source
 from release.update_hazards import find_hazards, referenced
 
 PREFLIGHT_OUT = Path("cdk.out.preflight")
-OK, REFUSE, UNVERIFIED = "ok", "refuse", "unverified"
+OK, REFUSE, UNVERIFIED, WARN = "ok", "refuse", "unverified", "warn"
 DEFAULT_BOOTSTRAP_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 
 # Sources of the constraints encoded below.
@@ -54,6 +62,32 @@ LAMBDA_CONCURRENCY = "https://docs.aws.amazon.com/lambda/latest/dg/configuration
 LAMBDA_CONCURRENCY_QUOTA = "L-B99A9384"   # Lambda "Concurrent executions"
 LAMBDA_UNRESERVED_MINIMUM = 100
 CDK_BOOTSTRAPPING = "https://docs.aws.amazon.com/cdk/v2/guide/bootstrapping.html"
+# A second interface endpoint with private DNS for a service fails: "private-dns-enabled cannot be set
+# because there is already a conflicting DNS domain for <service domain> in the VPC" (CreateVpcEndpoint).
+INTERFACE_ENDPOINTS = "https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html"
+# A route table holds one route per service prefix list: one S3 gateway endpoint per route table.
+GATEWAY_ENDPOINTS = "https://docs.aws.amazon.com/vpc/latest/privatelink/gateway-endpoints.html"
+# "The VPC endpoint service ... does not support the Availability Zone of the subnet"; AZ names map
+# to different physical zones per account (zone ids are the same everywhere).
+ENDPOINT_ZONES = "https://repost.aws/knowledge-center/interface-endpoint-availability-zone"
+DESCRIBE_ENDPOINT_SERVICES = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcEndpointServices.html"
+# "For tags to appear on your billing reports, you must activate your applied tags"; up to 24 hours.
+ACTIVATING_TAGS = "https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/activating-tags.html"
+# "Only a management account in an organization and single accounts that aren't members of an
+# organization have access to the cost allocation tags manager".
+USER_DEFINED_TAGS = "https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/custom-tags.html"
+# "Application Auto Scaling requires permissions to create a service-linked role the first time any
+# user in your AWS account calls RegisterScalableTarget for a given service ... the user must have
+# permissions for the iam:CreateServiceLinkedRole action."
+SCALING_SERVICE_LINKED_ROLES = "https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-service-linked-roles.html"
+# {ServiceNamespace: (role name, service principal)}: services-that-can-integrate-sagemaker.html and
+# services-that-can-integrate-ecs.html in the Application Auto Scaling user guide.
+SERVICE_LINKED_ROLES = {
+    "sagemaker": ("AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint", "sagemaker.application-autoscaling.amazonaws.com"),
+    "ecs": ("AWSServiceRoleForApplicationAutoScaling_ECSService", "ecs.application-autoscaling.amazonaws.com"),
+}
+# Endpoints in these states hold no private DNS name or route (DescribeVpcEndpoints State values).
+_GONE = {"deleted", "rejected", "failed", "expired"}
 
 _IMAGE = re.compile(
     r"^(?P<registry>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repository>[a-z0-9][a-z0-9._/-]*)"
@@ -63,8 +97,8 @@ _IMAGE = re.compile(
 
 @dataclass(frozen=True)
 class Finding:
-    check: str      # account | image | weights | quota | lambda | bootstrap | update
-    status: str     # ok | refuse | unverified
+    check: str      # account | image | weights | quota | lambda | bootstrap | update | endpoints | zones | tags | roles
+    status: str     # ok | refuse | unverified | warn
     message: str
 
 
@@ -113,6 +147,17 @@ class QuotaNeed:
 
 
 @dataclass(frozen=True)
+class EndpointNeed:
+    """One AWS::EC2::VPCEndpoint the kit's templates create."""
+
+    service: str                        # ServiceName, resolved for the env's region
+    kind: str                           # Interface | Gateway
+    private_dns: bool
+    route_tables: tuple[str, ...]       # Gateway: the literal route table ids (existing VPC)
+    stack: str
+
+
+@dataclass(frozen=True)
 class Plan:
     environment: str
     account: str
@@ -126,6 +171,16 @@ class Plan:
     bootstrap_parameter: str
     stacks: tuple[StackArtifact, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    vpc_id: str | None = None                           # network.mode: existing only
+    endpoints: tuple[EndpointNeed, ...] = ()
+    availability_zones: tuple[str, ...] = ()
+    budget_tag_keys: tuple[str, ...] = ()               # the tag keys the budgets filter on
+    budgets: tuple[str, ...] = ()
+    scaling_namespaces: tuple[str, ...] = ()            # Application Auto Scaling namespaces with a service-linked role
+
+    @property
+    def interface_services(self) -> tuple[str, ...]:
+        return tuple(sorted({need.service for need in self.endpoints if need.kind == "Interface"}))
 
 
 def _of_type(template: dict, kind: str) -> dict[str, dict]:
@@ -145,6 +200,35 @@ def _model_users(template: dict) -> dict[str, list[str]]:
             if model:
                 users.setdefault(model, []).append(f"variant {variant.get('VariantName')}")
     return users
+
+
+def _resolve(value: object, region: str) -> str | None:
+    """A ServiceName as text: CDK renders the S3 gateway's as Fn::Join with AWS::Region."""
+    pseudo = {"AWS::Region": region, "AWS::URLSuffix": "amazonaws.com"}
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return pseudo.get(value["Ref"])
+    if isinstance(value, dict) and "Fn::Join" in value:
+        delimiter, parts = value["Fn::Join"]
+        rendered = [_resolve(part, region) for part in parts]
+        return None if any(part is None for part in rendered) else delimiter.join(rendered)
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        text = re.sub(r"\$\{(AWS::[A-Za-z]+)\}", lambda m: pseudo.get(m.group(1), m.group(0)), value["Fn::Sub"])
+        return None if "${" in text else text
+    return None
+
+
+def _filter_tag_keys(expression: object) -> list[str]:
+    """Tag keys a budget's FilterExpression (And/Or/Not/Tags) filters on."""
+    if isinstance(expression, list):
+        return [key for item in expression for key in _filter_tag_keys(item)]
+    if not isinstance(expression, dict):
+        return []
+    keys = [expression["Tags"]["Key"]] if isinstance(expression.get("Tags"), dict) and isinstance(expression["Tags"].get("Key"), str) else []
+    for nested in ("And", "Or", "Not"):
+        keys += _filter_tag_keys(expression.get(nested))
+    return keys
 
 
 def _bootstrap_requirement(assembly_dir: Path, environment: str) -> tuple[int | None, str]:
@@ -174,8 +258,33 @@ def plan(config, assembly_dir: Path) -> Plan:
     weights: dict[str, list[str]] = {}
     notes: list[str] = []
     reserved: int | None = None
+    endpoints: list[EndpointNeed] = []
+    tag_keys: list[str] = []
+    budgets: list[str] = []
+    namespaces: set[str] = set()
     for stack in env_stacks:
         template = stack.template()
+        for logical_id, endpoint in _of_type(template, "AWS::EC2::VPCEndpoint").items():
+            service = _resolve(endpoint.get("ServiceName"), config.region)
+            if service is None:
+                notes.append(f"{stack.stack_name} endpoint {logical_id}: the service name is not resolvable; not checked")
+                continue
+            endpoints.append(EndpointNeed(
+                service, endpoint.get("VpcEndpointType") or "Gateway", endpoint.get("PrivateDnsEnabled") is True,
+                tuple(table for table in endpoint.get("RouteTableIds") or [] if isinstance(table, str)), stack.stack_name,
+            ))
+        for budget in _of_type(template, "AWS::Budgets::Budget").values():
+            data = budget.get("Budget") or {}
+            keys = _filter_tag_keys(data.get("FilterExpression"))
+            # Legacy CostFilters: TagKeyValue entries are "user:<key>$<value>".
+            keys += [entry.split("$", 1)[0].removeprefix("user:") for entry in (data.get("CostFilters") or {}).get("TagKeyValue", [])
+                     if isinstance(entry, str)]
+            if keys:
+                budgets.append(str(data.get("BudgetName", "?")))
+                tag_keys += [key for key in keys if key not in tag_keys]
+        for target in _of_type(template, "AWS::ApplicationAutoScaling::ScalableTarget").values():
+            if target.get("ServiceNamespace") in SERVICE_LINKED_ROLES:
+                namespaces.add(target["ServiceNamespace"])
         users = _model_users(template)
         for logical_id, model in _of_type(template, "AWS::SageMaker::Model").items():
             who = [f"{stack.stack_name} {user}" for user in users.get(logical_id, [f"model {logical_id}"])]
@@ -220,6 +329,9 @@ def plan(config, assembly_dir: Path) -> Plan:
         images=tuple(image_refs), weights=tuple(weight_refs), quotas=quotas,
         lambda_agent=config.agent.compute == "lambda", reserved_concurrency=reserved,
         bootstrap_version=required, bootstrap_parameter=parameter, stacks=env_stacks, notes=tuple(notes),
+        vpc_id=getattr(config.network, "vpc_id", None) if config.network.mode == "existing" else None,
+        endpoints=tuple(endpoints), availability_zones=tuple(config.availability_zones),
+        budget_tag_keys=tuple(tag_keys), budgets=tuple(budgets), scaling_namespaces=tuple(sorted(namespaces)),
     )
 
 
@@ -251,9 +363,37 @@ def explain(the_plan: Plan, profile: str | None = None) -> str:
             f"cdk bootstrap aws://{p.account}/{p.region}{profile_flag}"
         )
     lines.append(
-        "  update     no autoscaled (registered) variant changes instance type or is removed, against the deployed "
-        f"templates of {', '.join(s.stack_name for s in p.stacks)} (cloudformation get-template)"
+        "  update     no autoscaled (registered) variant changes instance type or is removed, and no blue/green endpoint "
+        f"changes its variant names, against the deployed templates of {', '.join(s.stack_name for s in p.stacks)} "
+        "(cloudformation get-template)"
     )
+    if p.vpc_id:
+        gateways = sorted({table for need in p.endpoints if need.kind == "Gateway" for table in need.route_tables})
+        private = sorted({need.service for need in p.endpoints if need.kind == "Interface" and need.private_dns})
+        lines.append(
+            f"  endpoints  no endpoint in {p.vpc_id} collides with the kit's: an interface endpoint with private DNS for "
+            f"{', '.join(private) or '(none)'}"
+            + (f", or an S3 gateway endpoint on {', '.join(gateways)}" if gateways else "")
+            + f" (ec2 describe-vpc-endpoints --filters Name=vpc-id,Values={p.vpc_id}{profile_flag})"
+        )
+    if p.interface_services:
+        lines.append(
+            f"  zones      {len(p.interface_services)} endpoint services are offered in {', '.join(p.availability_zones)} "
+            f"(ec2 describe-vpc-endpoint-services --service-names {' '.join(p.interface_services)} --region {p.region}{profile_flag}); "
+            "reports each AZ's zone id (ec2 describe-availability-zones): AZ names map to different physical zones per account"
+        )
+    if p.budget_tag_keys:
+        lines.append(
+            f"  tags       warns unless {', '.join(p.budget_tag_keys)} are active cost allocation tags (budget "
+            f"{', '.join(p.budgets)} filters on them): aws ce list-cost-allocation-tags --tag-keys {' '.join(p.budget_tag_keys)} "
+            f"--type UserDefined{profile_flag}"
+        )
+    for namespace in p.scaling_namespaces:
+        role, principal = SERVICE_LINKED_ROLES[namespace]
+        lines.append(
+            f"  roles      warns unless {role} exists (else the first {namespace} scalable target needs "
+            f"iam:CreateServiceLinkedRole for {principal}): aws iam get-role --role-name {role}{profile_flag}"
+        )
     lines += [f"  note       {note}" for note in p.notes]
     return "\n".join(lines)
 
@@ -487,6 +627,214 @@ def check_update_hazards(environment: str, new: dict[str, dict], deployed: dict[
     return findings
 
 
+def _config_service(service: str, region: str) -> str | None:
+    """The name `network.existing_endpoints.services` uses for an endpoint service, if it lists it."""
+    from kit_config.schema import INTERFACE_ENDPOINT_SERVICES
+
+    short = "experiments" if service == f"aws.sagemaker.{region}.experiments" else service.removeprefix(f"com.amazonaws.{region}.")
+    return short if short in INTERFACE_ENDPOINT_SERVICES else None
+
+
+def stack_endpoint_ids(cloudformation, stack_names: list[str]) -> set[str]:
+    """The VPC endpoint ids the deployed stacks own (a redeploy finds the kit's own endpoints in the VPC)."""
+    from botocore.exceptions import ClientError
+
+    owned = set()
+    for name in stack_names:
+        try:
+            for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=name):
+                owned |= {resource["PhysicalResourceId"] for resource in page.get("StackResourceSummaries", [])
+                          if resource.get("ResourceType") == "AWS::EC2::VPCEndpoint" and resource.get("PhysicalResourceId")}
+        except ClientError as error:
+            code, message = _error(error)
+            if code == "ValidationError" and "does not exist" in message:
+                continue
+            raise
+    return owned
+
+
+def check_endpoint_collisions(ec2, vpc_id: str, needs: tuple[EndpointNeed, ...], owned: set[str], *, region: str,
+                              environment: str) -> list[Finding]:
+    """No endpoint of the existing VPC collides with one the kit creates (INTERFACE_ENDPOINTS, GATEWAY_ENDPOINTS)."""
+    config = f"config/{environment}.yaml"
+    try:
+        existing = [endpoint
+                    for page in ec2.get_paginator("describe_vpc_endpoints").paginate(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+                    for endpoint in page.get("VpcEndpoints", [])]
+    except _aws_errors() as error:
+        code, message = _error(error)
+        return [Finding("endpoints", UNVERIFIED, f"could not list the endpoints of {vpc_id}: {code}: {message}. Check with: "
+                                                  f"aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values={vpc_id} --region {region}")]
+    private = {need.service for need in needs if need.kind == "Interface" and need.private_dns}
+    gateways = {need.service: set(need.route_tables) for need in needs if need.kind == "Gateway"}
+    findings = []
+    for endpoint in existing:
+        endpoint_id, service = endpoint.get("VpcEndpointId", "?"), endpoint.get("ServiceName", "")
+        if endpoint_id in owned or str(endpoint.get("State", "")).lower() in _GONE:
+            continue
+        kind = endpoint.get("VpcEndpointType")
+        if kind == "Interface" and endpoint.get("PrivateDnsEnabled") and service in private:
+            groups = [group["GroupId"] for group in endpoint.get("Groups", []) if group.get("GroupId")]
+            short = _config_service(service, region)
+            fix = (f"reuse it: add `{short}` to network.existing_endpoints.services in {config} and its security group(s) "
+                   f"{', '.join(groups) or '(see the endpoint)'} to network.existing_endpoints.security_group_ids"
+                   if short else "remove it, or turn its private DNS off")
+            findings.append(Finding(
+                "endpoints", REFUSE,
+                f"interface endpoint {endpoint_id} for {service} with private DNS already exists in {vpc_id}: the kit's own would "
+                f"fail to create (a second private DNS name for the service conflicts, {INTERFACE_ENDPOINTS}); {fix}",
+            ))
+        elif kind == "Gateway" and service in gateways and gateways[service] & set(endpoint.get("RouteTableIds", [])):
+            shared = sorted(gateways[service] & set(endpoint.get("RouteTableIds", [])))
+            findings.append(Finding(
+                "endpoints", REFUSE,
+                f"gateway endpoint {endpoint_id} for {service} already routes {', '.join(shared)} in {vpc_id}: the kit's own "
+                f"would fail to add its route ({GATEWAY_ENDPOINTS}); set network.existing_endpoints.s3_gateway: true in {config}",
+            ))
+    if not findings:
+        mine = sum(1 for endpoint in existing if endpoint.get("VpcEndpointId") in owned)
+        findings.append(Finding("endpoints", OK, f"no endpoint of {vpc_id} collides with the kit's ({len(existing)} listed, {mine} the kit's own)"))
+    return findings
+
+
+def check_endpoint_zones(ec2, services: tuple[str, ...], zones: tuple[str, ...], *, region: str, environment: str) -> list[Finding]:
+    """Each interface endpoint service is offered in every configured AZ (ENDPOINT_ZONES, DESCRIBE_ENDPOINT_SERVICES)."""
+    if not services or not zones:
+        return []
+    try:
+        zone_ids = {zone["ZoneName"]: zone["ZoneId"] for zone in ec2.describe_availability_zones(ZoneNames=list(zones))["AvailabilityZones"]}
+    except _aws_errors():
+        zone_ids = {}   # only for the report
+
+    def named(zone_list) -> str:
+        return ", ".join(f"{zone} ({zone_ids[zone]})" if zone in zone_ids else zone for zone in zone_list)
+
+    command = f"aws ec2 describe-vpc-endpoint-services --service-names {' '.join(services)} --region {region}"
+    details, token = [], None
+    try:
+        while True:
+            page = ec2.describe_vpc_endpoint_services(ServiceNames=list(services), **({"NextToken": token} if token else {}))
+            details += page.get("ServiceDetails", [])
+            token = page.get("NextToken")
+            if not token:
+                break
+    except _aws_errors() as error:
+        code, message = _error(error)
+        if code == "InvalidServiceName":
+            return [Finding("zones", REFUSE, f"an endpoint service the kit creates is not offered in {region}: {message} ({command})")]
+        return [Finding("zones", UNVERIFIED, f"could not read the endpoint services: {code}: {message}. Check with: {command}")]
+    offered = {}
+    for detail in details:
+        if any(kind.get("ServiceType") == "Interface" for kind in detail.get("ServiceType", [])):
+            offered.setdefault(detail.get("ServiceName"), set()).update(detail.get("AvailabilityZones", []))
+    findings = []
+    for service in services:
+        if service not in offered:
+            findings.append(Finding("zones", REFUSE, f"the endpoint service {service} is not offered in {region} ({command})"))
+            continue
+        missing = [zone for zone in zones if zone not in offered[service]]
+        if missing:
+            findings.append(Finding(
+                "zones", REFUSE,
+                f"the endpoint service {service} is not offered in {named(missing)}: creating its interface endpoint fails (\"does not "
+                f"support the Availability Zone of the subnet\", {ENDPOINT_ZONES}). It is offered in {named(sorted(offered[service]))}; "
+                f"pick availability zones among those under network.availability_zones in config/{environment}.yaml",
+            ))
+    if not findings:
+        findings.append(Finding("zones", OK, f"{len(services)} endpoint services are offered in {named(zones)}"))
+    return findings
+
+
+def check_cost_allocation_tags(ce, keys: tuple[str, ...], budgets: tuple[str, ...], *, environment: str) -> list[Finding]:
+    """The budget's tag keys are active cost allocation tags (ACTIVATING_TAGS).
+
+    Warnings, not refusals: an inactive tag fails no deploy (the budget is created and works, it
+    only counts $0 of this environment), and on a first deploy a key cannot be activated yet
+    because billing lists it only after a resource carries it.
+    """
+    if not keys:
+        return []
+    command = f"aws ce list-cost-allocation-tags --tag-keys {' '.join(keys)} --type UserDefined"
+    try:
+        tags = {tag["TagKey"]: tag.get("Status")
+                for page in ce.get_paginator("list_cost_allocation_tags").paginate(TagKeys=list(keys), Type="UserDefined")
+                for tag in page.get("CostAllocationTags", [])}
+    except _aws_errors() as error:
+        code, message = _error(error)
+        return [Finding("tags", UNVERIFIED,
+                        f"could not read the cost allocation tags: {code}: {message}. In an AWS Organization only the management "
+                        f"account manages them ({USER_DEFINED_TAGS}); check there: {command}")]
+    budget = ", ".join(budgets)
+    activate = ("activate it in the management (payer) account, or in this account if it is standalone: aws ce "
+                "update-cost-allocation-tags-status --cost-allocation-tags-status TagKey={key},Status=Active "
+                f"(activation takes up to 24 hours, {ACTIVATING_TAGS})")
+    findings = []
+    for key in keys:
+        status = tags.get(key)
+        if status == "Active":
+            findings.append(Finding("tags", OK, f"cost allocation tag {key} is active"))
+        elif status is None:
+            findings.append(Finding("tags", WARN,
+                                    f"cost allocation tag {key} is not known to billing yet (a key is listed up to 24 hours after a "
+                                    f"resource carries it): budget {budget} filters on it and counts $0 of {environment} until it "
+                                    f"is active; after this deploy, " + activate.format(key=key)))
+        else:
+            findings.append(Finding("tags", WARN,
+                                    f"cost allocation tag {key} is {status}: budget {budget} filters on it and counts $0 of "
+                                    f"{environment} until it is active; " + activate.format(key=key)))
+    return findings
+
+
+def check_scaling_roles(iam, namespaces: tuple[str, ...], *, account: str) -> list[Finding]:
+    """Application Auto Scaling's service-linked roles exist (SCALING_SERVICE_LINKED_ROLES).
+
+    A warning when missing: the first RegisterScalableTarget creates the role, which works when the
+    principal CloudFormation deploys with may call iam:CreateServiceLinkedRole (the default
+    bootstrap execution policy, AdministratorAccess, may); preflight cannot see that policy.
+    """
+    findings = []
+    for namespace in namespaces:
+        role, principal = SERVICE_LINKED_ROLES[namespace]
+        try:
+            iam.get_role(RoleName=role)
+        except _aws_errors() as error:
+            code, message = _error(error)
+            if code == "NoSuchEntity":
+                findings.append(Finding(
+                    "roles", WARN,
+                    f"service-linked role {role} does not exist yet: the deploy's first {namespace} scalable target creates it, so "
+                    "the principal CloudFormation deploys with (deploy.role_arn, else the bootstrap's cfn-exec role) needs "
+                    f"iam:CreateServiceLinkedRole on arn:aws:iam::{account}:role/aws-service-role/{principal}/{role} "
+                    f"(condition iam:AWSServiceName = {principal}); a restricted --cloudformation-execution-policies may lack it "
+                    f"({SCALING_SERVICE_LINKED_ROLES}). Or create it once: aws iam create-service-linked-role --aws-service-name {principal}",
+                ))
+            else:
+                findings.append(Finding("roles", UNVERIFIED, f"could not read the role {role}: {code}: {message}. "
+                                                             f"Check with: aws iam get-role --role-name {role}"))
+            continue
+        findings.append(Finding("roles", OK, f"service-linked role {role} exists"))
+    return findings
+
+
+def network_checks(session, the_plan: Plan) -> list[Finding]:
+    """The endpoint collision (existing VPC) and endpoint zone checks."""
+    p = the_plan
+    ec2 = session.client("ec2", region_name=p.region)
+    findings = []
+    if p.vpc_id:
+        try:
+            owned = stack_endpoint_ids(session.client("cloudformation", region_name=p.region),
+                                       sorted({need.stack for need in p.endpoints}))
+        except _aws_errors() as error:
+            code, message = _error(error)
+            findings.append(Finding("endpoints", UNVERIFIED, f"could not list the kit's own endpoints (cloudformation "
+                                                              f"list-stack-resources): {code}: {message}"))
+        else:
+            findings += check_endpoint_collisions(ec2, p.vpc_id, p.endpoints, owned, region=p.region, environment=p.environment)
+    findings += check_endpoint_zones(ec2, p.interface_services, p.availability_zones, region=p.region, environment=p.environment)
+    return findings
+
+
 def preflight(config, assembly_dir: Path, session, *, profile: str | None = None) -> list[Finding]:
     """Every check for `config`'s environment against the account `session` reaches."""
     the_plan = plan(config, assembly_dir)
@@ -518,11 +866,16 @@ def preflight(config, assembly_dir: Path, session, *, profile: str | None = None
                                 account=the_plan.account, region=region, profile=profile)
     if deployed is not None:
         findings += check_update_hazards(environment, new, deployed)
+    findings += network_checks(session, the_plan)
+    # Cost Explorer has one endpoint (ce.us-east-1.amazonaws.com), whatever the env's region.
+    findings += check_cost_allocation_tags(session.client("ce", region_name="us-east-1"), the_plan.budget_tag_keys,
+                                           the_plan.budgets, environment=environment)
+    findings += check_scaling_roles(session.client("iam"), the_plan.scaling_namespaces, account=the_plan.account)
     return findings
 
 
 def report(findings: list[Finding]) -> str:
-    label = {OK: "ok", REFUSE: "PROBLEM", UNVERIFIED: "unverified"}
+    label = {OK: "ok", REFUSE: "PROBLEM", UNVERIFIED: "unverified", WARN: "warning"}
     return "\n".join(f"  {label[f.status]:<10} {f.check:<9} {f.message}" for f in findings)
 
 
@@ -536,6 +889,9 @@ def refusal(findings: list[Finding], environment: str) -> str | None:
     text += "\n".join(f"  - [{f.check}] {f.message}" for f in problems)
     if unverified:
         text += "\nAlso not verified (check by hand):\n" + "\n".join(f"  - [{f.check}] {f.message}" for f in unverified)
+    warnings = [f for f in findings if f.status == WARN]
+    if warnings:
+        text += "\nWarnings (do not block):\n" + "\n".join(f"  - [{f.check}] {f.message}" for f in warnings)
     return text
 
 

@@ -1,11 +1,24 @@
-"""Endpoint updates that fight Application Auto Scaling, found by comparing two templates.
+"""Endpoint updates SageMaker refuses, found by comparing two templates.
 
-SageMaker refuses an UpdateEndpoint that changes the instance type of a production variant that
-is a registered scalable target, or that removes such a variant ("Update endpoints that use auto
-scaling": https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html). In a
-CloudFormation update the endpoint is updated before the scalable target (the target depends on
-the endpoint), so deregistering in the same change does not help: the update fails and the stack
-rolls back after a long wait. Changing the model of an autoscaled variant is allowed (same page).
+Application Auto Scaling: SageMaker refuses an UpdateEndpoint that changes the instance type of a
+production variant that is a registered scalable target, or that removes such a variant ("Update
+endpoints that use auto scaling": https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html).
+In a CloudFormation update the endpoint is updated before the scalable target (the target depends
+on the endpoint), so deregistering in the same change does not help: the update fails and the
+stack rolls back after a long wait. Changing the model of an autoscaled variant is allowed (same page).
+
+Deployment guardrails: "When doing a blue/green or rolling deployment, your new endpoint
+configuration must have the same variant name as the old endpoint configuration" ("Exclusions",
+https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html). Adding,
+removing or renaming a variant (autoscaled or not) of an endpoint updated with a
+BlueGreenUpdatePolicy or RollingUpdatePolicy is a hazard. The DeploymentConfig that governs an
+update is the one UpdateEndpoint receives: CloudFormation sends the new template's; without one,
+the last one is reused only when RetainDeploymentConfig is true ("Specifies whether to reuse the
+last deployment configuration. The default value is false", API_UpdateEndpoint.html). The same
+page's feature exclusions do not apply to templates the kit can produce: Marketplace containers
+and Inf1 instances only make the update fall back to all-at-once (the instance catalogue has no
+Inf1, the kit uses no model packages), and the rolling-only exclusions (serverless, multi-variant)
+concern RollingUpdatePolicy, which the kit never sets.
 
 `find_hazards(baseline, new)` is pure: two CloudFormation templates (dicts) in, hazards out.
 `release/diff.py` and `release/preflight.py` feed it the deployed (or git-baseline) template
@@ -18,6 +31,10 @@ import re
 from dataclasses import dataclass, field
 
 SOURCE = "https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html"
+GUARDRAILS_EXCLUSIONS = "https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html"
+# The config knob that deploys one update without deployment guardrails (no DeploymentConfig).
+NO_GUARDRAILS = "inference.deployment.strategy: none"
+_GUARDRAIL_POLICIES = ("BlueGreenUpdatePolicy", "RollingUpdatePolicy")
 _SAGEMAKER_VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 _RESOURCE_ID = re.compile(r"^endpoint/(?P<endpoint>[^/]+)/variant/(?P<variant>[^/]+)$")
 _ENDPOINT_REF = "\x00endpoint:{}\x00"   # placeholder for a reference to an endpoint resource
@@ -31,6 +48,19 @@ class EndpointShape:
     logical_id: str
     variants: dict[str, object] = field(default_factory=dict)   # InstanceType (str, or an intrinsic)
     registered: frozenset[str] = frozenset()
+    deployment_policy: str | None = None    # BlueGreenUpdatePolicy | RollingUpdatePolicy in its DeploymentConfig
+    has_deployment_config: bool = False
+    retain_deployment_config: bool = False
+
+    def guardrails_for_update_from(self, old: "EndpointShape") -> str | None:
+        """The guardrail policy an update from `old` to this shape runs with, or None.
+
+        UpdateEndpoint gets this (the new) template's DeploymentConfig; without one it reuses the
+        last one only with RetainDeploymentConfig: true (default false, API_UpdateEndpoint.html).
+        """
+        if self.has_deployment_config:
+            return self.deployment_policy
+        return old.deployment_policy if self.retain_deployment_config else None
 
 
 @dataclass(frozen=True)
@@ -38,18 +68,27 @@ class Hazard:
     environment: str
     stack: str
     endpoint: str
-    variant: str
-    kind: str                  # "instance_type" | "removed"
+    variant: str               # for "variant_names": the added and removed names, comma-separated
+    kind: str                  # "instance_type" | "removed" | "variant_names"
     before: object
     after: object = None
+    guardrails: str | None = None   # the update's guardrail policy (BlueGreenUpdatePolicy, ...), if any
 
     @property
     def message(self) -> str:
-        where = f"{self.environment}/{self.stack}: endpoint {self.endpoint}, variant {self.variant!r}"
         config = f"config/{self.environment}.yaml"
+        if self.kind == "variant_names":
+            return self._variant_names_message(config)
+        where = f"{self.environment}/{self.stack}: endpoint {self.endpoint}, variant {self.variant!r}"
         if self.kind == "instance_type":
             change = f"instance type {self.before} -> {self.after}"
             step2 = "change the instance type and set `registered: true` again, and deploy"
+        elif self.guardrails:
+            # Removing a variant also changes the variant names, which a guardrail update refuses.
+            change = "the variant is removed"
+            step2 = (f"remove the variant, and deploy with `{NO_GUARDRAILS}` (the endpoint updates with a "
+                     f"{self.guardrails}, which requires the same variant names: {GUARDRAILS_EXCLUSIONS}); "
+                     "3) set `inference.deployment.strategy` back, and deploy")
         else:
             change = "the variant is removed"
             step2 = "remove the variant, and deploy"
@@ -59,6 +98,24 @@ class Hazard:
             f"Safe procedure: 1) set `autoscaling.registered: false` on variant {self.variant!r} in {config} and deploy "
             "(this deregisters the scalable target; capacity stays as is); "
             f"2) {step2}. Source: {SOURCE}"
+        )
+
+    def _variant_names_message(self, config: str) -> str:
+        before, after = list(self.before), list(self.after)
+        added = [name for name in after if name not in before]
+        removed = [name for name in before if name not in after]
+        change = "; ".join(part for part in (
+            f"adds {', '.join(map(repr, added))}" if added else "",
+            f"removes {', '.join(map(repr, removed))}" if removed else "",
+        ) if part)
+        return (
+            f"{self.environment}/{self.stack}: endpoint {self.endpoint}: the update {change} (variants {before} -> {after}) "
+            f"while the endpoint updates with deployment guardrails ({self.guardrails}); SageMaker requires the new endpoint "
+            "configuration of a blue/green or rolling update to have the same variant names as the old one, so the update "
+            "fails and CloudFormation rolls the stack back. "
+            f"Safe procedure: 1) make the variant change with `{NO_GUARDRAILS}` in {config} and deploy (one update without "
+            "guardrails: traffic shifts all at once, no alarm-driven rollback); "
+            f"2) set `inference.deployment.strategy` back, and deploy. Source: {GUARDRAILS_EXCLUSIONS}"
         )
 
 
@@ -142,7 +199,13 @@ def endpoint_shapes(template: dict) -> dict[str, EndpointShape]:
             if isinstance(variant, dict) and isinstance(variant.get("VariantName"), str)
         }
         key = by_name[logical_id]
-        shapes[key] = EndpointShape(key, logical_id, variants, frozenset(registered[logical_id]))
+        deployment = properties.get("DeploymentConfig")
+        policy = next((name for name in _GUARDRAIL_POLICIES if isinstance(deployment, dict) and deployment.get(name)), None)
+        shapes[key] = EndpointShape(
+            key, logical_id, variants, frozenset(registered[logical_id]),
+            deployment_policy=policy, has_deployment_config=deployment is not None,
+            retain_deployment_config=properties.get("RetainDeploymentConfig") in (True, "true"),
+        )
     return shapes
 
 
@@ -160,11 +223,19 @@ def find_hazards(baseline: dict | None, new: dict, *, environment: str, stack: s
         current = after.get(key)
         if current is None:
             continue
+        guardrails = current.guardrails_for_update_from(old)
+        covered = set()   # removed registered variants: their hazard already carries the guardrails step
         for variant in sorted(old.registered):
             if variant not in old.variants:
                 continue
             if variant not in current.variants:
-                hazards.append(Hazard(environment, stack, key, variant, "removed", old.variants[variant]))
+                hazards.append(Hazard(environment, stack, key, variant, "removed", old.variants[variant], guardrails=guardrails))
+                covered.add(variant)
             elif current.variants[variant] != old.variants[variant]:
                 hazards.append(Hazard(environment, stack, key, variant, "instance_type", old.variants[variant], current.variants[variant]))
+        if guardrails:
+            changed = (set(old.variants) ^ set(current.variants)) - covered
+            if changed:
+                hazards.append(Hazard(environment, stack, key, ", ".join(sorted(changed)), "variant_names",
+                                      tuple(old.variants), tuple(current.variants), guardrails=guardrails))
     return hazards

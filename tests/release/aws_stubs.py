@@ -14,6 +14,33 @@ PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 DEV_STACKS = ["dev-Foundation", "dev-Network", "dev-Mlflow", "dev-Inference", "dev-Agent", "dev-Observability"]
 LIST = {"Bucket": "governed-agents-dev-models", "Prefix": "qwen2.5-7b-instruct/", "MaxKeys": 1}
 HEAD = {"Bucket": "governed-agents-dev-models", "Key": "qwen2.5-7b-instruct/config.json"}
+SAGEMAKER_SLR = "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+
+
+def interface_services(region: str) -> list[str]:
+    """The interface endpoint services the kit's Network stack creates, as the snapshots name them."""
+    return sorted([f"com.amazonaws.{region}.{name}" for name in
+                   ("sagemaker.api", "sagemaker.runtime", "sts", "logs", "monitoring", "ecr.api", "ecr.dkr", "kms")]
+                  + [f"aws.sagemaker.{region}.experiments"])
+
+
+def zone_ids(zones: list[str]) -> dict:
+    return {"AvailabilityZones": [{"ZoneName": zone, "ZoneId": f"use1-az{i + 4}", "RegionName": zone[:-1], "State": "available"}
+                                  for i, zone in enumerate(zones)]}
+
+
+def endpoint_services(services: list[str], zones: list[str], *, except_zone: dict[str, str] | None = None) -> dict:
+    """DescribeVpcEndpointServices' answer: each service in `zones`, minus `except_zone[service]`."""
+    except_zone = except_zone or {}
+    return {"ServiceNames": services, "ServiceDetails": [
+        {"ServiceName": service, "ServiceType": [{"ServiceType": "Interface"}], "Owner": "amazon",
+         "AvailabilityZones": [zone for zone in zones if zone != except_zone.get(service)]}
+        for service in services]}
+
+
+def role(name: str) -> dict:
+    return {"Role": {"Path": "/aws-service-role/", "RoleName": name, "RoleId": "AROAEXAMPLEEXAMPLE01",
+                     "Arn": f"arn:aws:iam::111111111111:role/aws-service-role/x/{name}", "CreateDate": "2026-01-01T00:00:00Z"}}
 
 
 class StubbedAccount:
@@ -88,3 +115,19 @@ def answer(account: StubbedAccount, *, broken: bool) -> None:
         not_found(account.stub("ssm"), "get_parameter", "ParameterNotFound")
     else:
         account.stub("ssm").add_response("get_parameter", {"Parameter": {"Name": PARAMETER, "Value": "21", "Type": "String"}}, {"Name": PARAMETER})
+    # dev creates its VPC: no endpoint collision check, but its endpoint services must exist in its AZs.
+    zones, services = ["us-east-1a", "us-east-1b"], interface_services("us-east-1")
+    ec2 = account.stub("ec2")
+    ec2.add_response("describe_availability_zones", zone_ids(zones), {"ZoneNames": zones})
+    ec2.add_response("describe_vpc_endpoint_services",
+                     endpoint_services(services, zones, except_zone={"aws.sagemaker.us-east-1.experiments": "us-east-1b"} if broken else None),
+                     {"ServiceNames": services})
+    account.stub("ce", "us-east-1").add_response(
+        "list_cost_allocation_tags",
+        {"CostAllocationTags": [{"TagKey": key, "Type": "UserDefined", "Status": "Inactive" if broken else "Active"}
+                                for key in ("Project", "Environment")]},
+        {"TagKeys": ["Project", "Environment"], "Type": "UserDefined"})
+    if broken:
+        not_found(account.stub("iam"), "get_role", "NoSuchEntity", 404, params={"RoleName": SAGEMAKER_SLR})
+    else:
+        account.stub("iam").add_response("get_role", role(SAGEMAKER_SLR), {"RoleName": SAGEMAKER_SLR})

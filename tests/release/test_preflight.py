@@ -15,7 +15,10 @@ from kit_config import load_environment
 from release import preflight
 from release.preflight import REFUSE, UNVERIFIED, ImageRef, QuotaNeed, WeightsRef
 from tests.release.assembly_fixture import write_assembly
-from tests.release.aws_stubs import DEV_STACKS, HEAD, LIST, PARAMETER, StubbedAccount, answer, not_found, quota
+from tests.release.aws_stubs import (
+    DEV_STACKS, HEAD, LIST, PARAMETER, SAGEMAKER_SLR, StubbedAccount, answer, endpoint_services, interface_services, not_found,
+    quota, role, zone_ids,
+)
 from tests.release.conftest import PROJECT_DIR, PYTHON, clean_environment, run
 
 LMI = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.38.0-lmi29.0.0-cu130"
@@ -71,7 +74,36 @@ def test_explain_prints_the_concrete_checks(dev, dev_assembly):
     assert "'ml.g6.xlarge for endpoint usage' (service code sagemaker, us-east-1) >= 4" in text
     assert "reserved concurrency 20 leaves 100 unreserved: account limit >= 120" in text
     assert "SSM /cdk-bootstrap/hnb659fds/version >= 6; when missing: cdk bootstrap aws://111111111111/us-east-1 --profile governed-agents-dev" in text
-    assert "dev-Inference" in text.splitlines()[-1]
+    [update] = [line for line in text.splitlines() if line.startswith("  update")]
+    assert "dev-Inference" in update and "no blue/green endpoint changes its variant names" in update
+    # dev creates its VPC: no collision check, but its endpoint services must be offered in its AZs.
+    assert "  endpoints" not in text
+    assert ("zones      9 endpoint services are offered in us-east-1a, us-east-1b (ec2 describe-vpc-endpoint-services "
+            f"--service-names {' '.join(interface_services('us-east-1'))} --region us-east-1 --profile governed-agents-dev)") in text
+    assert "reports each AZ's zone id (ec2 describe-availability-zones)" in text
+    assert ("tags       warns unless Project, Environment are active cost allocation tags (budget governed-agents-dev-monthly "
+            "filters on them): aws ce list-cost-allocation-tags --tag-keys Project Environment --type UserDefined") in text
+    assert ("roles      warns unless AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint exists (else the first sagemaker "
+            "scalable target needs iam:CreateServiceLinkedRole for sagemaker.application-autoscaling.amazonaws.com)") in text
+    assert "ECSService" not in text   # dev's agent runs on Lambda
+
+
+def test_explain_of_prod_lists_the_endpoint_collision_check(tmp_path):
+    prod = load_environment("prod")
+    plan = preflight.plan(prod, write_assembly(tmp_path / "out", "prod"))
+    assert plan.vpc_id == "vpc-0a1b2c3d4e5f60718"
+    [gateway] = [need for need in plan.endpoints if need.kind == "Gateway"]
+    # CDK renders the S3 gateway's service name as Fn::Join with AWS::Region: resolved with prod's region.
+    assert gateway.service == "com.amazonaws.us-west-2.s3"
+    assert gateway.route_tables == ("rtb-0f1e2d3c4b5a69781", "rtb-0f1e2d3c4b5a69782", "rtb-0f1e2d3c4b5a69783")
+    assert plan.interface_services == tuple(interface_services("us-west-2"))
+    assert plan.scaling_namespaces == ("ecs", "sagemaker")
+    text = preflight.explain(plan)
+    assert ("endpoints  no endpoint in vpc-0a1b2c3d4e5f60718 collides with the kit's: an interface endpoint with private DNS for "
+            f"{', '.join(interface_services('us-west-2'))}, or an S3 gateway endpoint on rtb-0f1e2d3c4b5a69781, "
+            "rtb-0f1e2d3c4b5a69782, rtb-0f1e2d3c4b5a69783 (ec2 describe-vpc-endpoints --filters Name=vpc-id,Values=vpc-0a1b2c3d4e5f60718)") in text
+    assert "us-west-2a, us-west-2b, us-west-2c" in text
+    assert "AWSServiceRoleForApplicationAutoScaling_ECSService" in text
 
 
 def test_cli_without_credentials_explains_and_exits_0(dev_assembly, empty_home):
@@ -299,6 +331,240 @@ def test_deployed_templates_treat_a_missing_stack_as_a_first_deploy():
         "dev-Network": None, "dev-Agent": {"Resources": {}}}
 
 
+# --- VPC endpoints that would collide (existing VPC) -------------------------------------------------
+
+PROD_VPC = "vpc-0a1b2c3d4e5f60718"
+PROD_TABLES = ("rtb-0f1e2d3c4b5a69781", "rtb-0f1e2d3c4b5a69782", "rtb-0f1e2d3c4b5a69783")
+PROD_NEEDS = tuple(
+    [preflight.EndpointNeed(service, "Interface", True, (), "prod-Network") for service in interface_services("us-west-2")]
+    + [preflight.EndpointNeed("com.amazonaws.us-west-2.s3", "Gateway", False, PROD_TABLES, "prod-Network")]
+)
+VPC_FILTER = {"Filters": [{"Name": "vpc-id", "Values": [PROD_VPC]}]}
+
+
+def vpc_endpoint(endpoint_id: str, service: str, kind: str = "Interface", *, private_dns: bool = True, tables=(), state="available") -> dict:
+    return {"VpcEndpointId": endpoint_id, "VpcEndpointType": kind, "VpcId": PROD_VPC, "ServiceName": service, "State": state,
+            "PrivateDnsEnabled": private_dns, "RouteTableIds": list(tables), "Groups": [{"GroupId": "sg-0123456789abcdef0", "GroupName": "shared"}]}
+
+
+def collisions(*endpoints, owned=frozenset()):
+    account = StubbedAccount("us-west-2")
+    account.stub("ec2").add_response("describe_vpc_endpoints", {"VpcEndpoints": list(endpoints)}, VPC_FILTER)
+    findings = preflight.check_endpoint_collisions(account.client("ec2"), PROD_VPC, PROD_NEEDS, set(owned), region="us-west-2",
+                                                   environment="prod")
+    account.assert_all_answered()
+    return findings
+
+
+def test_an_existing_interface_endpoint_with_private_dns_is_refused_with_the_config_fix():
+    [finding] = collisions(vpc_endpoint("vpce-0aaa", "com.amazonaws.us-west-2.sts"))
+    assert finding.status == REFUSE
+    message = finding.message
+    assert "interface endpoint vpce-0aaa for com.amazonaws.us-west-2.sts with private DNS already exists in vpc-0a1b2c3d4e5f60718" in message
+    assert ("add `sts` to network.existing_endpoints.services in config/prod.yaml and its security group(s) sg-0123456789abcdef0 "
+            "to network.existing_endpoints.security_group_ids") in message
+    assert preflight.INTERFACE_ENDPOINTS in message
+
+
+def test_the_mlflow_endpoint_is_named_as_the_config_names_it():
+    [finding] = collisions(vpc_endpoint("vpce-0bbb", "aws.sagemaker.us-west-2.experiments"))
+    assert finding.status == REFUSE and "add `experiments` to network.existing_endpoints.services" in finding.message
+
+
+def test_an_s3_gateway_endpoint_on_the_kits_route_tables_is_refused():
+    [finding] = collisions(vpc_endpoint("vpce-0ccc", "com.amazonaws.us-west-2.s3", "Gateway", private_dns=False,
+                                        tables=("rtb-0f1e2d3c4b5a69782", "rtb-0ffffffffffffffff")))
+    assert finding.status == REFUSE
+    assert "gateway endpoint vpce-0ccc for com.amazonaws.us-west-2.s3 already routes rtb-0f1e2d3c4b5a69782" in finding.message
+    assert "set network.existing_endpoints.s3_gateway: true in config/prod.yaml" in finding.message
+
+
+def test_every_collision_is_listed_not_only_the_first():
+    findings = collisions(vpc_endpoint("vpce-0aaa", "com.amazonaws.us-west-2.sts"), vpc_endpoint("vpce-0ddd", "com.amazonaws.us-west-2.kms"))
+    assert [(f.status, f.message.split()[2]) for f in findings] == [(REFUSE, "vpce-0aaa"), (REFUSE, "vpce-0ddd")]
+
+
+def test_endpoints_that_cannot_collide_pass():
+    findings = collisions(
+        vpc_endpoint("vpce-0eee", "com.amazonaws.us-west-2.sts"),
+        vpc_endpoint("vpce-0fff", "com.amazonaws.us-west-2.kms", private_dns=False),              # no private DNS name
+        vpc_endpoint("vpce-0111", "com.amazonaws.us-west-2.ssm"),                                  # a service the kit does not create
+        vpc_endpoint("vpce-0222", "com.amazonaws.us-west-2.s3", "Gateway", private_dns=False, tables=("rtb-0ffffffffffffffff",)),
+        vpc_endpoint("vpce-0333", "com.amazonaws.us-west-2.logs", state="deleted"),
+        owned={"vpce-0eee"},                                                                       # the kit's own, from a deploy before
+    )
+    assert [f.status for f in findings] == ["ok"], findings
+    assert "(5 listed, 1 the kit's own)" in findings[0].message
+
+
+def test_the_kits_own_endpoints_are_read_from_the_deployed_network_stack():
+    account = StubbedAccount("us-west-2")
+    cloudformation = account.stub("cloudformation", "us-west-2")
+    cloudformation.add_response("list_stack_resources", {"StackResourceSummaries": [
+        {"LogicalResourceId": "NetworkStsEndpoint2EB8C701", "PhysicalResourceId": "vpce-0eee", "ResourceType": "AWS::EC2::VPCEndpoint",
+         "LastUpdatedTimestamp": "2026-01-01T00:00:00Z", "ResourceStatus": "CREATE_COMPLETE"},
+        {"LogicalResourceId": "NetworkVpc", "PhysicalResourceId": PROD_VPC, "ResourceType": "AWS::EC2::VPC",
+         "LastUpdatedTimestamp": "2026-01-01T00:00:00Z", "ResourceStatus": "CREATE_COMPLETE"}]}, {"StackName": "prod-Network"})
+    not_found(cloudformation, "list_stack_resources", "ValidationError", message="Stack with id prod-Extra does not exist",
+              params={"StackName": "prod-Extra"})
+    assert preflight.stack_endpoint_ids(account.client("cloudformation", "us-west-2"), ["prod-Network", "prod-Extra"]) == {"vpce-0eee"}
+
+
+def test_prod_runs_the_collision_check_on_its_vpc(tmp_path):
+    prod = load_environment("prod")
+    plan = preflight.plan(prod, write_assembly(tmp_path / "out", "prod"))
+    account = StubbedAccount("us-west-2")
+    not_found(account.stub("cloudformation", "us-west-2"), "list_stack_resources", "ValidationError",
+              message="Stack with id prod-Network does not exist", params={"StackName": "prod-Network"})
+    zones, services = ["us-west-2a", "us-west-2b", "us-west-2c"], interface_services("us-west-2")
+    ec2 = account.stub("ec2", "us-west-2")
+    ec2.add_response("describe_vpc_endpoints", {"VpcEndpoints": [vpc_endpoint("vpce-0aaa", "com.amazonaws.us-west-2.ecr.dkr")]}, VPC_FILTER)
+    ec2.add_response("describe_availability_zones", zone_ids(zones), {"ZoneNames": zones})
+    ec2.add_response("describe_vpc_endpoint_services", endpoint_services(services, zones), {"ServiceNames": services})
+    findings = preflight.network_checks(account, plan)
+    account.assert_all_answered()
+    assert [(f.check, f.status) for f in findings] == [("endpoints", REFUSE), ("zones", "ok")]
+    assert "add `ecr.dkr` to network.existing_endpoints.services in config/prod.yaml" in findings[0].message
+
+
+# --- endpoint services in the configured AZs --------------------------------------------------------
+
+ZONES = ("us-east-1a", "us-east-1b")
+SERVICES = ("aws.sagemaker.us-east-1.experiments", "com.amazonaws.us-east-1.sts")
+
+
+def zones_check(answer_services, zone_answer=None):
+    account = StubbedAccount()
+    ec2 = account.stub("ec2")
+    if zone_answer is None:
+        ec2.add_response("describe_availability_zones", zone_ids(list(ZONES)), {"ZoneNames": list(ZONES)})
+    else:
+        zone_answer(ec2)
+    answer_services(ec2)
+    findings = preflight.check_endpoint_zones(account.client("ec2"), SERVICES, ZONES, region="us-east-1", environment="dev")
+    account.assert_all_answered()
+    return findings
+
+
+def test_a_service_missing_in_a_configured_zone_is_refused_with_the_zone_ids():
+    [finding] = zones_check(lambda ec2: ec2.add_response(
+        "describe_vpc_endpoint_services",
+        endpoint_services(list(SERVICES), list(ZONES) + ["us-east-1c"], except_zone={SERVICES[0]: "us-east-1b"}),
+        {"ServiceNames": list(SERVICES)}))
+    assert finding.status == REFUSE
+    message = finding.message
+    assert "the endpoint service aws.sagemaker.us-east-1.experiments is not offered in us-east-1b (use1-az5)" in message
+    assert "It is offered in us-east-1a (use1-az4), us-east-1c" in message
+    assert "network.availability_zones in config/dev.yaml" in message and preflight.ENDPOINT_ZONES in message
+
+
+def test_a_service_the_region_does_not_offer_is_refused():
+    findings = zones_check(lambda ec2: not_found(ec2, "describe_vpc_endpoint_services", "InvalidServiceName",
+                                                 message="The Vpc Endpoint Service 'aws.sagemaker.us-east-1.experiments' does not exist",
+                                                 params={"ServiceNames": list(SERVICES)}))
+    assert [f.status for f in findings] == [REFUSE] and "does not exist" in findings[0].message
+
+
+def test_only_the_interface_offering_counts():
+    # S3-style answers list a Gateway and an Interface entry under one name; a gateway-only answer is no interface offering.
+    def services(ec2):
+        details = endpoint_services(list(SERVICES), list(ZONES))
+        details["ServiceDetails"][1]["ServiceType"] = [{"ServiceType": "Gateway"}]
+        ec2.add_response("describe_vpc_endpoint_services", details, {"ServiceNames": list(SERVICES)})
+    [finding] = zones_check(services)
+    assert finding.status == REFUSE and "com.amazonaws.us-east-1.sts is not offered in us-east-1" in finding.message
+
+
+def test_services_in_every_zone_pass_even_without_zone_ids():
+    findings = zones_check(
+        lambda ec2: ec2.add_response("describe_vpc_endpoint_services", endpoint_services(list(SERVICES), list(ZONES)),
+                                     {"ServiceNames": list(SERVICES)}),
+        zone_answer=lambda ec2: not_found(ec2, "describe_availability_zones", "UnauthorizedOperation"))
+    assert [f.status for f in findings] == ["ok"] and "2 endpoint services are offered in us-east-1a, us-east-1b" in findings[0].message
+
+
+def test_a_denied_endpoint_service_lookup_is_unverified():
+    [finding] = zones_check(lambda ec2: not_found(ec2, "describe_vpc_endpoint_services", "UnauthorizedOperation"))
+    assert finding.status == UNVERIFIED and "aws ec2 describe-vpc-endpoint-services --service-names" in finding.message
+
+
+# --- cost allocation tags ---------------------------------------------------------------------------
+
+TAGS = {"TagKeys": ["Project", "Environment"], "Type": "UserDefined"}
+
+
+def tags_check(statuses: dict[str, str] | None, error: str | None = None):
+    account = StubbedAccount()
+    ce = account.stub("ce")
+    if error:
+        not_found(ce, "list_cost_allocation_tags", error, params=TAGS)
+    else:
+        ce.add_response("list_cost_allocation_tags", {"CostAllocationTags": [
+            {"TagKey": key, "Type": "UserDefined", "Status": status} for key, status in statuses.items()]}, TAGS)
+    findings = preflight.check_cost_allocation_tags(account.client("ce"), ("Project", "Environment"), ("governed-agents-dev-monthly",),
+                                                    environment="dev")
+    account.assert_all_answered()
+    return findings
+
+
+def test_an_inactive_tag_warns_that_the_budget_counts_nothing():
+    project, environment = tags_check({"Project": "Active", "Environment": "Inactive"})
+    assert project.status == "ok"
+    assert environment.status == preflight.WARN
+    assert "cost allocation tag Environment is Inactive: budget governed-agents-dev-monthly filters on it and counts $0 of dev" in environment.message
+    assert "aws ce update-cost-allocation-tags-status --cost-allocation-tags-status TagKey=Environment,Status=Active" in environment.message
+    assert preflight.ACTIVATING_TAGS in environment.message
+
+
+def test_a_tag_billing_has_not_seen_yet_warns_to_activate_it_after_the_deploy():
+    _, environment = tags_check({"Project": "Active"})
+    assert environment.status == preflight.WARN and "Environment is not known to billing yet" in environment.message
+    assert "after this deploy, activate it" in environment.message
+
+
+def test_active_tags_pass_and_a_member_account_is_unverified():
+    assert [f.status for f in tags_check({"Project": "Active", "Environment": "Active"})] == ["ok", "ok"]
+    [finding] = tags_check(None, error="AccessDeniedException")
+    assert finding.status == UNVERIFIED and "only the management account manages them" in finding.message
+
+
+# --- Application Auto Scaling's service-linked roles ------------------------------------------------
+
+
+def roles_check(exists: bool | None):
+    account = StubbedAccount()
+    iam = account.stub("iam")
+    if exists:
+        iam.add_response("get_role", role(SAGEMAKER_SLR), {"RoleName": SAGEMAKER_SLR})
+    else:
+        not_found(iam, "get_role", "NoSuchEntity" if exists is False else "AccessDenied", 404 if exists is False else 403,
+                  params={"RoleName": SAGEMAKER_SLR})
+    findings = preflight.check_scaling_roles(account.client("iam"), ("sagemaker",), account="111111111111")
+    account.assert_all_answered()
+    return findings
+
+
+def test_a_missing_service_linked_role_warns_with_the_permission_needed():
+    [finding] = roles_check(False)
+    assert finding.status == preflight.WARN
+    message = finding.message
+    assert f"service-linked role {SAGEMAKER_SLR} does not exist yet" in message
+    assert ("needs iam:CreateServiceLinkedRole on arn:aws:iam::111111111111:role/aws-service-role/"
+            f"sagemaker.application-autoscaling.amazonaws.com/{SAGEMAKER_SLR}") in message
+    assert "aws iam create-service-linked-role --aws-service-name sagemaker.application-autoscaling.amazonaws.com" in message
+
+
+def test_an_existing_service_linked_role_passes_and_a_denied_read_is_unverified():
+    assert [f.status for f in roles_check(True)] == ["ok"]
+    assert [f.status for f in roles_check(None)] == [UNVERIFIED]
+
+
+def test_warnings_alone_do_not_refuse():
+    findings = roles_check(False) + tags_check({"Project": "Inactive", "Environment": "Active"})
+    assert preflight.refusal(findings, "dev") is None
+    assert "  warning    roles" in preflight.report(findings)
+
+
 # --- the whole preflight against one stubbed account ------------------------------------------------
 
 
@@ -307,13 +573,19 @@ def test_a_broken_account_is_refused_with_every_problem_listed(dev, dev_assembly
     answer(account, broken=True)
     findings = preflight.preflight(dev, dev_assembly, account)
     account.assert_all_answered()
-    assert sorted(f.check for f in findings if f.status == REFUSE) == ["bootstrap", "image", "lambda", "quota", "update", "weights"]
+    assert sorted(f.check for f in findings if f.status == REFUSE) == ["bootstrap", "image", "lambda", "quota", "update", "weights", "zones"]
+    # Inactive cost allocation tags and a missing service-linked role fail no deploy: warnings.
+    assert sorted(f.check for f in findings if f.status == preflight.WARN) == ["roles", "tags", "tags"]
     message = preflight.refusal(findings, "dev")
-    assert message.startswith("preflight found 6 problem(s) in dev's account that would fail the deploy:")
+    assert message.startswith("preflight found 7 problem(s) in dev's account that would fail the deploy:")
     for fragment in ("[image] serving image", "[weights] model weights", "[quota] quota 'ml.g6.xlarge for endpoint usage'",
                      "[lambda] agent.reserved_concurrency is 20", "[bootstrap] aws://111111111111/us-east-1 is not bootstrapped",
-                     "[update] dev/dev-Inference: endpoint governed-agents-dev-llm, variant 'primary': instance type ml.g5.2xlarge -> ml.g6.xlarge"):
+                     "[update] dev/dev-Inference: endpoint governed-agents-dev-llm, variant 'primary': instance type ml.g5.2xlarge -> ml.g6.xlarge",
+                     "[zones] the endpoint service aws.sagemaker.us-east-1.experiments is not offered in us-east-1b (use1-az5)",
+                     "Warnings (do not block):\n  - [tags] cost allocation tag Project is Inactive",
+                     f"[roles] service-linked role {SAGEMAKER_SLR} does not exist yet"):
         assert fragment in message
+    assert message.index("[zones]") < message.index("Warnings (do not block):")
 
 
 def test_a_ready_account_passes(dev, dev_assembly):

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from release.update_hazards import SOURCE, endpoint_shapes, find_hazards
+from release.update_hazards import GUARDRAILS_EXCLUSIONS, SOURCE, endpoint_shapes, find_hazards
 from tests.release.conftest import PROJECT_DIR
 
 SNAPSHOTS = PROJECT_DIR / "tests" / "stacks" / "__snapshots__" / "test_snapshots"
@@ -132,3 +132,112 @@ def test_a_target_of_another_service_or_endpoint_does_not_count():
     [target] = of_type(baseline, "AWS::ApplicationAutoScaling::ScalableTarget").values()
     target["Properties"]["ResourceId"] = "endpoint/some-other-endpoint/variant/primary"
     assert find_hazards(baseline, set_instance_type(baseline, "primary", "ml.g6.2xlarge"), environment="dev", stack="s") == []
+
+
+# --- blue/green (deployment guardrails) needs the same variant names ---------------------------------
+
+
+def endpoint(template: dict) -> dict:
+    [resource] = of_type(template, "AWS::SageMaker::Endpoint").values()
+    return resource["Properties"]
+
+
+def add_variant(template: dict, name: str) -> dict:
+    changed = copy.deepcopy(template)
+    entries = variants(changed)
+    entries.append({**copy.deepcopy(entries[0]), "VariantName": name})
+    return changed
+
+
+def rename_variant(template: dict, old: str, new: str) -> dict:
+    changed = copy.deepcopy(template)
+    next(v for v in variants(changed) if v["VariantName"] == old)["VariantName"] = new
+    return changed
+
+
+def without_guardrails(template: dict) -> dict:
+    """What `inference.deployment.strategy: none` is to render: the endpoint without a DeploymentConfig."""
+    changed = copy.deepcopy(template)
+    del endpoint(changed)["DeploymentConfig"]
+    return changed
+
+
+def test_the_kit_updates_its_endpoints_with_a_blue_green_policy():
+    for env in ("dev", "staging", "prod"):
+        [shape] = endpoint_shapes(snapshot(env)).values()
+        assert shape.deployment_policy == "BlueGreenUpdatePolicy" and shape.has_deployment_config
+
+
+def test_adding_a_variant_under_blue_green_is_a_hazard_with_the_procedure():
+    # Not autoscaled yet, so no Application Auto Scaling hazard: the variant names alone fail the update.
+    baseline = snapshot("dev")
+    [hazard] = find_hazards(baseline, add_variant(baseline, "challenger"), environment="dev", stack="dev-Inference")
+    assert (hazard.kind, hazard.variant, hazard.before, hazard.after) == ("variant_names", "challenger", ("primary",), ("primary", "challenger"))
+    message = hazard.message
+    assert message.startswith("dev/dev-Inference: endpoint governed-agents-dev-llm: the update adds 'challenger' "
+                              "(variants ['primary'] -> ['primary', 'challenger']) while the endpoint updates with deployment "
+                              "guardrails (BlueGreenUpdatePolicy)")
+    assert "1) make the variant change with `inference.deployment.strategy: none` in config/dev.yaml and deploy" in message
+    assert "2) set `inference.deployment.strategy` back, and deploy" in message
+    assert GUARDRAILS_EXCLUSIONS in message
+
+
+def test_renaming_a_variant_is_a_hazard_even_when_nothing_is_autoscaled():
+    baseline = drop_scalable_target(snapshot("dev"), "primary")
+    [hazard] = find_hazards(baseline, rename_variant(baseline, "primary", "main"), environment="dev", stack="dev-Inference")
+    assert hazard.kind == "variant_names" and hazard.variant == "main, primary"
+    assert "the update adds 'main'; removes 'primary'" in hazard.message
+
+
+def test_removing_an_unregistered_variant_under_blue_green_is_a_hazard():
+    baseline = drop_scalable_target(snapshot("staging"), "challenger")
+    new = copy.deepcopy(baseline)
+    [config] = of_type(new, "AWS::SageMaker::EndpointConfig").values()
+    config["Properties"]["ProductionVariants"] = [v for v in variants(new) if v["VariantName"] != "challenger"]
+    [hazard] = find_hazards(baseline, new, environment="staging", stack="staging-Inference")
+    assert (hazard.kind, hazard.variant) == ("variant_names", "challenger") and "removes 'challenger'" in hazard.message
+
+
+def test_removing_a_registered_variant_under_blue_green_gives_one_procedure_with_both_steps():
+    baseline = snapshot("staging")
+    new = drop_scalable_target(baseline, "challenger")
+    [config] = of_type(new, "AWS::SageMaker::EndpointConfig").values()
+    config["Properties"]["ProductionVariants"] = [v for v in variants(new) if v["VariantName"] != "challenger"]
+    [hazard] = find_hazards(baseline, new, environment="staging", stack="staging-Inference")
+    assert hazard.kind == "removed" and hazard.guardrails == "BlueGreenUpdatePolicy"
+    message = hazard.message
+    assert message.index("1) set `autoscaling.registered: false`") < message.index(
+        "2) remove the variant, and deploy with `inference.deployment.strategy: none`") < message.index(
+        "3) set `inference.deployment.strategy` back, and deploy")
+    assert GUARDRAILS_EXCLUSIONS in message
+
+
+def test_a_variant_change_deployed_without_guardrails_passes():
+    # The new template's DeploymentConfig is what UpdateEndpoint gets; without one nothing is retained.
+    baseline = snapshot("dev")
+    new = without_guardrails(add_variant(baseline, "challenger"))
+    assert find_hazards(baseline, new, environment="dev", stack="dev-Inference") == []
+
+
+def test_retain_deployment_config_reuses_the_deployed_blue_green_policy():
+    baseline = snapshot("dev")
+    new = without_guardrails(add_variant(baseline, "challenger"))
+    endpoint(new)["RetainDeploymentConfig"] = True
+    assert [h.kind for h in find_hazards(baseline, new, environment="dev", stack="dev-Inference")] == ["variant_names"]
+
+
+def test_a_rolling_update_policy_is_a_guardrail_update_too():
+    baseline = without_guardrails(snapshot("dev"))
+    new = add_variant(baseline, "challenger")
+    endpoint(new)["DeploymentConfig"] = {"RollingUpdatePolicy": {"MaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 50},
+                                                                 "WaitIntervalInSeconds": 300}}
+    [hazard] = find_hazards(baseline, new, environment="dev", stack="dev-Inference")
+    assert hazard.kind == "variant_names" and hazard.guardrails == "RollingUpdatePolicy"
+
+
+def test_same_variant_names_under_blue_green_pass():
+    # Reordering the variants or changing their models keeps the names.
+    baseline = snapshot("staging")
+    new = copy.deepcopy(baseline)
+    variants(new).reverse()
+    assert find_hazards(baseline, new, environment="staging", stack="staging-Inference") == []
