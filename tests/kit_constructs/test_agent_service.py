@@ -34,6 +34,9 @@ def runtime_environment(synthesized, env: str) -> dict:
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_environment_carries_exactly_what_the_runtime_settings_read(synthesized, env, monkeypatch):
     environment = runtime_environment(synthesized, env)
+    # Fargate also sets HOME and TMPDIR for the OS (Kit-EcsWritableScratch), not for the runtime's settings.
+    os_variables = {"HOME": "/tmp", "TMPDIR": "/tmp"} if synthesized.configs[env].agent.compute == "fargate" else {}
+    assert {name: environment.pop(name) for name in os_variables} == os_variables
     assert set(environment) <= RuntimeSettings.environment_variables()
     # Every value the deployment sets parses into the runtime's own settings object.
     for name in RuntimeSettings.environment_variables():

@@ -165,7 +165,7 @@ def test_a_preflight_refusal_stops_the_deploy_before_cdk_deploy(deploy_in_proces
         deploy.run("dev", project, dry_run=False)
     assert executed == []   # `cdk deploy` never ran
     message = str(refusal.value)
-    assert message.startswith("preflight found 7 problem(s) in dev's account that would fail the deploy:")
+    assert message.startswith("preflight found 6 problem(s) in dev's account that would fail the deploy:")
     assert "[quota] quota 'ml.g6.xlarge for endpoint usage'" in message and message.endswith("Nothing was deployed.")
 
 

@@ -48,7 +48,7 @@ def test_plan_reads_what_will_deploy(dev, dev_assembly):
     # Blue/green: dev's primary scales to 2, so an update can hold 4.
     assert plan.quotas == (QuotaNeed("ml.g6.xlarge", 4, "primary: 2 x max_instances 2"),)
     assert plan.quotas[0].quota_name == "ml.g6.xlarge for endpoint usage"
-    assert plan.lambda_agent and plan.reserved_concurrency == 20
+    assert plan.lambda_agent and plan.reserved_concurrency is None  # dev reserves none (new accounts: quota 10)
     assert (plan.bootstrap_version, plan.bootstrap_parameter) == (6, "/cdk-bootstrap/hnb659fds/version")
     assert [s.stack_name for s in plan.stacks] == DEV_STACKS
 
@@ -72,7 +72,7 @@ def test_explain_prints_the_concrete_checks(dev, dev_assembly):
             "--image-ids imageTag=0.38.0-lmi29.0.0-cu130 --region us-east-1 --profile governed-agents-dev") in text
     assert f"weights    {WEIGHTS} has objects and {WEIGHTS}config.json" in text
     assert "'ml.g6.xlarge for endpoint usage' (service code sagemaker, us-east-1) >= 4" in text
-    assert "reserved concurrency 20 leaves 100 unreserved: account limit >= 120" in text
+    assert "lambda     no reserved concurrency; reports the account's concurrency limit" in text
     assert "SSM /cdk-bootstrap/hnb659fds/version >= 6; when missing: cdk bootstrap aws://111111111111/us-east-1 --profile governed-agents-dev" in text
     [update] = [line for line in text.splitlines() if line.startswith("  update")]
     assert "dev-Inference" in update and "no blue/green endpoint changes its variant names" in update
@@ -573,13 +573,13 @@ def test_a_broken_account_is_refused_with_every_problem_listed(dev, dev_assembly
     answer(account, broken=True)
     findings = preflight.preflight(dev, dev_assembly, account)
     account.assert_all_answered()
-    assert sorted(f.check for f in findings if f.status == REFUSE) == ["bootstrap", "image", "lambda", "quota", "update", "weights", "zones"]
+    assert sorted(f.check for f in findings if f.status == REFUSE) == ["bootstrap", "image", "quota", "update", "weights", "zones"]
     # Inactive cost allocation tags and a missing service-linked role fail no deploy: warnings.
     assert sorted(f.check for f in findings if f.status == preflight.WARN) == ["roles", "tags", "tags"]
     message = preflight.refusal(findings, "dev")
-    assert message.startswith("preflight found 7 problem(s) in dev's account that would fail the deploy:")
+    assert message.startswith("preflight found 6 problem(s) in dev's account that would fail the deploy:")
     for fragment in ("[image] serving image", "[weights] model weights", "[quota] quota 'ml.g6.xlarge for endpoint usage'",
-                     "[lambda] agent.reserved_concurrency is 20", "[bootstrap] aws://111111111111/us-east-1 is not bootstrapped",
+                     "[bootstrap] aws://111111111111/us-east-1 is not bootstrapped",
                      "[update] dev/dev-Inference: endpoint governed-agents-dev-llm, variant 'primary': instance type ml.g5.2xlarge -> ml.g6.xlarge",
                      "[zones] the endpoint service aws.sagemaker.us-east-1.experiments is not offered in us-east-1b (use1-az5)",
                      "Warnings (do not block):\n  - [tags] cost allocation tag Project is Inactive",

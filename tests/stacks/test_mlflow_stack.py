@@ -21,8 +21,10 @@ def test_each_environment_has_one_mlflow_resource_of_its_configured_kind(synthes
     if isinstance(config, MlflowTrackingServerConfig):
         assert (properties["TrackingServerSize"], properties["MlflowVersion"]) == (config.size, config.mlflow_version)
         assert properties["AutomaticModelRegistration"] is config.automatic_model_registration
-    expected_policy = "Retain" if synthesized.configs[env].removal_policy == "retain" else "Delete"
-    assert resource["DeletionPolicy"] == expected_policy
+    # retain: kept on deletion and replacement, but removed when a first create rolls back (named resource).
+    retained = synthesized.configs[env].removal_policy == "retain"
+    assert resource["DeletionPolicy"] == ("RetainExceptOnCreate" if retained else "Delete")
+    assert resource["UpdateReplacePolicy"] == ("Retain" if retained else "Delete")
     attribute = "TrackingServerArn" if config.kind == "tracking_server" else "Arn"
     assert template["Outputs"]["TrackingUri"]["Value"] == {"Fn::GetAtt": [logical_id, attribute]}
     assert "ArtifactBucketName" in template["Outputs"]
