@@ -112,7 +112,7 @@ diff: install check-config ## Security summary + cdk diff vs deployed stacks (cr
 
 # make preflight ENV=dev [EXPLAIN=1]: with credentials it checks the account, without it explains
 EXPLAIN ?=
-preflight: install ## Account checks for ENV (image, weights, quotas x2 blue/green, Lambda concurrency, bootstrap, update hazards)
+preflight: install ## Account checks for ENV (image, weights, quotas x2 blue/green, Lambda concurrency, bootstrap, update hazards, VPC endpoints and zones; warns on tags, roles)
 	$(PY) -m release.preflight --env "$(ENV)" $(if $(EXPLAIN),--explain,)
 
 # make deploy ENV=prod [CONFIRM=prod] [DRY_RUN=1]
