@@ -171,3 +171,13 @@ def test_a_port_in_use_is_named_in_the_error(scripted_model):
     result = subprocess.run([sys.executable, "-m", "local_runtime.model_servers.scripted", "--port", port],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and f"port {port}" in result.stderr and "already in use" in result.stderr
+
+
+def test_a_failure_without_a_stream_is_lmis_500_around_vllms_error_object(scripted_model):
+    # vLLM answers with ErrorResponse(error=ErrorInfo(...)); LMI's formatter looks for `message` and
+    # `code` attributes it no longer has, so it sends 500 and the object's str() (request_response_utils.py).
+    status, data, _, content_type = _request(scripted_model.url, "POST", "/invocations", chat("a b c"),
+                                             headers={"X-Amzn-SageMaker-Custom-Attributes": "scenario=stream_error"})
+    assert status == 500 and content_type == "application/json"
+    assert json.loads(data) == {"code": 500, "error": "error=ErrorInfo(message='Internal server error', "
+                                                      "type='InternalServerError', param=None, code=500)"}
