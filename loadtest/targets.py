@@ -3,8 +3,10 @@
 - EndpointTarget: the SageMaker endpoint through boto3 `invoke_endpoint_with_response_stream`,
   with the OpenAI chat body the agent's SageMakerAIModel sends (`"stream": true`, and
   `stream_options.include_usage`: without it vLLM sends no usage chunk and the token counts would
-  be guessed from chunks). PayloadPart bytes need not align with SSE events, so a line buffer
-  reassembles them.
+  be guessed from chunks). The endpoint's container (LMI, vLLM async mode) streams bare JSON lines
+  (`application/jsonlines`: no `data: ` prefix, no `[DONE]`); SSE is read too. PayloadPart bytes
+  need not align with lines, so a line buffer reassembles them. A line `{"error": {...}}` (vLLM's
+  report of a failure after the stream started, still HTTP 200) makes the request an error.
 - AgentTarget: the agent API, `POST {url}/invoke/stream`: SSE `token` events, then `final` (with
   `usage`) or `error` (with `status`).
 
@@ -29,7 +31,10 @@ AGENT_THROTTLE_STATUSES = {429, 503}
 
 
 class SseJsonLines:
-    """Reassembles newline-delimited SSE `data:` lines (or bare JSON lines) from arbitrary byte parts."""
+    """Reassembles JSON lines (LMI's framing) or SSE `data:` lines from arbitrary byte parts.
+
+    Each complete line is decoded on its own: a line that is not JSON is counted and skipped, and
+    never holds up the lines after it."""
 
     def __init__(self) -> None:
         self._buffer = b""
@@ -159,7 +164,7 @@ class EndpointTarget:
             request["TargetVariant"] = self.variant
         if self.custom_attributes:
             request["CustomAttributes"] = self.custom_attributes
-        result, pieces, usage = RequestResult(), [], None
+        result, pieces, usage, failure = RequestResult(), [], None, None
         lines = SseJsonLines()
         client = self.client()
         started = time.perf_counter()
@@ -171,8 +176,10 @@ class EndpointTarget:
                     continue
                 for chunk in lines.feed(part["Bytes"]):
                     usage = self._take(chunk, result, pieces, started) or usage
+                    failure = failure or stream_failure(chunk)
             for chunk in lines.close():
                 usage = self._take(chunk, result, pieces, started) or usage
+                failure = failure or stream_failure(chunk)
         except ClientError as error:  # EventStreamError (ModelStreamError mid-stream) is one too
             result.e2e_s = _elapsed(started)
             result.status, result.error = classify_client_error(error)
@@ -184,7 +191,9 @@ class EndpointTarget:
         result.e2e_s = _elapsed(started)
         result.output_tokens = int((usage or {}).get("completion_tokens") or len(result.chunk_times_s))
         result.input_tokens = (usage or {}).get("prompt_tokens")
-        if not result.chunk_times_s:
+        if failure:
+            result.status, result.error = ERROR, failure
+        elif not result.chunk_times_s:
             result.status, result.error = ERROR, "EmptyAnswer: the stream carried no content"
         return Reply(result, "".join(pieces))
 
@@ -200,6 +209,21 @@ class EndpointTarget:
                 result.chunk_times_s.append(now)
                 pieces.append(delta.get("content") or "")
         return chunk.get("usage")
+
+
+def stream_failure(chunk: dict) -> str | None:
+    """The description of an error reported inside a 200 stream, or None. vLLM's streamed error is
+    `{"error": {"message", "type", "param", "code"}}` (LMI passes it on as a line); LMI's own, when
+    its output formatter fails mid-stream, is `{"code": 424, "error": "..."}`.
+    Sources: vLLM vllm/entrypoints/openai/chat_completion/serving.py (`chat_completion_stream_generator`),
+    djl-serving engines/python/setup/djl_python/async_utils.py (`handle_streaming_response`) and
+    engines/python/src/main/java/ai/djl/python/engine/Request.java."""
+    if chunk.get("choices") or "error" not in chunk:
+        return None
+    error = chunk["error"]
+    if isinstance(error, dict):
+        return f"StreamError: {error.get('code')}: {error.get('message')}"[:300]
+    return f"StreamError: {chunk.get('code')}: {error}"[:300]
 
 
 def classify_client_error(error) -> tuple[str, str]:

@@ -5,8 +5,9 @@ A request picks its scenario, first match wins:
      Strands `endpoint_config={"additional_args": {"CustomAttributes": ...}}`), with optional parameters;
   2. a marker `[scenario:NAME]` in the last user message;
   3. the server's `--scenario` (default `echo`).
-Any scenario accepts `split=1`: each SSE event then leaves in two HTTP chunks cut mid-JSON, so
-PayloadParts do not align with events (as with real containers).
+Any scenario accepts `split=1`: each streamed chunk (one JSON line, as LMI sends it) then leaves in
+two HTTP chunks cut mid-JSON, so PayloadParts do not align with lines (SageMaker does not promise
+they do).
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ SCENARIOS = {
     "timeout": "no answer for sleep_s (default 65; beyond the invocation timeout)",
     "stream_break": "after_tokens tokens (default 3), then the connection is cut (AWS: ModelStreamError StreamBroken)",
     "malformed_chunk": "after_tokens tokens, then invalid HTTP chunk framing (AWS: ModelStreamError StreamBroken)",
-    "malformed_event": "a non-JSON SSE data line mid-stream, passed through as bytes (clients skip it)",
+    "stream_error": "after_tokens tokens, then vLLM's error line {\"error\": {...}} and the normal end of the stream (HTTP 200)",
+    "malformed_event": "a non-JSON `data:` line mid-stream, passed through as bytes (clients skip it)",
 }
-FAULTS = ("throttle", "server_error", "timeout", "stream_break", "malformed_chunk", "malformed_event")
+FAULTS = ("throttle", "server_error", "timeout", "stream_break", "malformed_chunk", "stream_error", "malformed_event")
 
 
 @dataclass
@@ -46,7 +48,7 @@ class Plan:
     fault: str | None = None
     after_tokens: int = 3
     sleep_s: float = 65.0
-    split_events: bool = False  # stream each SSE event in two HTTP chunks (parameter split=1)
+    split_events: bool = False  # stream each chunk in two HTTP chunks (parameter split=1)
 
 
 def parse_custom_attributes(value: str | None) -> dict[str, str]:

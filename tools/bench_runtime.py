@@ -16,8 +16,9 @@ Method
 2. Real model. The SmolLM2-135M-Instruct server (llama.cpp) behind the emulator;
    `invoke_endpoint_with_response_stream` with a fixed prompt, temperature 0, max_tokens 128.
    Each run's user message differs (llama.cpp would otherwise serve the prompt from its cache).
-   Time to first token = call start to the first PayloadPart carrying content; tokens/s =
-   completion tokens (from the usage chunk) / (last content part - first content part).
+   The stream is read as the container frames it (LMI's JSON lines; SSE too) with the load test's
+   line parser. Time to first token = call start to the first PayloadPart completing a chunk with
+   content; tokens/s = completion tokens (from the usage chunk) / (last content part - first).
    Median of the runs.
 
 Options: --calls N (default 2000 per client), --model-runs N (default 5), --skip-model.
@@ -36,14 +37,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"})
-
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
 from agent_runtime.model import stream_usage  # noqa: E402
 from local_runtime import processes  # noqa: E402
 from local_runtime.endpoints import LocalEndpoint, LocalVariant, dump_endpoints  # noqa: E402
+from loadtest.targets import SseJsonLines  # noqa: E402
 
 ENDPOINT = "bench"
 CONFIG = Config(retries={"max_attempts": 1}, tcp_keepalive=True)
@@ -134,15 +134,7 @@ def real_model(runs: int) -> None:
             body = json.dumps({"messages": [{"role": "user", "content": [{"type": "text", "text": prompt}]}],
                                "stream": True, "max_tokens": 128, "temperature": 0, **stream_usage()})
             started = time.perf_counter()
-            first = last = None
-            buffer = b""
-            for event in client.invoke_endpoint_with_response_stream(EndpointName=ENDPOINT, Body=body)["Body"]:
-                part = event["PayloadPart"]["Bytes"]
-                buffer += part
-                if b'"content":"' in part and b'"content":""' not in part:
-                    first = first or time.perf_counter()
-                    last = time.perf_counter()
-            usage = next(json.loads(line[6:]) for line in buffer.decode().splitlines() if '"usage"' in line)["usage"]
+            first, last, usage = stream_timings(client.invoke_endpoint_with_response_stream(EndpointName=ENDPOINT, Body=body)["Body"])
             if run:
                 ttfts.append((first - started) * 1000)
                 rates.append((usage["completion_tokens"] - 1) / (last - first))
@@ -156,12 +148,30 @@ def real_model(runs: int) -> None:
         model.stop()
 
 
+def stream_timings(payload_parts) -> tuple[float | None, float | None, dict | None]:
+    """(first content, last content, usage) of a streamed answer: perf_counter times of the parts
+    that completed a chunk with text, and the final usage chunk's counters."""
+    lines, first, last, usage = SseJsonLines(), None, None, None
+    for event in payload_parts:
+        chunks = lines.feed(event["PayloadPart"]["Bytes"])
+        now = time.perf_counter()
+        for chunk in chunks:
+            if any((choice.get("delta") or {}).get("content") for choice in chunk.get("choices") or []):
+                first, last = first or now, now
+            usage = chunk.get("usage") or usage
+    for chunk in lines.close():
+        usage = chunk.get("usage") or usage
+    return first, last, usage
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Local SageMaker runtime benchmark")
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--model-runs", type=int, default=5)
     parser.add_argument("--skip-model", action="store_true")
     args = parser.parse_args()
+    # The emulator takes any key; set here, not on import, so importing stream_timings changes nothing.
+    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"})
     overhead(args.calls)
     if not args.skip_model:
         real_model(args.model_runs)

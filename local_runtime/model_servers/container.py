@@ -13,6 +13,7 @@ import os
 import sys
 
 from local_runtime.http_base import LoopbackServer, QuietHandler, serve_until_signalled
+from local_runtime.openai_chat import JSON_LINES, SSE, whole_body
 
 
 class ModelBackend:
@@ -54,18 +55,57 @@ class ContainerHandler(QuietHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the caller went away mid-response
 
+    @property
+    def as_container(self) -> bool:
+        """Whether this request came in as the container's (/invocations) rather than as an OpenAI
+        server's (the scripted double's /v1/chat/completions pose): the two differ in error bodies
+        and stream framing."""
+        return self.path == "/invocations"
+
+    @property
+    def stream_framing(self) -> str:
+        """LMI's JSON lines on /invocations, SSE as an OpenAI server."""
+        return JSON_LINES if self.as_container else SSE
+
+    def send_answer(self, answer: dict, headers: dict[str, str] | None = None) -> None:
+        """A whole chat.completion, as LMI writes it (JSON and a newline, `application/json`)."""
+        self.send_bytes(200, whole_body(answer), "application/json", headers)
+
     def error(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
-        """An OpenAI-style error body, as LMI/vLLM return it."""
-        self.send_json(status, {"error": {"message": message, "type": kind, "code": status}})
+        """An error answer: on /invocations LMI's body, `{"code": status, "error": message}` (the
+        frontend's rendering of an error the Python handler reports: Request.addResponse); as an
+        OpenAI server, OpenAI's `{"error": {...}}`."""
+        if self.as_container:
+            self.send_json(status, {"code": status, "error": message})
+        else:
+            self.send_json(status, {"error": {"message": message, "type": kind, "code": status}})
 
     def parsing_failed(self, message: str) -> None:
-        """What LMI answers when its request parser (vLLM's ChatCompletionRequest) refuses a body:
-        HTTP 424, `{"code": 424, "error": "Input Parsing failed. ..."}`. Sources (djl-serving):
-        engines/python/setup/djl_python/input_parser.py and huggingface.py (the message, code 424),
-        engines/python/src/main/java/ai/djl/python/engine/Request.java (the body), and
-        serving/docs/lmi/user_guides/lmi_input_output_schema.md, https://github.com/deepjavalibrary/djl-serving
+        """What LMI's vLLM async mode answers when it cannot read a body (not JSON, no `messages`, or
+        vLLM's ChatCompletionRequest refuses it): HTTP 424, `{"code": 424, "error": "Input parsing
+        failed: ..."}`. Sources (djl-serving 0.36.0-lmi27-dlc, https://github.com/deepjavalibrary/djl-serving):
+        engines/python/setup/djl_python/lmi_vllm/vllm_async_service.py (`inference`: any exception of
+        `preprocess_request`, code 424) and engines/python/src/main/java/ai/djl/python/engine/Request.java
+        (the body).
         """
-        self.send_json(424, {"code": 424, "error": f"Input Parsing failed. Ensure that the request payload is valid. {message}"})
+        if self.as_container:
+            self.send_json(424, {"code": 424, "error": f"Input parsing failed: {message}"})
+        else:
+            self.error(400, message)
+
+    def vllm_refused(self, message: str, kind: str = "BadRequestError", code: int = 400) -> None:
+        """What LMI answers when vLLM itself refuses a request it could parse (e.g. the prompt does
+        not fit the context): vLLM returns an `ErrorResponse(error=ErrorInfo(...))`, and LMI's
+        `vllm_non_stream_output_formatter` reads `message`/`code` attributes that ErrorResponse no
+        longer has, so the answer is HTTP 500 with the object's str() as the message.
+        Sources: djl-serving 0.36.0-lmi27-dlc engines/python/setup/djl_python/lmi_vllm/request_response_utils.py,
+        vLLM vllm/entrypoints/openai/engine/protocol.py (`ErrorResponse`, `ErrorInfo`).
+        """
+        if self.as_container:
+            described = f"error=ErrorInfo(message={message!r}, type={kind!r}, param=None, code={code})"
+            self.send_json(500, {"code": 500, "error": described})
+        else:
+            self.error(code, message, kind)
 
 
 def default_port() -> int:

@@ -5,8 +5,9 @@ Requests: messages (content-part lists flattened to strings, which the chat temp
 max_tokens, temperature, top_p, stop, stream, tools. Tools are offered and parsed in the Hermes
 format (`<tool_call>{"name": ..., "arguments": {...}}</tool_call>`), like LMI's
 OPTION_TOOL_CALL_PARSER=hermes; a 135M model calls tools poorly, so tests of tool use go through
-the scripted model. Streaming is SSE, with a final usage chunk when the request asks for it
-(`stream_options.include_usage`), as vLLM does.
+the scripted model. Answers are framed as the LMI container in vLLM async mode frames them (a
+stream is JSON lines, `application/jsonlines`, see local_runtime.openai_chat), with a final usage
+chunk when the request asks for it (`stream_options.include_usage`), as vLLM does.
 
 Run: python -m local_runtime.model_servers.llama --port 8080 [--model-path FILE.gguf]
 """
@@ -14,6 +15,7 @@ Run: python -m local_runtime.model_servers.llama --port 8080 [--model-path FILE.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import os
 import re
@@ -140,7 +142,7 @@ class LlamaModel(ModelBackend):
         try:
             request = json.loads(body or b"{}")
             if not isinstance(request, dict) or not isinstance(request.get("messages"), list) or not request["messages"]:
-                raise ValueError("body must be a JSON object with a non-empty 'messages' list")
+                raise ValueError("invalid payload. must contain prompt, inputs, or messages")
             options = {
                 "messages": chat_messages(request),
                 "max_tokens": int(request.get("max_tokens") or request.get("max_completion_tokens") or DEFAULT_MAX_TOKENS),
@@ -149,8 +151,8 @@ class LlamaModel(ModelBackend):
                 "stop": request.get("stop") or None,
                 "seed": request.get("seed"),
             }
-        except (ValueError, TypeError) as error:
-            handler.error(400, str(error))
+        except (ValueError, TypeError) as error:  # as LMI: whatever it cannot read is a 424
+            handler.parsing_failed(str(error))
             return
         if problem := stream_options_problem(request):
             handler.parsing_failed(problem)
@@ -162,8 +164,8 @@ class LlamaModel(ModelBackend):
                     self._stream(handler, options, with_tools, wants_usage(request))
                 else:
                     self._whole(handler, options)
-            except ValueError as error:  # e.g. the prompt exceeds the context window
-                handler.error(400, str(error))
+            except ValueError as error:  # e.g. the prompt exceeds the context window: vLLM refuses it
+                handler.vllm_refused(str(error))
 
     def _whole(self, handler: ContainerHandler, options: dict) -> None:
         result = self.llama.create_chat_completion(**options)
@@ -172,17 +174,20 @@ class LlamaModel(ModelBackend):
         counts = result.get("usage") or {}
         body = completion(MODEL_ID, text, calls, "tool_calls" if calls else choice.get("finish_reason") or "stop",
                           usage(counts.get("prompt_tokens", 0), counts.get("completion_tokens", 0)))
-        handler.send_json(200, body)
+        handler.send_answer(body)
 
     def _stream(self, handler: ContainerHandler, options: dict, with_tools: bool, with_usage: bool) -> None:
-        events = ChunkStream(MODEL_ID)
+        events = ChunkStream(MODEL_ID, handler.stream_framing)
         pieces = self.llama.create_chat_completion(**options, stream=True)
-        handler.start_chunked(200, "text/event-stream", {"Cache-Control": "no-cache"})
+        # llama.cpp checks the prompt on the first read: a refusal (ValueError) must come before any
+        # byte of the stream, as vLLM refuses before its first chunk.
+        first = next(pieces, None)
+        handler.start_chunked(200, events.content_type)
         handler.write_chunk(events.role())
         tool_filter = ToolCallFilter() if with_tools else None
         finish, count = "stop", 0
         try:
-            for piece in pieces:
+            for piece in itertools.chain([first] if first is not None else [], pieces):
                 choice = piece["choices"][0]
                 text = choice["delta"].get("content") or ""
                 finish = choice.get("finish_reason") or finish

@@ -1,11 +1,16 @@
 """Proxy model server: the container contract in front of any OpenAI-compatible server the user
 runs (vLLM, Ollama, llama.cpp's llama-server, ...), so a bigger local model sits behind the emulator.
 
-POST /invocations is forwarded to `<base-url>/chat/completions`; streamed SSE is passed through
-as it arrives. The body goes on as the client sent it (only a missing `model` is filled in): the
-usage chunk of a stream comes back only if the client asked (`stream_options.include_usage`), as
-from LMI. `stream_options` without `stream: true` is refused here with LMI's 424, whatever the
-upstream server would do.
+POST /invocations is forwarded to `<base-url>/chat/completions`, and the answer comes back framed
+as the LMI container (vLLM async mode) frames it, since this server stands in for the container:
+the upstream's SSE stream is re-framed as it arrives into LMI's JSON lines (`application/jsonlines`,
+`data: ` stripped, `[DONE]` turned into the empty last line; see local_runtime.openai_chat), a whole
+answer goes out as `application/json`, and an upstream refusal as LMI passes on vLLM's (HTTP 500,
+`{"code": 500, "error": "error=ErrorInfo(...)"}`). The body goes on as the client sent it (only a
+missing `model` is filled in): the usage chunk of a stream comes back only if the client asked
+(`stream_options.include_usage`), as from LMI. A body LMI could not read (not JSON, or
+`stream_options` without `stream: true`) is refused here with LMI's 424, whatever the upstream
+server would do.
 GET /ping answers 200 when `<base-url>/models` answers within 1.5 s.
 
 Run: python -m local_runtime.model_servers.proxy --port 8080 --base-url http://127.0.0.1:11434/v1 --model llama3.2
@@ -13,6 +18,7 @@ Run: python -m local_runtime.model_servers.proxy --port 8080 --base-url http://1
 
 from __future__ import annotations
 
+import http.client
 import json
 import sys
 import urllib.request
@@ -21,7 +27,7 @@ _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopba
 from urllib.parse import urlsplit
 
 from local_runtime.model_servers.container import ContainerHandler, ModelBackend, base_arguments, serve
-from local_runtime.openai_chat import stream_options_problem
+from local_runtime.openai_chat import JSON_LINES, SseToJsonLines, stream_options_problem
 from local_runtime.upstream import UpstreamPool
 
 READ_SIZE = 64 * 1024
@@ -46,10 +52,10 @@ class ProxyModel(ModelBackend):
     def invoke(self, handler: ContainerHandler, body: bytes) -> None:
         try:
             request = json.loads(body or b"{}")
-            if not isinstance(request, dict):
-                raise ValueError("body must be a JSON object")
+            if not isinstance(request, dict) or "messages" not in request:  # LMI's check (chat is all this serves)
+                raise ValueError("invalid payload. must contain prompt, inputs, or messages")
         except ValueError as error:
-            handler.error(400, str(error))
+            handler.parsing_failed(str(error))
             return
         if problem := stream_options_problem(request):
             handler.parsing_failed(problem)
@@ -64,14 +70,24 @@ class ProxyModel(ModelBackend):
             return
         content_type = response.getheader("Content-Type") or "application/json"
         try:
-            if response.getheader("Transfer-Encoding", "").lower() != "chunked":
-                handler.send_bytes(response.status, response.read(), content_type)
-            else:
-                handler.start_chunked(response.status, content_type)
+            if not 200 <= response.status < 300:
+                handler.vllm_refused(*_upstream_error(response.status, response.read()))
+            elif "text/event-stream" in content_type:
+                reframe = SseToJsonLines()
+                handler.start_chunked(200, JSON_LINES)
+                while data := response.read1(READ_SIZE):
+                    handler.write_chunk(reframe.feed(data))
+                handler.write_chunk(reframe.close())
+                handler.end_chunked()
+            elif request.get("stream"):  # already JSON lines (another LMI-like server): as it comes
+                handler.start_chunked(200, JSON_LINES)
                 while data := response.read1(READ_SIZE):
                     handler.write_chunk(data)
                 handler.end_chunked()
-        except (OSError, ValueError):
+            else:
+                data = response.read()
+                handler.send_bytes(200, data if data.endswith(b"\n") else data + b"\n", "application/json")
+        except (OSError, ValueError, http.client.HTTPException):  # e.g. IncompleteRead: the upstream broke off
             self.pool.discard(connection)
             handler.close_connection = True  # the break reaches the emulator as a broken stream
             return
@@ -79,6 +95,20 @@ class ProxyModel(ModelBackend):
             self.pool.discard(connection)
         else:
             self.pool.release(self.base_url, connection)
+
+
+def _upstream_error(status: int, body: bytes) -> tuple[str, str, int]:
+    """(message, type, code) of an OpenAI-style error body, or the raw text."""
+    try:
+        error = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if isinstance(error, dict):
+        code = error.get("code")
+        return str(error.get("message", "")), str(error.get("type") or "BadRequestError"), code if isinstance(code, int) else status
+    if isinstance(error, str):
+        return error, "BadRequestError", status
+    return body.decode("utf-8", "replace")[:500], "BadRequestError", status
 
 
 def main(argv: list[str] | None = None) -> int:

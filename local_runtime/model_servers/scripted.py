@@ -1,7 +1,10 @@
 """Scripted model (a TEST DOUBLE): deterministic OpenAI-compatible answers and faults, on the container contract.
 
 Not a language model: it replays the scenario a request selects (see local_runtime.scenarios),
-so tests and benchmarks of the emulator and the agent are exact and fast.
+so tests and benchmarks of the emulator and the agent are exact and fast. On /invocations it
+answers as the LMI container in vLLM async mode does (JSON-lines streams, LMI's error bodies: see
+local_runtime.openai_chat); on /v1/chat/completions as an OpenAI-compatible server (SSE), so the
+proxy model server can be tested against it.
 
 Run: python -m local_runtime.model_servers.scripted --port 8090 [--scenario echo]
 """
@@ -14,7 +17,14 @@ import threading
 
 from local_runtime import scenarios
 from local_runtime.model_servers.container import ContainerHandler, ModelBackend, base_arguments, serve
-from local_runtime.openai_chat import ChunkStream, completion, flatten_content, stream_options_problem, usage, wants_usage
+from local_runtime.openai_chat import JSON_LINES, ChunkStream, completion, flatten_content, stream_options_problem, usage, wants_usage
+
+
+# The malformed_event scenario's line. LMI never sends a line that is not JSON; this one checks that
+# clients skip garbage. It keeps an SSE `data:` prefix on purpose: Strands' parser drops a malformed
+# `data:` line, but a bare non-JSON line makes it wait for a multi-line JSON document and lose the
+# rest of the stream (strands/models/sagemaker.py `_parse_event_stream`).
+MALFORMED_LINE = b"data: {this is not json\n"
 
 
 class ScriptedModel(ModelBackend):
@@ -34,10 +44,15 @@ class ScriptedModel(ModelBackend):
         try:
             request = json.loads(body or b"{}")
             if not isinstance(request, dict) or not isinstance(request.get("messages"), list):
-                raise ValueError("body must be a JSON object with a 'messages' list")
+                # LMI's words for a body with neither prompt, inputs nor messages (vllm_async_service.py)
+                raise ValueError("invalid payload. must contain prompt, inputs, or messages")
+        except ValueError as error:  # includes JSONDecodeError
+            handler.parsing_failed(str(error))
+            return
+        try:
             attributes = ";".join(filter(None, [self.default_params, handler.headers.get("X-Amzn-SageMaker-Custom-Attributes")]))
             plan = scenarios.plan(request, attributes, self.default_scenario)
-        except ValueError as error:  # includes JSONDecodeError
+        except ValueError as error:  # an unknown scenario: the double's own refusal
             handler.error(400, str(error))
             return
         if problem := stream_options_problem(request):
@@ -70,8 +85,12 @@ class ScriptedModel(ModelBackend):
             self._whole(handler, plan, usage_, finish)
 
     def _whole(self, handler: ContainerHandler, plan: scenarios.Plan, usage_: dict, finish: str) -> None:
-        body = json.dumps(completion(self.model_id, plan.text, plan.tool_calls, finish, usage_)).encode()
+        answer = completion(self.model_id, plan.text, plan.tool_calls, finish, usage_)
+        if plan.fault == "stream_error":  # the same failure without a stream: vLLM's error object, through LMI
+            handler.vllm_refused("Internal server error", "InternalServerError", 500)
+            return
         if plan.fault in ("stream_break", "malformed_chunk"):
+            body = json.dumps(answer).encode()
             # Promise the whole body, send half, hang up.
             handler.send_response(200)
             handler.send_header("Content-Type", "application/json")
@@ -80,7 +99,7 @@ class ScriptedModel(ModelBackend):
             handler.wfile.write(body[: len(body) // 2])
             handler.close_connection = True
             return
-        handler.send_bytes(200, body, "application/json", self._echo(handler))
+        handler.send_answer(answer, self._echo(handler))
 
     @staticmethod
     def _echo(handler: ContainerHandler) -> dict[str, str]:
@@ -89,22 +108,29 @@ class ScriptedModel(ModelBackend):
         return {"X-Amzn-SageMaker-Custom-Attributes": value} if value else {}
 
     def _stream(self, handler: ContainerHandler, plan: scenarios.Plan, pieces: list[str], usage_: dict | None, finish: str) -> None:
-        events = ChunkStream(self.model_id)
-        handler.start_chunked(200, "text/event-stream", {"Cache-Control": "no-cache", **self._echo(handler)})
-        def write_split(data: bytes) -> None:  # each SSE event in two HTTP chunks, cut mid-JSON
+        events = ChunkStream(self.model_id, handler.stream_framing)
+        handler.start_chunked(200, events.content_type, self._echo(handler))
+
+        def write_split(data: bytes) -> None:  # each chunk in two HTTP chunks, cut mid-JSON
             handler.write_chunk(data[: len(data) // 2])
             handler.write_chunk(data[len(data) // 2 :])
 
         write = write_split if plan.split_events else handler.write_chunk
         write(events.role())
         for number, piece in enumerate(pieces):
+            if plan.fault == "stream_error" and number == plan.after_tokens:
+                # As vLLM when generation fails mid-stream: its error line, then the normal end.
+                write(events.error("Internal server error"))
+                write(events.done())
+                handler.end_chunked()
+                return
             if plan.fault in ("stream_break", "malformed_chunk") and number == plan.after_tokens:
                 if plan.fault == "malformed_chunk":
                     handler.wfile.write(b"zz\r\nnot a chunk\r\n")
                 handler.close_connection = True
                 return
             if plan.fault == "malformed_event" and number == 1:
-                write(b"data: {this is not json\n\n")
+                write(MALFORMED_LINE if events.framing == JSON_LINES else MALFORMED_LINE + b"\n")
             if plan.token_delay_s and number:
                 self.stopping.wait(plan.token_delay_s)
             write(events.text(piece))

@@ -70,7 +70,7 @@ def test_smoke_against_the_endpoint_measures_costs_and_logs_an_mlflow_run(stack,
 
 
 def test_payload_parts_cut_mid_event_are_measured_like_whole_ones(stack, tmp_path):
-    # split=1: the container sends every SSE event in two chunks, so PayloadParts split JSON.
+    # split=1: the container sends every JSON line in two chunks, so PayloadParts split JSON.
     result, summary, _ = loadtest(tmp_path, "--profile", "smoke", "--requests", "4", "--runtime-url", stack.runtime_url,
                                   "--custom-attributes", "split=1", "--no-mlflow")
     assert result.returncode == 0, result.stderr[-3000:]

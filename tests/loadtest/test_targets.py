@@ -1,4 +1,5 @@
-"""Stream parsing: SSE/JSON lines out of PayloadPart bytes that do not align with events."""
+"""Stream parsing: the endpoint container's JSON lines (LMI, vLLM async mode) and SSE out of
+PayloadPart bytes that do not align with lines; vLLM's error line in a 200 stream."""
 
 from __future__ import annotations
 
@@ -10,17 +11,30 @@ from botocore.exceptions import ClientError
 from local_runtime import scenarios
 from local_runtime.endpoints import LocalEndpoint, LocalVariant
 from loadtest.records import ERROR, OK, THROTTLED
-from loadtest.targets import ENDPOINT_SYSTEM_PROMPT, EndpointTarget, SseEvents, SseJsonLines, classify_client_error
+from loadtest.targets import ENDPOINT_SYSTEM_PROMPT, EndpointTarget, SseEvents, SseJsonLines, classify_client_error, stream_failure
+from tools import bench_runtime
 from tests.local_runtime.support import start_emulator, start_server
 
 CHUNKS = [{"choices": [{"delta": {"content": word}}]} for word in ("Reset", " your", " password")]
-STREAM = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in CHUNKS) + b'data: {"choices":[],"usage":{"completion_tokens":3}}\n\ndata: [DONE]\n\n'
+USAGE = {"choices": [], "usage": {"completion_tokens": 3}}
+# What an OpenAI-compatible server (vLLM's own) sends, and what the LMI container makes of it: the
+# `data: ` prefix stripped, `[DONE]` turned into an empty last line (sources in local_runtime/openai_chat.py).
+STREAM = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in [*CHUNKS, USAGE]) + b"data: [DONE]\n\n"
+LMI_STREAM = b"".join(json.dumps(c).encode() + b"\n" for c in [*CHUNKS, USAGE]) + b"\n"
 
 
-def test_events_split_at_every_byte_come_out_whole():
+@pytest.mark.parametrize("stream", [LMI_STREAM, STREAM], ids=["lmi-json-lines", "sse"])
+def test_events_split_at_every_byte_come_out_whole(stream):
     lines = SseJsonLines()
-    events = [event for byte in range(len(STREAM)) for event in lines.feed(STREAM[byte:byte + 1])]
-    assert events[:3] == CHUNKS and events[3]["usage"] == {"completion_tokens": 3} and len(events) == 4
+    events = [event for byte in range(len(stream)) for event in lines.feed(stream[byte:byte + 1])] + lines.close()
+    assert events == [*CHUNKS, USAGE] and lines.malformed == 0
+
+
+def test_an_sse_only_reader_finds_nothing_in_the_containers_stream():
+    # The rejecting direction: reading only `data: ` lines (what tools/bench_runtime.py did) gets no
+    # chunk, and so no usage, out of what LMI sends; the line parser gets all of them.
+    assert [line for line in LMI_STREAM.split(b"\n") if line.startswith(b"data: ")] == []
+    assert bench_runtime.stream_timings([{"PayloadPart": {"Bytes": LMI_STREAM[:7]}}, {"PayloadPart": {"Bytes": LMI_STREAM[7:]}}])[2] == USAGE["usage"]
 
 
 def test_several_events_in_one_part_and_one_event_across_parts():
@@ -35,6 +49,18 @@ def test_bare_json_lines_a_final_line_without_newline_and_malformed_lines():
     events = lines.feed(b'{"a": 1}\n: comment\nevent: x\ndata: {not json\n\n{"b"')
     assert events == [{"a": 1}] and lines.malformed == 1
     assert lines.feed(b": 2}") == [] and lines.close() == [{"b": 2}]
+
+
+def test_a_bare_malformed_line_does_not_hold_up_the_lines_after_it():
+    lines = SseJsonLines()
+    assert lines.feed(b"{not json\n" + LMI_STREAM) == [*CHUNKS, USAGE] and lines.malformed == 1
+
+
+def test_error_lines_in_a_stream_are_failures_and_chunks_are_not():
+    vllm = {"error": {"message": "Internal server error", "type": "InternalServerError", "param": None, "code": 500}}
+    assert stream_failure(vllm) == "StreamError: 500: Internal server error"
+    assert stream_failure({"code": 424, "error": "boom"}) == "StreamError: 424: boom"  # LMI's own, from its formatter
+    assert stream_failure(CHUNKS[0]) is None and stream_failure(USAGE) is None
 
 
 def test_named_sse_events_across_parts():
@@ -73,3 +99,13 @@ def test_the_endpoint_target_asks_for_usage_and_takes_the_servers_token_counts(l
     assert reply.result.status == OK and reply.text == "You said: reset my password"
     prompt_tokens = len(scenarios.tokens(ENDPOINT_SYSTEM_PROMPT)) + len(scenarios.tokens("reset my password"))
     assert reply.result.input_tokens == prompt_tokens and reply.result.output_tokens == 5
+
+
+def test_a_failure_mid_stream_is_an_error_not_a_short_success(local_endpoint):
+    # vLLM's error line arrives in a 200 stream after two tokens; without looking for it the request
+    # would count as a success with a truncated answer (Strands' provider does not look).
+    target = EndpointTarget("load", "us-east-1", max_tokens=48, endpoint_url=local_endpoint.url, local_credentials=True,
+                            custom_attributes="scenario=stream_error;after_tokens=2")
+    reply = target.send([], "reset my password", "session-1")
+    assert reply.result.status == ERROR and reply.result.error == "StreamError: 500: Internal server error"
+    assert reply.result.ttft_s is not None  # the tokens before the failure were still timed

@@ -47,8 +47,21 @@ def chat(text: str, stream: bool = False, **extra) -> str:
     return json.dumps({"messages": [{"role": "user", "content": [{"type": "text", "text": text}]}], "stream": stream, **extra})
 
 
+def stream_chunks(raw: bytes) -> list[dict]:
+    """The chunks of a streamed body framed as the LMI container (vLLM async mode) frames them: one
+    JSON object a line, then the empty line LMI sends where vLLM sends `data: [DONE]`. Raises on any
+    other framing: an SSE `data:` line, the blank line between SSE events, or `[DONE]` do not decode."""
+    if not raw.endswith(b"}\n\n"):
+        raise ValueError(f"not LMI's end of stream (a chunk's line, then an empty line): ...{raw[-40:]!r}")
+    chunks = [json.loads(line) for line in raw[:-2].split(b"\n")]
+    if not all(isinstance(chunk, dict) for chunk in chunks):
+        raise ValueError("a line that is not a JSON object")
+    return chunks
+
+
 def sse_events(raw: bytes) -> list:
-    """Decoded `data:` events of an SSE body ('[DONE]' kept as a string)."""
+    """Decoded `data:` events of an SSE body ('[DONE]' kept as a string): what an OpenAI-compatible
+    server sends (the scripted double's /v1 pose, the proxy's upstream)."""
     events = []
     for line in raw.decode("utf-8").split("\n"):
         if line.startswith("data: "):

@@ -11,9 +11,10 @@ import pytest
 from botocore.exceptions import ClientError, EventStreamError
 
 from tests.local_runtime.support import INVOCATION_TIMEOUT
-from tests.local_runtime.support import chat, sse_events
+from tests.local_runtime.support import chat, stream_chunks
 
 DEV_ENDPOINT = "governed-agents-dev-llm"  # read from config/dev.yaml by the fixture
+
 
 
 def _collect(response) -> tuple[list[bytes], list[float]]:
@@ -34,7 +35,7 @@ def test_invoke_endpoint_returns_the_containers_body_and_headers(runtime):
     assert response["CustomAttributes"] == "trace=abc"  # to the container and back
     body = json.loads(response["Body"].read())
     assert body["choices"][0]["message"]["content"] == "You said: hello there"
-    assert body["usage"] == {"prompt_tokens": 2, "completion_tokens": 4, "total_tokens": 6}
+    assert body["usage"] == {"prompt_tokens": 2, "completion_tokens": 4, "total_tokens": 6, "prompt_tokens_details": None}
 
 
 @pytest.mark.parametrize("streaming", [False, True])
@@ -58,18 +59,19 @@ def test_request_headers_reach_the_container_as_sagemaker_sends_them(runtime, he
         assert response["Body"].read() == b"{}"
 
 
-def test_streaming_yields_payload_parts_that_rebuild_the_sse_body(runtime):
+def test_streaming_yields_payload_parts_that_rebuild_the_containers_json_lines(runtime):
     response = runtime.invoke_endpoint_with_response_stream(
         EndpointName=DEV_ENDPOINT, Body=chat("one two three", stream=True, stream_options={"include_usage": True}),
         ContentType="application/json", Accept="text/event-stream")
-    assert response["ContentType"] == "text/event-stream"  # from X-Amzn-SageMaker-Content-Type
+    # LMI sets its streamed Content-Type whatever the Accept; SageMaker returns it as X-Amzn-SageMaker-Content-Type.
+    assert response["ContentType"] == "application/jsonlines"
     assert response["InvokedProductionVariant"] == "primary"
     assert response["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "application/vnd.amazon.eventstream"
     parts, _ = _collect(response)
-    events = sse_events(b"".join(parts))
-    text = "".join(e["choices"][0]["delta"].get("content") or "" for e in events[:-2] if e["choices"])
+    chunks = stream_chunks(b"".join(parts))
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks[:-1])
     assert text == "You said: one two three"
-    assert events[-2]["usage"] == {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8} and events[-1] == "[DONE]"
+    assert chunks[-1]["usage"] == {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}
 
 
 def test_streaming_passes_tokens_through_as_they_come(runtime):
@@ -86,8 +88,8 @@ def test_parts_follow_the_containers_chunks_even_mid_event(runtime):
     response = runtime.invoke_endpoint_with_response_stream(EndpointName=DEV_ENDPOINT, Body=chat("split me", stream=True),
                                                             CustomAttributes="scenario=echo;split=1")
     parts, _ = _collect(response)
-    assert any(not part.endswith(b"\n\n") for part in parts), "expected parts cut mid-event"
-    assert "".join(e["choices"][0]["delta"].get("content") or "" for e in sse_events(b"".join(parts)) if e != "[DONE]" and e["choices"]) == "You said: split me"
+    assert any(not part.endswith(b"\n") for part in parts), "expected parts cut mid-line"
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in stream_chunks(b"".join(parts))) == "You said: split me"
 
 
 def test_fixed_latency_and_multi_turn_scenarios(runtime):
@@ -146,7 +148,8 @@ def test_container_errors_become_model_error_with_the_original_status(runtime, s
     assert isinstance(error, runtime.exceptions.ModelError)
     assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 424
     assert error.response["OriginalStatusCode"] == status
-    assert json.loads(error.response["OriginalMessage"])["error"]["code"] == status
+    original = json.loads(error.response["OriginalMessage"])  # LMI's error body
+    assert set(original) == {"code", "error"} and original["code"] == status and original["error"]
     assert error.response["LogStreamArn"] == "arn:aws:logs:us-east-1:111111111111:log-group:/aws/sagemaker/Endpoints/governed-agents-dev-llm"
     assert error.response["Error"]["Message"].startswith(f"Received {kind} error ({status}) from primary with message")
 
@@ -176,7 +179,9 @@ def test_a_stream_that_breaks_mid_response_raises_model_stream_error(runtime, sc
             received.append(event["PayloadPart"]["Bytes"])
     assert caught.value.response["Error"]["Code"] == "ModelStreamError"
     assert "reset or closed" in caught.value.response["Error"]["Message"]
-    assert len(sse_events(b"".join(received))) == 3  # role + two tokens arrived before the break
+    lines = b"".join(received).split(b"\n")
+    assert [json.loads(line)["object"] for line in lines[:-1]] == ["chat.completion.chunk"] * 3  # role + two tokens before the break
+    assert lines[-1] == b""  # the break came between lines
 
 
 def test_a_stream_that_stalls_past_the_timeout_raises_invocation_time_exceeded(runtime):
@@ -198,7 +203,7 @@ def test_a_malformed_event_passes_through_as_bytes(runtime):
     response = runtime.invoke_endpoint_with_response_stream(EndpointName=DEV_ENDPOINT, Body=chat("a b", stream=True),
                                                             CustomAttributes="scenario=malformed_event")
     parts, _ = _collect(response)
-    assert b"data: {this is not json\n\n" in b"".join(parts)
+    assert b"\ndata: {this is not json\n{" in b"".join(parts)
 
 
 def test_rate_above_the_endpoint_limit_is_a_throttling_exception(runtime):

@@ -90,3 +90,22 @@ def test_parts_that_split_sse_events_reassemble_in_strands_parser():
     assert len(parts) == len(cuts) - 1
     assert not all(part["PayloadPart"]["Bytes"].endswith(b"\n\n") for part in parts)
     assert list(_parse_event_stream(parts)) == events
+
+
+def test_parts_that_split_lmis_json_lines_reassemble_in_strands_parser():
+    # The endpoint's container (LMI, vLLM async mode) streams bare JSON lines and ends with an empty line.
+    events = [{"choices": [{"delta": {"content": word}, "finish_reason": None}]} for word in ("Hello", " wor", "ld")]
+    body = b"".join(json.dumps(event).encode() + b"\n" for event in events) + b"\n"
+    cuts = [0, 5, 30, 61, 62, 100, len(body) - 1, len(body)]  # mid-JSON, at a newline, the last empty line alone
+    parts = list(_stream_of(b"".join(event_stream.payload_part(body[a:b]) for a, b in zip(cuts, cuts[1:]))))
+    assert len(parts) == len(cuts) - 1
+    assert list(_parse_event_stream(parts)) == events
+
+
+def test_strands_parser_loses_the_rest_of_a_json_lines_stream_after_a_bare_non_json_line():
+    # Why the scripted model's malformed_event line keeps a `data:` prefix (scripted.MALFORMED_LINE):
+    # a `data:` line that is not JSON is skipped, but a bare one makes Strands wait for a multi-line
+    # JSON document, and every chunk after it is lost. LMI never sends a line that is not JSON.
+    good = b'{"choices": [{"delta": {"content": "after"}}]}\n'
+    assert list(_parse_event_stream([{"PayloadPart": {"Bytes": b"data: {not json\n" + good}}])) == [json.loads(good)]
+    assert list(_parse_event_stream([{"PayloadPart": {"Bytes": b"{not json\n" + good}}])) == []

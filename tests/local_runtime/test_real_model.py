@@ -10,7 +10,7 @@ from strands import Agent
 from agent_runtime.model import build_model
 from agent_runtime.settings import RuntimeSettings
 from local_runtime.model_servers.llama import ToolCallFilter, chat_messages, split_tool_calls
-from tests.local_runtime.support import chat, sse_events
+from tests.local_runtime.support import chat, stream_chunks
 
 ENDPOINT = "governed-agents-dev-llm"
 
@@ -37,15 +37,16 @@ def test_max_tokens_and_stop_are_honoured(real_runtime):
     assert word not in stopped and full.startswith(stopped.rstrip())
 
 
-def test_the_real_model_streams_sse_with_a_usage_chunk(real_runtime):
+def test_the_real_model_streams_lmis_json_lines_with_a_usage_chunk(real_runtime):
     response = real_runtime.invoke_endpoint_with_response_stream(
         EndpointName=ENDPOINT, Body=chat("Count from one to five.", stream=True, max_tokens=20, temperature=0,
                                          stream_options={"include_usage": True}))
+    assert response["ContentType"] == "application/jsonlines"
     parts = [event["PayloadPart"]["Bytes"] for event in response["Body"]]
-    events = sse_events(b"".join(parts))
+    chunks = stream_chunks(b"".join(parts))
     assert len(parts) > 5  # token by token, not one buffered body
-    text = "".join(e["choices"][0]["delta"].get("content") or "" for e in events[:-2] if e["choices"])
-    assert text.strip() and events[-1] == "[DONE]" and events[-2]["usage"]["completion_tokens"] <= 20
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks[:-1])
+    assert text.strip() and chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] <= 20
 
 
 def test_the_agents_strands_model_talks_to_the_real_model(real_runtime):
