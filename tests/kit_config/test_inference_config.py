@@ -37,7 +37,7 @@ BAD_INPUTS = {
     "two weight sources": (lambda s: variant(s)["model"].update(hf_model_id="Qwen/Qwen2.5-7B-Instruct"), "inference.variants[0].model", "exactly one of s3_uri or hf_model_id"),
     "hub model in isolation": (lambda s: variant(s)["model"].update(s3_uri=None, hf_model_id="Qwen/Qwen2.5-7B-Instruct"), "inference.variants[0].model", "cannot reach the Hugging Face Hub"),
     "volume on NVMe type": (lambda s: variant(s).update(volume_size_gb=100), "inference.variants[0].volume_size_gb", "NVMe instance storage"),
-    "bad rollout strategy": (lambda s: s["deployment"].update(strategy="rolling"), "inference.deployment.strategy", "'all_at_once', 'canary' or 'linear'"),
+    "bad rollout strategy": (lambda s: s["deployment"].update(strategy="rolling"), "inference.deployment.strategy", "'all_at_once', 'canary', 'linear' or 'none'"),
     "bad endpoint name": (lambda s: s.update(endpoint_name="my_endpoint"), "inference.endpoint_name", "String should match pattern"),
     "weights not a prefix": (lambda s: variant(s)["model"].update(s3_uri="s3://bucket/model.tar.gz"), "inference.variants[0].model.s3_uri", "String should match pattern"),
 }
