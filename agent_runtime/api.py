@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from agent_runtime.errors import ApiError
+from agent_runtime.logging_setup import RequestLog, bind
 from agent_runtime.service import AgentService
 from agent_runtime.settings import RuntimeSettings
 
@@ -44,7 +45,9 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
         unknown = set(body) - {"prompt", "session_id"}
         if unknown:
             raise ApiError(400, "UnknownField", f"unknown field(s): {', '.join(sorted(unknown))}.")
-        return service.request(body.get("prompt"), body.get("session_id"), request.headers.get("x-request-id"))
+        turn = service.request(body.get("prompt"), body.get("session_id"), request.headers.get("x-request-id"))
+        bind(request_id=turn.request_id, session_id=turn.session_id)  # onto this request's log lines
+        return turn
 
     async def invoke(request: Request) -> Response:
         try:
@@ -53,6 +56,7 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
         except ApiError as error:
             return _error(error)
         final.pop("type")
+        bind(trace_id=final.get("trace_id"))
         return JSONResponse(final, headers={"x-request-id": turn.request_id})
 
     async def invoke_stream(request: Request) -> Response:
@@ -88,6 +92,7 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
         ],
         exception_handlers={404: not_found, 405: method_not_allowed, Exception: internal},
     )
+    app.add_middleware(RequestLog)  # one structured log line per request, ids on every line
     app.state.service = service
     return app
 
@@ -119,6 +124,8 @@ async def _sse(events: AsyncIterator[dict]) -> AsyncIterator[str]:
     try:
         async for event in events:
             kind = event.pop("type")
+            if kind == "final":
+                bind(trace_id=event.get("trace_id"))
             yield f"event: {kind}\ndata: {json.dumps(event)}\n\n"
     except ApiError as error:
         yield f"event: error\ndata: {json.dumps({**error.body(), 'status': error.status})}\n\n"

@@ -12,5 +12,7 @@ from __future__ import annotations
 from mangum import Mangum
 
 from agent_runtime.api import create_app
+from agent_runtime.logging_setup import configure_logging
 
-handler = Mangum(create_app(), lifespan="off")
+# log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event's body is the user's prompt.
+handler = configure_logging().inject_lambda_context(Mangum(create_app(), lifespan="off"), log_event=False)
