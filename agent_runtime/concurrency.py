@@ -25,11 +25,10 @@ target tracking neither scales out nor in on missing data
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -100,13 +99,10 @@ class SessionAdmission:
         self._account(self._clock())
         self.in_flight -= 1
 
-    @contextlib.contextmanager
-    def slot(self) -> Iterator[None]:
-        self.enter()
-        try:
-            yield
-        finally:
-            self.leave()
+    def slot(self) -> "_Slot":
+        """`with admission.slot():` around a turn. A class, not @contextmanager: that one sets
+        `__traceback__` on the exception it re-raises, which a frozen ApiError refuses."""
+        return _Slot(self)
 
     def sample(self) -> SessionsSample:
         """The period since the last sample; starts the next one."""
@@ -117,6 +113,17 @@ class SessionAdmission:
                                 self._peak, self._rejected, seconds)
         self._start_period(now)
         return sample
+
+
+class _Slot:
+    def __init__(self, admission: SessionAdmission) -> None:
+        self._admission = admission
+
+    def __enter__(self) -> None:
+        self._admission.enter()
+
+    def __exit__(self, *exc_info) -> None:
+        self._admission.leave()
 
 
 def publish_sessions(settings: RuntimeSettings, sample: SessionsSample) -> None:

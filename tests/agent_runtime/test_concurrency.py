@@ -80,11 +80,12 @@ def test_admission_refuses_beyond_the_limit_with_503_and_retry_after():
     assert admission.in_flight == 1
 
 
-def test_admission_slot_is_released_when_the_turn_fails():
+@pytest.mark.parametrize("failure", [RuntimeError("the turn failed"), ApiError(409, "SessionBusy", "busy", 1)])
+def test_admission_slot_is_released_when_the_turn_fails(failure):
     admission = SessionAdmission(1)
-    with pytest.raises(RuntimeError), admission.slot():
-        raise RuntimeError("the turn failed")
-    assert admission.in_flight == 0
+    with pytest.raises(type(failure)) as raised, admission.slot():
+        raise failure
+    assert raised.value is failure and admission.in_flight == 0  # a frozen ApiError passes through unchanged
 
 
 def test_gauge_is_the_time_weighted_mean_peak_and_refusals_of_the_period():
@@ -163,10 +164,11 @@ def test_32_concurrent_sessions_answer_at_about_the_model_latency(agent_env, tmp
         assert [status for _, status, _, _ in runs] == [200] * 96
         together = statistics.median(seconds for seconds, _, _, _ in runs)
         print(f"1 user p50 {alone:.3f} s; 32 users p50 {together:.3f} s, p95 {statistics.quantiles([r[0] for r in runs], n=20)[-1]:.3f} s")
-        # Queued behind the default executor (6 threads on 2 vCPUs) this was 5.1x (2.72 s). With a thread per
-        # session it measured 1.1-1.55x here: what remains is the turns' CPU on one core, and the bound leaves
-        # room for that on a shared 2-core machine while still failing any thread-pool queue (>= 2 rounds).
-        assert together < 1.75 * alone, f"32 users p50 {together:.2f} s vs 1 user {alone:.2f} s"
+        # Queued behind the default executor (6 threads on 2 vCPUs) this was 5.1x (2.72 s). Queued in any pool
+        # of fewer than 16 threads, the median turn would wait at least one more model latency for a thread:
+        # >= 2x. With a thread per session it measured 1.05-1.75x on this shared 2-core machine; the rest is
+        # the turns' CPU on the worker's one core (CPU per turn is measured by `make bench-agent`).
+        assert together < 2 * alone, f"32 users p50 {together:.2f} s vs 1 user {alone:.2f} s"
     finally:
         worker.stop()
 
