@@ -164,10 +164,10 @@ def test_32_concurrent_sessions_answer_at_about_the_model_latency(agent_env, tmp
         assert [status for _, status, _, _ in runs] == [200] * 96
         together = statistics.median(seconds for seconds, _, _, _ in runs)
         print(f"1 user p50 {alone:.3f} s; 32 users p50 {together:.3f} s, p95 {statistics.quantiles([r[0] for r in runs], n=20)[-1]:.3f} s")
-        # Queued behind the default executor (6 threads on 2 vCPUs) this was 5.1x (2.72 s). Queued in any pool
-        # of fewer than 16 threads, the median turn would wait at least one more model latency for a thread:
-        # >= 2x. With a thread per session it measured 1.05-1.75x on this shared 2-core machine; the rest is
-        # the turns' CPU on the worker's one core (CPU per turn is measured by `make bench-agent`).
+        # Queued behind the default executor (6 threads on 2 vCPUs) this was 5.1x (2.72 s). Behind any pool of
+        # T threads, 32 users who keep calling see 32 x 0.5 s / T per turn (Little's law): >= 2x for T < 16.
+        # With a thread per session it measured 1.05-1.75x on this shared 2-core machine; the rest is the
+        # turns' CPU on the worker's one core (CPU per turn is measured by `make bench-agent`).
         assert together < 2 * alone, f"32 users p50 {together:.2f} s vs 1 user {alone:.2f} s"
     finally:
         worker.stop()
