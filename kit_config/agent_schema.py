@@ -129,8 +129,10 @@ class FargateAgent(_AgentBase):
     @classmethod
     def _default_sessions(cls, data: Any) -> Any:
         # From the task's size; an invalid cpu is reported by its own field.
-        if isinstance(data, dict) and data.get("max_concurrent_sessions") is None and data.get("cpu", 1024) in FARGATE_MEMORY:
-            data = {**data, "max_concurrent_sessions": default_sessions_per_task(data.get("cpu", 1024))}
+        if isinstance(data, dict) and data.get("max_concurrent_sessions") is None:
+            cpu = data.get("cpu", cls.model_fields["cpu"].default)
+            if isinstance(cpu, int) and cpu in FARGATE_MEMORY:
+                data = {**data, "max_concurrent_sessions": default_sessions_per_task(cpu)}
         return data
 
     @property
