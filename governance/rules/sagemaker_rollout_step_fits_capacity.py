@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 
 from aws_cdk import CfnResource, Stack, Stage
-from aws_cdk import aws_applicationautoscaling as appscaling
 from cdk_nag import NagRuleCompliance
 
 from governance.kit_rule import RuleResult, cfn_properties, findings_or_compliant
 from governance.policy import GovernancePolicy
+from governance.rules.sagemaker_variant_autoscaled import scalable_targets
 from governance.template_graph import resource
 
 _LIMITS = {"CANARY": ("CanarySize", 0.0, 0.5), "LINEAR": ("LinearStepSize", 0.1, 0.5)}
@@ -59,12 +59,8 @@ class SageMakerRolloutStepFitsCapacity:
 
 def _minimum_counts(stage: Stage, endpoint_name, endpoint_config: dict) -> dict[str, int]:
     counts = {v["VariantName"]: v.get("InitialInstanceCount", 1) for v in endpoint_config.get("ProductionVariants") or []}
-    if not isinstance(endpoint_name, str):
-        return counts
-    prefix = f"endpoint/{endpoint_name}/variant/"
-    for construct in stage.node.find_all():
-        if isinstance(construct, appscaling.CfnScalableTarget):
-            resource_id = Stack.of(construct).resolve(construct.resource_id)
-            if isinstance(resource_id, str) and resource_id.startswith(prefix) and resource_id.removeprefix(prefix) in counts:
-                counts[resource_id.removeprefix(prefix)] = construct.min_capacity
+    if isinstance(endpoint_name, str):
+        for variant, target in scalable_targets(stage, endpoint_name).items():
+            if variant in counts:
+                counts[variant] = target.min_capacity
     return counts

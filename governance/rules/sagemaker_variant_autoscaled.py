@@ -40,12 +40,17 @@ def _variant_names(stack: Stack, config_ref) -> list[str]:
     return []
 
 
-def scaled_variants(scope, endpoint_name: str) -> set[str]:
+def scalable_targets(scope, endpoint_name: str) -> dict[str, appscaling.CfnScalableTarget]:
+    """The endpoint's variants registered with Application Auto Scaling in `scope`, by variant name."""
     prefix = f"endpoint/{endpoint_name}/variant/"
-    scaled = set()
+    targets = {}
     for construct in scope.node.find_all():
         if isinstance(construct, appscaling.CfnScalableTarget):
             resource_id = Stack.of(construct).resolve(construct.resource_id)
             if construct.scalable_dimension == DIMENSION and isinstance(resource_id, str) and resource_id.startswith(prefix):
-                scaled.add(resource_id.removeprefix(prefix))
-    return scaled
+                targets[resource_id.removeprefix(prefix)] = construct
+    return targets
+
+
+def scaled_variants(scope, endpoint_name: str) -> set[str]:
+    return set(scalable_targets(scope, endpoint_name))
