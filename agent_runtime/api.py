@@ -68,7 +68,8 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "agent_version": service.agent_version,
-                             "endpoint": service.settings.endpoint_name, "env": service.settings.env_name})
+                             "endpoint": service.settings.endpoint_name, "env": service.settings.env_name,
+                             "tracing": service.lineage.status})
 
     async def not_found(request: Request, exc) -> Response:
         return _error(ApiError(404, "NotFound", f"no route {request.method} {request.url.path}"))
