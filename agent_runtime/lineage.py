@@ -12,10 +12,13 @@ before set-up has finished is answered untraced and counted (`Untraced` metric);
 where set-up stands (`GET /health`'s `tracing`).
 
 Export. Under uvicorn MLflow exports traces from its background threads. On Lambda the environment
-may freeze as soon as the handler returns, so the runtime turns MLflow's async trace logging off
-(`MLFLOW_ENABLE_ASYNC_TRACE_LOGGING=false`, unless the function sets it): MLflow's span processor
-then exports a trace synchronously when its root span ends, before the response leaves, with no
-fixed wait (`mlflow.flush_trace_async_logging()` stops and restarts the export threads: ~1.1 s).
+is frozen once the handler has returned and nothing is pending (the execution environment
+lifecycle: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html), so a
+background export could wait for the next invocation or be lost with the environment. The runtime
+turns MLflow's async trace logging off there (`MLFLOW_ENABLE_ASYNC_TRACE_LOGGING=false`, unless the
+function sets it): MLflow's span processor then exports a trace synchronously when its root span
+ends, before the response leaves, with no fixed wait (`mlflow.flush_trace_async_logging()` stops
+and restarts the export threads: ~1.1 s a call).
 
 Tracing must never fail a request: every MLflow error is caught, logged and counted.
 

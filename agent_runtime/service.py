@@ -151,8 +151,8 @@ class AgentService:
             if IN_LAMBDA:
                 self.lineage.flush()  # the environment may freeze as soon as we return
             metrics.tracing_failures = self.lineage.failures.take()
-            # Answered before MLflow set-up finished (or while MLflow is unreachable): not traced.
-            metrics.untraced = int(self.lineage.status != "off" and not (tagger and tagger.active))
+            # The agent ran before MLflow set-up finished (or while MLflow is unreachable): not traced.
+            metrics.untraced = int(tagger is not None and not tagger.active and self.lineage.status != "off")
             metrics.retries = attempts.retries
             metrics.latency_ms = metrics.latency_ms or (time.perf_counter() - started) * 1000
             _publish_quietly(self.settings, metrics)
