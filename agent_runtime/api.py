@@ -81,7 +81,8 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "agent_version": service.agent_version,
                              "endpoint": settings.endpoint_name, "env": settings.env_name,
-                             "sessions": {"in_flight": admission.in_flight, "limit": admission.limit}})
+                             "sessions": {"in_flight": admission.in_flight, "limit": admission.limit},
+                             "tracing": service.lineage.status})
 
     async def not_found(request: Request, exc) -> Response:
         return _error(ApiError(404, "NotFound", f"no route {request.method} {request.url.path}"))

@@ -1,9 +1,25 @@
 """MLflow lineage: traces tagged with what produced them, and each agent version registered once.
 
-`configure()` points MLflow at the tracking URI (the managed server's or App's ARN on AWS, via the
-`sagemaker-mlflow` plugin; `http://127.0.0.1:5000` locally), selects the environment's experiment,
-turns on `mlflow.strands.autolog()` and registers the agent version as an MLflow LoggedModel
-(params: every setting that shapes an answer; artifacts: the prompt text and the tool schemas).
+Set-up never runs on a request's path. `Lineage.start()` runs it in a background thread, started
+when the service is created (uvicorn worker start; Lambda init) and again at most once a minute
+while MLflow is unreachable: point MLflow at the tracking URI (the managed server's or App's ARN on
+AWS, via the `sagemaker-mlflow` plugin; `http://127.0.0.1:5000` locally), select the environment's
+experiment, find this agent version's MLflow LoggedModel by name, or register it when it is absent
+(params: every setting that shapes an answer; artifacts: the prompt text and the tool schemas), then
+turn on `mlflow.strands.autolog()`. `make deploy` registers the version it deploys
+(release/register_agent.py), so on AWS set-up is normally two lookups. A request that starts
+before set-up has finished is answered untraced and counted (`Untraced` metric); `status` says
+where set-up stands (`GET /health`'s `tracing`).
+
+Export. Under uvicorn MLflow exports traces from its background threads. On Lambda the environment
+is frozen once the handler has returned and nothing is pending (the execution environment
+lifecycle: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html), so a
+background export could wait for the next invocation or be lost with the environment. The runtime
+turns MLflow's async trace logging off there (`MLFLOW_ENABLE_ASYNC_TRACE_LOGGING=false`, unless the
+function sets it): MLflow's span processor then exports a trace synchronously when its root span
+ends, before the response leaves, with no fixed wait (`mlflow.flush_trace_async_logging()` stops
+and restarts the export threads: ~1.1 s a call).
+
 Tracing must never fail a request: every MLflow error is caught, logged and counted.
 
 `python -m agent_runtime.lineage TRACE_ID` prints the exact runtime context of a trace.
@@ -38,82 +54,103 @@ class _FailureCounter(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.WARNING)
         self.count = 0
+        self._reported = 0
         self._lock = threading.Lock()
 
     def emit(self, record: logging.LogRecord) -> None:
         with self._lock:
             self.count += 1
 
+    def take(self) -> int:
+        """Failures since the last call: each request reports those since the one before it,
+        including the background set-up's, so the metric's sum is every failure."""
+        with self._lock:
+            new, self._reported = self.count - self._reported, self.count
+        return new
+
 
 class Lineage:
-    def __init__(self, settings: RuntimeSettings, agent_version: str, tool_specs: list[dict]) -> None:
+    def __init__(self, settings: RuntimeSettings, agent_version: str, tool_specs: list[dict], *,
+                 export_synchronously: bool = False) -> None:
         self.settings, self.agent_version, self.tool_specs = settings, agent_version, tool_specs
+        self.export_synchronously = export_synchronously  # Lambda: export each trace before returning
         self.enabled = False
         self.model_id: str | None = None
+        self.setup_seconds: float | None = None
+        self._async_export = not export_synchronously
         self._last_attempt = float("-inf")
         self._setup_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
         self.failures = _FailureCounter()
         for name in ("mlflow.tracing.export", "mlflow.tracing.export.async_export_queue", "mlflow.tracing.client"):
             logging.getLogger(name).addHandler(self.failures)
 
-    # -- setup --------------------------------------------------------------------------------
+    # -- setup (off the request path) -----------------------------------------------------------
 
-    def ensure_configured(self) -> bool:
-        """Set MLflow up on first use, and again at most once a minute while it is unreachable."""
+    @property
+    def status(self) -> str:
+        """off (no tracking URI) | starting | ready | unavailable (the last attempt failed; retried)."""
+        if not self.settings.mlflow_tracking_uri:
+            return "off"
+        if self.enabled:
+            return "ready"
+        thread = self._thread
+        if self._last_attempt == float("-inf") or (thread is not None and thread.is_alive()):
+            return "starting"
+        return "unavailable"
+
+    def start(self) -> None:
+        """Start set-up in a background thread unless it is done, running, or failed under a minute ago.
+
+        Never blocks: cheap enough to call on every request (that is how set-up is retried)."""
         if self.enabled or not self.settings.mlflow_tracking_uri:
-            return self.enabled
+            return
         with self._setup_lock:
-            if not self.enabled and time.monotonic() - self._last_attempt >= RETRY_SETUP_SECONDS:
-                self._last_attempt = time.monotonic()
-                self.configure()
+            if self.enabled or (self._thread is not None and self._thread.is_alive()):
+                return
+            if time.monotonic() - self._last_attempt < RETRY_SETUP_SECONDS:
+                return
+            self._last_attempt = time.monotonic()
+            self._thread = threading.Thread(target=self.configure, name="mlflow-setup", daemon=True)
+            self._thread.start()
+
+    def wait_until_set_up(self, timeout: float) -> bool:
+        """For tests and benchmarks: wait for a running set-up attempt; True when tracing is on."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
         return self.enabled
 
     def configure(self) -> bool:
+        """One set-up attempt (blocking; `start()` runs it in the background)."""
         if not self.settings.mlflow_tracking_uri:
             return False
+        started = time.perf_counter()
         try:
+            if self.export_synchronously:
+                # Read when MLflow builds its span exporter, i.e. after the reset below.
+                os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
             import mlflow
+            from mlflow.environment_variables import MLFLOW_ENABLE_ASYNC_TRACE_LOGGING
 
             if not self.settings.mlflow_tracking_uri.startswith("arn:"):
                 # sagemaker-mlflow's request-header provider warns on every call to a non-ARN URI.
                 logging.getLogger("mlflow.tracking.request_header.registry").setLevel(logging.ERROR)
             mlflow.set_tracking_uri(self.settings.mlflow_tracking_uri)
+            mlflow.tracing.reset()  # MLflow's tracer provider is (re)built with the export mode above
             experiment = mlflow.set_experiment(self.settings.experiment_name)
+            self.model_id, _ = register_version(mlflow.MlflowClient(), experiment.experiment_id, self.settings,
+                                                self.agent_version, self.tool_specs)
+            # Traces link to this LoggedModel. The variable, not set_active_model(): that one is
+            # thread-local, and this thread ends; every thread's default active model reads the variable.
+            os.environ["MLFLOW_ACTIVE_MODEL_ID"] = self.model_id
             mlflow.strands.autolog()
-            self.model_id = self._register_version(mlflow, experiment.experiment_id)
-            mlflow.set_active_model(model_id=self.model_id)
+            self._async_export = MLFLOW_ENABLE_ASYNC_TRACE_LOGGING.get()
+            self.setup_seconds = time.perf_counter() - started
             self.enabled = True
         except Exception:  # noqa: BLE001 - tracing is best effort by design
             self.record_failure("MLflow is unavailable; requests run without tracing until it is back")
         return self.enabled
-
-    def _register_version(self, mlflow, experiment_id: str) -> str:
-        existing = mlflow.search_logged_models(
-            experiment_ids=[experiment_id], filter_string=f"name = '{self.agent_version}'", max_results=1, output_format="list"
-        )
-        if existing:
-            return existing[0].model_id
-        material = version_material(self.settings, self.tool_specs)
-        params = {
-            **{f"param.{k}": json.dumps(v) for k, v in material["parameters"].items()},
-            **{f"endpoint.{k}": str(v) for k, v in material["endpoint"].items()},
-            **{f"limit.{k}": str(v) for k, v in material["limits"].items()},
-            "tools": ",".join(spec["name"] for spec in self.tool_specs),
-            "package_version": material["package_version"],
-        }
-        model = mlflow.create_external_model(
-            name=self.agent_version, params=params, experiment_id=experiment_id, model_type="agent",
-            tags={"agent.env": self.settings.env_name, "agent.version": self.agent_version},
-        )
-        client = mlflow.MlflowClient()
-        with tempfile.TemporaryDirectory() as scratch:
-            for name, content in (("system_prompt.md", material["system_prompt"]),
-                                  ("tool_specs.json", json.dumps(self.tool_specs, indent=2, sort_keys=True)),
-                                  ("version_material.json", json.dumps(material, indent=2, sort_keys=True))):
-                path = Path(scratch) / name
-                path.write_text(content, encoding="utf-8")
-                client.log_model_artifact(model.model_id, str(path))
-        return model.model_id
 
     # -- per request ----------------------------------------------------------------------------
 
@@ -129,13 +166,16 @@ class Lineage:
         return TraceTagger(self, base, final_tags)
 
     def flush(self) -> None:
-        """Export pending traces now (a Lambda environment may freeze right after returning)."""
-        if not self.enabled:
+        """Lambda, before returning: export pending traces (the environment may freeze right after).
+
+        With async export off (the Lambda default, see the module docstring) each trace was exported
+        when its root span ended: nothing is pending, nothing to wait for."""
+        if not self.enabled or not self._async_export:
             return
         try:
             import mlflow
 
-            mlflow.flush_trace_async_logging()
+            mlflow.flush_trace_async_logging()  # stops, drains and restarts the export threads (~1.1 s)
         except Exception:  # noqa: BLE001
             self.record_failure("could not flush traces")
 
@@ -157,10 +197,12 @@ class TraceTagger:
     def __init__(self, lineage: "Lineage", tags: dict[str, str], final_tags: Callable[[], dict[str, str]]) -> None:
         self.lineage, self.tags, self.final_tags = lineage, tags, final_tags
         self.trace_id: str | None = None
+        self.active = False  # whether this request is traced: set-up had finished when its agent was built
 
     def register_hooks(self, registry, **kwargs) -> None:
         if not self.lineage.enabled:
             return
+        self.active = True
         from strands.hooks import AfterInvocationEvent, BeforeModelCallEvent
 
         registry.add_callback(BeforeModelCallEvent, self._first_model_call)
@@ -192,6 +234,50 @@ class TraceTagger:
             self.lineage.record_failure("could not tag the trace")
 
 
+def find_version(client, experiment_id: str, agent_version: str):
+    """The LoggedModel registered for this agent version, or None.
+
+    Names are not unique in MLflow: if a race registered a version twice (deploy and a runtime at
+    the same moment), everyone takes the oldest. Sorted here, not by the server: `order_by` on
+    logged models differs across MLflow server versions."""
+    models = client.search_logged_models(experiment_ids=[experiment_id], filter_string=f"name = '{agent_version}'",
+                                         max_results=50)
+    return min(models, key=lambda m: (m.creation_timestamp, m.model_id)) if models else None
+
+
+def register_version(client, experiment_id: str, settings: RuntimeSettings, agent_version: str,
+                     tool_specs: list[dict], tags: dict[str, str] | None = None) -> tuple[str, bool]:
+    """(model id, created): this version's LoggedModel, registered unless it already is.
+
+    Shared by the runtime and `make deploy` (release/register_agent.py). Client calls only:
+    `mlflow.create_external_model` imports numpy, which the image's mlflow-skinny does not have."""
+    existing = find_version(client, experiment_id, agent_version)
+    if existing is not None:
+        return existing.model_id, False
+    material = version_material(settings, tool_specs)
+    params = {
+        **{f"param.{k}": json.dumps(v) for k, v in material["parameters"].items()},
+        **{f"endpoint.{k}": str(v) for k, v in material["endpoint"].items()},
+        **{f"limit.{k}": str(v) for k, v in material["limits"].items()},
+        "tools": ",".join(spec["name"] for spec in tool_specs),
+        "package_version": material["package_version"],
+    }
+    model = client.create_logged_model(
+        experiment_id, name=agent_version, params=params, model_type="agent",
+        # mlflow.model.isExternal: what create_external_model marks (the agent's code is not in MLflow)
+        tags={"agent.env": settings.env_name, "agent.version": agent_version, "mlflow.model.isExternal": "true",
+              **(tags or {})},
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, content in (("system_prompt.md", material["system_prompt"]),
+                              ("tool_specs.json", json.dumps(tool_specs, indent=2, sort_keys=True)),
+                              ("version_material.json", json.dumps(material, indent=2, sort_keys=True))):
+            (Path(scratch) / name).write_text(content, encoding="utf-8")
+        client.log_model_artifacts(model.model_id, scratch)
+    client.finalize_logged_model(model.model_id, "READY")
+    return model.model_id, True
+
+
 def describe_trace(trace_id: str, tracking_uri: str) -> dict:
     """The runtime context of a trace: its tags, and the registered agent version it ran."""
     import mlflow
@@ -203,11 +289,8 @@ def describe_trace(trace_id: str, tracking_uri: str) -> dict:
     tags = dict(trace.info.tags)
     version = tags.get(f"{TAG_PREFIX}version")
     context = {"trace_id": trace_id, "tags": {k: v for k, v in tags.items() if k.startswith(TAG_PREFIX)}}
-    models = mlflow.search_logged_models(
-        experiment_ids=[trace.info.experiment_id], filter_string=f"name = '{version}'", max_results=1, output_format="list"
-    ) if version else []
-    if models:
-        model = models[0]
+    model = find_version(mlflow.MlflowClient(), trace.info.experiment_id, version) if version else None
+    if model is not None:
         with tempfile.TemporaryDirectory() as scratch:
             material = Path(mlflow.artifacts.download_artifacts(
                 artifact_uri=f"{model.artifact_location}/version_material.json", dst_path=scratch))

@@ -22,6 +22,7 @@ class RequestMetrics:
     model_seconds: float = 0.0
     estimated_cost_usd: float = 0.0
     tracing_failures: int = 0
+    untraced: int = 0  # 1: answered without a trace (MLflow set up but not ready yet, or unreachable)
     status: int = 200
 
     def estimate_cost(self, settings: RuntimeSettings) -> None:
@@ -43,7 +44,8 @@ def publish(settings: RuntimeSettings, metrics: RequestMetrics) -> None:
         emf.add_metric(name="TimeToFirstToken", unit=MetricUnit.Milliseconds, value=metrics.time_to_first_token_ms)
     for name, value in (("InputTokens", metrics.input_tokens), ("OutputTokens", metrics.output_tokens),
                         ("ModelCalls", metrics.model_calls), ("ToolCalls", metrics.tool_calls),
-                        ("Retries", metrics.retries), ("TracingFailures", metrics.tracing_failures)):
+                        ("Retries", metrics.retries), ("TracingFailures", metrics.tracing_failures),
+                        ("Untraced", metrics.untraced)):
         emf.add_metric(name=name, unit=MetricUnit.Count, value=value)
     emf.add_metric(name="EstimatedCostUSD", unit=MetricUnit.NoUnit, value=metrics.estimated_cost_usd)
     # Always emitted (0 or 1), so alarms see a steady series rather than gaps.

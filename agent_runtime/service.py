@@ -39,7 +39,8 @@ class AgentService:
         self.tools = load_tools(settings.tools)
         self.tool_specs = tool_specs(self.tools)
         self.agent_version = agent_version(settings, self.tool_specs)
-        self.lineage = Lineage(settings, self.agent_version, self.tool_specs)
+        self.lineage = Lineage(settings, self.agent_version, self.tool_specs, export_synchronously=IN_LAMBDA)
+        self.lineage.start()  # MLflow set-up in the background, from process start: never on a request's path
         self._model = None
         self._ready = asyncio.Lock()
         self._started = False
@@ -52,15 +53,13 @@ class AgentService:
         return TurnRequest(prompt, validate_session_id(session_id), request_id or str(uuid.uuid4()))
 
     async def _start(self) -> None:
-        """First request only: the model client and MLflow set-up (kept out of import time)."""
+        """First request only: the model client (kept out of import time)."""
         async with self._ready:
             if self._started:
                 return
             from agent_runtime.model import build_model
 
-            # Independent and partly I/O-bound (MLflow round trips): overlap them.
-            self._model, _ = await asyncio.gather(
-                asyncio.to_thread(build_model, self.settings), asyncio.to_thread(self.lineage.ensure_configured))
+            self._model = await asyncio.to_thread(build_model, self.settings)
             self._started = True
 
     async def turn(self, request: TurnRequest) -> AsyncIterator[dict]:
@@ -69,10 +68,8 @@ class AgentService:
         Raises ApiError (already mapped to an HTTP status) on failure; the session's stored
         history only ever gains complete turns.
         """
-        failures_before = self.lineage.failures.count
         await self._start()
-        if not self.lineage.enabled:  # hot path: no thread hop once MLflow is set up
-            await asyncio.to_thread(self.lineage.ensure_configured)
+        self.lineage.start()  # no-op once set up; otherwise retries set-up (at most once a minute), never waits
         from strands import Agent
         from strands.types.exceptions import MaxTokensReachedException
 
@@ -85,6 +82,7 @@ class AgentService:
         attempts = EndpointAttempts()
         CURRENT.set(attempts)  # this task's context, copied into the client's worker threads
         text: list[str] = []
+        tagger = None
         try:
             with session_lock(self.settings, request.session_id):
                 tagger = self.lineage.tagger(
@@ -152,7 +150,9 @@ class AgentService:
         finally:
             if IN_LAMBDA:
                 self.lineage.flush()  # the environment may freeze as soon as we return
-            metrics.tracing_failures = self.lineage.failures.count - failures_before
+            metrics.tracing_failures = self.lineage.failures.take()
+            # The agent ran before MLflow set-up finished (or while MLflow is unreachable): not traced.
+            metrics.untraced = int(tagger is not None and not tagger.active and self.lineage.status != "off")
             metrics.retries = attempts.retries
             metrics.latency_ms = metrics.latency_ms or (time.perf_counter() - started) * 1000
             _publish_quietly(self.settings, metrics)

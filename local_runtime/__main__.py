@@ -10,6 +10,7 @@ stops every child (SIGTERM, then SIGKILL after 10 s) and exits 0.
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import tempfile
@@ -131,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
                 env=agent_environment(args, environment, runtime_url))
             children.append(agent)
             processes.wait_until_ready(agent, f"{agent_url}/health", args.ready_timeout)
+            # The agent sets MLflow up in the background (never on a request's path): wait for it
+            # here, so the first request made against `make local` is traced.
+            processes.wait_until_ready(agent, f"{agent_url}/health", args.ready_timeout,
+                                       accept=lambda body: json.loads(body).get("tracing") != "starting")
         print_summary(args, environment, kinds, upstreams, runtime_url)
         while not stop.wait(0.5):
             exited = next((child for child in children if child.process.poll() is not None), None)

@@ -62,22 +62,22 @@ def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
 
-def answers(url: str, timeout: float = 2.0) -> bool:
-    """True when a loopback `url` answers 200."""
+def answers(url: str, timeout: float = 2.0, accept=None) -> bool:
+    """True when a loopback `url` answers 200 (and `accept(body)`, if given, is true)."""
     try:
         with _DIRECT.open(url, timeout=timeout) as response:
-            return response.status == 200
-    except OSError:
+            return response.status == 200 and (accept is None or bool(accept(response.read())))
+    except (OSError, ValueError):
         return False
 
 
-def wait_until_ready(child: Child, probe_url: str, timeout: float) -> None:
-    """Poll `probe_url` until it answers 200; fail early if the child exits."""
+def wait_until_ready(child: Child, probe_url: str, timeout: float, accept=None) -> None:
+    """Poll `probe_url` until it answers 200 (and `accept(body)`); fail early if the child exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child.process.poll() is not None:
             raise RuntimeError(f"{child.name} exited with code {child.process.returncode} before it was ready")
-        if answers(probe_url):
+        if answers(probe_url, accept=accept):
             return
         time.sleep(0.1)
     raise TimeoutError(f"{child.name} was not ready at {probe_url} within {timeout:.0f} s")

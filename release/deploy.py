@@ -13,8 +13,10 @@ Refuses (exit 1, one message saying what to do), checking in this order, when:
 
 Then it deploys exactly the assembly it just synthesized and gated (`cdk deploy --app <assembly>`)
 with the env's profile and CloudFormation role, `--require-approval` from config (prod: at least
-`broadening`), the commit as the `DeployedCommit` stack tag (`-c deployed_commit=<sha>`), and
-records the deployment in the env's MLflow (release/record_deployment.py, best effort).
+`broadening`), the commit as the `DeployedCommit` stack tag (`-c deployed_commit=<sha>`),
+records the deployment in the env's MLflow (release/record_deployment.py) and registers the
+agent version it deployed there (release/register_agent.py: the runtime then finds it at start
+instead of registering it), both best effort.
 
     python -m release.deploy --env staging [--dry-run]
 
@@ -158,19 +160,24 @@ def run(environment: str, project_dir: Path, *, dry_run: bool) -> int:
     command = deploy_command(environment, outdir, config, profile, outputs_file)
     print(f"Deploying {environment} at {commit[:12]} with {source}:\n$ {' '.join(command)}", file=sys.stderr)
     if dry_run:
+        print("then: record the deployment and register the agent version in the env's MLflow (TrackingUri output)",
+              file=sys.stderr)
         print("dry run: stopping before `cdk deploy`; nothing was sent to AWS.", file=sys.stderr)
         return 0
     result = subprocess.run(command, cwd=project_dir, env=toolchain.cli_environment())
     if result.returncode != 0:
         print(f"cdk deploy failed (exit {result.returncode}); see docs/runbook.md#rollback", file=sys.stderr)
         return result.returncode
+    from release import register_agent
     from release.record_deployment import record, tracking_uri_from_outputs
 
     outputs = json.loads(outputs_file.read_text()) if outputs_file.is_file() else {}
+    tracking_uri = tracking_uri_from_outputs(outputs, environment)
     record(
-        environment=environment, commit=commit, tracking_uri=tracking_uri_from_outputs(outputs, environment),
+        environment=environment, commit=commit, tracking_uri=tracking_uri,
         region=config.region, profile=profile, stacks=sorted(outputs) or [f"{environment}/*"],
     )
+    register_agent.register(config=config, tracking_uri=tracking_uri, commit=commit, region=config.region, profile=profile)
     return 0
 
 

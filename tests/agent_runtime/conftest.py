@@ -63,7 +63,9 @@ class AgentProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "AgentProcess":
+    def start(self, wait_for_tracing: bool = True) -> "AgentProcess":
+        """Start and wait until it answers; and, unless told not to, until its MLflow set-up (which runs
+        in the background, off the request path) has finished or failed, so a first request is traced."""
         self.log_file = self.log.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "agent_runtime", "--port", str(self.port)], cwd=PROJECT_DIR,
@@ -74,10 +76,12 @@ class AgentProcess:
             assert self.process.poll() is None, self.log.read_text()[-3000:]
             try:
                 with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
-                    if response.status == 200:
+                    tracing = json.loads(response.read()).get("tracing")
+                    if response.status == 200 and not (wait_for_tracing and tracing == "starting"):
                         return self
             except OSError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         raise TimeoutError(f"agent did not come up: {self.log.read_text()[-3000:]}")
 
     def stop(self) -> None:
@@ -86,17 +90,86 @@ class AgentProcess:
             self.process.wait(30)
         self.log_file.close()
 
-    def restart(self) -> "AgentProcess":
+    def restart(self, wait_for_tracing: bool = True) -> "AgentProcess":
         self.stop()
-        return self.start()
+        return self.start(wait_for_tracing)
 
     def emf_records(self) -> list[dict]:
-        records = []
-        for line in self.log.read_text(errors="replace").splitlines():
-            start = line.find('{"_aws"')
-            if start >= 0:
-                records.append(json.loads(line[start:]))
-        return records
+        return emf_records(self.log.read_text(errors="replace"))
+
+
+def emf_records(output: str) -> list[dict]:
+    """The CloudWatch EMF metric records (one JSON document a line) in a process's output."""
+    records = []
+    for line in output.splitlines():
+        start = line.find('{"_aws"')
+        if start >= 0:
+            records.append(json.loads(line[start:]))
+    return records
+
+
+class BlackholeMlflow:
+    """Test double for an MLflow that hangs: a loopback port that accepts connections and never answers.
+
+    Deterministic (no timing luck): a client waits on it until its own timeout. `connections` counts
+    the clients that reached it, so a test can tell set-up was attempted, not skipped."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self.connections: list = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                return
+            self.connections.append(connection)  # held open, never read from or answered
+
+    def close(self) -> None:
+        self._socket.close()
+        for connection in self.connections:
+            connection.close()
+
+
+@pytest.fixture
+def blackhole_mlflow():
+    double = BlackholeMlflow()
+    yield double
+    double.close()
+
+
+@dataclass
+class LambdaProcess:
+    """A fresh Python process running the real Lambda handler (`lambda_process.py`), as a cold
+    environment would: import at init, then the invocations. `results` holds one dict per invocation."""
+
+    env: dict
+    started: float = 0.0
+    process: subprocess.Popen | None = None
+
+    def run(self, *args: str, timeout: float = 180) -> list[dict]:
+        script = Path(__file__).with_name("lambda_process.py")
+        self.started = time.monotonic()
+        self.process = subprocess.run(
+            [sys.executable, str(script), *args], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=timeout,
+            env={**os.environ, "PYTHONPATH": str(PROJECT_DIR), "AWS_LAMBDA_FUNCTION_NAME": "governed-agents-dev-agent",
+                 **self.env},
+        )
+        assert self.process.returncode == 0, self.process.stderr[-3000:]
+        return self.lines("RESULT")
+
+    def lines(self, kind: str) -> list[dict]:
+        prefix = f"{kind} "
+        return [json.loads(line[len(prefix):]) for line in self.process.stdout.splitlines() if line.startswith(prefix)]
+
+    def emf_records(self) -> list[dict]:
+        return emf_records(self.process.stdout)
 
 
 def post(url: str, body, headers: dict | None = None, timeout: float = 60) -> tuple[int, dict, dict]:
@@ -107,6 +180,11 @@ def post(url: str, body, headers: dict | None = None, timeout: float = 60) -> tu
             return response.status, {k.lower(): v for k, v in response.headers.items()}, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         return error.code, {k.lower(): v for k, v in error.headers.items()}, json.loads(error.read() or b"{}")
+
+
+def get(url: str, timeout: float = 30) -> tuple[int, dict, dict]:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status, {k.lower(): v for k, v in response.headers.items()}, json.loads(response.read() or b"{}")
 
 
 def sse(raw: str) -> list[tuple[str, dict]]:

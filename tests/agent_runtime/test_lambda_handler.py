@@ -7,6 +7,8 @@ import base64
 import copy
 import importlib
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -29,15 +31,21 @@ class Context:
 
 @pytest.fixture(scope="module")
 def handler(agent_env):
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {**agent_env, "AWS_LAMBDA_FUNCTION_NAME": Context.function_name}.items():
-            patch.setenv(name, value)
+    saved = dict(os.environ)  # the runtime sets MLflow variables (async export off, active model): keep them here
+    try:
+        os.environ.update({**agent_env, "AWS_LAMBDA_FUNCTION_NAME": Context.function_name})
         import agent_runtime.service
         import agent_runtime.lambda_handler
 
         importlib.reload(agent_runtime.service)  # IN_LAMBDA is read at import
         module = importlib.reload(agent_runtime.lambda_handler)
+        # MLflow set-up runs in the background from init; these tests want it done (test_cold_start.py
+        # covers requests that arrive before).
+        assert module.handler.app.state.service.lineage.wait_until_set_up(120)
         yield module.handler
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def event(name: str, body: dict | str | None = None) -> dict:
@@ -93,3 +101,38 @@ def test_streaming_route_returns_the_whole_sse_body_on_lambda(handler):
     response = handler(payload, Context())
     body = base64.b64decode(response["body"]).decode() if response.get("isBase64Encoded") else response["body"]
     assert response["statusCode"] == 200 and "event: token" in body and body.rstrip().split("\n\n")[-1].startswith("event: final")
+
+
+def test_n_requests_leave_n_complete_traces_the_moment_the_last_handler_returns(handler, mlflow_url, monkeypatch):
+    """No trace is lost to a frozen environment, and no fixed wait per request: with async export off
+    on Lambda, MLflow exports each trace when its root span ends, before the handler returns."""
+    import threading
+
+    import mlflow
+
+    stalls = []  # the ~1.1 s per call: it stops, joins and restarts MLflow's export threads
+    flush = mlflow.flush_trace_async_logging
+    monkeypatch.setattr(mlflow, "flush_trace_async_logging", lambda *a, **k: (stalls.append(1), flush(*a, **k)))
+    n, run = 10, f"burst-{time.time_ns() % 10**8:08d}"
+    answers = []
+    for i in range(n):
+        response = handler(event("function_url.json", {"prompt": f"burst {i}", "session_id": f"{run}-{i:03d}"}), Context())
+        assert response["statusCode"] == 200
+        answers.append(decoded(response))
+    # Immediately: no sleep, no polling, no flush. A search reads what the tracking store holds now.
+    client = mlflow.MlflowClient(mlflow_url)
+    experiment = client.get_experiment_by_name("governed-agents-dev-agent")
+    found = {trace.info.trace_id: trace for trace in client.search_traces(
+        locations=[experiment.experiment_id], order_by=["timestamp_ms DESC"], max_results=100, flush=False)}
+    traces = [found.get(answer["trace_id"]) for answer in answers]
+    assert all(traces), f"{sum(t is None for t in traces)} of {n} traces missing when the last handler returned"
+    for answer, trace in zip(answers, traces):
+        assert trace.info.state == "OK"
+        root = next(span for span in trace.data.spans if span.parent_id is None)
+        assert root.end_time_ns is not None and root.status.status_code == "OK"
+        tags = trace.info.tags
+        assert tags["agent.session_id"] == answer["session_id"] and tags["agent.version"] == answer["agent_version"]
+        assert tags["agent.model_calls"] == "1" and tags["agent.request_id"] == answer["request_id"]
+    # Exported in the request's own thread: no flush, and MLflow's async export threads never started.
+    assert stalls == []
+    assert not [t.name for t in threading.enumerate() if t.name.startswith(("MLflowTraceLogging", "MlflowTraceLogging"))]

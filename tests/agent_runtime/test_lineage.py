@@ -11,7 +11,7 @@ import time
 import mlflow
 import pytest
 
-from tests.agent_runtime.conftest import AgentProcess, post
+from tests.agent_runtime.conftest import AgentProcess, get, post
 from tests.local_runtime.support import PROJECT_DIR
 
 
@@ -27,6 +27,7 @@ def wait_for_trace(tracking_uri: str, trace_id: str, timeout: float = 20):
 
 
 def test_each_request_is_traced_with_its_context(agent, mlflow_url):
+    assert get(f"{agent.url}/health")[2]["tracing"] == "ready"  # set up in the background, before any request
     status, _, body = post(f"{agent.url}/invoke", {"prompt": "[scenario:tool_call] trace me", "session_id": "trace-0001"},
                            headers={"X-Request-Id": "req-trace-1"})
     assert status == 200
@@ -87,7 +88,11 @@ def test_mlflow_down_never_fails_a_request_and_is_counted(agent_env, tmp_path):
     try:
         status, _, body = post(f"{down.url}/invoke", {"prompt": "still answer", "session_id": "nomlflow-01"}, timeout=120)
         assert status == 200 and body["answer"] == "You said: still answer" and body["trace_id"] is None
-        assert down.emf_records()[-1]["TracingFailures"] == [1.0]  # the failed MLflow setup
+        # The failed set-up ran in the background before the request; the next request reports it.
+        [record] = down.emf_records()
+        assert record["TracingFailures"] == [1.0] and record["Untraced"] == [1.0]
         assert "MLflow is unavailable" in down.log.read_text()
+        status, _, health = get(f"{down.url}/health")
+        assert health["tracing"] == "unavailable"
     finally:
         down.stop()

@@ -152,7 +152,8 @@ def deploy_in_process(monkeypatch, tmp_path, empty_home):
         return subprocess.CompletedProcess(command, 0)
 
     monkeypatch.setattr(deploy.subprocess, "run", recording_run)
-    monkeypatch.setattr("release.record_deployment.record", lambda **kwargs: None)
+    monkeypatch.setattr("release.record_deployment.record", lambda **kwargs: executed.append(("record", kwargs)))
+    monkeypatch.setattr("release.register_agent.register", lambda **kwargs: executed.append(("register", kwargs)))
     return project, account, executed
 
 
@@ -175,5 +176,38 @@ def test_a_passing_preflight_lets_cdk_deploy_run(deploy_in_process):
     project, account, executed = deploy_in_process
     answer(account, broken=False)
     assert deploy.run("dev", project, dry_run=False) == 0
-    [command] = executed
+    command, *after = executed
     assert command[1:3] == ["deploy", "--app"] and command[3] == str(project / "cdk.out.deploy" / "dev")
+    assert [step for step, _ in after] == ["record", "register"]
+
+
+def test_after_cdk_deploy_the_agent_version_is_registered_in_the_envs_mlflow(deploy_in_process, monkeypatch):
+    from tests.release.aws_stubs import answer
+
+    project, account, executed = deploy_in_process
+    answer(account, broken=False)
+    arn = "arn:aws:sagemaker:us-east-1:111111111111:mlflow-app/app-abc"
+    deploy_run = deploy.subprocess.run
+
+    def cdk_deploy_writing_outputs(command, **kwargs):  # what `cdk deploy --outputs-file` leaves behind
+        result = deploy_run(command, **kwargs)
+        Path(command[command.index("--outputs-file") + 1]).write_text(json.dumps({"dev-Mlflow": {"TrackingUri": arn}}))
+        return result
+
+    monkeypatch.setattr(deploy.subprocess, "run", cdk_deploy_writing_outputs)
+    assert deploy.run("dev", project, dry_run=False) == 0
+    [(step, kwargs)] = [entry for entry in executed if entry[0] == "register"]
+    assert kwargs["tracking_uri"] == arn and kwargs["commit"] == "c0ffee" * 6 + "c0ff"
+    assert kwargs["config"].name == "dev" and kwargs["profile"] is None and kwargs["region"] == "us-east-1"
+    # After `cdk deploy` (a first deploy creates the MLflow server): the deploy command came first.
+    assert executed[0][1:3] == ["deploy", "--app"] and executed.index(("register", kwargs)) > 0
+
+
+def test_a_failed_cdk_deploy_registers_nothing(deploy_in_process, monkeypatch):
+    from tests.release.aws_stubs import answer
+
+    project, account, executed = deploy_in_process
+    answer(account, broken=False)
+    monkeypatch.setattr(deploy.subprocess, "run", lambda command, **kwargs: subprocess.CompletedProcess(command, 1))
+    assert deploy.run("dev", project, dry_run=False) == 1
+    assert executed == []
