@@ -56,11 +56,13 @@ class AgentService:
         async with self._ready:
             if self._started:
                 return
+            from agent_runtime.logging_setup import defer_provider_payload_formatting
             from agent_runtime.model import build_model
 
             # Independent and partly I/O-bound (MLflow round trips): overlap them.
             self._model, _ = await asyncio.gather(
                 asyncio.to_thread(build_model, self.settings), asyncio.to_thread(self.lineage.ensure_configured))
+            defer_provider_payload_formatting()  # no payload pretty-printing for log levels that are off
             self._started = True
 
     async def turn(self, request: TurnRequest) -> AsyncIterator[dict]:
@@ -71,7 +73,8 @@ class AgentService:
         """
         failures_before = self.lineage.failures.count
         await self._start()
-        if not self.lineage.enabled:  # hot path: no thread hop once MLflow is set up
+        # Hot path: no thread hop once MLflow is set up, nor on every request when tracing is off.
+        if not self.lineage.enabled and self.settings.mlflow_tracking_uri:
             await asyncio.to_thread(self.lineage.ensure_configured)
         from strands import Agent
         from strands.types.exceptions import MaxTokensReachedException
