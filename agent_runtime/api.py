@@ -2,12 +2,15 @@
 
 One ASGI app for both targets: uvicorn serves it on Fargate (`python -m agent_runtime`), Mangum
 adapts Lambda events to it (`agent_runtime.lambda_handler.handler`). Every error is a JSON body
-with a fitting status; a client that disconnects cancels the agent's work.
+with a fitting status; a client that disconnects cancels the agent's work. At most
+`max_concurrent_sessions` turns run at once in a worker; the next one answers 503 with Retry-After
+(agent_runtime.concurrency).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -17,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from agent_runtime.concurrency import SessionAdmission, install_executor, report_sessions
 from agent_runtime.errors import ApiError
 from agent_runtime.logging_setup import RequestLog, bind
 from agent_runtime.service import AgentService
@@ -27,7 +31,9 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: RuntimeSettings | None = None, service: AgentService | None = None) -> Starlette:
     service = service or AgentService(settings or RuntimeSettings())
-    body_limit = service.settings.max_prompt_chars * 4 + 4096  # UTF-8 worst case plus the envelope
+    settings = service.settings
+    body_limit = settings.max_prompt_chars * 4 + 4096  # UTF-8 worst case plus the envelope
+    admission = SessionAdmission(settings.max_concurrent_sessions)
 
     async def parse(request: Request):
         declared = request.headers.get("content-length")
@@ -52,7 +58,8 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
     async def invoke(request: Request) -> Response:
         try:
             turn = await parse(request)
-            final = await _until_disconnected(request, _last(service.turn(turn)))
+            with admission.slot():  # before the session's lock: a 503 leaves the session untouched
+                final = await _until_disconnected(request, _last(service.turn(turn)))
         except ApiError as error:
             return _error(error)
         final.pop("type")
@@ -62,17 +69,19 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
     async def invoke_stream(request: Request) -> Response:
         try:
             turn = await parse(request)
+            admission.enter()
         except ApiError as error:
             return _error(error)
-        return StreamingResponse(
-            _sse(service.turn(turn)),
+        return _AdmittedStream(
+            _sse(service.turn(turn)), admission.leave,
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-request-id": turn.request_id},
         )
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "agent_version": service.agent_version,
-                             "endpoint": service.settings.endpoint_name, "env": service.settings.env_name})
+                             "endpoint": settings.endpoint_name, "env": settings.env_name,
+                             "sessions": {"in_flight": admission.in_flight, "limit": admission.limit}})
 
     async def not_found(request: Request, exc) -> Response:
         return _error(ApiError(404, "NotFound", f"no route {request.method} {request.url.path}"))
@@ -84,7 +93,20 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
         log.exception("unhandled error")
         return _error(ApiError(500, "InternalError", "The agent failed unexpectedly."))
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        # Runs under uvicorn (Fargate, `make local`). Mangum runs the app with lifespan="off": Lambda
+        # gives an environment one request at a time, which the default executor serves.
+        install_executor(asyncio.get_running_loop(), settings.max_concurrent_sessions)
+        reporter = asyncio.create_task(report_sessions(settings, admission)) if settings.sessions_metric_seconds else None
+        try:
+            yield
+        finally:
+            if reporter:
+                reporter.cancel()
+
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/invoke", invoke, methods=["POST"]),
             Route("/invoke/stream", invoke_stream, methods=["POST"]),
@@ -94,7 +116,24 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
     )
     app.add_middleware(RequestLog)  # one structured log line per request, ids on every line
     app.state.service = service
+    app.state.admission = admission
     return app
+
+
+class _AdmittedStream(StreamingResponse):
+    """A stream that holds its admission slot until it has ended, however it ends (done, error,
+    client gone). Released here, not in the body generator: a generator that never started never
+    runs its `finally`."""
+
+    def __init__(self, content, release, **kwargs) -> None:
+        super().__init__(content, **kwargs)
+        self._release = release
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
 
 
 def _error(error: ApiError) -> JSONResponse:

@@ -46,6 +46,10 @@ def build_model(settings: RuntimeSettings):
             # counts the first call; botocore's `max_attempts` would add one more on top.
             retries={"mode": "adaptive", "total_max_attempts": settings.max_attempts},
             tcp_keepalive=True,
+            # One connection per session in flight. botocore's default pool holds 10
+            # (https://botocore.amazonaws.com/v1/documentation/api/latest/reference/config.html); past it
+            # urllib3 opens a new connection for each call and discards it after ("Connection pool is full").
+            max_pool_connections=max(10, settings.max_concurrent_sessions),
         ),
     )
     count_attempts(model.client)

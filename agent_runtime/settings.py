@@ -48,6 +48,13 @@ class RuntimeSettings(BaseSettings):
     max_attempts: Annotated[int, Field(ge=1, le=10)] = 3  # attempts per endpoint call, the first included (botocore total_max_attempts)
     max_prompt_chars: Annotated[int, Field(ge=1, le=200_000)] = 8000
 
+    # Concurrency: the turns one worker serves at once (the stacks derive it from the Fargate task's
+    # size; Lambda: 1 per execution environment). It sizes the worker's thread pool and the model
+    # client's connection pool; a request beyond it answers 503 with Retry-After (agent_runtime.concurrency).
+    max_concurrent_sessions: Annotated[int, Field(ge=1, le=1024)] = 32
+    # Period of the ConcurrentSessions gauge (EMF) that Fargate's scaling policy tracks; 0: not emitted.
+    sessions_metric_seconds: Annotated[float, Field(ge=0, le=3600)] = 0
+
     # Lineage: MLflow tracking URI (server/App ARN on AWS, http://127.0.0.1:5000 locally)
     mlflow_tracking_uri: str | None = None
     mlflow_experiment: str | None = None  # default: "agent-<env_name>"

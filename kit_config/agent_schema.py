@@ -7,7 +7,7 @@ subset of `agent_runtime.settings.RuntimeSettings` a deployment decides.
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -20,6 +20,24 @@ LAMBDA_MAX_RESERVED_CONCURRENCY = 900
 # Valid Fargate cpu units -> memory (MiB) range and step.
 FARGATE_MEMORY = {256: (512, 2048, 512), 512: (1024, 4096, 1024), 1024: (2048, 8192, 1024),
                   2048: (4096, 16384, 1024), 4096: (8192, 30720, 1024)}
+
+# Sessions (turns in flight) per Fargate task. A task runs one uvicorn worker: one Python process,
+# which uses about one vCPU whatever the task's size. Measured on the local stack (scripted 500 ms
+# model, tracing on, one worker): about 25 ms of CPU per turn, and about 0.25 MiB more memory per
+# session in flight over a 226 MiB process. So a vCPU sustains about 40 turns/s: 32 sessions of 1 s
+# turns keep it about 80 % busy, and real model turns are longer. Past one vCPU the one process
+# gains nothing, hence the cap on the default.
+FARGATE_SESSIONS_PER_VCPU = 32
+FARGATE_DEFAULT_SESSIONS_CAP = 64
+FARGATE_MAX_SESSIONS = 256  # explicit setting; beyond it a turn's CPU, not the model, sets the pace
+# Memory a task needs for its sessions: the measured process and per-session figures above, with
+# margin for long conversations (the whole history is in memory during a turn).
+AGENT_BASE_MEMORY_MIB = 256
+SESSION_MEMORY_MIB = 2
+
+
+def default_sessions_per_task(cpu: int) -> int:
+    return min(FARGATE_DEFAULT_SESSIONS_CAP, max(8, FARGATE_SESSIONS_PER_VCPU * cpu // 1024))
 
 
 class _Section(BaseModel):
@@ -60,8 +78,16 @@ class LambdaAgent(_AgentBase):
         default=None, ge=1, le=LAMBDA_MAX_RESERVED_CONCURRENCY,
         description=f"Concurrency reserved for (and capping) the function, at most {LAMBDA_MAX_RESERVED_CONCURRENCY} "
         "(account default 1000 with 100 kept unreserved); unset: no reservation, the function shares the "
-        "account's unreserved pool (and `make cost` cannot bound its maximum)",
+        "account's unreserved pool (and `make cost` cannot bound its maximum). An execution environment "
+        "serves one request at a time, so this is also the most sessions the agent answers at once: "
+        "set it to the concurrent sessions expected at peak; beyond it Lambda throttles",
     )
+
+    @property
+    def max_concurrent_sessions(self) -> int:
+        """Per execution environment: Lambda sends an environment one request at a time
+        (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html)."""
+        return 1
 
     @model_validator(mode="after")
     def _timeout_covers_request(self) -> "LambdaAgent":
@@ -80,10 +106,39 @@ class FargateAgent(_AgentBase):
     min_tasks: int = Field(default=2, ge=1, le=100)
     max_tasks: int = Field(default=6, ge=1, le=100)
     cpu_target_percent: int = Field(default=60, ge=10, le=90)
-    requests_per_target: int = Field(default=50, ge=1, description="ALB requests per task per minute to scale at")
+    max_concurrent_sessions: int = Field(
+        default=None, ge=1, le=FARGATE_MAX_SESSIONS, validate_default=False,
+        description="Turns one task answers at once (one uvicorn worker); the next request answers 503 with "
+        f"Retry-After. Default: {FARGATE_SESSIONS_PER_VCPU} per vCPU of `cpu`, 8 to {FARGATE_DEFAULT_SESSIONS_CAP}",
+    )
+    sessions_target_percent: int = Field(
+        default=70, ge=10, le=90,
+        description="Scale out when the tasks' mean sessions in flight exceed this share of max_concurrent_sessions; "
+        "the rest is headroom for bursts while new tasks start",
+    )
+    requests_per_target: int = Field(
+        default=50, ge=1,
+        description="ALB requests a task takes per minute at full load, for the load balancer's cost estimate "
+        "(`make cost`); scaling follows sessions in flight (sessions_target_percent) and CPU, not this rate",
+    )
     certificate_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")] | None = None
     ingress_security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]] = []
     ingress_cidrs: list[str] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_sessions(cls, data: Any) -> Any:
+        # From the task's size; an invalid cpu is reported by its own field.
+        if isinstance(data, dict) and data.get("max_concurrent_sessions") is None:
+            cpu = data.get("cpu", cls.model_fields["cpu"].default)
+            if isinstance(cpu, int) and cpu in FARGATE_MEMORY:
+                data = {**data, "max_concurrent_sessions": default_sessions_per_task(cpu)}
+        return data
+
+    @property
+    def sessions_scaling_target(self) -> float:
+        """Mean sessions in flight per task that the scaling policy keeps the service at."""
+        return self.max_concurrent_sessions * self.sessions_target_percent / 100
 
     @field_validator("ingress_cidrs")
     @classmethod
@@ -104,6 +159,10 @@ class FargateAgent(_AgentBase):
         low, high, step = FARGATE_MEMORY[self.cpu]
         if not (low <= self.memory_mb <= high and (self.memory_mb - low) % step == 0):
             raise ValueError(f"memory_mb {self.memory_mb} is not valid with cpu {self.cpu} ({low}-{high} MiB in steps of {step})")
+        needed = AGENT_BASE_MEMORY_MIB + SESSION_MEMORY_MIB * self.max_concurrent_sessions
+        if self.memory_mb < needed:
+            raise ValueError(f"max_concurrent_sessions {self.max_concurrent_sessions} needs memory_mb >= {needed} "
+                             f"({AGENT_BASE_MEMORY_MIB} MiB for the process + {SESSION_MEMORY_MIB} MiB per session)")
         if self.min_tasks > self.max_tasks:
             raise ValueError(f"min_tasks ({self.min_tasks}) is greater than max_tasks ({self.max_tasks})")
         return self

@@ -9,7 +9,12 @@ from __future__ import annotations
 import json
 
 from agent_runtime.settings import RuntimeSettings
+from kit_config.agent_schema import FargateAgent
 from kit_config.schema import EnvironmentConfig
+
+# The ConcurrentSessions gauge's period on Fargate: twice per scaling-metric minute, so every
+# one-minute period has a data point from every task.
+SESSIONS_METRIC_SECONDS = 30
 
 
 def runtime_environment(
@@ -45,7 +50,22 @@ def runtime_environment(
         "AGENT_SESSION_DIR": session_dir,
     }
     environment.update({name: value for name, value in optional.items() if value})
+    environment.update(_concurrency(agent, deployed=session_bucket is not None))
     unknown = set(environment) - RuntimeSettings.environment_variables()
     if unknown:
         raise ValueError(f"the runtime's settings do not read {sorted(unknown)}")
     return environment
+
+
+def _concurrency(agent, *, deployed: bool) -> dict[str, str]:
+    """Sessions one worker serves at once (the stacks pass a session bucket; `make local` and the
+    tests a session directory)."""
+    if isinstance(agent, FargateAgent):
+        sessions = {"AGENT_MAX_CONCURRENT_SESSIONS": str(agent.max_concurrent_sessions)}
+        # The gauge the service's scaling policy tracks; locally nothing reads it.
+        return {**sessions, "AGENT_SESSIONS_METRIC_SECONDS": str(SESSIONS_METRIC_SECONDS)} if deployed else sessions
+    if deployed:  # one request per execution environment
+        return {"AGENT_MAX_CONCURRENT_SESSIONS": str(agent.max_concurrent_sessions)}
+    # Locally one uvicorn worker stands in for all of the function's environments: as many as it
+    # reserves, else the runtime's default.
+    return {"AGENT_MAX_CONCURRENT_SESSIONS": str(agent.reserved_concurrency)} if agent.reserved_concurrency else {}

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aws_cdk import Duration, IgnoreMode, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from agent_runtime.metrics import NAMESPACE, SERVICE
 from kit_constructs.acknowledgments import acknowledge
 
 if TYPE_CHECKING:
@@ -80,8 +82,19 @@ class FargateCompute(Construct):
         scaling = self.fargate_service.auto_scale_task_count(min_capacity=config.min_tasks, max_capacity=config.max_tasks)
         scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=config.cpu_target_percent,
                                          scale_in_cooldown=Duration.seconds(300), scale_out_cooldown=Duration.seconds(60))
-        scaling.scale_on_request_count("Requests", requests_per_target=config.requests_per_target, target_group=self.target_group,
-                                       scale_in_cooldown=Duration.seconds(300), scale_out_cooldown=Duration.seconds(60))
+        # Sessions in flight per task, from the same number that bounds a task (max_concurrent_sessions):
+        # the mean of every task's ConcurrentSessions gauge (agent_runtime.concurrency), which halves when
+        # the tasks double, as target tracking needs
+        # (https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking.html).
+        # Not ALBRequestCountPerTarget: requests per minute track sessions only at a fixed turn length,
+        # and agent turns last from one to many seconds. Not ActiveConnectionCount: it is per load
+        # balancer, not per target, and counts idle keep-alive connections
+        # (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html).
+        sessions = cloudwatch.Metric(namespace=NAMESPACE, metric_name="ConcurrentSessions", statistic="Average",
+                                     period=Duration.minutes(1),
+                                     dimensions_map={"Environment": props.env_name, "service": SERVICE})
+        scaling.scale_to_track_custom_metric("Sessions", metric=sessions, target_value=config.sessions_scaling_target,
+                                             scale_in_cooldown=Duration.seconds(300), scale_out_cooldown=Duration.seconds(60))
 
     def _load_balancer(self, service: "AgentService"):
         props, config = service.props, service.props.config
@@ -121,6 +134,10 @@ class FargateCompute(Construct):
         target_group = listener.add_targets(
             "Agent", port=CONTAINER_PORT, protocol=elbv2.ApplicationProtocol.HTTP, targets=[self.fargate_service],
             deregistration_delay=Duration.seconds(30),
+            # Each request to the task with the fewest in flight: a task near its session limit gets no more
+            # while others have room (round robin would keep sending it its share, to answer 503).
+            # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#modify-routing-algorithm
+            load_balancing_algorithm_type=elbv2.TargetGroupLoadBalancingAlgorithmType.LEAST_OUTSTANDING_REQUESTS,
             health_check=elbv2.HealthCheck(path=HEALTH_PATH, healthy_http_codes="200", interval=Duration.seconds(15),
                                            timeout=Duration.seconds(5), healthy_threshold_count=2, unhealthy_threshold_count=3),
         )

@@ -52,6 +52,10 @@ class LambdaCompute(Construct):
             security_groups=[service.security_group],
             memory_size=config.memory_mb,
             timeout=Duration.seconds(config.timeout_seconds),
+            # Lambda runs each concurrent request in its own execution environment
+            # (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html), so the runtime serves one
+            # session per environment (AGENT_MAX_CONCURRENT_SESSIONS=1) and the reservation, when set, is the most
+            # sessions the agent answers at once; beyond it Lambda throttles (the ConcurrencyThrottles alarm).
             reserved_concurrent_executions=config.reserved_concurrency,
             environment=service.environment,
             log_group=service.log_group.log_group,

@@ -29,6 +29,16 @@ BAD = {
     "bad certificate arn": ("prod", lambda a: a.update(certificate_arn="my-cert"), "agent.certificate_arn", "String should match pattern"),
     "variant that does not exist": ("staging", lambda a: a["runtime"].update(target_variant="shadow"), "agent", "is not a variant of inference.endpoint_name"),
     "lambda option on fargate": ("prod", lambda a: a.update(reserved_concurrency=5), "agent.reserved_concurrency", "unknown key"),
+    # Lambda serves one session per execution environment; its concurrency is reserved_concurrency.
+    "sessions on lambda": ("dev", lambda a: a.update(max_concurrent_sessions=8), "agent.max_concurrent_sessions", "unknown key"),
+    "no sessions per task": ("staging", lambda a: a.update(max_concurrent_sessions=0), "agent.max_concurrent_sessions", "greater than or equal to 1"),
+    "sessions beyond one worker": ("prod", lambda a: a.update(max_concurrent_sessions=300), "agent.max_concurrent_sessions", "less than or equal to 256"),
+    "sessions beyond the task's memory": ("staging", lambda a: a.update(cpu=256, memory_mb=512, max_concurrent_sessions=200),
+                                          "agent", "max_concurrent_sessions 200 needs memory_mb >= 656"),
+    "sessions given as text": ("staging", lambda a: a.update(max_concurrent_sessions="32"), "agent.max_concurrent_sessions", "valid integer"),
+    "cpu not a size (no default sessions either)": ("staging", lambda a: a.update(cpu=[1024]), "agent.cpu", "Input should be"),
+    "scaling target at the limit": ("staging", lambda a: a.update(sessions_target_percent=100), "agent.sessions_target_percent", "less than or equal to 90"),
+    "scaling target too low": ("prod", lambda a: a.update(sessions_target_percent=5), "agent.sessions_target_percent", "greater than or equal to 10"),
 }
 
 
@@ -57,3 +67,42 @@ def test_fargate_load_balancer_needs_two_zones(config_dir):
     assert_rejected(config_dir, "staging", "agent", "needs subnets in at least two Availability Zones; network spans 1")
     edit_env(config_dir, "dev", one_zone)  # Lambda needs no load balancer
     assert load_environment("dev", config_dir).availability_zones == ["us-east-1a"]
+
+
+@pytest.mark.parametrize("cpu, memory_mb, sessions", [(256, 512, 8), (512, 1024, 16), (1024, 2048, 32), (2048, 4096, 64), (4096, 8192, 64)])
+def test_sessions_per_task_default_from_the_task_size(config_dir, cpu, memory_mb, sessions):
+    """32 per vCPU, 8 to 64: one uvicorn worker (one Python process) uses about one vCPU."""
+    edit(config_dir, "staging", lambda a: a.update(cpu=cpu, memory_mb=memory_mb))
+    agent = load_environment("staging", config_dir).agent
+    assert agent.max_concurrent_sessions == sessions
+    assert agent.sessions_scaling_target == sessions * 0.7  # scale out at 70 % of the limit by default
+
+
+def test_sessions_per_task_and_scaling_target_can_be_set(config_dir):
+    edit(config_dir, "prod", lambda a: a.update(max_concurrent_sessions=40, sessions_target_percent=50))
+    agent = load_environment("prod", config_dir).agent
+    assert (agent.max_concurrent_sessions, agent.sessions_scaling_target) == (40, 20.0)
+
+
+def test_a_lambda_environment_serves_one_session():
+    assert load_environment("dev").agent.max_concurrent_sessions == 1
+
+
+def test_runtime_environment_passes_the_session_limit(config_dir):
+    """Deployed: the task's limit and its gauge (Fargate), 1 (Lambda). Locally one worker stands in for a
+    whole function: its reservation, else the runtime's default."""
+    from agent_runtime.settings import RuntimeSettings
+    from kit_config.runtime_environment import SESSIONS_METRIC_SECONDS, runtime_environment
+
+    def concurrency(env: str, **where) -> dict:
+        environment = runtime_environment(load_environment(env, config_dir), mlflow_tracking_uri=None, **where)
+        return {k: v for k, v in environment.items() if k in {"AGENT_MAX_CONCURRENT_SESSIONS", "AGENT_SESSIONS_METRIC_SECONDS"}}
+
+    deployed, local = {"session_bucket": "sessions-bucket"}, {"session_dir": "/tmp/sessions"}
+    assert concurrency("prod", **deployed) == {"AGENT_MAX_CONCURRENT_SESSIONS": "64",
+                                               "AGENT_SESSIONS_METRIC_SECONDS": str(SESSIONS_METRIC_SECONDS)}
+    assert concurrency("prod", **local) == {"AGENT_MAX_CONCURRENT_SESSIONS": "64"}
+    assert concurrency("dev", **deployed) == {"AGENT_MAX_CONCURRENT_SESSIONS": "1"}
+    assert concurrency("dev", **local) == {} and RuntimeSettings.model_fields["max_concurrent_sessions"].default == 32
+    edit(config_dir, "dev", lambda a: a.update(reserved_concurrency=20))
+    assert concurrency("dev", **local) == {"AGENT_MAX_CONCURRENT_SESSIONS": "20"}

@@ -110,13 +110,30 @@ def test_load_balancer_is_internal_and_admits_only_configured_callers(synthesize
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
-def test_fargate_scales_on_cpu_and_request_count(synthesized, env):
+def test_fargate_scales_on_sessions_in_flight_from_the_same_limit_and_on_cpu(synthesized, env):
     template, config = agent(synthesized, env), synthesized.configs[env].agent
     target = only(resources(template, "AWS::ApplicationAutoScaling::ScalableTarget"))["Properties"]
     assert (target["MinCapacity"], target["MaxCapacity"]) == (config.min_tasks, config.max_tasks)
-    metrics = sorted(p["Properties"]["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]["PredefinedMetricType"]
-                     for p in resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy").values())
-    assert metrics == ["ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization"]
+    policies = [p["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+                for p in resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy").values()]
+    assert sorted(p["PredefinedMetricSpecification"]["PredefinedMetricType"] for p in policies
+                  if "PredefinedMetricSpecification" in p) == ["ECSServiceAverageCPUUtilization"]  # no request-rate policy
+    [sessions] = [p for p in policies if "CustomizedMetricSpecification" in p]
+    metric = sessions["CustomizedMetricSpecification"]
+    assert (metric["Namespace"], metric["MetricName"], metric["Statistic"]) == ("GovernedAgents", "ConcurrentSessions", "Average")
+    assert metric["Dimensions"] == [{"Name": "Environment", "Value": env}, {"Name": "service", "Value": "agent"}]
+    # The number that bounds a task (503 beyond it) also sets where the service scales out.
+    limit = int(runtime_environment(synthesized, env)["AGENT_MAX_CONCURRENT_SESSIONS"])
+    assert limit == config.max_concurrent_sessions and sessions["TargetValue"] == limit * config.sessions_target_percent / 100
+    assert runtime_environment(synthesized, env)["AGENT_SESSIONS_METRIC_SECONDS"] == "30"  # the gauge the policy reads
+    target_group = only(resources(template, "AWS::ElasticLoadBalancingV2::TargetGroup"))["Properties"]
+    attributes = {a["Key"]: a["Value"] for a in target_group["TargetGroupAttributes"]}
+    assert attributes["load_balancing.algorithm.type"] == "least_outstanding_requests"
+
+
+def test_lambda_serves_one_session_per_execution_environment(synthesized):
+    environment = runtime_environment(synthesized, "dev")
+    assert environment["AGENT_MAX_CONCURRENT_SESSIONS"] == "1" and "AGENT_SESSIONS_METRIC_SECONDS" not in environment
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -1,0 +1,236 @@
+"""One worker serves its configured sessions at the model's pace, and refuses the next with a 503.
+
+Unit checks of the parts (thread pool, connection pool, admission counter, gauge arithmetic), then
+real processes: 32 concurrent sessions against one uvicorn worker and a scripted model with 500 ms
+latency, and a worker at its limit answering the next request 503 + Retry-After while the others
+finish and the refused session continues on retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import statistics
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from agent_runtime.concurrency import (
+    RETRY_AFTER_SECONDS, SessionAdmission, default_executor_threads, executor_threads, install_executor,
+)
+from agent_runtime.errors import ApiError
+from agent_runtime.settings import RuntimeSettings
+from tests.agent_runtime.conftest import AgentProcess, post
+
+MODEL_LATENCY_S = 0.5  # the scripted model's `fixed_latency` default
+
+
+# --- the parts -------------------------------------------------------------------------------
+
+def _wall_time_of_blocking_calls(calls: int, seconds: float, sessions: int | None) -> float:
+    """`calls` concurrent asyncio.to_thread(time.sleep) on a fresh loop, with or without the worker's executor."""
+    async def main() -> float:
+        if sessions is not None:
+            install_executor(asyncio.get_running_loop(), sessions)
+        started = time.perf_counter()
+        await asyncio.gather(*(asyncio.to_thread(time.sleep, seconds) for _ in range(calls)))
+        return time.perf_counter() - started
+
+    return asyncio.run(main())
+
+
+def test_the_installed_executor_runs_every_session_s_blocking_call_at_once():
+    calls, seconds = 40, 0.2
+    assert _wall_time_of_blocking_calls(calls, seconds, sessions=calls) < 2.5 * seconds
+    # The default executor (what asyncio.to_thread uses unless the worker installs one) queues them:
+    # the check above would fail without install_executor.
+    rounds = -(-calls // ThreadPoolExecutor()._max_workers)
+    assert rounds >= 2 and _wall_time_of_blocking_calls(calls, seconds, sessions=None) >= rounds * seconds * 0.95
+
+
+def test_executor_keeps_the_default_pool_as_headroom_for_other_thread_users():
+    assert default_executor_threads() == ThreadPoolExecutor()._max_workers
+    assert executor_threads(32) == 32 + default_executor_threads()
+
+
+@pytest.mark.parametrize("sessions, pool", [(1, 10), (10, 10), (64, 64)])
+def test_model_client_connection_pool_covers_the_sessions(sessions, pool):
+    from agent_runtime.model import build_model
+
+    model = build_model(RuntimeSettings(endpoint_name="pool-check", max_concurrent_sessions=sessions))
+    assert model.client.meta.config.max_pool_connections == pool  # botocore's default is 10
+
+
+def test_admission_refuses_beyond_the_limit_with_503_and_retry_after():
+    admission = SessionAdmission(2)
+    admission.enter(), admission.enter()
+    with pytest.raises(ApiError) as refused:
+        admission.enter()
+    error = refused.value
+    assert (error.status, error.code, error.headers()) == (503, "AtCapacity", {"Retry-After": str(RETRY_AFTER_SECONDS)})
+    assert error.body() == {"error": {"code": "AtCapacity", "message": error.message}}  # the API's error shape
+    assert admission.in_flight == 2
+    admission.leave()
+    with admission.slot():  # a freed slot is taken again
+        assert admission.in_flight == 2
+    assert admission.in_flight == 1
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("the turn failed"), ApiError(409, "SessionBusy", "busy", 1)])
+def test_admission_slot_is_released_when_the_turn_fails(failure):
+    admission = SessionAdmission(1)
+    with pytest.raises(type(failure)) as raised, admission.slot():
+        raise failure
+    assert raised.value is failure and admission.in_flight == 0  # a frozen ApiError passes through unchanged
+
+
+def test_gauge_is_the_time_weighted_mean_peak_and_refusals_of_the_period():
+    now = [0.0]
+    admission = SessionAdmission(2, clock=lambda: now[0])
+    admission.enter()            # t=0: 1 in flight
+    now[0] = 1.0
+    admission.enter()            # t=1: 2
+    with pytest.raises(ApiError):
+        admission.enter()        # refused
+    now[0] = 2.0
+    admission.leave()            # t=2: 1
+    now[0] = 4.0
+    sample = admission.sample()  # (1*1 + 2*1 + 1*2) / 4 s
+    assert (sample.average, sample.peak, sample.rejected, sample.seconds) == (1.25, 2, 1, 4.0)
+    now[0] = 6.0
+    idle = admission.sample()    # the next period starts where the last ended, with 1 still in flight
+    assert (idle.average, idle.peak, idle.rejected) == (1.0, 1, 0)
+
+
+# --- real processes ----------------------------------------------------------------------------
+
+def _turn(agent: AgentProcess, prompt: str, session: str) -> tuple[float, int, dict, dict]:
+    started = time.perf_counter()
+    status, headers, body = post(f"{agent.url}/invoke", {"prompt": prompt, "session_id": session}, timeout=60)
+    return time.perf_counter() - started, status, headers, body
+
+
+def _concurrently(count: int, work) -> list:
+    results: list = [None] * count
+
+    def run(index: int) -> None:
+        results[index] = work(index)
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def _health(agent: AgentProcess) -> dict:
+    with urllib.request.urlopen(f"{agent.url}/health", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _value(record: dict, name: str) -> float:
+    value = record[name]  # Powertools writes a metric's value as a list ([n]) or a bare number
+    return value[0] if isinstance(value, list) else value
+
+
+def _until(condition, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_32_concurrent_sessions_answer_at_about_the_model_latency(agent_env, tmp_path):
+    # Tracing off: this checks that no thread pool queues the model calls; the CPU a turn costs
+    # (tracing adds about a third) is measured by `make bench-agent`. On 2 busy cores, 32 turns' CPU in a
+    # burst would otherwise decide the result.
+    untraced = {name: value for name, value in agent_env.items() if name != "AGENT_MLFLOW_TRACKING_URI"}
+    worker = AgentProcess({**untraced, "AGENT_MAX_CONCURRENT_SESSIONS": "32"}, tmp_path / "conc.log").start()
+    try:
+        assert _health(worker)["sessions"] == {"in_flight": 0, "limit": 32}
+        prompt = "[scenario:fixed_latency] how do I reset my password?"
+        for index in range(3):  # warm-up: model client, connections
+            _turn(worker, prompt, f"conc-warm-{index:04d}")
+        alone = statistics.median(_turn(worker, prompt, f"conc-one-{index:04d}")[0] for index in range(5))
+        assert MODEL_LATENCY_S <= alone < MODEL_LATENCY_S * 1.5
+        # 32 users, 3 turns each, every turn a new session: as the issue measured it.
+        runs = [run for user in _concurrently(32, lambda index: [
+            _turn(worker, prompt, f"conc-many-{index:04d}-{number}") for number in range(3)]) for run in user]
+        assert [status for _, status, _, _ in runs] == [200] * 96
+        together = statistics.median(seconds for seconds, _, _, _ in runs)
+        print(f"1 user p50 {alone:.3f} s; 32 users p50 {together:.3f} s, p95 {statistics.quantiles([r[0] for r in runs], n=20)[-1]:.3f} s")
+        # Queued behind the default executor (6 threads on 2 vCPUs) this was 5.1x (2.72 s). Behind any pool of
+        # T threads, 32 users who keep calling see 32 x 0.5 s / T per turn (Little's law): >= 2x for T < 16.
+        # With a thread per session it measured 1.05-1.75x on this shared 2-core machine; the rest is the
+        # turns' CPU on the worker's one core (CPU per turn is measured by `make bench-agent`).
+        assert together < 2 * alone, f"32 users p50 {together:.2f} s vs 1 user {alone:.2f} s"
+    finally:
+        worker.stop()
+
+
+def test_beyond_the_limit_a_request_gets_503_and_its_session_continues_on_retry(agent_env, tmp_path):
+    limit = 4
+    worker = AgentProcess({**agent_env, "AGENT_MAX_CONCURRENT_SESSIONS": str(limit), "AGENT_SESSIONS_METRIC_SECONDS": "0.3"},
+                          tmp_path / "limit.log").start()
+    try:
+        session = "retry-0001"
+        assert _turn(worker, "[scenario:multi_turn] first", session)[3]["answer"] == "Turn 1: first"
+        slow = "[scenario:slow_tokens] " + "word " * 30  # ~1.5 s at 50 ms a token
+        busy_results: list = []
+        busy = threading.Thread(target=lambda: busy_results.extend(
+            _concurrently(limit, lambda index: _turn(worker, slow, f"limit-busy-{index:04d}"))))
+        busy.start()
+        _until(lambda: _health(worker)["sessions"]["in_flight"] == limit)
+
+        _, status, headers, body = _turn(worker, "[scenario:multi_turn] second", session)
+        assert (status, headers.get("retry-after"), body["error"]["code"]) == (503, "1", "AtCapacity"), body
+        stream_status, stream_headers, stream_body = post(
+            f"{worker.url}/invoke/stream", {"prompt": "hi", "session_id": "limit-stream-01"})
+        assert (stream_status, stream_headers.get("retry-after"), stream_body["error"]["code"]) == (503, "1", "AtCapacity")
+        assert _health(worker)["status"] == "ok"  # health checks are never refused
+
+        busy.join(60)
+        assert [status for _, status, _, _ in busy_results] == [200] * limit  # the turns in flight were unaffected
+        # The refused turn left the history alone: the retry is the session's second turn.
+        assert _turn(worker, "[scenario:multi_turn] second", session)[3]["answer"] == "Turn 2: second"
+        assert _health(worker)["sessions"]["in_flight"] == 0
+
+        def gauges() -> list[dict]:
+            return [r for r in worker.emf_records() if "ConcurrentSessions" in r]
+
+        _until(lambda: _value(gauges()[-1], "ConcurrentSessions") == 0)  # idle: 0, not silence
+        gauges = gauges()
+        assert max(_value(r, "ConcurrentSessionsPeak") for r in gauges) == limit
+        assert max(_value(r, "ConcurrentSessions") for r in gauges) > 1  # several turns overlapped in some period
+        assert sum(_value(r, "SessionsRejected") for r in gauges) == 2
+        names = {m["Name"] for m in gauges[-1]["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+        assert names == {"ConcurrentSessions", "ConcurrentSessionsPeak", "SessionsRejected"}
+        assert gauges[-1]["Environment"] == "dev" and gauges[-1]["service"] == "agent"
+    finally:
+        worker.stop()
+
+
+def test_a_stream_holds_its_slot_until_it_ends_even_when_the_client_leaves(agent_env, tmp_path):
+    worker = AgentProcess({**agent_env, "AGENT_MAX_CONCURRENT_SESSIONS": "1"}, tmp_path / "stream.log").start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=30)
+        body = json.dumps({"prompt": "[scenario:slow_tokens] " + "word " * 200, "session_id": "slot-stream-1"})
+        connection.request("POST", "/invoke/stream", body=body, headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        assert b"event: token" in response.read1(4096)
+        assert _turn(worker, "meanwhile", "slot-other-01")[1] == 503  # the stream holds the only slot
+        connection.close()  # 200 tokens at 50 ms would take 10 s more
+        _until(lambda: _health(worker)["sessions"]["in_flight"] == 0)
+        assert _turn(worker, "after the stream", "slot-other-01")[1] == 200
+        request = urllib.request.Request(f"{worker.url}/invoke/stream", headers={"Content-Type": "application/json"},
+                                         data=json.dumps({"prompt": "a whole stream", "session_id": "slot-stream-2"}).encode())
+        with urllib.request.urlopen(request, timeout=30) as finished:
+            assert b"event: final" in finished.read()
+        _until(lambda: _health(worker)["sessions"]["in_flight"] == 0)  # a finished stream frees it too
+    finally:
+        worker.stop()
