@@ -13,8 +13,10 @@ agent process stopped before the next phase starts, so they do not compete for t
    `POST /invoke` turns; a bare boto3 `invoke_endpoint` sends a chat body to the same endpoint.
    Calls alternate (machine noise hits both alike) after a warm-up; p50 and p95 of each and
    their ratios. CPU ms per turn: the agent process's CPU time (utime + stime of every thread,
-   from /proc/<pid>/stat) over the measured turns, until MLflow's background export has gone
-   quiet, divided by the turns. Then the same agent without tracing (CPU and latency only).
+   from /proc/<pid>/stat) from before the measured turns until their traces are all stored in
+   MLflow (MLflow exports them in the background, after the answer) and the process is quiet,
+   divided by the turns. Then the same agent without tracing (CPU and latency only), and one
+   with a long answer (the echo model streams the prompt's 300 words back): per-token costs.
 2. Lambda warm turn, tracing on vs off (50 ms model). A process imports the Lambda handler (as
    Lambda's runtime does, `AWS_LAMBDA_FUNCTION_NAME` set) and calls it with Function URL events:
    the time each `handler(event, context)` takes, after a warm-up; p50 with and without
@@ -250,30 +252,31 @@ def sessions(prefix: str) -> Callable[[], str]:
     return lambda: f"{prefix}-{next(counter):08d}"
 
 
-def http_turn(agent_url: str, session: Callable[[], str], path: str = "/invoke") -> float:
+def http_turn(agent_url: str, session: Callable[[], str], path: str = "/invoke", prompt: str = PROMPT) -> float:
     started = time.perf_counter()
-    status, body = post(f"{agent_url}{path}", {"prompt": PROMPT, "session_id": session()})
+    status, body = post(f"{agent_url}{path}", {"prompt": prompt, "session_id": session()})
     elapsed = time.perf_counter() - started
     if status != 200:
         raise RuntimeError(f"agent answered {status}: {body[:500]!r}")
     return elapsed
 
 
-def http_phase(stack: Stack, turns: int, warmup: int, *, tracing: bool, bare: Callable[[], float] | None):
+def http_phase(stack: Stack, turns: int, warmup: int, *, tracing: bool, bare: Callable[[], float] | None,
+               endpoint: str | None = None, prompt: str = PROMPT):
     """(agent summary, bare summary or None, CPU seconds per turn) for one agent process."""
     traces_before = traces_stored(stack.mlflow_db)
-    agent = stack.agent(tracing=tracing)
+    agent = stack.agent(tracing=tracing, endpoint=endpoint)
     try:
-        session = sessions("bench-on" if tracing else "bench-off")
+        session = sessions(f"bench-{'on' if tracing else 'off'}-{endpoint or 'dev'}")
         for _ in range(warmup):  # connections, MLflow set-up, first-use imports
-            http_turn(agent.url, session)
+            http_turn(agent.url, session, prompt=prompt)
             if bare:
                 bare()
         settle(stack, agent.process.pid, traces_before + warmup if tracing else None)
         cpu_before = process_cpu_seconds(agent.process.pid)
         agent_times, bare_times = [], []
         for _ in range(turns):
-            agent_times.append(http_turn(agent.url, session))
+            agent_times.append(http_turn(agent.url, session, prompt=prompt))
             if bare:
                 bare_times.append(bare())
         settle(stack, agent.process.pid, traces_before + warmup + turns if tracing else None)
@@ -417,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=200, help="measured HTTP turns (and bare calls), tracing on")
     parser.add_argument("--turns-untraced", type=int, default=100, help="measured HTTP turns, tracing off")
+    parser.add_argument("--long-turns", type=int, default=30, help="measured HTTP turns with a long answer")
+    parser.add_argument("--long-words", type=int, default=300, help="words (streamed tokens) in the long answer")
     parser.add_argument("--lambda-requests", type=int, default=15, help="measured warm Lambda requests per side")
     parser.add_argument("--cold-runs", type=int, default=3, help="cold-start processes measured")
     parser.add_argument("--users", type=int, default=32, help="concurrent users in phase 4")
@@ -441,6 +446,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"CPU {ms(cpu_off)} per turn")
             print(f"bare invoke_endpoint:     p50 {ms(bare.p50)}  p95 {ms(bare.p95)}  ({bare.count} calls)")
             print(f"  ratio (tracing on):     p50 {agent.p50 / bare.p50:.3f}  p95 {agent.p95 / bare.p95:.3f}")
+            long_prompt = " ".join(f"word{number}" for number in range(args.long_words))
+            long, _, cpu_long = http_phase(stack, args.long_turns, 3, tracing=True, bare=None, endpoint=ECHO_ENDPOINT,
+                                           prompt=long_prompt)
+            print(f"HTTP turn, {args.long_words}-token answer (echo model, tracing on): p50 {ms(long.p50)}  "
+                  f"({long.count} turns)  CPU {ms(cpu_long)} per turn")
 
             phase("2. Lambda warm turns, tracing on vs off, 50 ms model")
             warm_on, lambda_cpu_on = lambda_warm(stack, args.lambda_requests, 3, tracing=True)
