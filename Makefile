@@ -88,7 +88,7 @@ loadtest: install ## Bounded load on the endpoint or agent: TTFT, latency p50/p9
 bench-runtime: $(VENV)/.installed-local ## Emulator overhead (p50/p95 vs direct) and the real model's TTFT and tokens/s
 	$(PY) tools/bench_runtime.py
 
-bench-agent: install ## Agent turn over HTTP vs bare invoke_endpoint (p50/p95), Lambda cold init, 32 concurrent streams
+bench-agent: install ## Agent: HTTP turn vs bare invoke (p50/p95), Lambda warm tracing on/off, cold start, 32 users vs 1, CPU ms per turn
 	$(PY) tools/bench_agent.py
 
 # make eval [AGENT_URL=https://... TRACKING_URI=arn:...] [JUDGE=openai:/gpt-4o-mini] [LIMIT=3] [EVAL_ARGS="--min-pass-rate 0.8"]

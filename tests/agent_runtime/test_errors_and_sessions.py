@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, EventStreamError, ReadTimeoutError
+from botocore.stub import ANY
 
 from agent_runtime.errors import ApiError, from_exception
 from agent_runtime.sessions import session_lock, validate_session_id
@@ -146,3 +147,76 @@ class TestS3SessionLock:
         stubber.add_client_error("put_object", "AccessDenied", http_status_code=403)
         with pytest.raises(ClientError), _s3_lock(settings, "s3-lock-01", client):
             pass
+
+
+class TestOneS3ClientPerProcess:
+    """Requests share one S3 client: building a boto3 Session and client per request cost ~190 ms of
+    CPU each time. Stubber stands in for S3; a counting boto3.Session shows how many were made."""
+
+    @pytest.fixture
+    def sessions_made(self, monkeypatch):
+        import boto3
+        from botocore.stub import Stubber
+
+        from agent_runtime import sessions
+
+        client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+        made = []
+
+        class CountingSession:
+            def __init__(self, **kwargs) -> None:
+                made.append(kwargs)
+
+            def client(self, service_name, **kwargs):
+                return client
+
+        monkeypatch.setattr(boto3, "Session", CountingSession)
+        sessions.s3_client.cache_clear()
+        with Stubber(client) as stubber:
+            yield client, stubber, made
+            stubber.assert_no_pending_responses()
+        sessions.s3_client.cache_clear()
+
+    @pytest.fixture
+    def settings(self, monkeypatch):
+        monkeypatch.setenv("AGENT_ENDPOINT_NAME", "e")
+        return RuntimeSettings(session_bucket="sessions-bucket")
+
+    @staticmethod
+    def new_session(stubber, session_id: str) -> None:
+        """What S3SessionManager asks S3 when it opens a session that does not exist yet."""
+        key = {"Bucket": "sessions-bucket", "Key": f"sessions/session_{session_id}/session.json"}
+        stubber.add_client_error("get_object", "NoSuchKey", http_status_code=404, expected_params=key)
+        stubber.add_client_error("head_object", "404", http_status_code=404, expected_params=key)
+        stubber.add_response("put_object", {}, {**key, "Body": ANY, "ContentType": "application/json"})
+
+    def test_session_managers_and_locks_of_every_request_share_one_client(self, sessions_made, settings):
+        from agent_runtime.sessions import _s3_lock, session_manager
+
+        client, stubber, made = sessions_made
+        for number in range(3):
+            session_id = f"shared-{number:04d}"
+            self.new_session(stubber, session_id)
+            assert session_manager(settings, session_id).client is client
+            stubber.add_response("put_object", {})
+            stubber.add_response("delete_object", {})
+            with _s3_lock(settings, session_id):
+                pass
+        assert made == [{"region_name": "us-east-1"}]  # one Session, in the configured region
+
+    def test_strands_default_would_build_a_session_per_request(self, sessions_made, settings):
+        # The rejecting direction: what session_manager did before (no boto_session) is counted.
+        from strands.session.s3_session_manager import S3SessionManager
+
+        _, stubber, made = sessions_made
+        for number in range(2):
+            self.new_session(stubber, f"default-{number:04d}")
+            S3SessionManager(session_id=f"default-{number:04d}", bucket="sessions-bucket", prefix="sessions/",
+                             region_name="us-east-1")
+        assert len(made) == 2
+
+    def test_only_the_s3_client_is_handed_out(self):
+        from agent_runtime.sessions import _SharedClient
+
+        with pytest.raises(ValueError, match="only the S3 client"):
+            _SharedClient(object()).client("dynamodb")

@@ -7,6 +7,7 @@ both answering through the emulator with the scripted model (test double) and tr
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -185,3 +186,70 @@ def test_a_misspelt_level_is_refused_by_name(monkeypatch, name):
         level_from_env(name, "INFO")
     monkeypatch.setenv(name, "debug")
     assert level_from_env(name, "INFO") == 10  # case does not matter
+
+
+class TestProviderPayloadFormatting:
+    """Strands' SageMaker provider pretty-prints payloads as log arguments; with its loggers off
+    (the default) that work is skipped, with them on the line is the same as before."""
+
+    @pytest.fixture
+    def provider(self, monkeypatch):
+        import strands.models.sagemaker as provider
+
+        from agent_runtime.logging_setup import defer_provider_payload_formatting
+
+        monkeypatch.setattr(provider, "json", provider.json)  # restored after the test
+        defer_provider_payload_formatting()
+        defer_provider_payload_formatting()  # idempotent
+        return provider
+
+    @staticmethod
+    def counting(calls: list):
+        def default(value):  # json's hook for values it cannot encode: counts encodings
+            calls.append(value)
+            return "<opaque>"
+        return default
+
+    def test_an_off_logger_never_encodes_the_payload(self, provider, caplog):
+        calls: list = []
+        caplog.set_level(logging.WARNING, logger="strands.models.sagemaker")
+        provider.logger.info("payload=<%s>", provider.json.dumps({"x": object()}, indent=2, default=self.counting(calls)))
+        assert calls == []
+        # The rejecting direction: the json module itself encodes eagerly, whatever the level.
+        provider.logger.info("payload=<%s>", json.dumps({"x": object()}, indent=2, default=self.counting(calls)))
+        assert len(calls) == 1
+
+    def test_an_enabled_logger_writes_exactly_the_pretty_printed_payload(self, provider):
+        payload = {"messages": [{"role": "user", "content": [{"type": "text", "text": PROMPT}]}], "max_tokens": 8}
+        written: list[str] = []
+
+        class Capture(logging.Handler):  # on the provider's own logger: sees the line before any redaction
+            def emit(self, record: logging.LogRecord) -> None:
+                written.append(record.getMessage())
+
+        handler, level = Capture(), provider.logger.level
+        provider.logger.setLevel(logging.INFO)
+        provider.logger.addHandler(handler)
+        try:
+            provider.logger.info("payload=<%s>", provider.json.dumps(payload, indent=2))
+        finally:
+            provider.logger.removeHandler(handler)
+            provider.logger.setLevel(level)
+        assert written == [f"payload=<{json.dumps(payload, indent=2)}>"]
+
+    def test_the_request_body_is_still_a_string(self, provider):
+        body = {"messages": [], "stream": True}
+        assert provider.json.dumps(body) == json.dumps(body)  # no indent: the real, eager dump
+        assert provider.json.loads("[1]") == [1] and provider.json.JSONDecodeError is json.JSONDecodeError
+
+    def test_the_provider_indents_json_only_in_log_arguments(self):
+        # The deferral is safe only while every indented dump in the provider is a log argument:
+        # a Strands upgrade that indents a request body would fail here, not at runtime.
+        import strands.models.sagemaker as provider
+
+        source = Path(provider.__file__).read_text()
+        indented = [line.strip() for line in source.splitlines() if "json.dumps(" in line and "indent=" in line]
+        assert indented, "the provider no longer pretty-prints anything: the deferral can go"
+        assert [line for line in indented if not re.match(r"logger\.(debug|info|warning)\(", line)] == []
+        # The check rejects an indented dump that is not a log argument.
+        assert not re.match(r"logger\.(debug|info|warning)\(", '"Body": json.dumps(payload, indent=2),')
