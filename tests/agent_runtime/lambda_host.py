@@ -40,6 +40,8 @@ def main(out: str, bodies: list[dict]) -> None:
 
     from agent_runtime.lambda_handler import handler
 
+    # A warm environment: MLflow set-up (a background thread) has finished, so every turn is traced.
+    assert handler.app.state.service.lineage.wait_until_set_up(60), "MLflow set-up did not finish"
     responses = []
     for number, body in enumerate(bodies, start=1):
         event = json.loads(EVENT.read_text())
