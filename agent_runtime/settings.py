@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -54,6 +54,23 @@ class RuntimeSettings(BaseSettings):
     max_concurrent_sessions: Annotated[int, Field(ge=1, le=1024)] = 32
     # Period of the ConcurrentSessions gauge (EMF) that Fargate's scaling policy tracks; 0: not emitted.
     sessions_metric_seconds: Annotated[float, Field(ge=0, le=3600)] = 0
+
+    # Identity (agent_runtime.identity): who is calling. `iam` (Lambda Function URL, AuthType AWS_IAM):
+    # the SigV4-verified principal from the event's requestContext.authorizer.iam; `jwt` (Fargate,
+    # local): a bearer JWT verified against the JWKS (inline document as the stacks pass it, or a file).
+    auth_mode: Literal["iam", "jwt"] = "jwt"
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_algorithms: list[Literal["RS256", "ES256"]] = ["RS256", "ES256"]
+    jwks: str | None = None
+    jwks_file: Path | None = None
+    jwt_leeway_seconds: Annotated[float, Field(ge=0, le=300)] = 30
+    # Turns one caller may have in flight (across workers); beyond: 429 with Retry-After.
+    max_turns_per_caller: Annotated[int, Field(ge=1, le=1024)] = 4
+    # The pseudonymous caller id is a keyed hash of the principal: KMS GenerateMac with this HMAC
+    # key on AWS, or a local secret (local mode only).
+    caller_id_kms_key: str | None = None
+    caller_id_secret: SecretStr | None = None
 
     # Lineage: MLflow tracking URI (server/App ARN on AWS, http://127.0.0.1:5000 locally)
     mlflow_tracking_uri: str | None = None
