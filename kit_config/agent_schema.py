@@ -11,6 +11,9 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from kit_config.identity_schema import FargateIdentity, LambdaIdentity
+from kit_config.validation_errors import errors_at
+
 # Lambda's regional default: 1000 concurrent executions per account, 100 of which must stay
 # unreserved, so one function can reserve at most 900 without a quota increase ("Configuring
 # reserved concurrency", https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html:
@@ -82,6 +85,7 @@ class LambdaAgent(_AgentBase):
         "serves one request at a time, so this is also the most sessions the agent answers at once: "
         "set it to the concurrent sessions expected at peak; beyond it Lambda throttles",
     )
+    identity: LambdaIdentity = LambdaIdentity()
 
     @property
     def max_concurrent_sessions(self) -> int:
@@ -124,6 +128,7 @@ class FargateAgent(_AgentBase):
     certificate_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")] | None = None
     ingress_security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]] = []
     ingress_cidrs: list[str] = []
+    identity: FargateIdentity
 
     @model_validator(mode="before")
     @classmethod
@@ -163,6 +168,11 @@ class FargateAgent(_AgentBase):
         if self.memory_mb < needed:
             raise ValueError(f"max_concurrent_sessions {self.max_concurrent_sessions} needs memory_mb >= {needed} "
                              f"({AGENT_BASE_MEMORY_MIB} MiB for the process + {SESSION_MEMORY_MIB} MiB per session)")
+        # One caller must not be able to occupy a whole worker, or it could starve everyone else.
+        if self.identity.max_turns_per_caller >= self.max_concurrent_sessions:
+            raise errors_at("FargateAgent", [(("identity", "max_turns_per_caller"), (
+                f"{self.identity.max_turns_per_caller} would let one caller fill a task's {self.max_concurrent_sessions} "
+                "sessions (max_concurrent_sessions) and starve everyone else; use fewer"))])
         if self.min_tasks > self.max_tasks:
             raise ValueError(f"min_tasks ({self.min_tasks}) is greater than max_tasks ({self.max_tasks})")
         return self

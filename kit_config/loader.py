@@ -12,8 +12,9 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from kit_config.identity_schema import CONFIG_DIR_CONTEXT
 from kit_config.schema import EnvironmentConfig
-from kit_config.validation_errors import describe
+from kit_config.validation_errors import describe, display_path
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 CONFIG_DIR_ENV_VAR = "KIT_CONFIG_DIR"
@@ -43,7 +44,7 @@ def load_environment(name: str, directory: Path | None = None) -> EnvironmentCon
     if not path.is_file():
         known = ", ".join(available_environments(directory)) or "none"
         raise ConfigError(f"unknown environment {name!r}: no {path} (known environments: {known})")
-    shown = _display_path(path)
+    shown = display_path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
@@ -53,7 +54,8 @@ def load_environment(name: str, directory: Path | None = None) -> EnvironmentCon
     if "name" in data and data["name"] != name:
         raise ConfigError(f"{shown}: name: {data['name']!r} does not match the file name {name!r}")
     try:
-        return EnvironmentConfig.model_validate({**data, "name": name})
+        # Files the config names (agent.identity.jwt.jwks_file) are relative to the config file.
+        return EnvironmentConfig.model_validate({**data, "name": name}, context={CONFIG_DIR_CONTEXT: path.parent})
     except ValidationError as error:
         raise ConfigError(describe(shown, error, what="setting(s)", hidden=_UNION_TAGS.__contains__,
                                    unknown_key_hint="check the spelling; see kit_config/schema.py for the allowed keys")) from None
@@ -71,9 +73,3 @@ def load_environments(names: list[str] | None = None, directory: Path | None = N
 # the location; the person editing YAML never wrote that segment, so it is hidden.
 _UNION_TAGS = ("create", "existing", "tracking_server", "app", "lambda", "fargate")
 
-
-def _display_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

@@ -12,7 +12,7 @@ import re
 
 # The agent's alarm ids (kit_constructs.agent_service and the compute's extra alarm), longest last.
 AGENT_ALARM_IDS = ("Errors", "Throttles", "LatencyP95", "LoadBalancer5xx", "ConcurrencyThrottles")
-KMS_KEY_PURPOSES = ("logs", "storage", "inference", "notifications")  # kit_constructs.encryption_keys.KEY_PURPOSES
+KMS_KEY_PURPOSES = ("logs", "storage", "inference", "notifications", "caller-ids")  # kit_constructs.encryption_keys.KEY_PURPOSES
 
 
 def mlflow_resource_name(project: str, env_name: str) -> str:
@@ -57,10 +57,13 @@ def name_problems(project: str, env_name: str, account: str) -> list[str]:
         problems.append(f"MLflow tracking server/app name {server!r} (1-256 letters, digits and inner hyphens)")
     for purpose in KMS_KEY_PURPOSES:
         alias = kms_alias(project, env_name, purpose)
-        # CreateAlias AliasName: 1-256 of [a-zA-Z0-9:/_-], not alias/aws/
-        # (https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html).
+        # CreateAlias AliasName: 1-256 of [a-zA-Z0-9:/_-]; "cannot begin with alias/aws/. The alias/aws/
+        # prefix is reserved for AWS managed keys" (https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html).
         if len(alias) > 256 or not re.fullmatch(r"[a-zA-Z0-9:/_-]+", alias):
             problems.append(f"KMS alias {alias!r} (letters, digits, / _ - only; at most 256)")
+            break
+        if alias.lower().startswith("alias/aws/"):
+            problems.append(f"KMS alias {alias!r} (alias/aws/ is reserved for AWS managed keys)")
             break
     dashboard = dashboard_name(project, env_name)
     # PutDashboard DashboardName: at most 255 of A-Z a-z 0-9 - _

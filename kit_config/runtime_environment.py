@@ -19,7 +19,7 @@ SESSIONS_METRIC_SECONDS = 30
 
 def runtime_environment(
     config: EnvironmentConfig, *, mlflow_tracking_uri: str | None, session_bucket: str | None = None,
-    session_dir: str | None = None,
+    session_dir: str | None = None, caller_id_kms_key: str | None = None,
 ) -> dict[str, str]:
     agent, inference = config.agent, config.inference
     options = agent.runtime
@@ -51,6 +51,7 @@ def runtime_environment(
     }
     environment.update({name: value for name, value in optional.items() if value})
     environment.update(_concurrency(agent, deployed=session_bucket is not None))
+    environment.update(_identity(agent, deployed=session_bucket is not None, caller_id_kms_key=caller_id_kms_key))
     unknown = set(environment) - RuntimeSettings.environment_variables()
     if unknown:
         raise ValueError(f"the runtime's settings do not read {sorted(unknown)}")
@@ -69,3 +70,30 @@ def _concurrency(agent, *, deployed: bool) -> dict[str, str]:
     # Locally one uvicorn worker stands in for all of the function's environments: as many as it
     # reserves, else the runtime's default.
     return {"AGENT_MAX_CONCURRENT_SESSIONS": str(agent.reserved_concurrency)} if agent.reserved_concurrency else {}
+
+
+def _identity(agent, *, deployed: bool, caller_id_kms_key: str | None) -> dict[str, str]:
+    """Who may call, as the host proves it. Locally (`make local`, the tests) the identity is the
+    local runtime's own (a generated key pair and a local pseudonym secret), so only the limit is
+    taken from config."""
+    limit = {"AGENT_MAX_TURNS_PER_CALLER": str(agent.identity.max_turns_per_caller)}
+    if not deployed:
+        return limit
+    if not caller_id_kms_key:
+        raise ValueError("a deployed agent needs the caller-id HMAC key (AGENT_CALLER_ID_KMS_KEY)")
+    deployed_identity = {**limit, "AGENT_CALLER_ID_KMS_KEY": caller_id_kms_key}
+    if not isinstance(agent, FargateAgent):
+        # The Function URL's AWS_IAM auth: the runtime reads the SigV4-verified principal from the event.
+        return {**deployed_identity, "AGENT_AUTH_MODE": "iam"}
+    jwt = agent.identity.jwt
+    return {
+        **deployed_identity,
+        "AGENT_AUTH_MODE": "jwt",
+        "AGENT_JWT_ISSUER": jwt.issuer,
+        "AGENT_JWT_AUDIENCE": jwt.audience,
+        "AGENT_JWT_ALGORITHMS": json.dumps(jwt.algorithms),
+        "AGENT_JWT_LEEWAY_SECONDS": str(jwt.leeway_seconds),
+        # Inline, as the isolated task cannot fetch it; Fargate only (Lambda's variables are limited to
+        # 4 KB in all, and a Lambda agent has no tokens to verify).
+        "AGENT_JWKS": jwt.jwks,
+    }

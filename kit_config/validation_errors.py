@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -44,3 +45,11 @@ def errors_at(title: str, problems: list[tuple[tuple, str]]) -> ValidationError:
         InitErrorDetails(type=PydanticCustomError("value_error", "{message}", {"message": message}), loc=loc, input=None)
         for loc, message in problems
     ])
+
+
+def display_path(path: Path) -> str:
+    """`path` as the person running `make` sees it: relative to the current directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

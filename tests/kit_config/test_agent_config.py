@@ -98,7 +98,8 @@ def test_runtime_environment_passes_the_session_limit(config_dir):
         environment = runtime_environment(load_environment(env, config_dir), mlflow_tracking_uri=None, **where)
         return {k: v for k, v in environment.items() if k in {"AGENT_MAX_CONCURRENT_SESSIONS", "AGENT_SESSIONS_METRIC_SECONDS"}}
 
-    deployed, local = {"session_bucket": "sessions-bucket"}, {"session_dir": "/tmp/sessions"}
+    deployed = {"session_bucket": "sessions-bucket", "caller_id_kms_key": "arn:aws:kms:us-east-1:111111111111:key/k"}
+    local = {"session_dir": "/tmp/sessions"}
     assert concurrency("prod", **deployed) == {"AGENT_MAX_CONCURRENT_SESSIONS": "64",
                                                "AGENT_SESSIONS_METRIC_SECONDS": str(SESSIONS_METRIC_SECONDS)}
     assert concurrency("prod", **local) == {"AGENT_MAX_CONCURRENT_SESSIONS": "64"}

@@ -19,6 +19,9 @@ BAD = {
                                                "MLflow artifact bucket 'governed-agents-for-the-customer-support-desk-dev-mlflow-111111111111' (69 characters; S3 allows 3-63)"),
     "Project with a space": (lambda d: d["tags"].update(Project="Governed Agents"), "tags.Project",
                              "KMS alias 'alias/Governed Agents/dev/logs' (letters, digits, / _ - only"),
+    # Every key's alias is alias/<Project>/<env>/<purpose>; alias/aws/ is AWS's (CreateAlias).
+    "Project aws": (lambda d: d["tags"].update(Project="AWS"), "tags.Project",
+                    "KMS alias 'alias/AWS/dev/logs' (alias/aws/ is reserved for AWS managed keys)"),
 }
 
 
@@ -44,3 +47,11 @@ def test_names_agree_with_the_constructs():
 
     for project, env in (("governed-agents", "dev"), ("Gov_Agents", "staging"), ("a--b", "prod")):
         assert mlflow_resource_name(project, env) == mlflow_tracking.mlflow_resource_name(project, env)
+
+
+def test_every_key_alias_is_checked_the_hmac_key_included():
+    from kit_config.resource_names import KMS_KEY_PURPOSES
+    from kit_constructs.encryption_keys import KEY_PURPOSES
+
+    assert KMS_KEY_PURPOSES == KEY_PURPOSES
+    assert "caller-ids" in KEY_PURPOSES
