@@ -59,7 +59,8 @@ class FargateCompute(Construct):
         self.container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))
         acknowledge(self.task_definition, {
             "AwsSolutions-ECS2": "The variables are the runtime's non-secret settings (endpoint name, limits, bucket "
-                                 "name); AWS access comes from the task role, and no credential is in the environment.",
+                                 "name, the caller-id key's ARN, the identity provider's public JWKS); AWS access comes "
+                                 "from the task role, and no credential or private key is in the environment.",
         })
         acknowledge(self.task_definition.obtain_execution_role(), {
             "HIPAA.Security-IAMNoInlinePolicy": "CDK's own grants for the execution role: image pull from the asset "

@@ -70,7 +70,9 @@ class LambdaCompute(Construct):
                       "unreserved, where any reservation fails the deployment; the function shares the account's "
                       "unreserved pool and the ConcurrencyThrottles alarm reports throttling (agent.reserved_concurrency).")
             acknowledge(self.function, {"HIPAA.Security-LambdaConcurrency": shared, "NIST.800.53.R5-LambdaConcurrency": shared})
-        # IAM-authenticated only; Mangum buffers responses, so the URL uses BUFFERED invoke mode.
+        # IAM-authenticated only: Lambda verifies the SigV4 signature and puts the principal in the event
+        # (requestContext.authorizer.iam), which the runtime takes as the caller (AGENT_AUTH_MODE=iam).
+        # Mangum buffers responses, so the URL uses BUFFERED invoke mode.
         self.url = self.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:

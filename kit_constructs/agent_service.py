@@ -26,6 +26,7 @@ from kit_config.resource_names import agent_alarm_name
 from kit_config.runtime_environment import runtime_environment
 from kit_constructs.acknowledgments import acknowledge
 from kit_constructs.alarms import notifying_alarm
+from kit_constructs.caller_id_key import CallerIdKey
 from kit_constructs.encrypted_log_group import EncryptedLogGroup, EncryptedLogGroupProps
 from kit_constructs.inference_endpoint import InferenceEndpoint
 from kit_constructs.isolated_network import IsolatedNetwork
@@ -43,6 +44,7 @@ class AgentServiceProps:
     mlflow: MlflowTracking
     storage_key: kms.IKey
     logs_key: kms.IKey
+    caller_ids: CallerIdKey  # pseudonymous caller ids for traces and session ownership
     access_logs: AccessLogBucket
     alarm_topic: sns.ITopic
     log_retention_days: int
@@ -96,8 +98,10 @@ class AgentService(Construct):
         props.mlflow.grant_tracing(self.permissions)
         self.session_bucket.grant_read_write(self.permissions, f"{props.config.session_prefix}*")
         self._acknowledge_prefix_grants(props)
+        props.caller_ids.grant_generate_mac(self.permissions)
         self.environment = runtime_environment(
-            props.environment, mlflow_tracking_uri=props.mlflow.tracking_uri, session_bucket=self.session_bucket.bucket_name
+            props.environment, mlflow_tracking_uri=props.mlflow.tracking_uri, session_bucket=self.session_bucket.bucket_name,
+            caller_id_kms_key=props.caller_ids.key_arn,
         )
 
         if isinstance(props.config, LambdaAgent):

@@ -19,13 +19,14 @@ from kit_config.resource_names import kms_alias
 
 # Key-management actions for the account (so the key can never become unmanageable);
 # deliberately without Encrypt/Decrypt/GenerateDataKey, which only the service statements grant.
-_ADMIN_ACTIONS = [
+ADMIN_ACTIONS = [
     "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
     "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
     "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
 ]
-# The keys EnvironmentKeys creates (`make cost` counts them; a test checks the templates agree).
-KEY_PURPOSES = ("logs", "storage", "inference", "notifications")
+# Every customer-managed key of an environment: EnvironmentKeys' four encryption keys and
+# CallerIdKey's HMAC key (`make cost` counts them; a test checks the templates agree).
+KEY_PURPOSES = ("logs", "storage", "inference", "notifications", "caller-ids")
 _USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 
 
@@ -98,7 +99,7 @@ class EnvironmentKeys(Construct):
                     iam.PolicyStatement(
                         sid="AccountKeyAdministration",
                         principals=[iam.AccountRootPrincipal()],
-                        actions=_ADMIN_ACTIONS,
+                        actions=ADMIN_ACTIONS,
                         resources=["*"],
                     )
                 ]

@@ -29,6 +29,7 @@ class AgentStack(Stack):
                 mlflow=mlflow.tracking,
                 storage_key=foundation.keys.storage,
                 logs_key=foundation.keys.logs,
+                caller_ids=foundation.caller_ids,
                 access_logs=foundation.access_logs,
                 alarm_topic=foundation.alarm_topic,
                 log_retention_days=config.log_retention_days,

@@ -10,6 +10,7 @@ from constructs import Construct
 
 from kit_config import EnvironmentConfig
 from kit_constructs.acknowledgments import acknowledge
+from kit_constructs.caller_id_key import CallerIdKey, CallerIdKeyProps
 from kit_constructs.encryption_keys import EnvironmentKeys, EnvironmentKeysProps
 from kit_constructs.secure_bucket import AccessLogBucket, AccessLogBucketProps
 
@@ -25,6 +26,11 @@ class FoundationStack(Stack):
                 project=config.tags.Project,
                 removal_policy=removal_policy(config),
             ),
+        )
+        # Retained with the other keys: losing it orphans every stored session (kit_constructs.caller_id_key).
+        self.caller_ids = CallerIdKey(
+            self, "CallerIds",
+            CallerIdKeyProps(env_name=config.name, project=config.tags.Project, removal_policy=removal_policy(config)),
         )
         self.alarm_topic = sns.Topic(
             self,

@@ -1,12 +1,14 @@
 """The kit's own governance rules, one per file. Register a new rule in `ALL_RULES`."""
 
 from governance.rules.ecs_writable_scratch import EcsWritableScratch
+from governance.rules.kms_key_spec_usage import KmsKeySpecUsage
 from governance.rules.log_group_encrypted_retained import LogGroupEncryptedRetained
 from governance.rules.mlflow_artifact_store import MlflowArtifactStore
 from governance.rules.mlflow_maintenance_window import MlflowMaintenanceWindow
 from governance.rules.no_open_security_group_rule import NoOpenSecurityGroupRule
 from governance.rules.required_tags import RequiredTags
 from governance.rules.retain_except_on_create import RetainExceptOnCreate
+from governance.rules.runtime_settings_fit import RuntimeSettingsFit
 from governance.rules.s3_bucket_baseline import S3BucketBaseline
 from governance.rules.sagemaker_endpoint_config_encrypted import SageMakerEndpointConfigEncrypted
 from governance.rules.sagemaker_gpu_driver_fits_image import SageMakerGpuDriverFitsImage
@@ -38,4 +40,6 @@ ALL_RULES = (
     SageMakerRolloutStepFitsCapacity(),
     SageMakerGpuDriverFitsImage(),
     EcsWritableScratch(),
+    KmsKeySpecUsage(),
+    RuntimeSettingsFit(),
 )

@@ -12,7 +12,10 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 
@@ -277,3 +280,77 @@ def test_an_ami_whose_driver_runs_the_image_passes(tmp_path):
     findings = gate_findings(lambda s: _gpu_config(s, "ml.g5.2xlarge", None, image=IMAGE.replace("cu128", "cu118")),
                              tmp_path=tmp_path / "cu118")
     assert kit(findings, "SageMakerGpuDriverFitsImage") == []
+
+
+# -- KmsKeySpecUsage ----------------------------------------------------------------------------
+
+def _keys(**keys):
+    """L1 keys, which reach CreateKey without the L2's own checks."""
+    def build(stack):
+        for name, properties in keys.items():
+            kms.CfnKey(stack, name, key_policy=KEY_POLICY, **properties)
+    return build
+
+
+KEY_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                                                      "Action": "kms:Describe*", "Resource": "*"}]}
+
+
+def test_an_hmac_key_with_the_default_usage_or_rotation_is_rejected(tmp_path):
+    findings = gate_findings(_keys(
+        DefaultUsage={"key_spec": "HMAC_256"},
+        EncryptUsage={"key_spec": "HMAC_256", "key_usage": "ENCRYPT_DECRYPT"},
+        Rotating={"key_spec": "HMAC_256", "key_usage": "GENERATE_VERIFY_MAC", "enable_key_rotation": True},
+        SymmetricMac={"key_usage": "GENERATE_VERIFY_MAC", "enable_key_rotation": True},
+    ), tmp_path=tmp_path)
+    assert kit(findings, "KmsKeySpecUsage") == [
+        "Kit-KmsKeySpecUsage[RotationNotSupported::HMAC_256]",
+        "Kit-KmsKeySpecUsage[UsageNotValid::HMAC_256::ENCRYPT_DECRYPT]",
+        "Kit-KmsKeySpecUsage[UsageNotValid::SYMMETRIC_DEFAULT::GENERATE_VERIFY_MAC]",
+    ]
+    assert sorted(findings["Kit-KmsKeySpecUsage[UsageNotValid::HMAC_256::ENCRYPT_DECRYPT]"]) == [
+        "gate/UnderTest/DefaultUsage", "gate/UnderTest/EncryptUsage"]
+
+
+def test_the_caller_id_key_and_a_rotating_symmetric_key_pass(tmp_path):
+    from kit_constructs.caller_id_key import CallerIdKey, CallerIdKeyProps
+
+    def build(stack):
+        CallerIdKey(stack, "CallerIds", CallerIdKeyProps(env_name="gate", project="kit", removal_policy=RemovalPolicy.DESTROY))
+        _keys(Symmetric={"enable_key_rotation": True})(stack)
+
+    assert kit(gate_findings(build, tmp_path=tmp_path), "KmsKeySpecUsage") == []
+
+
+# -- RuntimeSettingsFit -------------------------------------------------------------------------
+
+def _function(stack, name: str, variables: dict) -> None:
+    lambda_.CfnFunction(stack, name, role="arn:aws:iam::123456789012:role/agent", runtime="python3.12", handler="a.handler",
+                        code=lambda_.CfnFunction.CodeProperty(zip_file="def handler(e, c): pass"),
+                        environment=lambda_.CfnFunction.EnvironmentProperty(variables=variables))
+
+
+def test_a_lambda_environment_over_4_kb_is_rejected(tmp_path):
+    def build(stack):
+        bucket = s3.CfnBucket(stack, "Bucket").ref
+        _function(stack, "Jwks", {"AGENT_JWKS": "x" * 4100})
+        # 16 deploy-time values: short in the template, up to 256 bytes each when deployed.
+        _function(stack, "Tokens", {f"AGENT_VALUE_{i}": bucket for i in range(16)})
+        _function(stack, "Fits", {"AGENT_JWT_ISSUER": "https://idp.example.com", "AGENT_SESSION_BUCKET": bucket})
+
+    findings = gate_findings(build, tmp_path=tmp_path)
+    assert kit(findings, "RuntimeSettingsFit") == ["Kit-RuntimeSettingsFit[LambdaEnvironmentTooLarge]"]
+    assert sorted(findings["Kit-RuntimeSettingsFit[LambdaEnvironmentTooLarge]"]) == ["gate/UnderTest/Jwks", "gate/UnderTest/Tokens"]
+
+
+def test_a_task_definition_over_64_kib_is_rejected(tmp_path):
+    def build(stack):
+        for name, size in (("Large", 66 * 1024), ("Fits", 40 * 1024)):
+            ecs.CfnTaskDefinition(stack, name, requires_compatibilities=["FARGATE"], cpu="256", memory="512", network_mode="awsvpc",
+                                  container_definitions=[ecs.CfnTaskDefinition.ContainerDefinitionProperty(
+                                      name="agent", image="agent:latest",
+                                      environment=[ecs.CfnTaskDefinition.KeyValuePairProperty(name="AGENT_JWKS", value="x" * size)])])
+
+    findings = gate_findings(build, tmp_path=tmp_path)
+    assert kit(findings, "RuntimeSettingsFit") == ["Kit-RuntimeSettingsFit[TaskDefinitionTooLarge]"]
+    assert findings["Kit-RuntimeSettingsFit[TaskDefinitionTooLarge]"] == ["gate/UnderTest/Large"]

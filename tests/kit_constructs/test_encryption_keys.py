@@ -9,15 +9,17 @@ import pytest
 from tests.helpers import ENVIRONMENTS, only, resources
 
 USE_ACTIONS = {"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"}
-PURPOSES = ("logs", "storage", "inference", "notifications")
+PURPOSES = ("logs", "storage", "inference", "notifications")  # encryption keys; the HMAC key: test_caller_id_key.py
 
 
 def keys_by_purpose(template: dict) -> dict[str, dict]:
+    """The encryption keys by the last segment of their alias."""
     aliases = resources(template, "AWS::KMS::Alias")
     by_logical_id = {alias["Properties"]["TargetKeyId"]["Fn::GetAtt"][0]: alias for alias in aliases.values()}
     return {
         by_logical_id[logical_id]["Properties"]["AliasName"].rsplit("/", 1)[1]: key
         for logical_id, key in resources(template, "AWS::KMS::Key").items()
+        if key["Properties"].get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
     }
 
 
@@ -39,7 +41,7 @@ def test_one_rotating_key_per_purpose(synthesized, env):
         assert key["Properties"]["RotationPeriodInDays"] == 365
         assert key["Properties"]["PendingWindowInDays"] == 30
     aliases = {a["Properties"]["AliasName"] for a in resources(template, "AWS::KMS::Alias").values()}
-    assert aliases == {f"alias/governed-agents/{env}/{purpose}" for purpose in PURPOSES}
+    assert aliases == {f"alias/governed-agents/{env}/{purpose}" for purpose in (*PURPOSES, "caller-ids")}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
