@@ -49,7 +49,7 @@ class LocalIdentity:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
         if not (folder / SECRET_FILE).exists():
             _write_private(folder / SECRET_FILE, secrets.token_hex(32).encode())
-        identity = cls(folder, key, kid=f"local-{int(time.time())}")
+        identity = cls(folder, key, kid=f"local-{secrets.token_hex(4)}")  # new per key: rotation lists both
         (folder / JWKS_FILE).write_text(json.dumps({"keys": [identity.public_jwk()]}, indent=2), encoding="utf-8")
         return identity
 
