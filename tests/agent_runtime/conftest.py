@@ -178,7 +178,7 @@ class LambdaProcess:
         self.process = subprocess.run(
             [sys.executable, str(script), *args], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=timeout,
             env={**os.environ, "PYTHONPATH": str(PROJECT_DIR), "AWS_LAMBDA_FUNCTION_NAME": "governed-agents-dev-agent",
-                 "AGENT_AUTH_MODE": "iam", **self.env},
+                 **self.env, "AGENT_AUTH_MODE": "iam"},  # behind an IAM-authenticated Function URL
         )
         assert self.process.returncode == 0, self.process.stderr[-3000:]
         return self.lines("RESULT")
