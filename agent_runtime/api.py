@@ -6,10 +6,11 @@ with a fitting status; a client that disconnects cancels the agent's work.
 
 A turn is admitted in this order, and a refused one never touches a session's history:
 1. the caller is authenticated (agent_runtime.identity): 401 otherwise;
-2. the body is parsed; a `session_id` must name one of this caller's sessions (404), none starts one;
+2. the body is parsed (400, 413); no `session_id` starts a new session;
 3. a worker slot: at most `max_concurrent_sessions` turns in a worker, then 503 with Retry-After
    (agent_runtime.concurrency);
-4. one of the caller's `max_turns_per_caller` slots, across workers: 429 with Retry-After;
+4. a given `session_id` must name one of this caller's sessions (404), then one of the caller's
+   `max_turns_per_caller` slots, across workers: 429 with Retry-After (AgentService.admit);
 5. the session's lock (409), then the turn (agent_runtime.service).
 """
 
