@@ -2,9 +2,16 @@
 
 One ASGI app for both targets: uvicorn serves it on Fargate (`python -m agent_runtime`), Mangum
 adapts Lambda events to it (`agent_runtime.lambda_handler.handler`). Every error is a JSON body
-with a fitting status; a client that disconnects cancels the agent's work. At most
-`max_concurrent_sessions` turns run at once in a worker; the next one answers 503 with Retry-After
-(agent_runtime.concurrency).
+with a fitting status; a client that disconnects cancels the agent's work.
+
+A turn is admitted in this order, and a refused one never touches a session's history:
+1. the caller is authenticated (agent_runtime.identity): 401 otherwise;
+2. the body is parsed (400, 413); no `session_id` starts a new session;
+3. a worker slot: at most `max_concurrent_sessions` turns in a worker, then 503 with Retry-After
+   (agent_runtime.concurrency);
+4. a given `session_id` must name one of this caller's sessions (404), then one of the caller's
+   `max_turns_per_caller` slots, across workers: 429 with Retry-After (AgentService.admit);
+5. the session's lock (409), then the turn (agent_runtime.service).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,8 +29,9 @@ from starlette.routing import Route
 
 from agent_runtime.concurrency import SessionAdmission, install_executor, report_sessions
 from agent_runtime.errors import ApiError
+from agent_runtime.identity import Authenticator
 from agent_runtime.logging_setup import RequestLog, bind
-from agent_runtime.service import AgentService
+from agent_runtime.service import AgentService, TurnRequest
 from agent_runtime.settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
@@ -34,8 +42,33 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
     settings = service.settings
     body_limit = settings.max_prompt_chars * 4 + 4096  # UTF-8 worst case plus the envelope
     admission = SessionAdmission(settings.max_concurrent_sessions)
+    authenticator = Authenticator(settings)  # checks the identity settings: a misconfiguration stops start-up
 
-    async def parse(request: Request):
+    async def blocking(function, *args):
+        # S3 calls leave the event loop; local files are microseconds and stay on it.
+        return await asyncio.to_thread(function, *args) if settings.session_bucket else function(*args)
+
+    async def admitted(request: Request) -> tuple[TurnRequest, "Release"]:
+        """Steps 1-4 of the module docstring; the caller gives the slots back with `await release()`."""
+        caller = await authenticator.authenticate(request)
+        bind(caller_id=caller.caller_id)  # onto every log line of this request
+        turn = await parse(request, caller.caller_id)
+        admission.enter()
+        try:
+            held = await blocking(service.admit, turn)
+        except BaseException:
+            admission.leave()
+            raise
+
+        async def release() -> None:
+            try:
+                await blocking(held.release)
+            finally:
+                admission.leave()
+
+        return turn, release
+
+    async def parse(request: Request, caller_id: str) -> TurnRequest:
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > body_limit:
             raise ApiError(413, "RequestTooLarge", f"request body exceeds {body_limit} bytes.")
@@ -51,15 +84,17 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
         unknown = set(body) - {"prompt", "session_id"}
         if unknown:
             raise ApiError(400, "UnknownField", f"unknown field(s): {', '.join(sorted(unknown))}.")
-        turn = service.request(body.get("prompt"), body.get("session_id"), request.headers.get("x-request-id"))
+        turn = service.request(body.get("prompt"), body.get("session_id"), request.headers.get("x-request-id"), caller_id)
         bind(request_id=turn.request_id, session_id=turn.session_id)  # onto this request's log lines
         return turn
 
     async def invoke(request: Request) -> Response:
         try:
-            turn = await parse(request)
-            with admission.slot():  # before the session's lock: a 503 leaves the session untouched
+            turn, release = await admitted(request)
+            try:
                 final = await _until_disconnected(request, _last(service.turn(turn)))
+            finally:
+                await release()
         except ApiError as error:
             return _error(error)
         final.pop("type")
@@ -68,12 +103,11 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
 
     async def invoke_stream(request: Request) -> Response:
         try:
-            turn = await parse(request)
-            admission.enter()
+            turn, release = await admitted(request)
         except ApiError as error:
             return _error(error)
         return _AdmittedStream(
-            _sse(service.turn(turn)), admission.leave,
+            _sse(service.turn(turn)), release,
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-request-id": turn.request_id},
         )
@@ -122,9 +156,9 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
 
 
 class _AdmittedStream(StreamingResponse):
-    """A stream that holds its admission slot until it has ended, however it ends (done, error,
-    client gone). Released here, not in the body generator: a generator that never started never
-    runs its `finally`."""
+    """A stream that holds its slots (worker and caller) until it has ended, however it ends (done,
+    error, client gone). Released here, not in the body generator: a generator that never started
+    never runs its `finally`."""
 
     def __init__(self, content, release, **kwargs) -> None:
         super().__init__(content, **kwargs)
@@ -134,7 +168,10 @@ class _AdmittedStream(StreamingResponse):
         try:
             await super().__call__(scope, receive, send)
         finally:
-            self._release()
+            await self._release()
+
+
+Release = Callable[[], Awaitable[None]]
 
 
 def _error(error: ApiError) -> JSONResponse:

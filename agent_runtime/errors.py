@@ -13,12 +13,16 @@ class ApiError(Exception):
     code: str
     message: str
     retry_after: int | None = None
+    extra_headers: tuple[tuple[str, str], ...] = ()  # e.g. a 401's WWW-Authenticate
 
     def body(self) -> dict:
         return {"error": {"code": self.code, "message": self.message}}
 
     def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
+        headers = dict(self.extra_headers)
+        if self.retry_after:
+            headers["Retry-After"] = str(self.retry_after)
+        return headers
 
 
 def from_exception(error: BaseException) -> ApiError:

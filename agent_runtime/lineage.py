@@ -289,6 +289,8 @@ def describe_trace(trace_id: str, tracking_uri: str) -> dict:
     tags = dict(trace.info.tags)
     version = tags.get(f"{TAG_PREFIX}version")
     context = {"trace_id": trace_id, "tags": {k: v for k, v in tags.items() if k.startswith(TAG_PREFIX)}}
+    # Who asked, as the pseudonymous caller id (a keyed hash; the trace never holds the principal).
+    context["caller_id"] = tags.get(f"{TAG_PREFIX}caller_id")
     model = find_version(mlflow.MlflowClient(), trace.info.experiment_id, version) if version else None
     if model is not None:
         with tempfile.TemporaryDirectory() as scratch:

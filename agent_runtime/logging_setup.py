@@ -189,7 +189,7 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         # One mutable dict per request: the handlers bind ids into it from their own (copied) contexts.
-        ids = {"request_id": None, "session_id": None, "trace_id": None}
+        ids = {"request_id": None, "session_id": None, "trace_id": None, "caller_id": None}
         token = _IDS.set(ids)
         status, started = 500, time.perf_counter()
 

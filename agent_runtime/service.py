@@ -1,4 +1,5 @@
-"""One agent turn: session lock, Strands agent with the session's history, limits, tracing, metrics.
+"""One agent turn: admission (the caller's session exists, a caller slot), session lock, Strands agent
+with the session's history, limits, tracing, metrics.
 
 Shared by the HTTP app (`api.py`) whether it runs under uvicorn (Fargate) or Mangum (Lambda), so
 both deployments take exactly the same code path.
@@ -17,7 +18,10 @@ from dataclasses import dataclass
 from agent_runtime.errors import ApiError, from_exception
 from agent_runtime.lineage import Lineage
 from agent_runtime.metrics import RequestMetrics, publish
-from agent_runtime.sessions import session_lock, session_manager, validate_session_id
+from agent_runtime.sessions import (
+    Held, caller_slot, new_session_id, session_exists, session_lock, session_manager, session_not_found,
+    validate_session_id,
+)
 from agent_runtime.settings import RuntimeSettings
 from agent_runtime.tools import load_tools, tool_specs
 from agent_runtime.version import agent_version
@@ -31,6 +35,8 @@ class TurnRequest:
     prompt: str
     session_id: str
     request_id: str
+    caller_id: str
+    new_session: bool  # the server issued `session_id` for this request
 
 
 class AgentService:
@@ -45,12 +51,22 @@ class AgentService:
         self._ready = asyncio.Lock()
         self._started = False
 
-    def request(self, prompt: object, session_id: object, request_id: str | None) -> TurnRequest:
+    def request(self, prompt: object, session_id: object, request_id: str | None, caller_id: str) -> TurnRequest:
         if not isinstance(prompt, str) or not prompt.strip():
             raise ApiError(400, "InvalidPrompt", "prompt must be a non-empty string.")
         if len(prompt) > self.settings.max_prompt_chars:
             raise ApiError(413, "PromptTooLarge", f"prompt exceeds {self.settings.max_prompt_chars} characters.")
-        return TurnRequest(prompt, validate_session_id(session_id), request_id or str(uuid.uuid4()))
+        session_id = validate_session_id(session_id)
+        return TurnRequest(prompt, session_id or new_session_id(), request_id or str(uuid.uuid4()), caller_id,
+                           new_session=session_id is None)
+
+    def admit(self, request: TurnRequest) -> Held:
+        """Blocking (S3 on AWS): 404 unless the session is this caller's, then one of the caller's turn
+        slots (429 when all are taken). Before the session's lock and its manager: a refused request
+        neither creates nor touches a session."""
+        if not request.new_session and not session_exists(self.settings, request.caller_id, request.session_id):
+            raise session_not_found()
+        return caller_slot(self.settings, request.caller_id)
 
     async def _start(self) -> None:
         """First request only: the model client (kept out of import time)."""
@@ -86,9 +102,9 @@ class AgentService:
         text: list[str] = []
         tagger = None
         try:
-            with session_lock(self.settings, request.session_id):
+            with session_lock(self.settings, request.caller_id, request.session_id):
                 tagger = self.lineage.tagger(
-                    {"session_id": request.session_id, "request_id": request.request_id},
+                    {"session_id": request.session_id, "request_id": request.request_id, "caller_id": request.caller_id},
                     final_tags=lambda: {"model_calls": str(limits.model_calls), "tool_calls": str(limits.tool_calls),
                                         "limit_hit": limits.limit_hit or "",
                                         "time_to_first_token_ms": f"{metrics.time_to_first_token_ms or 0:.1f}"},
@@ -97,7 +113,7 @@ class AgentService:
                     model=self._model,
                     tools=self.tools,
                     system_prompt=self.settings.system_prompt,
-                    session_manager=session_manager(self.settings, request.session_id),
+                    session_manager=session_manager(self.settings, request.caller_id, request.session_id),
                     hooks=[limits, tagger],
                     callback_handler=None,
                     retry_strategy=None,  # botocore's adaptive retries already bound retrying

@@ -1,12 +1,22 @@
-"""Conversation state per session id, and a lock so two requests never interleave on one session.
+"""Conversation state per (caller, session id), a lock so two requests never interleave on one
+session, and per-caller turn slots.
+
+Ownership. Everything a caller stores lives under its caller id (agent_runtime.identity): the S3
+prefix `<session_prefix><caller_id>/` or the folder `<session_dir>/<caller_id>/`. Session ids are
+issued by the server (`new_session_id`: 128 random bits); a request naming a session that this
+caller's namespace does not hold answers 404 SessionNotFound, the same bytes whether the session
+is someone else's or nobody's, and it is checked before Strands' session manager runs (which would
+create it). Sessions stored before ownership (directly under the prefix) are not reachable.
 
 Storage is Strands' own session managers: S3 (objects encrypted by the bucket's KMS key) when
-`AGENT_SESSION_BUCKET` is set, a local directory otherwise. The lock must hold across processes
-(Lambda runs concurrent requests in separate environments), so it lives next to the state: an S3
-object created with a conditional write (`If-None-Match: *`), or an `flock` on a local file. A
-busy session answers 409; a lock older than the request timeout is considered abandoned.
+`AGENT_SESSION_BUCKET` is set, a local directory otherwise. Locks must hold across processes
+(Lambda runs concurrent requests in separate environments), so they live next to the state: an S3
+object created with a conditional write (`If-None-Match: *`), or an `flock` on a local file. A lock
+older than twice the request timeout is considered abandoned (a crashed request) and taken over.
+A busy session answers 409. The same primitive bounds a caller's turns in flight across every
+worker: `max_turns_per_caller` slot objects per caller; when all are held, 429 TooManyTurns.
 
-One S3 client per process serves the lock and the session manager of every request. Building a
+One S3 client per process serves the locks and the session manager of every request. Building a
 client costs ~8 ms of CPU, and the `boto3.Session` that Strands' S3SessionManager creates for
 itself when given none ~180 ms more (measured here; a new session also resolves credentials again),
 which was paid on every request. A client may be shared by threads, a session may not ("Multithreading
@@ -15,26 +25,54 @@ or multiprocessing with clients", https://boto3.amazonaws.com/v1/documentation/a
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import functools
 import json
 import os
+import random
 import re
+import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from agent_runtime.errors import ApiError
 from agent_runtime.settings import RuntimeSettings
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{7,127}$")
+STRANDS_SESSION_PREFIX = "session_"  # how Strands' file and S3 managers name a session's folder
+TURN_SLOTS = ".turns"  # a caller's in-flight slots, next to its sessions
+# A turn takes seconds: by then one of the caller's turns has likely answered.
+TOO_MANY_TURNS_RETRY_AFTER = 2
 
 
-def validate_session_id(session_id: str) -> str:
+def validate_session_id(session_id: object) -> str | None:
+    """None: start a new session. Otherwise the id must look like one this server issues."""
+    if session_id is None:
+        return None
     if not isinstance(session_id, str) or not SESSION_ID.match(session_id):
         raise ApiError(400, "InvalidSessionId", "session_id must be 8-128 letters, digits, '-' or '_'.")
     return session_id
+
+
+def new_session_id() -> str:
+    """Unguessable: a session is reachable only by its owner, but the id should not be enumerable either."""
+    return secrets.token_hex(16)
+
+
+def session_not_found() -> ApiError:
+    # One body for "someone else's" and "no such session": no existence oracle.
+    return ApiError(404, "SessionNotFound", "No such session for this caller; omit session_id to start a new one.")
+
+
+def namespace(settings: RuntimeSettings, caller_id: str) -> str:
+    """The caller's S3 prefix (`sessions/<caller_id>/`)."""
+    prefix = settings.session_prefix.strip("/")
+    return f"{prefix}/{caller_id}/" if prefix else f"{caller_id}/"
+
+
+def caller_dir(settings: RuntimeSettings, caller_id: str) -> Path:
+    return settings.session_dir / caller_id
 
 
 @functools.lru_cache(maxsize=None)
@@ -58,54 +96,104 @@ class _SharedClient:
         return self._client
 
 
-def session_manager(settings: RuntimeSettings, session_id: str):
+def session_manager(settings: RuntimeSettings, caller_id: str, session_id: str):
     if settings.session_bucket:
         from strands.session.s3_session_manager import S3SessionManager
 
         return S3SessionManager(
-            session_id=session_id, bucket=settings.session_bucket, prefix=settings.session_prefix,
+            session_id=session_id, bucket=settings.session_bucket, prefix=namespace(settings, caller_id),
             boto_session=_SharedClient(s3_client(settings.region)),
         )
     from strands.session.file_session_manager import FileSessionManager
 
-    settings.session_dir.mkdir(parents=True, exist_ok=True)
-    return FileSessionManager(session_id=session_id, storage_dir=str(settings.session_dir))
+    storage = caller_dir(settings, caller_id)
+    storage.mkdir(parents=True, exist_ok=True)
+    return FileSessionManager(session_id=session_id, storage_dir=str(storage))
 
 
-@contextlib.contextmanager
-def session_lock(settings: RuntimeSettings, session_id: str) -> Iterator[None]:
-    if settings.session_bucket:
-        with _s3_lock(settings, session_id):
-            yield
-    else:
-        with _file_lock(settings.session_dir / f"{session_id}.lock"):
-            yield
-
-
-def _busy() -> ApiError:
-    return ApiError(409, "SessionBusy", "This session is already answering another request; retry when it is done.", 1)
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise _busy() from None
-        yield
-    finally:
-        os.close(descriptor)  # closing releases the flock
-
-
-@contextlib.contextmanager
-def _s3_lock(settings: RuntimeSettings, session_id: str, client=None) -> Iterator[None]:
+def session_exists(settings: RuntimeSettings, caller_id: str, session_id: str, client=None) -> bool:
+    """Whether this caller's namespace holds the session (Strands' `session.json` is written first)."""
+    if not settings.session_bucket:
+        return (caller_dir(settings, caller_id) / f"{STRANDS_SESSION_PREFIX}{session_id}" / "session.json").is_file()
     from botocore.exceptions import ClientError
 
     client = client or s3_client(settings.region)
-    key = f"{settings.session_prefix}{session_id}/.lock"
+    key = f"{namespace(settings, caller_id)}{STRANDS_SESSION_PREFIX}{session_id}/session.json"
+    try:
+        client.head_object(Bucket=settings.session_bucket, Key=key)
+        return True
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            return False
+        raise
+
+
+class Held:
+    """A lock or slot taken; `release()` (or leaving the `with`) gives it back, once. A class rather
+    than @contextmanager: that one sets `__traceback__` on an exception passing through it, which a
+    frozen ApiError refuses."""
+
+    def __init__(self, release: Callable[[], None]) -> None:
+        self._release: Callable[[], None] | None = release
+
+    def release(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+    def __enter__(self) -> "Held":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.release()
+
+
+def session_lock(settings: RuntimeSettings, caller_id: str, session_id: str, client=None) -> Held:
+    """The session's lock, or 409 SessionBusy."""
+    if settings.session_bucket:
+        held = _s3_lock(settings, f"{namespace(settings, caller_id)}{session_id}/.lock", client)
+    else:
+        held = _file_lock(caller_dir(settings, caller_id) / f"{session_id}.lock")
+    if held is None:
+        raise ApiError(409, "SessionBusy", "This session is already answering another request; retry when it is done.", 1)
+    return held
+
+
+def caller_slot(settings: RuntimeSettings, caller_id: str, client=None) -> Held:
+    """One of the caller's `max_turns_per_caller` turn slots, or 429 TooManyTurns. Slots are tried
+    from a random one on, so concurrent requests rarely contend for the same object."""
+    slots = settings.max_turns_per_caller
+    first = random.randrange(slots)
+    for offset in range(slots):
+        number = (first + offset) % slots
+        if settings.session_bucket:
+            held = _s3_lock(settings, f"{namespace(settings, caller_id)}{TURN_SLOTS}/{number}", client)
+        else:
+            held = _file_lock(caller_dir(settings, caller_id) / TURN_SLOTS / f"{number}.lock")
+        if held is not None:
+            return held
+    raise ApiError(429, "TooManyTurns",
+                   f"This caller already has {slots} turns in flight; retry when one has answered.",
+                   TOO_MANY_TURNS_RETRY_AFTER)
+
+
+def _file_lock(path: Path) -> Held | None:
+    """An flock on `path`, or None when another process (or request) holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        return None
+    return Held(lambda: os.close(descriptor))  # closing releases the flock
+
+
+def _s3_lock(settings: RuntimeSettings, key: str, client=None) -> Held | None:
+    """An object created with `If-None-Match: *`, or None when a live one exists."""
+    from botocore.exceptions import ClientError
+
+    client = client or s3_client(settings.region)
     body = json.dumps({"acquired_at": time.time()})
     for attempt in range(2):
         try:
@@ -113,14 +201,11 @@ def _s3_lock(settings: RuntimeSettings, session_id: str, client=None) -> Iterato
             break
         except ClientError as error:
             if error.response["Error"]["Code"] not in {"PreconditionFailed", "ConditionalRequestConflict"}:
-                raise  # e.g. AccessDenied: a real fault, not a busy session
+                raise  # e.g. AccessDenied: a real fault, not a busy lock
             if attempt:
-                raise _busy() from None
+                return None
             held = json.loads(client.get_object(Bucket=settings.session_bucket, Key=key)["Body"].read())
             if time.time() - held.get("acquired_at", 0) < settings.request_timeout_seconds * 2:
-                raise _busy() from None
+                return None
             client.delete_object(Bucket=settings.session_bucket, Key=key)  # abandoned by a crashed request
-    try:
-        yield
-    finally:
-        client.delete_object(Bucket=settings.session_bucket, Key=key)
+    return Held(lambda: client.delete_object(Bucket=settings.session_bucket, Key=key))

@@ -1,11 +1,13 @@
-"""The agent over its HTTP API (`POST {url}/invoke`): the same client for a local stack or a deployed agent."""
+"""The agent over its HTTP API (`POST {url}/invoke`): the same client for a local stack or a deployed agent.
+
+Every turn carries the caller's credentials (`headers`: a bearer token) and starts a new session
+(no `session_id`: the agent issues one), so cases never see each other's history."""
 
 from __future__ import annotations
 
 import json
 import urllib.error
 import urllib.request
-import uuid
 
 
 class AgentUnreachable(Exception):
@@ -21,15 +23,19 @@ def health(agent_url: str, timeout: float = 5.0) -> dict:
         raise AgentUnreachable(f"no agent answers at {agent_url}/health ({error})") from None
 
 
-def invoke(agent_url: str, prompt: str, timeout: float) -> dict:
+def bearer(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def invoke(agent_url: str, prompt: str, timeout: float, headers: dict[str, str] | None = None) -> dict:
     """One turn in a fresh session (cases must not see each other's history).
 
     Returns the agent's final answer, or `{"error", "status"}` when the agent answered with an
     error or not at all: a failed case is a result to score, not a reason to stop the evaluation.
     """
-    body = json.dumps({"prompt": prompt, "session_id": f"eval-{uuid.uuid4().hex}"}).encode()
+    body = json.dumps({"prompt": prompt}).encode()
     request = urllib.request.Request(f"{agent_url.rstrip('/')}/invoke", data=body,
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())

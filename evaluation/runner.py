@@ -76,7 +76,7 @@ def run_evaluation(eval_set: EvalSet, *, cases_digest: str, cases_file: str, tar
 
     agent = agent_client.health(target.agent_url)
     agent_version = agent["agent_version"]
-    warm_up = agent_client.invoke(target.agent_url, WARM_UP_PROMPT, request_timeout)
+    warm_up = agent_client.invoke(target.agent_url, WARM_UP_PROMPT, request_timeout, target.headers)
     if warm_up.get("error"):
         echo(f"warning: the warm-up request failed ({warm_up['error']}); carrying on: the cases are scored as they come")
     model = find_logged_model(mlflow, agent_version)
@@ -94,7 +94,7 @@ def run_evaluation(eval_set: EvalSet, *, cases_digest: str, cases_file: str, tar
     # Traced here, so MLflow need not call the agent once more to check that predict_fn traces.
     @mlflow.trace(name="agent_invoke", span_type="AGENT")
     def predict(prompt: str) -> dict:
-        outputs = agent_client.prediction(agent_client.invoke(target.agent_url, prompt, request_timeout))
+        outputs = agent_client.prediction(agent_client.invoke(target.agent_url, prompt, request_timeout, target.headers))
         with lock:
             predictions[prompt] = outputs
         return outputs

@@ -5,6 +5,9 @@ stack already answering on the default ports (agent :8000, MLflow :5000); otherw
 started for this run (local_runtime.launcher.LocalStack) and stopped after it. A started stack
 keeps its MLflow data in `.local/mlflow/` (the same folder `make local` uses), so results outlive
 the run and two agent versions can be compared later.
+
+Credentials: with `--agent-url`, the bearer token in `AGENT_TOKEN` (one your identity provider
+issued for the agent's audience); with a local stack, a token of its own identity provider.
 """
 
 from __future__ import annotations
@@ -13,14 +16,15 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from evaluation.agent_client import AgentUnreachable, health
+from evaluation.agent_client import AgentUnreachable, bearer, health
 from local_runtime import mlflow_server
 from local_runtime.launcher import MAKE_LOCAL, PROJECT_DIR
 
 LASTING_MLFLOW_DIR = PROJECT_DIR / mlflow_server.DEFAULT_DIR
+EVALUATOR = "evaluation"  # the caller name the evaluation uses against a local stack
 
 
 class TargetError(Exception):
@@ -32,6 +36,7 @@ class Target:
     agent_url: str
     tracking_uri: str
     origin: str  # how it was found, for the summary
+    headers: dict = field(default_factory=dict)  # the caller's credentials, sent with every turn
 
 
 @dataclass(frozen=True)
@@ -57,11 +62,12 @@ def resolve_target(agent_url: str | None, tracking_uri: str | None, stack: Stack
         if not tracking_uri:
             raise TargetError("--tracking-uri: required with --agent-url (the MLflow the agent traces to: "
                               "its tracking server/App ARN on AWS, or http://127.0.0.1:5000 locally)")
-        yield Target(agent_url, tracking_uri, "--agent-url")
+        yield Target(agent_url, tracking_uri, "--agent-url", bearer(os.environ.get("AGENT_TOKEN")))
         return
     mlflow_up = MAKE_LOCAL.mlflow_answers()
     if MAKE_LOCAL.agent_answers() and (mlflow_up or tracking_uri):
-        yield Target(MAKE_LOCAL.agent_url, tracking_uri or MAKE_LOCAL.mlflow_url, "the running `make local` stack")
+        yield Target(MAKE_LOCAL.agent_url, tracking_uri or MAKE_LOCAL.mlflow_url, "the running `make local` stack",
+                     MAKE_LOCAL.identity().headers(EVALUATOR))
         return
     yield from _started_stack(stack, tracking_uri or (MAKE_LOCAL.mlflow_url if mlflow_up else None), echo)
 
@@ -84,7 +90,8 @@ def _started_stack(options: StackOptions, running_mlflow: str | None, echo) -> I
             raise TargetError(f"could not start the local stack (--env {options.env} --model {options.model}): {error}") from None
         try:
             yield Target(stack.agent_url, running_mlflow or stack.mlflow_url,
-                         f"a local stack started for this run (model {options.model}, max_tokens {options.max_tokens})")
+                         f"a local stack started for this run (model {options.model}, max_tokens {options.max_tokens})",
+                         stack.identity().headers(EVALUATOR))
         finally:
             stack.stop()
 

@@ -130,6 +130,7 @@ class Place:
     runtime_url: str | None  # local emulator; None on AWS
     tracking_uri: str | None
     local_model: str  # real | scripted (a stack this CLI started) | running stack | given stack | aws
+    identity: object = None  # the local stack's identity provider (local_runtime.identity.LocalIdentity), if known
 
     @property
     def started_here(self) -> bool:
@@ -155,7 +156,8 @@ def local_place(args, setup: Setup, exits: ExitStack, console) -> Place:
             raise LoadtestError("--stack running: no `make local` stack answers on :8000/:8081/:5000 (start it, or use --stack own)")
         console.print("using the running local stack (agent :8000, emulator :8081, MLflow :5000)")
         return Place(MAKE_LOCAL.agent_url, MAKE_LOCAL.runtime_url,
-                     None if args.no_mlflow else (args.tracking_uri or MAKE_LOCAL.mlflow_url), "running stack")
+                     None if args.no_mlflow else (args.tracking_uri or MAKE_LOCAL.mlflow_url), "running stack",
+                     MAKE_LOCAL.identity() if args.target == "agent" else None)
     scratch = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="loadtest-")))
     settings = {"AGENT_MAX_TOKENS": str(setup.profile.max_tokens), "AGENT_REQUEST_TIMEOUT_SECONDS": str(args.timeout),
                 "AGENT_READ_TIMEOUT_SECONDS": str(args.timeout),
@@ -171,15 +173,28 @@ def local_place(args, setup: Setup, exits: ExitStack, console) -> Place:
         raise LoadtestError(f"the local stack did not start: {error}") from None
     console.print(f"local stack up in {time.monotonic() - started:.1f} s (it stops when the run ends)")
     return Place(stack.agent_url if stack.agent else None, stack.runtime_url,
-                 None if args.no_mlflow else (args.tracking_uri or stack.mlflow_url), args.model)
+                 None if args.no_mlflow else (args.tracking_uri or stack.mlflow_url), args.model,
+                 stack.identity() if stack.agent else None)
 
 
 def make_target_factory(args, setup: Setup, place: Place):
-    from loadtest.targets import AgentTarget, EndpointTarget, sigv4_signer
+    from loadtest.targets import AgentTarget, EndpointTarget, bearer_signer, sigv4_signer
 
     if args.target == "agent":
-        signer = sigv4_signer(setup.region) if args.mode == "aws" else None
-        return lambda worker: AgentTarget(place.agent_url, timeout_s=args.timeout, signer=signer, loopback=args.mode == "local")
+        # Credentials: AGENT_TOKEN (a bearer JWT your IdP issued) if set; else SigV4 on AWS (an IAM-authenticated
+        # Function URL: every worker is the same principal, bounded by its AGENT_MAX_TURNS_PER_CALLER); else
+        # the local stack's identity provider, one caller per worker (virtual users, each with its own turn limit).
+        token = os.environ.get("AGENT_TOKEN")
+
+        def signer(worker):
+            if token:
+                return bearer_signer(token)
+            if args.mode == "aws":
+                return sigv4_signer(setup.region)
+            return bearer_signer(place.identity.token(f"loadtest-user-{worker}")) if place.identity else None
+
+        return lambda worker: AgentTarget(place.agent_url, timeout_s=args.timeout, signer=signer(worker),
+                                          loopback=args.mode == "local")
     return lambda worker: EndpointTarget(
         setup.endpoint_name, setup.region, setup.profile.max_tokens, variant=args.variant,
         custom_attributes=args.custom_attributes, endpoint_url=place.runtime_url, local_credentials=args.mode == "local",

@@ -241,8 +241,10 @@ def classify_client_error(error) -> tuple[str, str]:
 class AgentTarget:
     url: str
     timeout_s: float = 240.0
-    signer: object = None  # callable(urllib Request) -> None adding SigV4 headers (AWS IAM-authenticated URLs)
+    signer: object = None  # callable(urllib Request) -> None adding credentials: SigV4 (IAM-authenticated URLs) or a bearer token
     loopback: bool = True  # local: never through a proxy
+    # The run's conversation key -> the session id the agent issued on its first turn (ids are the server's).
+    sessions: dict[str, str] = field(default_factory=dict)
 
     kind = "agent"
 
@@ -254,8 +256,9 @@ class AgentTarget:
         return urllib.request.build_opener(*handlers)
 
     def send(self, history: list[dict], prompt: str, session_id: str) -> Reply:
-        # The agent keeps the history itself, by session id; `history` is only the endpoint's concern.
-        body = json.dumps({"prompt": prompt, "session_id": session_id}).encode()
+        # The agent keeps the history itself, by the session id it issued; `history` is only the endpoint's concern.
+        issued = self.sessions.get(session_id)
+        body = json.dumps({"prompt": prompt, **({"session_id": issued} if issued else {})}).encode()
         request = urllib.request.Request(f"{self.url.rstrip('/')}/invoke/stream", data=body, method="POST",
                                          headers={"Content-Type": "application/json"})
         if self.signer:
@@ -299,6 +302,8 @@ class AgentTarget:
             result.model_calls, result.tool_calls = usage.get("model_calls"), usage.get("tool_calls")
             result.server_estimated_cost_usd = usage.get("estimated_cost_usd")
             result.status = OK
+            if final[1].get("session_id"):
+                self.sessions[session_id] = final[1]["session_id"]
         return Reply(result, "".join(pieces))
 
 
@@ -308,6 +313,15 @@ def _error_text(raw: bytes) -> str:
         return f"{error.get('code')}: {error.get('message')}"
     except (ValueError, AttributeError):
         return raw.decode("utf-8", "replace")[:200]
+
+
+def bearer_signer(token: str):
+    """Sends a bearer JWT (an agent verifying tokens: Fargate with your IdP's, or `make local`'s own)."""
+
+    def sign(request: urllib.request.Request) -> None:
+        request.add_header("Authorization", f"Bearer {token}")
+
+    return sign
 
 
 def sigv4_signer(region: str, service: str = "lambda"):

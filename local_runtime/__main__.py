@@ -21,6 +21,7 @@ from local_runtime import mlflow_server, processes
 from local_runtime.emulator import DEFAULT_INVOCATION_TIMEOUT, DEFAULT_PORT
 from local_runtime.endpoints import dump_endpoints, endpoints_from_environment
 from local_runtime.http_base import PortInUseError
+from local_runtime.identity import DEFAULT_DIR as DEFAULT_IDENTITY_DIR, FOREIGN_SETTINGS, LocalIdentity
 from local_runtime.launcher import DEFAULT_AGENT_PORT
 from local_runtime.scenarios import SCENARIOS
 
@@ -59,6 +60,8 @@ def parse_args(argv):
     parser.add_argument("--agent-port", type=int, default=DEFAULT_AGENT_PORT, help="the agent service (agent_runtime) port")
     parser.add_argument("--no-agent", action="store_true", help="serve the endpoint only, without the agent service")
     parser.add_argument("--session-dir", type=Path, default=Path(".local/sessions"), help="the agent's conversation state")
+    parser.add_argument("--identity-dir", type=Path, default=DEFAULT_IDENTITY_DIR,
+                        help="the local identity provider's keys (a new key pair on every start)")
     parser.add_argument("--agent-setting", action="append", default=[], metavar="AGENT_NAME=VALUE",
                         help="override one of the agent's AGENT_* settings (e.g. AGENT_MAX_TOKENS=128)")
     return parser.parse_args(argv)
@@ -125,18 +128,20 @@ def main(argv: list[str] | None = None) -> int:
         processes.wait_until_ready(emulator, f"{runtime_url}/ping", args.ready_timeout)
         if not args.no_mlflow:
             processes.wait_until_ready(mlflow, mlflow_server.health_url(args.host, args.mlflow_port), args.ready_timeout)
+        identity = None
         if not args.no_agent:
+            identity = LocalIdentity.create(args.identity_dir)
             agent_url = f"http://{args.host}:{args.agent_port}"
             agent = processes.start("agent service", processes.python_module(
                 "agent_runtime", "--host", args.host, "--port", str(args.agent_port)), agent_url,
-                env=agent_environment(args, environment, runtime_url))
+                env=agent_environment(args, environment, runtime_url, identity))
             children.append(agent)
             processes.wait_until_ready(agent, f"{agent_url}/health", args.ready_timeout)
             # The agent sets MLflow up in the background (never on a request's path): wait for it
             # here, so the first request made against `make local` is traced.
             processes.wait_until_ready(agent, f"{agent_url}/health", args.ready_timeout,
                                        accept=lambda body: json.loads(body).get("tracing") != "starting")
-        print_summary(args, environment, kinds, upstreams, runtime_url)
+        print_summary(args, environment, kinds, upstreams, runtime_url, identity)
         while not stop.wait(0.5):
             exited = next((child for child in children if child.process.poll() is not None), None)
             if exited:
@@ -152,8 +157,9 @@ def main(argv: list[str] | None = None) -> int:
             child.stop()
 
 
-def agent_environment(args, environment, runtime_url: str) -> dict[str, str]:
-    """The env's AGENT_* settings (as the stacks set them), pointed at the local endpoint and MLflow."""
+def agent_environment(args, environment, runtime_url: str, identity: LocalIdentity) -> dict[str, str]:
+    """The env's AGENT_* settings (as the stacks set them), pointed at the local endpoint, MLflow and
+    the local identity provider."""
     from kit_config.runtime_environment import runtime_environment
 
     tracking_uri = None if args.no_mlflow else f"http://{args.host}:{args.mlflow_port}"
@@ -161,8 +167,10 @@ def agent_environment(args, environment, runtime_url: str) -> dict[str, str]:
     unknown = [name for name in overrides if not name.startswith("AGENT_")]
     if unknown:
         raise SystemExit(f"error: --agent-setting takes AGENT_* settings; got {unknown}")
+    deployed = runtime_environment(environment, mlflow_tracking_uri=tracking_uri, session_dir=str(args.session_dir.resolve()))
     return {
-        **runtime_environment(environment, mlflow_tracking_uri=tracking_uri, session_dir=str(args.session_dir.resolve())),
+        **{name: value for name, value in deployed.items() if name not in FOREIGN_SETTINGS},
+        **identity.agent_settings(),
         **overrides,
         "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": runtime_url,
         "AWS_DEFAULT_REGION": environment.region,
@@ -171,7 +179,7 @@ def agent_environment(args, environment, runtime_url: str) -> dict[str, str]:
     }
 
 
-def print_summary(args, environment, kinds, upstreams, runtime_url) -> None:
+def print_summary(args, environment, kinds, upstreams, runtime_url, identity: LocalIdentity | None) -> None:
     endpoint = environment.inference.endpoint_name
     lines = [
         "",
@@ -185,6 +193,7 @@ def print_summary(args, environment, kinds, upstreams, runtime_url) -> None:
         lines.append(f"  MLflow                      http://{args.host}:{args.mlflow_port}  (data in {args.mlflow_dir})")
     if not args.no_agent:
         lines.append(f"  agent service               http://{args.host}:{args.agent_port}  (POST /invoke, /invoke/stream; GET /health)")
+        lines.append(f"  identity provider           {identity.issuer} (keys in {identity.folder})")
     lines += [
         "",
         "Point boto3 / Strands at it:",
@@ -193,6 +202,16 @@ def print_summary(args, environment, kinds, upstreams, runtime_url) -> None:
     ]
     if not args.no_mlflow:
         lines.append(f"  export MLFLOW_TRACKING_URI=http://{args.host}:{args.mlflow_port}")
+    if identity is not None:
+        lines += [
+            "",
+            "Call the agent as caller 'local-user' (another caller: python -m local_runtime.identity token NAME"
+            f" --dir {identity.folder}):",
+            f"  curl -s http://{args.host}:{args.agent_port}/invoke -H 'Content-Type: application/json' \\",
+            f"    -H 'Authorization: Bearer {identity.token('local-user')}' \\",
+            "    -d '{\"prompt\": \"My VPN keeps dropping\"}'",
+            "  (the answer's session_id continues the conversation: add \"session_id\": \"...\" to the body)",
+        ]
     print("\n".join(lines), flush=True)
 
 

@@ -6,6 +6,7 @@ they never collide with a `make local` the user already has running (`MAKE_LOCAL
 
     with LocalStack(scratch_dir, model="real", agent_settings={"AGENT_MAX_TOKENS": "160"}) as stack:
         stack.agent_url, stack.runtime_url, stack.mlflow_url
+        stack.identity().headers("alice")  # a bearer token of the stack's local identity provider
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from local_runtime import mlflow_server, processes
+from local_runtime.identity import DEFAULT_DIR as DEFAULT_IDENTITY_DIR, LocalIdentity
 from local_runtime.processes import answers
 from local_runtime.emulator import DEFAULT_PORT as DEFAULT_RUNTIME_PORT
 
@@ -37,6 +39,10 @@ class RunningStack:
     agent_url: str = f"http://127.0.0.1:{DEFAULT_AGENT_PORT}"
     runtime_url: str = f"http://127.0.0.1:{DEFAULT_RUNTIME_PORT}"
     mlflow_url: str = f"http://127.0.0.1:{mlflow_server.DEFAULT_PORT}"
+    identity_dir: Path = PROJECT_DIR / DEFAULT_IDENTITY_DIR  # `make local` runs from the project folder
+
+    def identity(self) -> LocalIdentity:
+        return LocalIdentity.load(self.identity_dir)
 
     def agent_answers(self) -> bool:
         return answers(f"{self.agent_url}/health", timeout=1.0)
@@ -81,6 +87,14 @@ class LocalStack:
     def mlflow_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['mlflow']}"
 
+    @property
+    def identity_dir(self) -> Path:
+        return self.scratch_dir / "identity"
+
+    def identity(self) -> LocalIdentity:
+        """The stack's identity provider (its supervisor wrote the keys on start)."""
+        return LocalIdentity.load(self.identity_dir)
+
     # -- lifecycle --------------------------------------------------------------------------------
     def command(self) -> list[str]:
         command = [
@@ -88,6 +102,7 @@ class LocalStack:
             "--port", str(self.ports["runtime"]), "--model-port", str(self.ports["model"]),
             "--mlflow-port", str(self.ports["mlflow"]), "--mlflow-dir", str(self.mlflow_dir),
             "--agent-port", str(self.ports["agent"]), "--session-dir", str(self.scratch_dir / "sessions"),
+            "--identity-dir", str(self.identity_dir),
             *self.extra_args,
         ]
         if not self.agent:

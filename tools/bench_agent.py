@@ -129,8 +129,12 @@ def ms(seconds: float) -> str:
 
 # -- processes -----------------------------------------------------------------------------------
 
-def post(url: str, body: dict, timeout: float = 120) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+_TOKENS: dict[str, dict[str, str]] = {}  # caller -> Authorization header, signed by the Stack's local identity
+
+
+def post(url: str, body: dict, timeout: float = 120, caller: str = "bench") -> tuple[int, bytes]:
+    headers = {"Content-Type": "application/json", **_TOKENS.setdefault(caller, Stack.identity.headers(caller))}
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers)
     try:
         with _DIRECT.open(request, timeout=timeout) as response:
             return response.status, response.read()
@@ -186,6 +190,8 @@ def wait_for_traces(database: Path, expected: int, limit: float = 120.0) -> int:
 class Stack:
     """Model servers, emulator and MLflow for the whole run; agents come and go per phase."""
 
+    identity = None  # the local identity provider the agents verify tokens with (set on enter)
+
     def __init__(self, scratch: Path) -> None:
         self.scratch = scratch
         self.mlflow_db = scratch / "mlflow" / "mlflow.db"  # as local_runtime.mlflow_server lays it out
@@ -196,6 +202,7 @@ class Stack:
         from kit_config.runtime_environment import runtime_environment
         from local_runtime import mlflow_server, processes
         from local_runtime.endpoints import LocalEndpoint, LocalVariant, dump_endpoints, endpoints_from_environment
+        from local_runtime.identity import FOREIGN_SETTINGS, LocalIdentity
 
         try:
             mlflow_port = processes.free_port()
@@ -216,9 +223,12 @@ class Stack:
             self.emulator = self._keep(start_server("emulator", "local_runtime.emulator", "--endpoints-file",
                                                     str(self.scratch / "endpoints.json")))
             processes.wait_until_ready(mlflow, mlflow_server.health_url("127.0.0.1", mlflow_port), 120)
+            Stack.identity = LocalIdentity.create(self.scratch / "identity")
+            deployed = runtime_environment(self.environment, mlflow_tracking_uri=f"http://127.0.0.1:{mlflow_port}",
+                                           session_dir=str(self.scratch / "sessions"))
             self.agent_env = {
-                **runtime_environment(self.environment, mlflow_tracking_uri=f"http://127.0.0.1:{mlflow_port}",
-                                      session_dir=str(self.scratch / "sessions")),
+                **{name: value for name, value in deployed.items() if name not in FOREIGN_SETTINGS},
+                **Stack.identity.agent_settings(),
                 "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.emulator.url}
         except BaseException:
             self.__exit__()
@@ -260,14 +270,10 @@ def wait_for_tracing(agent_url: str, limit: float = 120.0) -> None:
 
 # -- phase 1: HTTP turn vs bare invoke, CPU per turn --------------------------------------------
 
-def sessions(prefix: str) -> Callable[[], str]:
-    counter = iter(range(10**9))
-    return lambda: f"{prefix}-{next(counter):08d}"
-
-
-def http_turn(agent_url: str, session: Callable[[], str], path: str = "/invoke", prompt: str = PROMPT) -> float:
+def http_turn(agent_url: str, path: str = "/invoke", prompt: str = PROMPT) -> float:
+    """One turn in a new session (the server issues its id)."""
     started = time.perf_counter()
-    status, body = post(f"{agent_url}{path}", {"prompt": prompt, "session_id": session()})
+    status, body = post(f"{agent_url}{path}", {"prompt": prompt})
     elapsed = time.perf_counter() - started
     if status != 200:
         raise RuntimeError(f"agent answered {status}: {body[:500]!r}")
@@ -280,16 +286,15 @@ def http_phase(stack: Stack, turns: int, warmup: int, *, tracing: bool, bare: Ca
     traces_before = traces_stored(stack.mlflow_db)
     agent = stack.agent(tracing=tracing, endpoint=endpoint)
     try:
-        session = sessions(f"bench-{'on' if tracing else 'off'}-{endpoint or 'dev'}")
         for _ in range(warmup):  # connections, MLflow set-up, first-use imports
-            http_turn(agent.url, session, prompt=prompt)
+            http_turn(agent.url, prompt=prompt)
             if bare:
                 bare()
         settle(stack, agent.process.pid, traces_before + warmup if tracing else None)
         cpu_before = process_cpu_seconds(agent.process.pid)
         agent_times, bare_times = [], []
         for _ in range(turns):
-            agent_times.append(http_turn(agent.url, session, prompt=prompt))
+            agent_times.append(http_turn(agent.url, prompt=prompt))
             if bare:
                 bare_times.append(bare())
         settle(stack, agent.process.pid, traces_before + warmup + turns if tracing else None)
@@ -339,9 +344,11 @@ class Context:
     def get_remaining_time_in_millis(self): return 60000
 
 def event(number):
-    body = json.dumps({"prompt": sys.argv[3], "session_id": f"lambda-{started:.0f}-{number:06d}"})
+    body = json.dumps({"prompt": sys.argv[3]})
     return {"version": "2.0", "rawPath": "/invoke", "rawQueryString": "", "headers": {"content-type": "application/json"},
             "requestContext": {"http": {"method": "POST", "path": "/invoke", "sourceIp": "10.0.0.1", "protocol": "HTTP/1.1"},
+                               # The SigV4-verified signer, as an IAM-authenticated Function URL passes it.
+                               "authorizer": {"iam": {"userArn": "arn:aws:sts::111111111111:assumed-role/bench/bench"}},
                                "accountId": "111111111111", "requestId": f"bench-{number}", "stage": "$default",
                                "routeKey": "$default"},
             "body": base64.b64encode(body.encode()).decode(), "isBase64Encoded": True}
@@ -362,7 +369,8 @@ print(json.dumps({"bench_report": {"import_s": imported - started, "first_answer
 
 
 def lambda_process(env: dict, requests: int, *, warm: bool, timeout: float = 300) -> dict:
-    env = {**os.environ, **DUMMY_AWS, **env, "AWS_LAMBDA_FUNCTION_NAME": "bench", "PYTHONPATH": str(PROJECT_DIR)}
+    env = {**os.environ, **DUMMY_AWS, **env, "AWS_LAMBDA_FUNCTION_NAME": "bench", "AGENT_AUTH_MODE": "iam",
+           "PYTHONPATH": str(PROJECT_DIR)}
     result = subprocess.run([sys.executable, "-c", LAMBDA_CHILD, repr(time.time()), str(requests), PROMPT,
                              "warm" if warm else "cold"], env=env,
                             capture_output=True, text=True, timeout=timeout, cwd=PROJECT_DIR)
@@ -386,10 +394,10 @@ def cold_start(stack: Stack, runs: int) -> list[dict]:
 
 # -- phase 4: 32 users vs 1 -----------------------------------------------------------------------
 
-def stream_turn(agent_url: str, session_id: str) -> float | int:
-    """Seconds for a whole streamed turn, or the HTTP status / 0 (error event) of a refused one."""
+def stream_turn(agent_url: str, caller: str = "bench") -> float | int:
+    """Seconds for a whole streamed turn (a new session), or the HTTP status / 0 (error event) of a refused one."""
     started = time.perf_counter()
-    status, body = post(f"{agent_url}/invoke/stream", {"prompt": PROMPT, "session_id": session_id})
+    status, body = post(f"{agent_url}/invoke/stream", {"prompt": PROMPT}, caller=caller)
     elapsed = time.perf_counter() - started
     if status != 200:
         return status
@@ -399,18 +407,17 @@ def stream_turn(agent_url: str, session_id: str) -> float | int:
 def concurrency(stack: Stack, users: int, turns_single: int, turns_each: int) -> tuple[Summary, Summary, dict]:
     agent = stack.agent(endpoint=SLOW_ENDPOINT)
     try:
-        session = sessions("conc-single")
         for _ in range(2):
-            stream_turn(agent.url, session())
-        single = [stream_turn(agent.url, session()) for _ in range(turns_single)]
+            stream_turn(agent.url)
+        single = [stream_turn(agent.url) for _ in range(turns_single)]
         results: list[float | int] = []
         lock = threading.Lock()
         barrier = threading.Barrier(users)
 
         def user(index: int) -> None:
             barrier.wait(60)
-            for number in range(turns_each):
-                outcome = stream_turn(agent.url, f"conc-{index:03d}-{number:04d}")
+            for _ in range(turns_each):
+                outcome = stream_turn(agent.url, caller=f"user-{index:03d}")  # users are callers: each has its own turn limit
                 with lock:
                     results.append(outcome)
 

@@ -1,8 +1,9 @@
 """`make demo`: the whole local stack with the real small model, a short support conversation over
 HTTP with streamed tokens, then proof that every request's trace is in the local MLflow server.
 
-Starts `python -m local_runtime` (emulator, SmolLM2 model server, MLflow, agent service) on free
-loopback ports with throwaway data directories, talks to the agent like a client would, checks
+Starts `python -m local_runtime` (emulator, SmolLM2 model server, MLflow, agent service, local
+identity provider) on free loopback ports with throwaway data directories, talks to the agent like
+a client would (a bearer token of the local provider; the session id the first answer issues), checks
 each request's trace and tags in MLflow, stops everything it started, and ends with the line
 `demo ok requests=N traces=M` (exit 0 only when every request was answered and traced).
 """
@@ -27,14 +28,15 @@ CONVERSATION = [
     "It affects my whole team of 12 people, and we have a customer demo today.",
     "Thanks. Which ticket priority would that be?",
 ]
-SESSION = f"demo-{int(time.time())}"
+CALLER = "demo-user"
 
 
-def ask(agent_url: str, prompt: str) -> dict:
-    """Stream one turn over HTTP, printing tokens as they arrive; return the final event."""
-    request = urllib.request.Request(
-        f"{agent_url}/invoke/stream", data=json.dumps({"prompt": prompt, "session_id": SESSION}).encode(),
-        headers={"Content-Type": "application/json"})
+def ask(agent_url: str, prompt: str, headers: dict[str, str], session_id: str | None) -> dict:
+    """Stream one turn over HTTP (a new session unless `session_id`), printing tokens as they arrive;
+    return the final event."""
+    body = {"prompt": prompt, **({"session_id": session_id} if session_id else {})}
+    request = urllib.request.Request(f"{agent_url}/invoke/stream", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json", **headers})
     print(f"\nuser> {prompt}\nagent> ", end="", flush=True)
     final: dict = {}
     with urllib.request.urlopen(request, timeout=240) as response:
@@ -66,7 +68,9 @@ def traced(mlflow_url: str, final: dict, timeout: float = 60) -> bool:
     while time.monotonic() < deadline:
         trace = mlflow.get_trace(final["trace_id"], silent=True) if final.get("trace_id") else None
         if trace is not None and trace.info.tags.get("agent.request_id") == final["request_id"]:
-            return trace.info.tags.get("agent.session_id") == SESSION and trace.info.tags.get("agent.version") == final["agent_version"]
+            return (trace.info.tags.get("agent.session_id") == final["session_id"]
+                    and trace.info.tags.get("agent.version") == final["agent_version"]
+                    and bool(trace.info.tags.get("agent.caller_id")))
         time.sleep(0.5)
     return False
 
@@ -83,7 +87,10 @@ def main() -> int:
         answered = traces = 0
         with LocalStack(Path(scratch), model="real", agent_settings=settings) as stack:
             print(f"local stack up: agent {stack.agent_url}, MLflow {stack.mlflow_url}")
-            finals = [ask(stack.agent_url, prompt) for prompt in CONVERSATION]
+            headers, session_id, finals = stack.identity().headers(CALLER), None, []
+            for prompt in CONVERSATION:
+                finals.append(ask(stack.agent_url, prompt, headers, session_id))
+                session_id = finals[-1].get("session_id", session_id)  # issued by the first answer
             answered = sum(1 for final in finals if final.get("event") == "final")
             traces = sum(1 for final in finals if final.get("event") == "final" and traced(stack.mlflow_url, final))
             print(f"\n{answered}/{len(CONVERSATION)} requests answered; {traces} traces found in MLflow with their tags")

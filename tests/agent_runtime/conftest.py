@@ -1,13 +1,20 @@
 """Real processes on loopback for the agent tests: the scripted model (test double) behind the
 SageMaker Runtime emulator, a real MLflow server, and agent services started per test module.
+
+Callers are real: the local identity provider (local_runtime.identity) signs an ES256 token per
+caller name, and `post` sends it (caller "tester" unless told otherwise; `caller=None`: no token).
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -20,9 +27,21 @@ from kit_config.loader import load_environment
 from kit_config.runtime_environment import runtime_environment
 from local_runtime import mlflow_server, processes
 from local_runtime.endpoints import LocalEndpoint, LocalVariant, endpoints_from_environment
+from local_runtime.identity import FOREIGN_SETTINGS, LocalIdentity
 from tests.local_runtime.support import DUMMY_AWS, PROJECT_DIR, start_emulator, start_server
 
 ENDPOINT = "governed-agents-dev-llm"
+CALLER = "tester"
+# One provider for the whole run (every agent process verifies its tokens); created at import so the
+# plain helpers below can sign without a fixture.
+IDENTITY = LocalIdentity.create(Path(tempfile.mkdtemp(prefix="agent-identity-")))
+atexit.register(shutil.rmtree, IDENTITY.folder, True)
+
+
+@functools.lru_cache(maxsize=None)
+def bearer(caller: str) -> dict[str, str]:
+    """The Authorization header of `caller` (a 12-hour token: one per caller for the whole run)."""
+    return IDENTITY.headers(caller)
 
 
 @pytest.fixture(scope="session")
@@ -159,7 +178,7 @@ class LambdaProcess:
         self.process = subprocess.run(
             [sys.executable, str(script), *args], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=timeout,
             env={**os.environ, "PYTHONPATH": str(PROJECT_DIR), "AWS_LAMBDA_FUNCTION_NAME": "governed-agents-dev-agent",
-                 **self.env},
+                 **self.env, "AGENT_AUTH_MODE": "iam"},  # behind an IAM-authenticated Function URL
         )
         assert self.process.returncode == 0, self.process.stderr[-3000:]
         return self.lines("RESULT")
@@ -172,9 +191,11 @@ class LambdaProcess:
         return emf_records(self.process.stdout)
 
 
-def post(url: str, body, headers: dict | None = None, timeout: float = 60) -> tuple[int, dict, dict]:
+def post(url: str, body, headers: dict | None = None, timeout: float = 60,
+         caller: str | None = CALLER) -> tuple[int, dict, dict]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(url, data=data, headers={
+        "Content-Type": "application/json", **(bearer(caller) if caller else {}), **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, {k.lower(): v for k, v in response.headers.items()}, json.loads(response.read() or b"{}")
@@ -185,6 +206,13 @@ def post(url: str, body, headers: dict | None = None, timeout: float = 60) -> tu
 def get(url: str, timeout: float = 30) -> tuple[int, dict, dict]:
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.status, {k.lower(): v for k, v in response.headers.items()}, json.loads(response.read() or b"{}")
+
+
+def turn(agent_url: str, prompt: str, session: str | None = None, *, path: str = "/invoke",
+         caller: str | None = CALLER, **kwargs) -> tuple[int, dict, dict]:
+    """One turn: a new session unless `session` (an id the server issued) continues one."""
+    body = {"prompt": prompt, **({"session_id": session} if session else {})}
+    return post(f"{agent_url}{path}", body, caller=caller, **kwargs)
 
 
 def sse(raw: str) -> list[tuple[str, dict]]:
@@ -199,9 +227,11 @@ def sse(raw: str) -> list[tuple[str, dict]]:
 @pytest.fixture(scope="module")
 def agent_env(scripted_endpoint, mlflow_url, tmp_path_factory):
     """The dev environment's AGENT_* settings, as the stacks set them, pointed at the local endpoint."""
+    deployed = runtime_environment(load_environment("dev"), mlflow_tracking_uri=mlflow_url,
+                                   session_dir=str(tmp_path_factory.mktemp("sessions")))
     return {
-        **runtime_environment(load_environment("dev"), mlflow_tracking_uri=mlflow_url,
-                              session_dir=str(tmp_path_factory.mktemp("sessions"))),
+        **{name: value for name, value in deployed.items() if name not in FOREIGN_SETTINGS},
+        **IDENTITY.agent_settings(),
         **DUMMY_AWS,
         "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": scripted_endpoint.url,
         "AGENT_MAX_ATTEMPTS": "1",  # one attempt: faults surface immediately (retries have their own test)

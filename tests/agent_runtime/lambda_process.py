@@ -2,7 +2,7 @@
 
     python tests/agent_runtime/lambda_process.py [--wait-for-tracing S] [--then-wait S] PROMPT...
 
-Each PROMPT becomes one Function URL event (session `cold-<pid>-<n>`). `--wait-for-tracing S` waits
+Each PROMPT becomes one Function URL event (a new session each). `--wait-for-tracing S` waits
 up to S seconds for MLflow set-up before the first invocation. One `RESULT {json}` line per
 invocation: status, body, handler_ms, since_start_s (process start -> handler returned, from
 /proc), the lineage status at return and set-up's duration. `--then-wait S` then waits up to S
@@ -60,9 +60,9 @@ def main() -> None:
     template = json.loads(EVENT.read_text())
     if args.wait_for_tracing:
         lineage.wait_until_set_up(args.wait_for_tracing)
-    for count, prompt in enumerate(args.prompts, start=1):
+    for prompt in args.prompts:
         event = copy.deepcopy(template)
-        event["body"] = json.dumps({"prompt": prompt, "session_id": f"cold-{os.getpid():08d}-{count:04d}"})
+        event["body"] = json.dumps({"prompt": prompt})
         event["isBase64Encoded"] = False
         started = time.perf_counter()
         response = handler(event, Context())

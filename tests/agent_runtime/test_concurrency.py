@@ -24,7 +24,7 @@ from agent_runtime.concurrency import (
 )
 from agent_runtime.errors import ApiError
 from agent_runtime.settings import RuntimeSettings
-from tests.agent_runtime.conftest import AgentProcess, post
+from tests.agent_runtime.conftest import CALLER, AgentProcess, bearer, post
 
 MODEL_LATENCY_S = 0.5  # the scripted model's `fixed_latency` default
 
@@ -108,9 +108,12 @@ def test_gauge_is_the_time_weighted_mean_peak_and_refusals_of_the_period():
 
 # --- real processes ----------------------------------------------------------------------------
 
-def _turn(agent: AgentProcess, prompt: str, session: str) -> tuple[float, int, dict, dict]:
+def _turn(agent: AgentProcess, prompt: str, session: str | None = None, caller: str = CALLER) -> tuple[float, int, dict, dict]:
+    """One turn (a new session unless `session`); each simulated user is its own caller, as the per-caller
+    turn limit (AGENT_MAX_TURNS_PER_CALLER) would otherwise refuse a single caller's 32 parallel turns."""
     started = time.perf_counter()
-    status, headers, body = post(f"{agent.url}/invoke", {"prompt": prompt, "session_id": session}, timeout=60)
+    body = {"prompt": prompt, **({"session_id": session} if session else {})}
+    status, headers, body = post(f"{agent.url}/invoke", body, timeout=60, caller=caller)
     return time.perf_counter() - started, status, headers, body
 
 
@@ -154,13 +157,13 @@ def test_32_concurrent_sessions_answer_at_about_the_model_latency(agent_env, tmp
     try:
         assert _health(worker)["sessions"] == {"in_flight": 0, "limit": 32}
         prompt = "[scenario:fixed_latency] how do I reset my password?"
-        for index in range(3):  # warm-up: model client, connections
-            _turn(worker, prompt, f"conc-warm-{index:04d}")
-        alone = statistics.median(_turn(worker, prompt, f"conc-one-{index:04d}")[0] for index in range(5))
+        for _ in range(3):  # warm-up: model client, connections
+            _turn(worker, prompt)
+        alone = statistics.median(_turn(worker, prompt)[0] for _ in range(5))
         assert MODEL_LATENCY_S <= alone < MODEL_LATENCY_S * 1.5
         # 32 users, 3 turns each, every turn a new session: as the issue measured it.
         runs = [run for user in _concurrently(32, lambda index: [
-            _turn(worker, prompt, f"conc-many-{index:04d}-{number}") for number in range(3)]) for run in user]
+            _turn(worker, prompt, caller=f"user-{index:02d}") for _ in range(3)]) for run in user]
         assert [status for _, status, _, _ in runs] == [200] * 96
         together = statistics.median(seconds for seconds, _, _, _ in runs)
         print(f"1 user p50 {alone:.3f} s; 32 users p50 {together:.3f} s, p95 {statistics.quantiles([r[0] for r in runs], n=20)[-1]:.3f} s")
@@ -178,19 +181,19 @@ def test_beyond_the_limit_a_request_gets_503_and_its_session_continues_on_retry(
     worker = AgentProcess({**agent_env, "AGENT_MAX_CONCURRENT_SESSIONS": str(limit), "AGENT_SESSIONS_METRIC_SECONDS": "0.3"},
                           tmp_path / "limit.log").start()
     try:
-        session = "retry-0001"
-        assert _turn(worker, "[scenario:multi_turn] first", session)[3]["answer"] == "Turn 1: first"
+        first = _turn(worker, "[scenario:multi_turn] first")[3]
+        session = first["session_id"]
+        assert first["answer"] == "Turn 1: first"
         slow = "[scenario:slow_tokens] " + "word " * 30  # ~1.5 s at 50 ms a token
         busy_results: list = []
         busy = threading.Thread(target=lambda: busy_results.extend(
-            _concurrently(limit, lambda index: _turn(worker, slow, f"limit-busy-{index:04d}"))))
+            _concurrently(limit, lambda index: _turn(worker, slow, caller=f"busy-{index}"))))
         busy.start()
         _until(lambda: _health(worker)["sessions"]["in_flight"] == limit)
 
         _, status, headers, body = _turn(worker, "[scenario:multi_turn] second", session)
         assert (status, headers.get("retry-after"), body["error"]["code"]) == (503, "1", "AtCapacity"), body
-        stream_status, stream_headers, stream_body = post(
-            f"{worker.url}/invoke/stream", {"prompt": "hi", "session_id": "limit-stream-01"})
+        stream_status, stream_headers, stream_body = post(f"{worker.url}/invoke/stream", {"prompt": "hi"})
         assert (stream_status, stream_headers.get("retry-after"), stream_body["error"]["code"]) == (503, "1", "AtCapacity")
         assert _health(worker)["status"] == "ok"  # health checks are never refused
 
@@ -219,16 +222,16 @@ def test_a_stream_holds_its_slot_until_it_ends_even_when_the_client_leaves(agent
     worker = AgentProcess({**agent_env, "AGENT_MAX_CONCURRENT_SESSIONS": "1"}, tmp_path / "stream.log").start()
     try:
         connection = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=30)
-        body = json.dumps({"prompt": "[scenario:slow_tokens] " + "word " * 200, "session_id": "slot-stream-1"})
-        connection.request("POST", "/invoke/stream", body=body, headers={"Content-Type": "application/json"})
+        body = json.dumps({"prompt": "[scenario:slow_tokens] " + "word " * 200})
+        connection.request("POST", "/invoke/stream", body=body, headers={"Content-Type": "application/json", **bearer(CALLER)})
         response = connection.getresponse()
         assert b"event: token" in response.read1(4096)
-        assert _turn(worker, "meanwhile", "slot-other-01")[1] == 503  # the stream holds the only slot
+        assert _turn(worker, "meanwhile", caller="other")[1] == 503  # the stream holds the only slot
         connection.close()  # 200 tokens at 50 ms would take 10 s more
         _until(lambda: _health(worker)["sessions"]["in_flight"] == 0)
-        assert _turn(worker, "after the stream", "slot-other-01")[1] == 200
-        request = urllib.request.Request(f"{worker.url}/invoke/stream", headers={"Content-Type": "application/json"},
-                                         data=json.dumps({"prompt": "a whole stream", "session_id": "slot-stream-2"}).encode())
+        assert _turn(worker, "after the stream", caller="other")[1] == 200
+        request = urllib.request.Request(f"{worker.url}/invoke/stream", headers={"Content-Type": "application/json", **bearer(CALLER)},
+                                         data=json.dumps({"prompt": "a whole stream"}).encode())
         with urllib.request.urlopen(request, timeout=30) as finished:
             assert b"event: final" in finished.read()
         _until(lambda: _health(worker)["sessions"]["in_flight"] == 0)  # a finished stream frees it too

@@ -1,4 +1,5 @@
-"""Upstream faults map to documented statuses; session ids are checked; one request per session at a time."""
+"""Upstream faults map to documented statuses; session ids are checked; sessions live in their caller's
+namespace; one request per session at a time; at most N turns per caller."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, EventStrea
 from botocore.stub import ANY
 
 from agent_runtime.errors import ApiError, from_exception
-from agent_runtime.sessions import session_lock, validate_session_id
+from agent_runtime.sessions import caller_slot, new_session_id, session_exists, session_lock, validate_session_id
 from agent_runtime.settings import RuntimeSettings
 
 
@@ -44,24 +45,64 @@ def test_wrapped_botocore_errors_are_found_through_the_cause_chain():
         assert from_exception(outer).status == 429
 
 
-@pytest.mark.parametrize("session_id", ["short", "has space in it", "../../etc/passwd", "x" * 200, 12345678, None])
+@pytest.mark.parametrize("session_id", ["short", "has space in it", "../../etc/passwd", "x" * 200, 12345678, ""])
 def test_bad_session_ids_are_rejected(session_id):
     with pytest.raises(ApiError) as error:
         validate_session_id(session_id)
     assert error.value.status == 400
 
 
+def test_no_session_id_means_a_new_session_with_an_unguessable_issued_id():
+    assert validate_session_id(None) is None
+    issued = {new_session_id() for _ in range(1000)}
+    assert len(issued) == 1000 and all(validate_session_id(i) == i and len(i) == 32 for i in issued)  # 128 bits
+
+
 def test_a_busy_session_rejects_a_second_request(tmp_path, monkeypatch):
     monkeypatch.setenv("AGENT_ENDPOINT_NAME", "e")
     settings = RuntimeSettings(session_dir=tmp_path)
-    with session_lock(settings, "session-0001"):
-        with pytest.raises(ApiError) as error, session_lock(settings, "session-0001"):
+    with session_lock(settings, "caller-a", "session-0001"):
+        with pytest.raises(ApiError) as error, session_lock(settings, "caller-a", "session-0001"):
             pass
         assert error.value.status == 409
-        with session_lock(settings, "session-0002"):  # other sessions are independent
+        with session_lock(settings, "caller-a", "session-0002"):  # other sessions are independent
             pass
-    with session_lock(settings, "session-0001"):  # released
+        with session_lock(settings, "caller-b", "session-0001"):  # and so is another caller's namespace
+            pass
+    with session_lock(settings, "caller-a", "session-0001"):  # released
         pass
+    assert (tmp_path / "caller-a" / "session-0001.lock").exists() and not (tmp_path / "session-0001.lock").exists()
+
+
+def test_a_caller_holds_at_most_its_turn_slots_and_other_callers_are_not_affected(tmp_path, monkeypatch):
+    monkeypatch.setenv("AGENT_ENDPOINT_NAME", "e")
+    settings = RuntimeSettings(session_dir=tmp_path, max_turns_per_caller=3)
+    held = [caller_slot(settings, "caller-a") for _ in range(3)]
+    with pytest.raises(ApiError) as refused:
+        caller_slot(settings, "caller-a")
+    assert (refused.value.status, refused.value.code, refused.value.headers()) == (429, "TooManyTurns", {"Retry-After": "2"})
+    with caller_slot(settings, "caller-b"):  # another caller still gets through
+        pass
+    held[1].release()
+    held[1].release()  # once only
+    with caller_slot(settings, "caller-a"):  # a freed slot is taken again
+        pass
+    for slot in held:
+        slot.release()
+    assert sorted(path.name for path in (tmp_path / "caller-a" / ".turns").iterdir()) == ["0.lock", "1.lock", "2.lock"]
+
+
+def test_a_session_exists_only_in_its_caller_s_namespace(tmp_path, monkeypatch):
+    monkeypatch.setenv("AGENT_ENDPOINT_NAME", "e")
+    from agent_runtime.sessions import session_manager
+
+    settings = RuntimeSettings(session_dir=tmp_path)
+    session_id = new_session_id()
+    assert not session_exists(settings, "caller-a", session_id)
+    session_manager(settings, "caller-a", session_id)  # Strands creates the session
+    assert session_exists(settings, "caller-a", session_id)
+    assert not session_exists(settings, "caller-b", session_id)
+    assert (tmp_path / "caller-a" / f"session_{session_id}" / "session.json").is_file()
 
 
 def test_model_error_from_an_overloaded_container_is_a_throttle_and_its_timeout_a_504():
@@ -90,7 +131,7 @@ class TestS3SessionLock:
         monkeypatch.setenv("AGENT_ENDPOINT_NAME", "e")
         return RuntimeSettings(session_bucket="sessions-bucket", request_timeout_seconds=60)
 
-    KEY = {"Bucket": "sessions-bucket", "Key": "sessions/s3-lock-01/.lock"}
+    KEY = {"Bucket": "sessions-bucket", "Key": "sessions/caller-a/s3-lock-01/.lock"}
 
     def lock_held_since(self, stubber, acquired_at: float) -> None:
         """The conditional write fails, and reading the lock shows when it was taken."""
@@ -106,47 +147,79 @@ class TestS3SessionLock:
     def test_acquires_with_a_conditional_write_and_releases(self, s3, settings):
         from botocore.stub import ANY
 
-        from agent_runtime.sessions import _s3_lock
-
         client, stubber = s3
         stubber.add_response("put_object", {}, {**self.KEY, "Body": ANY, "IfNoneMatch": "*"})
         stubber.add_response("delete_object", {}, self.KEY)
-        with _s3_lock(settings, "s3-lock-01", client):
+        with session_lock(settings, "caller-a", "s3-lock-01", client):
             pass
 
     def test_a_fresh_lock_held_elsewhere_means_busy(self, s3, settings):
         import time
 
-        from agent_runtime.sessions import _s3_lock
-
         client, stubber = s3
         self.lock_held_since(stubber, time.time())
-        with pytest.raises(ApiError) as error, _s3_lock(settings, "s3-lock-01", client):
+        with pytest.raises(ApiError) as error, session_lock(settings, "caller-a", "s3-lock-01", client):
             pass
         assert error.value.status == 409
 
     def test_an_abandoned_lock_is_taken_over(self, s3, settings):
         from botocore.stub import ANY
 
-        from agent_runtime.sessions import _s3_lock
-
         client, stubber = s3
         self.lock_held_since(stubber, 0)  # 1970: far older than twice the request timeout
         stubber.add_response("delete_object", {}, self.KEY)
         stubber.add_response("put_object", {}, {**self.KEY, "Body": ANY, "IfNoneMatch": "*"})
         stubber.add_response("delete_object", {}, self.KEY)
-        with _s3_lock(settings, "s3-lock-01", client):
+        with session_lock(settings, "caller-a", "s3-lock-01", client):
             pass
 
     def test_other_s3_errors_are_not_mistaken_for_a_busy_session(self, s3, settings):
         from botocore.exceptions import ClientError
 
-        from agent_runtime.sessions import _s3_lock
-
         client, stubber = s3
         stubber.add_client_error("put_object", "AccessDenied", http_status_code=403)
-        with pytest.raises(ClientError), _s3_lock(settings, "s3-lock-01", client):
+        with pytest.raises(ClientError), session_lock(settings, "caller-a", "s3-lock-01", client):
             pass
+
+    def test_caller_slots_are_objects_under_the_caller_s_prefix_and_all_taken_is_429(self, s3, settings):
+        import time
+
+        client, stubber = s3
+        one_slot = settings.model_copy(update={"max_turns_per_caller": 1})
+        slot = {"Bucket": "sessions-bucket", "Key": "sessions/caller-a/.turns/0"}
+        stubber.add_response("put_object", {}, {**slot, "Body": ANY, "IfNoneMatch": "*"})
+        stubber.add_response("delete_object", {}, slot)
+        with caller_slot(one_slot, "caller-a", client):
+            pass
+        stubber.add_client_error("put_object", "PreconditionFailed", http_status_code=412)  # held elsewhere, fresh
+        import io
+        import json
+
+        from botocore.response import StreamingBody
+
+        body = json.dumps({"acquired_at": time.time()}).encode()
+        stubber.add_response("get_object", {"Body": StreamingBody(io.BytesIO(body), len(body))}, slot)
+        with pytest.raises(ApiError) as refused:
+            caller_slot(one_slot, "caller-a", client)
+        assert refused.value.status == 429
+
+    @pytest.mark.parametrize("head, exists", [(None, True), ("404", False), ("NoSuchKey", False)])
+    def test_a_session_exists_when_its_caller_s_prefix_holds_it(self, s3, settings, head, exists):
+        client, stubber = s3
+        key = {"Bucket": "sessions-bucket", "Key": "sessions/caller-a/session_s3-session-1/session.json"}
+        if head is None:
+            stubber.add_response("head_object", {}, key)
+        else:
+            stubber.add_client_error("head_object", head, http_status_code=404, expected_params=key)
+        assert session_exists(settings, "caller-a", "s3-session-1", client) is exists
+
+    def test_a_failing_existence_check_is_not_taken_for_a_missing_session(self, s3, settings):
+        from botocore.exceptions import ClientError
+
+        client, stubber = s3
+        stubber.add_client_error("head_object", "403", http_status_code=403)
+        with pytest.raises(ClientError):
+            session_exists(settings, "caller-a", "s3-session-1", client)
 
 
 class TestOneS3ClientPerProcess:
@@ -183,24 +256,24 @@ class TestOneS3ClientPerProcess:
         return RuntimeSettings(session_bucket="sessions-bucket")
 
     @staticmethod
-    def new_session(stubber, session_id: str) -> None:
+    def new_session(stubber, session_id: str, prefix: str = "sessions/caller-a/") -> None:
         """What S3SessionManager asks S3 when it opens a session that does not exist yet."""
-        key = {"Bucket": "sessions-bucket", "Key": f"sessions/session_{session_id}/session.json"}
+        key = {"Bucket": "sessions-bucket", "Key": f"{prefix}session_{session_id}/session.json"}
         stubber.add_client_error("get_object", "NoSuchKey", http_status_code=404, expected_params=key)
         stubber.add_client_error("head_object", "404", http_status_code=404, expected_params=key)
         stubber.add_response("put_object", {}, {**key, "Body": ANY, "ContentType": "application/json"})
 
     def test_session_managers_and_locks_of_every_request_share_one_client(self, sessions_made, settings):
-        from agent_runtime.sessions import _s3_lock, session_manager
+        from agent_runtime.sessions import session_manager
 
         client, stubber, made = sessions_made
         for number in range(3):
             session_id = f"shared-{number:04d}"
             self.new_session(stubber, session_id)
-            assert session_manager(settings, session_id).client is client
+            assert session_manager(settings, "caller-a", session_id).client is client
             stubber.add_response("put_object", {})
             stubber.add_response("delete_object", {})
-            with _s3_lock(settings, session_id):
+            with session_lock(settings, "caller-a", session_id):
                 pass
         assert made == [{"region_name": "us-east-1"}]  # one Session, in the configured region
 
@@ -210,7 +283,7 @@ class TestOneS3ClientPerProcess:
 
         _, stubber, made = sessions_made
         for number in range(2):
-            self.new_session(stubber, f"default-{number:04d}")
+            self.new_session(stubber, f"default-{number:04d}", prefix="sessions/")
             S3SessionManager(session_id=f"default-{number:04d}", bucket="sessions-bucket", prefix="sessions/",
                              region_name="us-east-1")
         assert len(made) == 2

@@ -15,11 +15,16 @@ import urllib.request
 
 import pytest
 
-from tests.agent_runtime.conftest import AgentProcess, post, sse
+from tests.agent_runtime.conftest import AgentProcess, bearer, post, sse, turn
 
 
-def invoke(agent, prompt: str, session: str, **kwargs):
-    return post(f"{agent.url}/invoke", {"prompt": prompt, "session_id": session}, **kwargs)
+def invoke(agent, prompt: str, session: str | None = None, **kwargs):
+    return turn(agent.url, prompt, session, **kwargs)
+
+
+def stream_request(agent, body: dict) -> urllib.request.Request:
+    return urllib.request.Request(f"{agent.url}/invoke/stream", data=json.dumps(body).encode(),
+                                  headers={"Content-Type": "application/json", **bearer("tester")})
 
 
 def test_health_reports_the_agent_version(agent):
@@ -30,7 +35,7 @@ def test_health_reports_the_agent_version(agent):
 
 
 def test_invoke_answers_with_usage_and_a_trace(agent):
-    status, headers, body = invoke(agent, "hello agent", "answer-0001", headers={"X-Request-Id": "req-answer-1"})
+    status, headers, body = invoke(agent, "hello agent", headers={"X-Request-Id": "req-answer-1"})
     assert status == 200, body
     assert body["answer"] == "You said: hello agent"
     assert body["request_id"] == "req-answer-1" and headers["x-request-id"] == "req-answer-1"
@@ -45,8 +50,7 @@ def test_invoke_answers_with_usage_and_a_trace(agent):
 
 
 def test_stream_sends_tokens_then_a_final_event(agent):
-    request = urllib.request.Request(f"{agent.url}/invoke/stream", data=json.dumps(
-        {"prompt": "stream these words please", "session_id": "stream-0001"}).encode(), headers={"Content-Type": "application/json"})
+    request = stream_request(agent, {"prompt": "stream these words please"})
     with urllib.request.urlopen(request, timeout=60) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         events = sse(response.read().decode())
@@ -58,8 +62,7 @@ def test_stream_sends_tokens_then_a_final_event(agent):
 
 
 def test_a_tool_call_runs_the_real_tool(agent):
-    status, _, body = invoke(agent, "[scenario:tool_call] my laptop is broken", "tools-0001",
-                             headers={})
+    status, _, body = invoke(agent, "[scenario:tool_call] my laptop is broken")
     assert status == 200, body
     assert body["usage"]["tool_calls"] == 1 and body["usage"]["model_calls"] == 2
     assert body["usage"]["tools_used"] == ["search_knowledge_base"]
@@ -67,27 +70,36 @@ def test_a_tool_call_runs_the_real_tool(agent):
 
 
 def test_sessions_keep_the_conversation_across_a_restart(agent):
-    assert invoke(agent, "[scenario:multi_turn] first", "memory-0001")[2]["answer"] == "Turn 1: first"
-    assert invoke(agent, "[scenario:multi_turn] second", "memory-0001")[2]["answer"] == "Turn 2: second"
+    first = invoke(agent, "[scenario:multi_turn] first")[2]
+    session = first["session_id"]  # issued by the server
+    assert first["answer"] == "Turn 1: first" and len(session) == 32
+    assert invoke(agent, "[scenario:multi_turn] second", session)[2]["answer"] == "Turn 2: second"
     agent.restart()
-    assert invoke(agent, "[scenario:multi_turn] third", "memory-0001")[2]["answer"] == "Turn 3: third"
-    assert invoke(agent, "[scenario:multi_turn] other", "memory-0002")[2]["answer"] == "Turn 1: other"
+    assert invoke(agent, "[scenario:multi_turn] third", session)[2]["answer"] == "Turn 3: third"
+    other = invoke(agent, "[scenario:multi_turn] other")[2]
+    assert other["answer"] == "Turn 1: other" and other["session_id"] != session
+
+
+def test_a_session_id_the_server_never_issued_is_not_found(agent):
+    status, _, body = invoke(agent, "hello", "made-up-by-the-client")
+    assert (status, body["error"]["code"]) == (404, "SessionNotFound")
 
 
 def test_concurrent_requests_on_one_session_never_interleave(agent):
     results = []
+    session = invoke(agent, "start")[2]["session_id"]
 
     def slow():
-        results.append(invoke(agent, "[scenario:fixed_latency] slow one", "busy-0001"))
+        results.append(invoke(agent, "[scenario:fixed_latency] slow one", session))
 
     first = threading.Thread(target=slow)
     first.start()
     time.sleep(0.3)
-    second = invoke(agent, "[scenario:echo] meanwhile", "busy-0001")
+    second = invoke(agent, "[scenario:echo] meanwhile", session)
     first.join(30)
     assert second[0] == 409 and second[1]["retry-after"] == "1" and second[2]["error"]["code"] == "SessionBusy"
     assert results[0][0] == 200
-    assert invoke(agent, "after", "busy-0001")[0] == 200  # the lock is released
+    assert invoke(agent, "after", session)[0] == 200  # the lock is released
 
 
 BAD_REQUESTS = [
@@ -130,8 +142,9 @@ FAULTS = [
 
 @pytest.mark.parametrize("marker, status, code, retry_after", FAULTS, ids=[f[0] for f in FAULTS])
 def test_upstream_faults_map_to_documented_statuses_and_the_session_survives(agent, marker, status, code, retry_after):
-    session = "fault-" + marker.strip("[]").split(":")[1].replace("_", "-")
-    assert invoke(agent, "[scenario:multi_turn] before", session)[2]["answer"] == "Turn 1: before"
+    before = invoke(agent, "[scenario:multi_turn] before")[2]
+    session = before["session_id"]
+    assert before["answer"] == "Turn 1: before"
     got, headers, body = invoke(agent, f"{marker} during an answer long enough to break", session)
     assert (got, body["error"]["code"]) == (status, code), body
     assert headers.get("retry-after") == retry_after
@@ -140,8 +153,7 @@ def test_upstream_faults_map_to_documented_statuses_and_the_session_survives(age
 
 
 def test_a_fault_mid_stream_ends_the_stream_with_an_error_event(agent):
-    request = urllib.request.Request(f"{agent.url}/invoke/stream", data=json.dumps(
-        {"prompt": "[scenario:stream_break] break it", "session_id": "stream-fault-1"}).encode(), headers={"Content-Type": "application/json"})
+    request = stream_request(agent, {"prompt": "[scenario:stream_break] break it"})
     with urllib.request.urlopen(request, timeout=60) as response:
         events = sse(response.read().decode())
     assert [kind for kind, _ in events][-1] == "error"
@@ -149,20 +161,21 @@ def test_a_fault_mid_stream_ends_the_stream_with_an_error_event(agent):
 
 
 def test_malformed_event_lines_are_skipped(agent):
-    status, _, body = invoke(agent, "[scenario:malformed_event] still fine", "malformed-0001")
+    status, _, body = invoke(agent, "[scenario:malformed_event] still fine")
     assert status == 200 and "still fine" in body["answer"]
 
 
 def test_a_client_disconnect_cancels_the_work_and_frees_the_session(agent):
+    session = invoke(agent, "start")[2]["session_id"]
     connection = http.client.HTTPConnection("127.0.0.1", agent.port, timeout=30)
-    body = json.dumps({"prompt": "[scenario:slow_tokens] " + "word " * 200, "session_id": "cancel-0001"})
-    connection.request("POST", "/invoke/stream", body=body, headers={"Content-Type": "application/json"})
+    body = json.dumps({"prompt": "[scenario:slow_tokens] " + "word " * 200, "session_id": session})
+    connection.request("POST", "/invoke/stream", body=body, headers={"Content-Type": "application/json", **bearer("tester")})
     response = connection.getresponse()
     assert b"event: token" in response.read1(4096)
     connection.close()  # 200 tokens at 50 ms would take 10 s more
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        if invoke(agent, "free again?", "cancel-0001")[0] == 200:
+        if invoke(agent, "free again?", session)[0] == 200:
             break
         time.sleep(0.2)
     else:
@@ -173,7 +186,7 @@ def test_a_client_disconnect_cancels_the_work_and_frees_the_session(agent):
 def test_limits_stop_the_loop(agent_env, tmp_path):
     limited = AgentProcess({**agent_env, "AGENT_MAX_CYCLES": "1"}, tmp_path / "limited.log").start()
     try:
-        status, _, body = invoke(limited, "[scenario:tool_call] call a tool", "limits-0001")
+        status, _, body = invoke(limited, "[scenario:tool_call] call a tool")
         assert status == 200 and body["limit_hit"] == "max_cycles=1"
         assert body["usage"]["model_calls"] == 1
     finally:
@@ -184,9 +197,9 @@ def test_endpoint_throttling_and_outage_answer_429_and_503_with_retry_after(agen
     throttled = AgentProcess({**agent_env, "AGENT_ENDPOINT_NAME": "throttled-llm"}, tmp_path / "t.log").start()
     down = AgentProcess({**agent_env, "AGENT_ENDPOINT_NAME": "unreachable-llm"}, tmp_path / "d.log").start()
     try:
-        statuses = [invoke(throttled, "hi", f"throttle-000{i}")[0] for i in range(3)]
+        statuses = [invoke(throttled, "hi")[0] for _ in range(3)]
         assert 429 in statuses
-        got, headers, body = invoke(down, "hi", "down-0001")
+        got, headers, body = invoke(down, "hi")
         assert (got, body["error"]["code"], headers["retry-after"]) == (503, "EndpointUnavailable", "5")
     finally:
         throttled.stop()
@@ -199,7 +212,7 @@ def test_botocore_retries_of_a_throttled_endpoint_are_counted(agent_env, tmp_pat
     retrying = AgentProcess({**agent_env, "AGENT_ENDPOINT_NAME": "throttled-llm", "AGENT_MAX_ATTEMPTS": "5"},
                             tmp_path / "retrying.log").start()
     try:
-        answers = [invoke(retrying, "hi", f"retries-000{i}") for i in range(2)]
+        answers = [invoke(retrying, "hi") for _ in range(2)]
         # Powertools writes a metric's values as a list ([n]) or a bare number.
         retries = [sum(value) if isinstance(value := record["Retries"], list) else value for record in retrying.emf_records()]
         assert len(retries) == 2 and sum(retries) >= 1 and max(retries) <= 4  # 5 attempts at most
@@ -211,7 +224,7 @@ def test_botocore_retries_of_a_throttled_endpoint_are_counted(agent_env, tmp_pat
 
 
 def test_metrics_are_emitted_as_emf_per_request(agent):
-    invoke(agent, "measure me", "metrics-0001")
+    invoke(agent, "measure me")
     record = agent.emf_records()[-1]
     names = {m["Name"] for m in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
     assert {"Latency", "TimeToFirstToken", "InputTokens", "OutputTokens", "ModelCalls", "ToolCalls", "Retries",
@@ -223,9 +236,9 @@ def test_metrics_are_emitted_as_emf_per_request(agent):
 def test_an_answer_cut_by_max_tokens_is_returned_and_marked(agent_env, tmp_path):
     short = AgentProcess({**agent_env, "AGENT_MAX_TOKENS": "3"}, tmp_path / "short.log").start()
     try:
-        status, _, body = invoke(short, "[scenario:echo] a long enough sentence to cut", "maxtok-0001")
+        status, _, body = invoke(short, "[scenario:echo] a long enough sentence to cut")
         assert status == 200 and body["stop_reason"] == "max_tokens" and body["limit_hit"] == "max_tokens=3"
         assert body["usage"]["output_tokens"] == 3  # counted although Strands gives no result for a cut answer
-        assert body["answer"] and invoke(short, "[scenario:echo] next", "maxtok-0001")[0] == 200
+        assert body["answer"] and invoke(short, "[scenario:echo] next", body["session_id"])[0] == 200
     finally:
         short.stop()

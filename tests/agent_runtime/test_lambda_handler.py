@@ -1,5 +1,9 @@
 """The Lambda entry point fed real Function URL and API Gateway event payloads, in-process,
-through the emulator to the scripted model (test double): the same ASGI app as on Fargate."""
+through the emulator to the scripted model (test double): the same ASGI app as on Fargate.
+
+The function runs with AGENT_AUTH_MODE=iam, as behind a Function URL with AuthType AWS_IAM: the
+caller is the event's `requestContext.authorizer.iam.userArn` (payload format 2.0,
+https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html#urls-payloads)."""
 
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ class Context:
 def handler(agent_env):
     saved = dict(os.environ)  # the runtime sets MLflow variables (async export off, active model): keep them here
     try:
-        os.environ.update({**agent_env, "AWS_LAMBDA_FUNCTION_NAME": Context.function_name})
+        os.environ.update({**agent_env, "AWS_LAMBDA_FUNCTION_NAME": Context.function_name, "AGENT_AUTH_MODE": "iam"})
         import agent_runtime.service
         import agent_runtime.lambda_handler
 
@@ -48,8 +52,15 @@ def handler(agent_env):
         os.environ.update(saved)
 
 
-def event(name: str, body: dict | str | None = None) -> dict:
+PORTAL = "arn:aws:sts::111111111111:assumed-role/portal/portal"  # the signer in function_url.json
+OTHER = "arn:aws:sts::111111111111:assumed-role/partner-app/partner-app"
+
+
+def event(name: str, body: dict | str | None = None, caller: str | None = None) -> dict:
     payload = copy.deepcopy(json.loads((EVENTS / name).read_text()))
+    if caller is not None:  # another SigV4-verified principal, as Lambda would put it in the event
+        iam = payload["requestContext"]["authorizer"]["iam"]
+        iam["userArn"], iam["callerId"] = caller, f"AROAOTHER:{caller.rsplit('/', 1)[1]}"
     if body is not None:
         raw = body if isinstance(body, str) else json.dumps(body)
         if payload.get("isBase64Encoded"):
@@ -69,25 +80,64 @@ def test_function_url_event_is_answered(handler):
     assert response["statusCode"] == 200
     answer = decoded(response)
     assert answer["answer"] == "You said: hello from a function URL"
-    assert answer["session_id"] == "lambda-0001" and answer["request_id"] == "req-function-url-1"
+    assert len(answer["session_id"]) == 32 and answer["request_id"] == "req-function-url-1"
     assert answer["trace_id"]  # traced (and flushed) before the handler returned
 
 
-def test_api_gateway_rest_event_is_answered(handler):
+def test_an_event_without_an_iam_authorizer_is_refused(handler):
+    """API Gateway's REST event carries `requestContext.identity`, which a stage without IAM auth fills
+    in too: only a Function URL's SigV4-verified `authorizer.iam` names a caller."""
     response = handler(event("api_gateway_rest.json"), Context())
-    assert response["statusCode"] == 200 and decoded(response)["answer"] == "You said: hello from API Gateway"
+    assert response["statusCode"] == 401 and decoded(response)["error"]["code"] == "Unauthorized"
+    unsigned = event("function_url.json")
+    del unsigned["requestContext"]["authorizer"]  # AuthType NONE would deliver this
+    unsigned["headers"]["authorization"] = "Bearer anything"  # headers are the client's: never an identity here
+    response = handler(unsigned, Context())
+    assert response["statusCode"] == 401 and response["headers"]["www-authenticate"] == "Bearer"
 
 
 def test_a_second_invocation_in_the_same_environment_reuses_the_session(handler):
-    first = handler(event("function_url.json", {"prompt": "[scenario:multi_turn] one", "session_id": "lambda-warm-1"}), Context())
-    second = handler(event("function_url.json", {"prompt": "[scenario:multi_turn] two", "session_id": "lambda-warm-1"}), Context())
-    assert decoded(first)["answer"] == "Turn 1: one" and decoded(second)["answer"] == "Turn 2: two"
+    first = decoded(handler(event("function_url.json", {"prompt": "[scenario:multi_turn] one"}), Context()))
+    second = handler(event("function_url.json", {"prompt": "[scenario:multi_turn] two", "session_id": first["session_id"]}), Context())
+    assert first["answer"] == "Turn 1: one" and decoded(second)["answer"] == "Turn 2: two"
+
+
+def test_another_principal_gets_404_for_a_session_and_cannot_continue_it(handler):
+    first = decoded(handler(event("function_url.json", {"prompt": "[scenario:multi_turn] portal's"}), Context()))
+    session = first["session_id"]
+    stolen = handler(event("function_url.json", {"prompt": "[scenario:multi_turn] steal", "session_id": session}, OTHER), Context())
+    nobody = handler(event("function_url.json", {"prompt": "[scenario:multi_turn] steal", "session_id": "0" * 32}, OTHER), Context())
+    assert stolen["statusCode"] == nobody["statusCode"] == 404
+    assert stolen["body"] == nobody["body"] and stolen["headers"] == nobody["headers"]  # no existence oracle
+    assert decoded(stolen)["error"]["code"] == "SessionNotFound"
+    again = decoded(handler(event("function_url.json", {"prompt": "[scenario:multi_turn] mine", "session_id": session}), Context()))
+    assert again["answer"] == "Turn 2: mine"  # the owner continues; the other principal's attempts left no turn
+
+
+def test_a_principal_at_its_turn_limit_gets_429_while_another_gets_through(handler):
+    """The limit holds across Lambda environments: slots held by the principal's turns elsewhere (here taken
+    directly in the shared session store, as other environments' requests would hold them) refuse the next."""
+    from agent_runtime.identity import Pseudonyms
+    from agent_runtime.sessions import caller_slot
+
+    settings = handler.app.state.service.settings
+    portal = Pseudonyms(settings).compute(f"iam:{PORTAL}")
+    held = [caller_slot(settings, portal) for _ in range(settings.max_turns_per_caller)]
+    try:
+        refused = handler(event("function_url.json", {"prompt": "one more"}), Context())
+        assert refused["statusCode"] == 429 and refused["headers"]["retry-after"] == "2"
+        assert decoded(refused)["error"]["code"] == "TooManyTurns"
+        assert handler(event("function_url.json", {"prompt": "another caller"}, OTHER), Context())["statusCode"] == 200
+    finally:
+        for slot in held:
+            slot.release()
+    assert handler(event("function_url.json", {"prompt": "freed"}), Context())["statusCode"] == 200
 
 
 @pytest.mark.parametrize("body, status, code", [
     ("{broken", 400, "InvalidJson"),
     ({"prompt": "hi", "session_id": "no"}, 400, "InvalidSessionId"),
-    ({"prompt": "[scenario:throttle] hi", "session_id": "lambda-fault-1"}, 429, "Throttled"),
+    ({"prompt": "[scenario:throttle] hi"}, 429, "Throttled"),
 ])
 def test_errors_are_json_with_the_documented_status(handler, body, status, code):
     response = handler(event("function_url.json", body), Context())
@@ -96,7 +146,7 @@ def test_errors_are_json_with_the_documented_status(handler, body, status, code)
 
 
 def test_streaming_route_returns_the_whole_sse_body_on_lambda(handler):
-    payload = event("function_url.json", {"prompt": "stream on lambda", "session_id": "lambda-stream-1"})
+    payload = event("function_url.json", {"prompt": "stream on lambda"})
     payload["rawPath"] = payload["requestContext"]["http"]["path"] = "/invoke/stream"
     response = handler(payload, Context())
     body = base64.b64decode(response["body"]).decode() if response.get("isBase64Encoded") else response["body"]
@@ -113,10 +163,13 @@ def test_n_requests_leave_n_complete_traces_the_moment_the_last_handler_returns(
     stalls = []  # the ~1.1 s per call: it stops, joins and restarts MLflow's export threads
     flush = mlflow.flush_trace_async_logging
     monkeypatch.setattr(mlflow, "flush_trace_async_logging", lambda *a, **k: (stalls.append(1), flush(*a, **k)))
-    n, run = 10, f"burst-{time.time_ns() % 10**8:08d}"
+    from agent_runtime.identity import Pseudonyms
+
+    n = 10
+    caller_id = Pseudonyms(handler.app.state.service.settings).compute(f"iam:{PORTAL}")
     answers = []
     for i in range(n):
-        response = handler(event("function_url.json", {"prompt": f"burst {i}", "session_id": f"{run}-{i:03d}"}), Context())
+        response = handler(event("function_url.json", {"prompt": f"burst {i}"}), Context())
         assert response["statusCode"] == 200
         answers.append(decoded(response))
     # Immediately: no sleep, no polling, no flush. A search reads what the tracking store holds now.
@@ -133,6 +186,8 @@ def test_n_requests_leave_n_complete_traces_the_moment_the_last_handler_returns(
         tags = trace.info.tags
         assert tags["agent.session_id"] == answer["session_id"] and tags["agent.version"] == answer["agent_version"]
         assert tags["agent.model_calls"] == "1" and tags["agent.request_id"] == answer["request_id"]
+        # The caller, pseudonymous: an auditor follows it across traces; the trace never holds the ARN.
+        assert tags["agent.caller_id"] == caller_id and not [v for v in tags.values() if "assumed-role" in str(v)]
     # Exported in the request's own thread: no flush, and MLflow's async export threads never started.
     assert stalls == []
     assert not [t.name for t in threading.enumerate() if t.name.startswith(("MLflowTraceLogging", "MlflowTraceLogging"))]

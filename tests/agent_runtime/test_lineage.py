@@ -28,13 +28,15 @@ def wait_for_trace(tracking_uri: str, trace_id: str, timeout: float = 20):
 
 def test_each_request_is_traced_with_its_context(agent, mlflow_url):
     assert get(f"{agent.url}/health")[2]["tracing"] == "ready"  # set up in the background, before any request
-    status, _, body = post(f"{agent.url}/invoke", {"prompt": "[scenario:tool_call] trace me", "session_id": "trace-0001"},
-                           headers={"X-Request-Id": "req-trace-1"})
+    status, _, body = post(f"{agent.url}/invoke", {"prompt": "[scenario:tool_call] trace me"},
+                           headers={"X-Request-Id": "req-trace-1"}, caller="numbat5150")
     assert status == 200
     trace = wait_for_trace(mlflow_url, body["trace_id"])
     tags = trace.info.tags
     assert tags["agent.version"] == body["agent_version"]
-    assert (tags["agent.session_id"], tags["agent.request_id"]) == ("trace-0001", "req-trace-1")
+    assert (tags["agent.session_id"], tags["agent.request_id"]) == (body["session_id"], "req-trace-1")
+    # The caller as its pseudonym (32 base32 characters), never the token's subject.
+    assert len(tags["agent.caller_id"]) == 32 and "numbat5150" not in json.dumps(trace.to_dict())
     assert (tags["agent.endpoint"], tags["agent.env"], tags["agent.variant"]) == ("governed-agents-dev-llm", "dev", "")
     assert (tags["agent.model_calls"], tags["agent.tool_calls"]) == ("2", "1")
     assert trace.info.client_request_id == "req-trace-1"
@@ -43,9 +45,9 @@ def test_each_request_is_traced_with_its_context(agent, mlflow_url):
 
 
 def test_the_agent_version_is_registered_once_with_its_parameters_and_prompt(agent, mlflow_url):
-    post(f"{agent.url}/invoke", {"prompt": "again", "session_id": "trace-0002"})
+    session = post(f"{agent.url}/invoke", {"prompt": "again"})[2]["session_id"]
     agent.restart()  # a new process must find, not re-create, the version
-    status, _, body = post(f"{agent.url}/invoke", {"prompt": "and again", "session_id": "trace-0002"})
+    status, _, body = post(f"{agent.url}/invoke", {"prompt": "and again", "session_id": session})
     assert status == 200
     mlflow.set_tracking_uri(mlflow_url)
     experiment = mlflow.get_experiment_by_name("governed-agents-dev-agent")
@@ -60,13 +62,14 @@ def test_the_agent_version_is_registered_once_with_its_parameters_and_prompt(age
 
 
 def test_lineage_command_prints_the_runtime_context_of_a_trace(agent, mlflow_url):
-    status, _, body = post(f"{agent.url}/invoke", {"prompt": "what produced this?", "session_id": "trace-0003"})
+    status, _, body = post(f"{agent.url}/invoke", {"prompt": "what produced this?"})
     wait_for_trace(mlflow_url, body["trace_id"])
     result = subprocess.run([sys.executable, "-m", "agent_runtime.lineage", body["trace_id"], "--tracking-uri", mlflow_url],
                             cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     context = json.loads(result.stdout)
-    assert context["tags"]["agent.session_id"] == "trace-0003"
+    assert context["tags"]["agent.session_id"] == body["session_id"]
+    assert context["caller_id"] == context["tags"]["agent.caller_id"] and len(context["caller_id"]) == 32
     material = context["agent_version"]["material"]
     assert context["agent_version"]["name"] == body["agent_version"]
     assert "support-triage assistant" in material["system_prompt"]
@@ -86,7 +89,7 @@ def test_mlflow_down_never_fails_a_request_and_is_counted(agent_env, tmp_path):
     down = AgentProcess({**agent_env, "AGENT_MLFLOW_TRACKING_URI": f"http://127.0.0.1:{processes.free_port()}"},
                         tmp_path / "no-mlflow.log").start()
     try:
-        status, _, body = post(f"{down.url}/invoke", {"prompt": "still answer", "session_id": "nomlflow-01"}, timeout=120)
+        status, _, body = post(f"{down.url}/invoke", {"prompt": "still answer"}, timeout=120)
         assert status == 200 and body["answer"] == "You said: still answer" and body["trace_id"] is None
         # The failed set-up ran in the background before the request; the next request reports it.
         [record] = down.emf_records()

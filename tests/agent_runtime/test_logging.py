@@ -18,12 +18,14 @@ from pathlib import Path
 import pytest
 
 from agent_runtime.logging_setup import level_from_env
-from tests.agent_runtime.conftest import AgentProcess, post, sse
+from tests.agent_runtime.conftest import IDENTITY, AgentProcess, bearer, post, sse
 from tests.agent_runtime.lambda_host import Context
 from tests.local_runtime.support import PROJECT_DIR
 
 MARK = "okapi4410"  # in every prompt: plain letters and digits survive any JSON escaping intact
 PROMPT = f"{MARK} my badge reader beeps twice at the north door"
+SUBJECT = "wombat2291"  # the caller's token subject: never in the logs, its pseudonym is
+LAMBDA_PRINCIPAL = "arn:aws:sts::111111111111:assumed-role/portal/portal"  # the signer in events/function_url.json
 SYSTEM_PROMPT = (Path(PROJECT_DIR) / "agent_runtime" / "prompts" / "support_triage.md").read_text()
 
 
@@ -61,16 +63,15 @@ def uvicorn_run(agent_env: dict, log: Path, **env: str):
     agent = AgentProcess({**agent_env, **env}, log).start()
     try:
         turns = [
-            post(f"{agent.url}/invoke", {"prompt": PROMPT, "session_id": "logs-echo-01"},
-                 headers={"X-Request-Id": "req-logs-echo"}),
-            post(f"{agent.url}/invoke", {"prompt": f"[scenario:tool_call] {PROMPT}", "session_id": "logs-tool-01"},
-                 headers={"X-Request-Id": "req-logs-tool"}),
-            post(f"{agent.url}/invoke", {"prompt": f"[scenario:malformed_event] {PROMPT}", "session_id": "logs-bad-01"},
-                 headers={"X-Request-Id": "req-logs-malformed"}),
+            post(f"{agent.url}/invoke", {"prompt": PROMPT}, headers={"X-Request-Id": "req-logs-echo"}, caller=SUBJECT),
+            post(f"{agent.url}/invoke", {"prompt": f"[scenario:tool_call] {PROMPT}"},
+                 headers={"X-Request-Id": "req-logs-tool"}, caller=SUBJECT),
+            post(f"{agent.url}/invoke", {"prompt": f"[scenario:malformed_event] {PROMPT}"},
+                 headers={"X-Request-Id": "req-logs-malformed"}, caller=SUBJECT),
         ]
-        request = urllib.request.Request(f"{agent.url}/invoke/stream", data=json.dumps(
-            {"prompt": PROMPT, "session_id": "logs-stream-01"}).encode(),
-            headers={"Content-Type": "application/json", "X-Request-Id": "req-logs-stream"})
+        request = urllib.request.Request(f"{agent.url}/invoke/stream", data=json.dumps({"prompt": PROMPT}).encode(),
+                                         headers={"Content-Type": "application/json", "X-Request-Id": "req-logs-stream",
+                                                  **bearer(SUBJECT)})
         with urllib.request.urlopen(request, timeout=60) as response:
             final = sse(response.read().decode())[-1][1]
     finally:
@@ -82,12 +83,11 @@ def uvicorn_run(agent_env: dict, log: Path, **env: str):
 
 def lambda_run(agent_env: dict, tmp_path: Path, **env: str):
     out = tmp_path / "responses.json"
-    bodies = [{"prompt": PROMPT, "session_id": "logs-lambda-01"},
-              {"prompt": f"[scenario:tool_call] {PROMPT}", "session_id": "logs-lambda-02"}]
+    bodies = [{"prompt": PROMPT}, {"prompt": f"[scenario:tool_call] {PROMPT}"}]
     host = subprocess.run(
         [sys.executable, str(Path(__file__).with_name("lambda_host.py")), str(out), json.dumps(bodies)], cwd=PROJECT_DIR,
         env={**os.environ, **agent_env, "AWS_LAMBDA_FUNCTION_NAME": Context.function_name,
-             "PYTHONPATH": str(PROJECT_DIR), **env},
+             "AGENT_AUTH_MODE": "iam", "PYTHONPATH": str(PROJECT_DIR), **env},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=180, text=True)
     assert host.returncode == 0, host.stdout[-3000:]
     responses = json.loads(out.read_text())
@@ -114,6 +114,26 @@ def test_uvicorn_writes_only_json_and_no_prompt_or_answer(uvicorn_default):
         assert needle not in output, f"{needle!r} is in the logs"
 
 
+def caller_id(principal: str) -> str:
+    from agent_runtime.identity import Pseudonyms
+    from agent_runtime.settings import RuntimeSettings
+
+    return Pseudonyms(RuntimeSettings(endpoint_name="logs", caller_id_secret=IDENTITY.agent_settings()["AGENT_CALLER_ID_SECRET"])
+                      ).compute(principal)
+
+
+def test_uvicorn_logs_the_pseudonymous_caller_and_never_the_subject_or_the_token(uvicorn_default):
+    from agent_runtime.identity import jwt_principal
+
+    output, bodies = uvicorn_default
+    expected = caller_id(jwt_principal(IDENTITY.issuer, SUBJECT))
+    lines = request_lines(json_lines(output))
+    assert {lines[body["request_id"]]["caller_id"] for body in bodies} == {expected}
+    token = bearer(SUBJECT)["Authorization"].split()[1]
+    for secret in (SUBJECT, token, token.split(".")[2]):
+        assert secret not in output
+
+
 def test_uvicorn_logs_one_structured_line_per_request_with_its_ids(uvicorn_default):
     output, bodies = uvicorn_default
     lines = request_lines(json_lines(output))
@@ -132,13 +152,18 @@ def test_uvicorn_logs_one_structured_line_per_request_with_its_ids(uvicorn_defau
 
 
 def test_a_library_warning_during_a_turn_carries_the_ids_but_not_the_model_output(uvicorn_default):
-    output, _ = uvicorn_default
+    output, bodies = uvicorn_default
     # Strands logs the raw malformed line (model output) at WARNING: kept as its template only.
     warning = next(r for r in json_lines(output) if r.get("name") == "strands.models.sagemaker")
     assert warning["level"] == "WARNING" and warning["redacted"] is True
     assert warning["message"] == "line=<%s> | skipping malformed event"
-    assert (warning["request_id"], warning["session_id"]) == ("req-logs-malformed", "logs-bad-01")
+    assert (warning["request_id"], warning["session_id"]) == ("req-logs-malformed", bodies[2]["session_id"])
+    assert warning["caller_id"] == lines_caller(output, "req-logs-malformed")
     assert "this is not json" not in output  # the scripted model's malformed line
+
+
+def lines_caller(output: str, request_id: str) -> str:
+    return request_lines(json_lines(output))[request_id]["caller_id"]
 
 
 def test_debugging_the_kit_still_keeps_content_out(agent_env, tmp_path):
@@ -168,10 +193,12 @@ def test_lambda_writes_only_json_with_the_invocation_context_and_no_content(agen
         assert body["request_id"] == f"req-lambda-log-{number}"
         assert (line["method"], line["path"], line["status"]) == ("POST", "/invoke", 200)
         assert line["session_id"] == body["session_id"] and line["trace_id"] == body["trace_id"]
+        assert line["caller_id"] == caller_id(f"iam:{LAMBDA_PRINCIPAL}")
         # Powertools' inject_lambda_context: the invocation's context on every line
         assert line["function_request_id"] == response["aws_request_id"]
         assert line["function_name"] == Context.function_name and line["cold_start"] is (number == 1)
     assert not [r for r in records if r.get("name") == "mangum.http"]  # its access line would be a second one
+    assert "assumed-role/portal" not in output  # the principal itself is never logged
 
 
 def test_lambda_payload_level_lets_the_prompt_through(agent_env, tmp_path):

@@ -87,8 +87,9 @@ def test_injected_throttles_count_as_throttles_not_successes(stack, tmp_path):
 
 
 def test_agent_target_streams_tokens_and_counts_its_429_as_throttles(stack, tmp_path):
+    token = {"AGENT_TOKEN": stack.identity().token("load-tester")}  # a given stack: the caller brings a token
     result, summary, folder = loadtest(tmp_path, "--profile", "smoke", "--target", "agent", "--requests", "6",
-                                       "--agent-url", stack.agent_url, "--no-mlflow")
+                                       "--agent-url", stack.agent_url, "--no-mlflow", env=token)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     metrics = summary["metrics"]
     assert metrics["succeeded"] == 6 and metrics["output_tokens"] > 0 and metrics["ttft_p50_s"] < metrics["e2e_p50_s"]
@@ -100,7 +101,7 @@ def test_agent_target_streams_tokens_and_counts_its_429_as_throttles(stack, tmp_
     prompts = tmp_path / "throttled.yaml"  # the scripted model reads [scenario:NAME] from the prompt
     prompts.write_text("name: throttled\nconversations:\n  - id: t\n    turns: ['Help [scenario:throttle]']\n")
     result, summary, _ = loadtest(tmp_path, "--profile", "smoke", "--target", "agent", "--requests", "3",
-                                  "--agent-url", stack.agent_url, "--prompts", str(prompts), "--no-mlflow")
+                                  "--agent-url", stack.agent_url, "--prompts", str(prompts), "--no-mlflow", env=token)
     assert (summary["metrics"]["throttled"], summary["metrics"]["errors"]) == (3, 0) and result.returncode == 1
 
 

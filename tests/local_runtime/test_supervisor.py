@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import boto3
+import pytest
 
 from local_runtime import processes
 from tests.local_runtime.support import CHILD_ENV, NO_RETRIES, PROJECT_DIR
@@ -46,11 +49,12 @@ def test_local_runtime_comes_up_serves_and_stops_cleanly(tmp_path, monkeypatch):
     process = subprocess.Popen(
         [sys.executable, "-m", "local_runtime", "--env", "dev", "--model", "scripted", "--port", str(runtime_port),
          "--model-port", str(model_port), "--mlflow-port", str(mlflow_port), "--mlflow-dir", str(tmp_path / "mlflow"),
-         "--agent-port", str(agent_port), "--session-dir", str(tmp_path / "sessions")],
+         "--agent-port", str(agent_port), "--session-dir", str(tmp_path / "sessions"),
+         "--identity-dir", str(tmp_path / "identity")],
         cwd=PROJECT_DIR, env={**os.environ, **CHILD_ENV}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines = _lines(process)
-        summary = _wait_for(lines, "MLFLOW_TRACKING_URI", timeout=150)
+        summary = _wait_for(lines, "continues the conversation", timeout=150)
         assert "governed-agents-dev-llm" in summary
         assert f"http://127.0.0.1:{runtime_port}" in summary and f"http://127.0.0.1:{mlflow_port}" in summary
 
@@ -70,12 +74,26 @@ def test_local_runtime_comes_up_serves_and_stops_cleanly(tmp_path, monkeypatch):
 
         # The agent service, configured as the dev stack configures it, answers through the emulator.
         assert f"http://127.0.0.1:{agent_port}" in summary
-        request = urllib.request.Request(f"http://127.0.0.1:{agent_port}/invoke",
-                                         data=json.dumps({"prompt": "agent up?", "session_id": "supervisor-1"}).encode(),
-                                         headers={"Content-Type": "application/json"})
+        # ... for a caller with a token: the summary prints a ready-to-use one of the local identity provider.
+        token = re.search(r"Authorization: Bearer ([\w.-]+)", summary).group(1)
+        body = json.dumps({"prompt": "agent up?"}).encode()
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{agent_port}/invoke", data=body,
+                                                          headers={"Content-Type": "application/json"}), timeout=60)
+        assert refused.value.code == 401
+        request = urllib.request.Request(f"http://127.0.0.1:{agent_port}/invoke", data=body,
+                                         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
         with urllib.request.urlopen(request, timeout=60) as response:
             answer = json.loads(response.read())
         assert answer["answer"] == "You said: agent up?" and answer["trace_id"]
+        # Another caller name, minted from the same folder as clients do, is another caller.
+        other = subprocess.run([sys.executable, "-m", "local_runtime.identity", "token", "bob", "--dir", str(tmp_path / "identity")],
+                               cwd=PROJECT_DIR, capture_output=True, text=True, timeout=30).stdout.strip()
+        follow_up = json.dumps({"prompt": "mine?", "session_id": answer["session_id"]}).encode()
+        with pytest.raises(urllib.error.HTTPError) as foreign:
+            urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{agent_port}/invoke", data=follow_up, headers={
+                "Content-Type": "application/json", "Authorization": f"Bearer {other}"}), timeout=60)
+        assert foreign.value.code == 404
         assert (tmp_path / "sessions").is_dir()
 
         process.send_signal(signal.SIGTERM)
