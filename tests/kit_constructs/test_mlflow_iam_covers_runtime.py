@@ -108,8 +108,7 @@ def recorded(mlflow_url, agent_env, tmp_path_factory):  # noqa: F811 - the impor
     env = {**agent_env, "AGENT_MLFLOW_TRACKING_URI": spy.url, "AGENT_MLFLOW_EXPERIMENT": f"iam-{uuid.uuid4().hex[:8]}"}
     agent = AgentProcess(env, tmp_path_factory.mktemp("iam") / "agent.log").start()
     try:
-        status, _, body = post(f"{agent.url}/invoke", {"prompt": "[scenario:tool_call] check my grants",
-                                                       "session_id": "iam-cover-01"})
+        status, _, body = post(f"{agent.url}/invoke", {"prompt": "[scenario:tool_call] check my grants"})
         assert status == 200 and body["trace_id"], body
         wait_for_trace(mlflow_url, body["trace_id"])  # read straight from the server, not through the spy
     finally:
