@@ -11,14 +11,15 @@ turn on `mlflow.strands.autolog()`. `make deploy` registers the version it deplo
 before set-up has finished is answered untraced and counted (`Untraced` metric); `status` says
 where set-up stands (`GET /health`'s `tracing`).
 
-Export. Under uvicorn MLflow exports traces from its background threads. On Lambda the environment
-is frozen once the handler has returned and nothing is pending (the execution environment
-lifecycle: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html), so a
-background export could wait for the next invocation or be lost with the environment. The runtime
-turns MLflow's async trace logging off there (`MLFLOW_ENABLE_ASYNC_TRACE_LOGGING=false`, unless the
-function sets it): MLflow's span processor then exports a trace synchronously when its root span
-ends, before the response leaves, with no fixed wait (`mlflow.flush_trace_async_logging()` stops
-and restarts the export threads: ~1.1 s a call).
+Export. MLflow exports traces from its background threads (async trace logging, MLflow's default):
+a span ends, and the HTTP requests to MLflow happen off the request's path. On Lambda the
+environment may be frozen once the response has left and nothing is pending (the execution
+environment lifecycle: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html),
+so the Lambda host calls `drain()` after each response, before the environment may freeze
+(agent_runtime/lambda_handler.py: from an internal Lambda extension, so the caller does not wait).
+`drain()` hands the batch span processor's spans to MLflow's exporter and waits until its export
+queue is empty, bounded; it does not call `mlflow.flush_trace_async_logging()`, which stops, joins
+and restarts the export threads (its consumer's 1 s poll: ~1.1 s a call).
 
 Tracing must never fail a request: every MLflow error is caught, logged and counted.
 
@@ -70,14 +71,11 @@ class _FailureCounter(logging.Handler):
 
 
 class Lineage:
-    def __init__(self, settings: RuntimeSettings, agent_version: str, tool_specs: list[dict], *,
-                 export_synchronously: bool = False) -> None:
+    def __init__(self, settings: RuntimeSettings, agent_version: str, tool_specs: list[dict]) -> None:
         self.settings, self.agent_version, self.tool_specs = settings, agent_version, tool_specs
-        self.export_synchronously = export_synchronously  # Lambda: export each trace before returning
         self.enabled = False
         self.model_id: str | None = None
         self.setup_seconds: float | None = None
-        self._async_export = not export_synchronously
         self._last_attempt = float("-inf")
         self._setup_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -127,11 +125,7 @@ class Lineage:
             return False
         started = time.perf_counter()
         try:
-            if self.export_synchronously:
-                # Read when MLflow builds its span exporter, i.e. after the reset below.
-                os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
             import mlflow
-            from mlflow.environment_variables import MLFLOW_ENABLE_ASYNC_TRACE_LOGGING
 
             if not self.settings.mlflow_tracking_uri.startswith("arn:"):
                 # sagemaker-mlflow's request-header provider warns on every call to a non-ARN URI.
@@ -145,7 +139,6 @@ class Lineage:
             # thread-local, and this thread ends; every thread's default active model reads the variable.
             os.environ["MLFLOW_ACTIVE_MODEL_ID"] = self.model_id
             mlflow.strands.autolog()
-            self._async_export = MLFLOW_ENABLE_ASYNC_TRACE_LOGGING.get()
             self.setup_seconds = time.perf_counter() - started
             self.enabled = True
         except Exception:  # noqa: BLE001 - tracing is best effort by design
@@ -165,24 +158,52 @@ class Lineage:
         }
         return TraceTagger(self, base, final_tags)
 
-    def flush(self) -> None:
-        """Lambda, before returning: export pending traces (the environment may freeze right after).
+    def drain(self, timeout: float) -> bool:
+        """Export every finished trace now; True once MLflow has them all (or nothing was pending).
 
-        With async export off (the Lambda default, see the module docstring) each trace was exported
-        when its root span ended: nothing is pending, nothing to wait for."""
-        if not self.enabled or not self._async_export:
-            return
+        For the Lambda host, after a response and before the environment may freeze. Waits at most
+        `timeout` seconds (a trace still pending then is counted as a tracing failure). MLflow's
+        export threads keep running: no stop, join or restart."""
+        if not self.enabled:
+            return True
         try:
-            import mlflow
+            from mlflow.tracing.provider import _get_span_processor
 
-            mlflow.flush_trace_async_logging()  # stops, drains and restarts the export threads (~1.1 s)
+            processor = _get_span_processor()
+            if processor is None:
+                return True
+            processor.force_flush()  # the batch span processor's spans -> the exporter, in this thread
+            queue = pending_exports(processor.span_exporter)
+            if queue is None:  # async export off: each trace was exported as its root span ended
+                return True
+            done = exports_done(queue, timeout)
+            if not done:
+                self.record_failure(f"{queue.unfinished_tasks} trace exports still pending after {timeout:.1f} s")
+            return done
         except Exception:  # noqa: BLE001
-            self.record_failure("could not flush traces")
+            self.record_failure("could not drain the trace export queue")
+            return False
 
     def record_failure(self, message: str) -> None:
         log.warning("tracing: %s", message, exc_info=True)
         with self.failures._lock:
             self.failures.count += 1
+
+
+def pending_exports(exporter):
+    """The `queue.Queue` of MLflow's async trace export (None when async export is off).
+
+    Private to MLflow (`MlflowV3SpanExporter._async_queue`, an `AsyncTraceExportQueue` whose
+    `_queue` holds export tasks; its workers call `task_done()` after each export), so
+    tests/agent_runtime/test_lineage.py pins it: an MLflow upgrade that changes it fails there."""
+    async_queue = getattr(exporter, "_async_queue", None)
+    return None if async_queue is None else async_queue._queue
+
+
+def exports_done(queue, timeout: float) -> bool:
+    """`queue.join()` with a bound: True once every export put on `queue` has finished."""
+    with queue.all_tasks_done:
+        return queue.all_tasks_done.wait_for(lambda: queue.unfinished_tasks == 0, timeout)
 
 
 class TraceTagger:

@@ -96,3 +96,35 @@ def test_mlflow_down_never_fails_a_request_and_is_counted(agent_env, tmp_path):
         assert health["tracing"] == "unavailable"
     finally:
         down.stop()
+
+
+def test_the_drain_waits_for_mlflows_export_queue_without_stopping_its_threads():
+    """Pins what `Lineage.drain` relies on in MLflow's private code (an upgrade that changes it fails
+    here, not silently on Lambda): `MlflowV3SpanExporter._async_queue` is an `AsyncTraceExportQueue`
+    whose `_queue` is a `queue.Queue` that its workers mark `task_done()` after each export."""
+    import threading
+
+    from mlflow.tracing.export.async_export_queue import AsyncTraceExportQueue, Task
+    from mlflow.tracing.export.mlflow_v3 import MlflowV3SpanExporter
+
+    from agent_runtime.lineage import exports_done, pending_exports
+
+    exporter = MlflowV3SpanExporter.__new__(MlflowV3SpanExporter)  # only its queue is used here
+    exporter._async_queue = AsyncTraceExportQueue()
+    queue = pending_exports(exporter)
+    exported, release = [], threading.Event()
+
+    def slow_export(number):
+        release.wait(10)
+        exported.append(number)
+
+    for number in range(3):
+        exporter._async_queue.put(Task(handler=slow_export, args=(number,)))
+    assert exports_done(queue, 0.3) is False and exported == []  # bounded: returns while exports are pending
+    release.set()
+    assert exports_done(queue, 10) is True and sorted(exported) == [0, 1, 2]  # every export finished
+    consumer = exporter._async_queue._consumer_thread
+    assert consumer.is_alive()  # not stopped, joined or restarted (what flush_trace_async_logging does)
+    exporter._async_queue.put(Task(handler=exported.append, args=(3,)))
+    assert exports_done(queue, 10) and exported[-1] == 3 and exporter._async_queue._consumer_thread is consumer
+    assert pending_exports(object()) is None  # async export off: no queue, nothing pending
