@@ -8,8 +8,11 @@ LWA with RESPONSE_STREAM).
 
 Importing this module is Lambda's init, which is limited to 10 s and billed
 (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html, "Init phase"): it
-only builds the service (~0.5 s: Strands, settings, tools). MLflow set-up starts in a background
-thread (agent_runtime/lineage.py): it neither lengthens init nor holds a request.
+only builds the service (~0.5 s: Strands, settings, tools). MLflow set-up (agent_runtime/lineage.py)
+runs in the extension's post-response time of the first invocation, waited for up to
+`SETUP_WAIT_SECONDS`: it neither lengthens init nor competes with the first request for the GIL;
+the first request of an environment is answered untraced (counted: `Untraced`), the next ones are
+traced. Without the extension it starts in the background at init, as under uvicorn.
 
 Traces leave after the response. MLflow exports them from its background threads, and Lambda may
 freeze the environment once the runtime *and every extension* have called `Next`
@@ -27,33 +30,41 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 from mangum import Mangum
 
 from agent_runtime.api import create_app
 from agent_runtime.lambda_extension import DEADLINE_MARGIN_SECONDS, PostResponseWork
 from agent_runtime.logging_setup import configure_logging
+from agent_runtime.service import AgentService
+from agent_runtime.settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
 DRAIN_LIMIT_SECONDS = 10  # the fallback's bound when the context gives no remaining time
+# How long the first post-response moment waits for MLflow set-up (≈ 1.5–2 s when healthy); a set-up
+# still running then finishes in the background, on the environment's next thaw.
+SETUP_WAIT_SECONDS = 5
 
 
 class TracedHandler:
     """Mangum's handler, followed by the trace export: after the response (extension) or before it."""
 
-    def __init__(self, app, runtime_api: str | None) -> None:
-        self.app = app  # what the tests and benchmark reach the service through
-        self._mangum = Mangum(app, lifespan="off")
-        self._lineage = app.state.service.lineage
+    def __init__(self, runtime_api: str | None, settings: RuntimeSettings | None = None) -> None:
         self._extension: PostResponseWork | None = None
         if runtime_api:
-            extension = PostResponseWork(runtime_api, self._lineage.drain)
+            extension = PostResponseWork(runtime_api, self._after_response)
             try:
-                extension.start()
+                extension.start()  # during init: registration is refused after the runtime's first Next
                 self._extension = extension
             except (OSError, RuntimeError):
                 log.warning("could not register the trace-export extension; traces are exported before "
                             "each response instead", exc_info=True)
+        # With the extension, MLflow set-up waits for the first post-response moment (lineage.py).
+        service = AgentService(settings or RuntimeSettings(), hold_tracing_setup=self._extension is not None)
+        self.app = create_app(service=service)  # what the tests and benchmark reach the service through
+        self._mangum = Mangum(self.app, lifespan="off")
+        self._lineage = service.lineage
 
     def __call__(self, event, context):
         try:
@@ -64,6 +75,13 @@ class TracedHandler:
             else:
                 self._lineage.drain(_seconds_left(context))
 
+    def _after_response(self, seconds_left: float) -> None:
+        """The extension's work after each response, before Lambda may freeze the environment."""
+        deadline = time.monotonic() + seconds_left
+        if self._lineage.held:  # the first invocation: set MLflow up now, while nothing else runs
+            self._lineage.set_up_now(min(seconds_left, SETUP_WAIT_SECONDS))
+        self._lineage.drain(max(0.0, deadline - time.monotonic()))
+
 
 def _seconds_left(context) -> float:
     try:
@@ -73,5 +91,5 @@ def _seconds_left(context) -> float:
 
 
 # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event's body is the user's prompt.
-handler = configure_logging().inject_lambda_context(
-    TracedHandler(create_app(), os.environ.get("AWS_LAMBDA_RUNTIME_API")), log_event=False)
+handler = configure_logging().inject_lambda_context(TracedHandler(os.environ.get("AWS_LAMBDA_RUNTIME_API")),
+                                                    log_event=False)

@@ -1,8 +1,11 @@
 """MLflow lineage: traces tagged with what produced them, and each agent version registered once.
 
 Set-up never runs on a request's path. `Lineage.start()` runs it in a background thread, started
-when the service is created (uvicorn worker start; Lambda init) and again at most once a minute
-while MLflow is unreachable: point MLflow at the tracking URI (the managed server's or App's ARN on
+when the service is created under uvicorn (worker start) and again at most once a minute while
+MLflow is unreachable. On Lambda it is held until the first response has left (`set_up_now()`
+from the Lambda host's post-response work, agent_runtime/lambda_handler.py): started at init, its
+imports (mlflow ≈ 1–1.5 s of CPU) would compete for the GIL with the first request, which a cold
+start is waiting on. Set-up: point MLflow at the tracking URI (the managed server's or App's ARN on
 AWS, via the `sagemaker-mlflow` plugin; `http://127.0.0.1:5000` locally), select the environment's
 experiment, find this agent version's MLflow LoggedModel by name, or register it when it is absent
 (params: every setting that shapes an answer; artifacts: the prompt text and the tool schemas), then
@@ -71,8 +74,11 @@ class _FailureCounter(logging.Handler):
 
 
 class Lineage:
-    def __init__(self, settings: RuntimeSettings, agent_version: str, tool_specs: list[dict]) -> None:
+    def __init__(self, settings: RuntimeSettings, agent_version: str, tool_specs: list[dict], *,
+                 held: bool = False) -> None:
         self.settings, self.agent_version, self.tool_specs = settings, agent_version, tool_specs
+        # Held: `start()` waits for `set_up_now()` (the Lambda host's first post-response moment).
+        self.held = held
         self.enabled = False
         self.model_id: str | None = None
         self.setup_seconds: float | None = None
@@ -101,7 +107,7 @@ class Lineage:
         """Start set-up in a background thread unless it is done, running, or failed under a minute ago.
 
         Never blocks: cheap enough to call on every request (that is how set-up is retried)."""
-        if self.enabled or not self.settings.mlflow_tracking_uri:
+        if self.enabled or self.held or not self.settings.mlflow_tracking_uri:
             return
         with self._setup_lock:
             if self.enabled or (self._thread is not None and self._thread.is_alive()):
@@ -111,6 +117,13 @@ class Lineage:
             self._last_attempt = time.monotonic()
             self._thread = threading.Thread(target=self.configure, name="mlflow-setup", daemon=True)
             self._thread.start()
+
+    def set_up_now(self, timeout: float) -> bool:
+        """Release a held set-up, start it (unless running or retried under a minute ago), and wait
+        up to `timeout` seconds for it; True when tracing is on."""
+        self.held = False
+        self.start()
+        return self.wait_until_set_up(timeout)
 
     def wait_until_set_up(self, timeout: float) -> bool:
         """For tests and benchmarks: wait for a running set-up attempt; True when tracing is on."""

@@ -32,13 +32,13 @@ class TurnRequest:
 
 
 class AgentService:
-    def __init__(self, settings: RuntimeSettings) -> None:
+    def __init__(self, settings: RuntimeSettings, *, hold_tracing_setup: bool = False) -> None:
         self.settings = settings
         self.tools = load_tools(settings.tools)
         self.tool_specs = tool_specs(self.tools)
         self.agent_version = agent_version(settings, self.tool_specs)
-        self.lineage = Lineage(settings, self.agent_version, self.tool_specs)
-        self.lineage.start()  # MLflow set-up in the background, from process start: never on a request's path
+        self.lineage = Lineage(settings, self.agent_version, self.tool_specs, held=hold_tracing_setup)
+        self.lineage.start()  # MLflow set-up in the background (unless held): never on a request's path
         self._model = None
         self._ready = asyncio.Lock()
         self._started = False

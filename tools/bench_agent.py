@@ -339,7 +339,7 @@ from agent_runtime.lambda_handler import handler
 imported = time.time()
 assert api.wait_until_frozen(10), "the extension did not call Next during init"
 if sys.argv[4] == "warm":  # a warm environment: the background MLflow set-up has finished
-    handler.app.state.service.lineage.wait_until_set_up(60)
+    handler.app.state.service.lineage.set_up_now(60)
 
 class Context:
     function_name = "bench"; memory_limit_in_mb = 2048

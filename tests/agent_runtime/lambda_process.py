@@ -7,8 +7,8 @@ Lambda's side is the Runtime API test double (local_runtime/lambda_runtime_api.p
 internal extension registers with it during the import, each invocation sends it an INVOKE event,
 and after the handler has returned the host waits until the extension has called `Next` (Lambda
 may freeze the environment then). Each PROMPT becomes one Function URL event (session
-`cold-<pid>-<n>`). `--wait-for-tracing S` waits up to S seconds for MLflow set-up before the first
-invocation. One `RESULT {json}` line per invocation: status, body, handler_ms (what the caller
+`cold-<pid>-<n>`). `--wait-for-tracing S` sets MLflow up before the first invocation, as an earlier
+invocation's post-response work would have (a warm environment), waiting up to S seconds. One `RESULT {json}` line per invocation: status, body, handler_ms (what the caller
 waits), post_response_ms (handler returned -> the extension's `Next`: billed, not waited for),
 since_start_s (process start -> handler returned, from /proc), the lineage status at return and
 set-up's duration; with `--check-at-freeze`, `at_freeze`: every trace of this process so far as
@@ -96,7 +96,7 @@ def main() -> None:
     lineage = handler.app.state.service.lineage
     template = json.loads(EVENT.read_text())
     if args.wait_for_tracing:
-        lineage.wait_until_set_up(args.wait_for_tracing)
+        lineage.set_up_now(args.wait_for_tracing)  # a warm environment: set up already
     trace_ids = []
     for count, prompt in enumerate(args.prompts, start=1):
         event = copy.deepcopy(template)
@@ -107,14 +107,14 @@ def main() -> None:
         started = time.perf_counter()
         response = handler(event, context)
         returned = time.perf_counter()
-        since_start = since_process_start()
+        since_start, tracing, setup_seconds = since_process_start(), lineage.status, lineage.setup_seconds
         assert api.wait_until_frozen(120), "the extension did not call Next after the invocation"
         post_response_ms = (time.perf_counter() - returned) * 1000
         body = response["body"]
         body = json.loads(base64.b64decode(body).decode() if response.get("isBase64Encoded") else body)
         result = {"status": response["statusCode"], "body": body, "handler_ms": round((returned - started) * 1000, 1),
                   "post_response_ms": round(post_response_ms, 1), "since_start_s": round(since_start, 3),
-                  "tracing": lineage.status, "setup_seconds": lineage.setup_seconds}
+                  "tracing": tracing, "setup_seconds": setup_seconds}
         if args.check_at_freeze:  # at once: whatever is not stored now would be lost to a freeze
             trace_ids += [body["trace_id"]] if body.get("trace_id") else []
             result["at_freeze"] = stored_traces(args.check_at_freeze, trace_ids)
