@@ -1,8 +1,11 @@
 """MLflow lineage: traces tagged with what produced them, and each agent version registered once.
 
 Set-up never runs on a request's path. `Lineage.start()` runs it in a background thread, started
-when the service is created (uvicorn worker start; Lambda init) and again at most once a minute
-while MLflow is unreachable: point MLflow at the tracking URI (the managed server's or App's ARN on
+when the service is created under uvicorn (worker start) and again at most once a minute while
+MLflow is unreachable. On Lambda it is held until the first response has left (`set_up_now()`
+from the Lambda host's post-response work, agent_runtime/lambda_handler.py): started at init, its
+imports (mlflow ≈ 1–1.5 s of CPU) would compete for the GIL with the first request, which a cold
+start is waiting on. Set-up: point MLflow at the tracking URI (the managed server's or App's ARN on
 AWS, via the `sagemaker-mlflow` plugin; `http://127.0.0.1:5000` locally), select the environment's
 experiment, find this agent version's MLflow LoggedModel by name, or register it when it is absent
 (params: every setting that shapes an answer; artifacts: the prompt text and the tool schemas), then
@@ -11,14 +14,15 @@ turn on `mlflow.strands.autolog()`. `make deploy` registers the version it deplo
 before set-up has finished is answered untraced and counted (`Untraced` metric); `status` says
 where set-up stands (`GET /health`'s `tracing`).
 
-Export. Under uvicorn MLflow exports traces from its background threads. On Lambda the environment
-is frozen once the handler has returned and nothing is pending (the execution environment
-lifecycle: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html), so a
-background export could wait for the next invocation or be lost with the environment. The runtime
-turns MLflow's async trace logging off there (`MLFLOW_ENABLE_ASYNC_TRACE_LOGGING=false`, unless the
-function sets it): MLflow's span processor then exports a trace synchronously when its root span
-ends, before the response leaves, with no fixed wait (`mlflow.flush_trace_async_logging()` stops
-and restarts the export threads: ~1.1 s a call).
+Export. MLflow exports traces from its background threads (async trace logging, MLflow's default):
+a span ends, and the HTTP requests to MLflow happen off the request's path. On Lambda the
+environment may be frozen once the response has left and nothing is pending (the execution
+environment lifecycle: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html),
+so the Lambda host calls `drain()` after each response, before the environment may freeze
+(agent_runtime/lambda_handler.py: from an internal Lambda extension, so the caller does not wait).
+`drain()` hands the batch span processor's spans to MLflow's exporter and waits until its export
+queue is empty, bounded; it does not call `mlflow.flush_trace_async_logging()`, which stops, joins
+and restarts the export threads (its consumer's 1 s poll: ~1.1 s a call).
 
 Tracing must never fail a request: every MLflow error is caught, logged and counted.
 
@@ -42,6 +46,11 @@ from agent_runtime.version import version_material
 
 log = logging.getLogger(__name__)
 TAG_PREFIX = "agent."
+# MLflow's Databricks request-header provider imports these on every request it sends (three per
+# trace), to learn whether it runs on Databricks; absent, each attempt scans sys.path again (a failed
+# import is not cached): ≈ 0.45 ms of CPU per request here. A None entry in sys.modules makes such an
+# import fail at once (https://docs.python.org/3/reference/import.html#the-module-cache).
+ABSENT_OPTIONAL_MODULES = ("dbruntime", "pyspark", "IPython")
 RETRY_SETUP_SECONDS = 60  # while MLflow is unreachable, try again at most once a minute
 # Fail fast when MLflow is down (its client otherwise retries for minutes): tracing is best effort.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
@@ -71,13 +80,13 @@ class _FailureCounter(logging.Handler):
 
 class Lineage:
     def __init__(self, settings: RuntimeSettings, agent_version: str, tool_specs: list[dict], *,
-                 export_synchronously: bool = False) -> None:
+                 held: bool = False) -> None:
         self.settings, self.agent_version, self.tool_specs = settings, agent_version, tool_specs
-        self.export_synchronously = export_synchronously  # Lambda: export each trace before returning
+        # Held: `start()` waits for `set_up_now()` (the Lambda host's first post-response moment).
+        self.held = held
         self.enabled = False
         self.model_id: str | None = None
         self.setup_seconds: float | None = None
-        self._async_export = not export_synchronously
         self._last_attempt = float("-inf")
         self._setup_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -103,7 +112,7 @@ class Lineage:
         """Start set-up in a background thread unless it is done, running, or failed under a minute ago.
 
         Never blocks: cheap enough to call on every request (that is how set-up is retried)."""
-        if self.enabled or not self.settings.mlflow_tracking_uri:
+        if self.enabled or self.held or not self.settings.mlflow_tracking_uri:
             return
         with self._setup_lock:
             if self.enabled or (self._thread is not None and self._thread.is_alive()):
@@ -113,6 +122,13 @@ class Lineage:
             self._last_attempt = time.monotonic()
             self._thread = threading.Thread(target=self.configure, name="mlflow-setup", daemon=True)
             self._thread.start()
+
+    def set_up_now(self, timeout: float) -> bool:
+        """Release a held set-up, start it (unless running or retried under a minute ago), and wait
+        up to `timeout` seconds for it; True when tracing is on."""
+        self.held = False
+        self.start()
+        return self.wait_until_set_up(timeout)
 
     def wait_until_set_up(self, timeout: float) -> bool:
         """For tests and benchmarks: wait for a running set-up attempt; True when tracing is on."""
@@ -127,12 +143,9 @@ class Lineage:
             return False
         started = time.perf_counter()
         try:
-            if self.export_synchronously:
-                # Read when MLflow builds its span exporter, i.e. after the reset below.
-                os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
             import mlflow
-            from mlflow.environment_variables import MLFLOW_ENABLE_ASYNC_TRACE_LOGGING
 
+            remember_absent_modules(ABSENT_OPTIONAL_MODULES)
             if not self.settings.mlflow_tracking_uri.startswith("arn:"):
                 # sagemaker-mlflow's request-header provider warns on every call to a non-ARN URI.
                 logging.getLogger("mlflow.tracking.request_header.registry").setLevel(logging.ERROR)
@@ -145,7 +158,6 @@ class Lineage:
             # thread-local, and this thread ends; every thread's default active model reads the variable.
             os.environ["MLFLOW_ACTIVE_MODEL_ID"] = self.model_id
             mlflow.strands.autolog()
-            self._async_export = MLFLOW_ENABLE_ASYNC_TRACE_LOGGING.get()
             self.setup_seconds = time.perf_counter() - started
             self.enabled = True
         except Exception:  # noqa: BLE001 - tracing is best effort by design
@@ -165,24 +177,62 @@ class Lineage:
         }
         return TraceTagger(self, base, final_tags)
 
-    def flush(self) -> None:
-        """Lambda, before returning: export pending traces (the environment may freeze right after).
+    def drain(self, timeout: float) -> bool:
+        """Export every finished trace now; True once MLflow has them all (or nothing was pending).
 
-        With async export off (the Lambda default, see the module docstring) each trace was exported
-        when its root span ended: nothing is pending, nothing to wait for."""
-        if not self.enabled or not self._async_export:
-            return
+        For the Lambda host, after a response and before the environment may freeze. Waits at most
+        `timeout` seconds (a trace still pending then is counted as a tracing failure). MLflow's
+        export threads keep running: no stop, join or restart."""
+        if not self.enabled:
+            return True
         try:
-            import mlflow
+            from mlflow.tracing.provider import _get_span_processor
 
-            mlflow.flush_trace_async_logging()  # stops, drains and restarts the export threads (~1.1 s)
+            processor = _get_span_processor()
+            if processor is None:
+                return True
+            processor.force_flush()  # the batch span processor's spans -> the exporter, in this thread
+            queue = pending_exports(processor.span_exporter)
+            if queue is None:  # async export off: each trace was exported as its root span ended
+                return True
+            done = exports_done(queue, timeout)
+            if not done:
+                self.record_failure(f"{queue.unfinished_tasks} trace exports still pending after {timeout:.1f} s")
+            return done
         except Exception:  # noqa: BLE001
-            self.record_failure("could not flush traces")
+            self.record_failure("could not drain the trace export queue")
+            return False
 
     def record_failure(self, message: str) -> None:
         log.warning("tracing: %s", message, exc_info=True)
         with self.failures._lock:
             self.failures.count += 1
+
+
+def remember_absent_modules(names) -> list[str]:
+    """Make later imports of the modules in `names` that are not installed fail at once; returns those."""
+    import importlib.util
+
+    absent = [name for name in names if name not in sys.modules and importlib.util.find_spec(name) is None]
+    for name in absent:
+        sys.modules[name] = None
+    return absent
+
+
+def pending_exports(exporter):
+    """The `queue.Queue` of MLflow's async trace export (None when async export is off).
+
+    Private to MLflow (`MlflowV3SpanExporter._async_queue`, an `AsyncTraceExportQueue` whose
+    `_queue` holds export tasks; its workers call `task_done()` after each export), so
+    tests/agent_runtime/test_lineage.py pins it: an MLflow upgrade that changes it fails there."""
+    async_queue = getattr(exporter, "_async_queue", None)
+    return None if async_queue is None else async_queue._queue
+
+
+def exports_done(queue, timeout: float) -> bool:
+    """`queue.join()` with a bound: True once every export put on `queue` has finished."""
+    with queue.all_tasks_done:
+        return queue.all_tasks_done.wait_for(lambda: queue.unfinished_tasks == 0, timeout)
 
 
 class TraceTagger:

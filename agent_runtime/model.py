@@ -1,6 +1,25 @@
-"""The Strands `SageMakerAIModel` for the configured endpoint, with explicit timeouts and retries."""
+"""The Strands `SageMakerAIModel` for the configured endpoint, with explicit timeouts and retries,
+and its response stream read in one worker thread per model call.
+
+Strands' provider reads the response stream with `await asyncio.to_thread(next, events, END)` per
+event (strands/models/sagemaker.py, `stream`): an executor submit, a worker wake-up, a GIL hand-off
+and a loop wake-up for every event — ≈ 0.17 ms of CPU each here (OpenTelemetry's threading
+instrumentation, which Strands turns on, wraps every submit), so ≈ 50 ms for a 300-token answer.
+`pump_event_streams()` gives the provider module an `asyncio` whose `to_thread(next, events, END)`,
+for the provider's own event generator (`_parse_event_stream`), instead reads the whole stream in
+one executor job (the same default executor, so a session still holds at most one thread) that
+hands each event to the loop (`call_soon_threadsafe`); everything else goes to `asyncio.to_thread`.
+The provider's code, and what it yields and raises, are unchanged (tests/agent_runtime/test_model.py
+compares them with the original provider's on the same streams).
+"""
 
 from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+import weakref
 
 from agent_runtime.settings import RuntimeSettings
 
@@ -53,4 +72,76 @@ def build_model(settings: RuntimeSettings):
         ),
     )
     count_attempts(model.client)
+    pump_event_streams()
     return model
+
+
+class _EventPump:
+    """One model call's event stream, read by one executor job, consumed from the event loop."""
+
+    def __init__(self, events, end) -> None:
+        self._end = end
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._abandoned = False
+        loop = asyncio.get_running_loop()
+        read = functools.partial(contextvars.copy_context().run, self._read, events, loop)  # as to_thread does
+        loop.run_in_executor(None, read)
+
+    def _read(self, events, loop) -> None:
+        def hand(item, error=None) -> None:
+            loop.call_soon_threadsafe(self._queue.put_nowait, (item, error))
+
+        try:
+            for item in events:
+                hand(item)
+                if self._abandoned:  # the consumer was cancelled: stop reading, as next() would not be called
+                    events.close()
+                    return
+            hand(self._end)
+        except RuntimeError:  # the loop has closed: nobody is waiting any more
+            events.close()
+        except BaseException as error:  # noqa: BLE001 - re-raised in the consumer, as next() would raise it
+            try:
+                hand(None, error)
+            except RuntimeError:
+                pass
+
+    async def next(self):
+        try:
+            item, error = await self._queue.get()
+        except asyncio.CancelledError:
+            self._abandoned = True
+            raise
+        if error is not None:
+            raise error
+        return item
+
+
+class _PumpingAsyncio:
+    """`asyncio` for Strands' SageMaker provider module: `to_thread(next, events, end)` on its event
+    generator goes through an `_EventPump`; every other attribute is asyncio's own."""
+
+    def __init__(self, provider) -> None:
+        self._stream_code = provider._parse_event_stream.__code__
+        self._pumps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def __getattr__(self, name: str):
+        return getattr(asyncio, name)
+
+    async def to_thread(self, func, /, *args, **kwargs):
+        if func is next and len(args) == 2 and not kwargs and inspect.isgenerator(args[0]) \
+                and args[0].gi_code is self._stream_code:
+            events, end = args
+            pump = self._pumps.get(events)
+            if pump is None:
+                pump = self._pumps[events] = _EventPump(events, end)
+            return await pump.next()
+        return await asyncio.to_thread(func, *args, **kwargs)
+
+
+def pump_event_streams() -> None:
+    """Install `_PumpingAsyncio` in Strands' SageMaker provider (idempotent; imports the provider)."""
+    import strands.models.sagemaker as provider
+
+    if not isinstance(provider.asyncio, _PumpingAsyncio):
+        provider.asyncio = _PumpingAsyncio(provider)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -27,7 +26,6 @@ from agent_runtime.tools import load_tools, tool_specs
 from agent_runtime.version import agent_version
 
 log = logging.getLogger(__name__)
-IN_LAMBDA = "AWS_LAMBDA_FUNCTION_NAME" in os.environ
 
 
 @dataclass(frozen=True)
@@ -40,13 +38,13 @@ class TurnRequest:
 
 
 class AgentService:
-    def __init__(self, settings: RuntimeSettings) -> None:
+    def __init__(self, settings: RuntimeSettings, *, hold_tracing_setup: bool = False) -> None:
         self.settings = settings
         self.tools = load_tools(settings.tools)
         self.tool_specs = tool_specs(self.tools)
         self.agent_version = agent_version(settings, self.tool_specs)
-        self.lineage = Lineage(settings, self.agent_version, self.tool_specs, export_synchronously=IN_LAMBDA)
-        self.lineage.start()  # MLflow set-up in the background, from process start: never on a request's path
+        self.lineage = Lineage(settings, self.agent_version, self.tool_specs, held=hold_tracing_setup)
+        self.lineage.start()  # MLflow set-up in the background (unless held): never on a request's path
         self._model = None
         self._ready = asyncio.Lock()
         self._started = False
@@ -166,8 +164,6 @@ class AgentService:
                 log.warning("request %s failed: %s", request.request_id, mapped.code, exc_info=True)
             raise mapped from None
         finally:
-            if IN_LAMBDA:
-                self.lineage.flush()  # the environment may freeze as soon as we return
             metrics.tracing_failures = self.lineage.failures.take()
             # The agent ran before MLflow set-up finished (or while MLflow is unreachable): not traced.
             metrics.untraced = int(tagger is not None and not tagger.active and self.lineage.status != "off")

@@ -18,9 +18,14 @@ agent process stopped before the next phase starts, so they do not compete for t
    divided by the turns. Then the same agent without tracing (CPU and latency only), and one
    with a long answer (the echo model streams the prompt's 300 words back): per-token costs.
 2. Lambda warm turn, tracing on vs off (50 ms model). A process imports the Lambda handler (as
-   Lambda's runtime does, `AWS_LAMBDA_FUNCTION_NAME` set) and calls it with Function URL events:
-   the time each `handler(event, context)` takes, after a warm-up; p50 with and without
-   `AGENT_MLFLOW_TRACKING_URI`, and the difference (`lambda_warm_overhead_ms`).
+   Lambda's runtime does, `AWS_LAMBDA_FUNCTION_NAME` set, `AWS_LAMBDA_RUNTIME_API` pointing at the
+   Lambda Runtime API test double in the same process, local_runtime/lambda_runtime_api.py) and
+   calls it with Function URL events, each announced to the handler's internal extension as an
+   INVOKE event: the time each `handler(event, context)` takes (what the caller waits), after a
+   warm-up, and the post-response time from its return until the extension calls Next (the trace
+   export: billed, the caller does not wait). p50 of the handler time with and without
+   `AGENT_MLFLOW_TRACKING_URI`, and the difference (`lambda_warm_overhead_ms`). CPU: the process's,
+   from the invocation until Next.
 3. Cold start (echo model). A fresh Python process imports the handler and answers one Function
    URL event, with MLflow up and the agent version already registered (a first, unmeasured run
    registers it, as a first deployment would). Reported: from just before the process is spawned
@@ -330,18 +335,22 @@ def bare_invoke(stack: Stack) -> Callable[[], float]:
 # -- phases 2 and 3: the Lambda handler in its own process --------------------------------------
 
 LAMBDA_CHILD = """
-import base64, json, sys, time
+import base64, json, os, sys, time
 started, requests = float(sys.argv[1]), int(sys.argv[2])
+from local_runtime.lambda_runtime_api import LambdaRuntimeApiDouble
+api = LambdaRuntimeApiDouble().start()  # Lambda's side: the handler's internal extension registers here
+os.environ["AWS_LAMBDA_RUNTIME_API"] = api.address
 from agent_runtime.lambda_handler import handler
 imported = time.time()
+assert api.wait_until_frozen(10), "the extension did not call Next during init"
 if sys.argv[4] == "warm":  # a warm environment: the background MLflow set-up has finished
-    handler.app.state.service.lineage.wait_until_set_up(60)
+    handler.app.state.service.lineage.set_up_now(60)
 
 class Context:
     function_name = "bench"; memory_limit_in_mb = 2048
     invoked_function_arn = "arn:aws:lambda:us-east-1:111111111111:function:bench"
-    def __init__(self, number): self.aws_request_id = f"bench-{number:06d}"
-    def get_remaining_time_in_millis(self): return 60000
+    def __init__(self, number): self.aws_request_id = f"bench-{number:06d}"; self.deadline_ms = int(time.time() * 1000) + 60000
+    def get_remaining_time_in_millis(self): return self.deadline_ms - int(time.time() * 1000)
 
 def event(number):
     body = json.dumps({"prompt": sys.argv[3]})
@@ -353,18 +362,23 @@ def event(number):
                                "routeKey": "$default"},
             "body": base64.b64encode(body.encode()).decode(), "isBase64Encoded": True}
 
-times, cpu, first_answer = [], [], None
+times, post_response, cpu, first_answer = [], [], [], None
 for number in range(requests):
+    context = Context(number)
+    api.invoke(context.aws_request_id, context.deadline_ms)
     began, cpu_began = time.perf_counter(), time.process_time()  # process_time: every thread's CPU
-    response = handler(event(number), Context(number))
-    times.append(time.perf_counter() - began)
+    response = handler(event(number), context)
+    returned = time.perf_counter()
+    if first_answer is None:
+        first_answer = time.time()
+    assert api.wait_until_frozen(60), "the extension did not call Next"  # until the environment may freeze
+    times.append(returned - began)
+    post_response.append(time.perf_counter() - returned)
     cpu.append(time.process_time() - cpu_began)
     if response["statusCode"] != 200:
         raise SystemExit(f"request {number} answered {response['statusCode']}: {response.get('body', '')[:500]}")
-    if first_answer is None:
-        first_answer = time.time()
 print(json.dumps({"bench_report": {"import_s": imported - started, "first_answer_s": first_answer - started,
-                                   "times_s": times, "cpu_s": cpu}}), flush=True)
+                                   "times_s": times, "post_response_s": post_response, "cpu_s": cpu}}), flush=True)
 """
 
 
@@ -379,11 +393,13 @@ def lambda_process(env: dict, requests: int, *, warm: bool, timeout: float = 300
     return report_from_output(result.stdout)
 
 
-def lambda_warm(stack: Stack, requests: int, warmup: int, *, tracing: bool) -> tuple[Summary, float]:
-    """Handler time per warm request, and CPU seconds per warm request."""
+def lambda_warm(stack: Stack, requests: int, warmup: int, *, tracing: bool) -> tuple[Summary, Summary, float]:
+    """Per warm request: handler time (what the caller waits), post-response time (handler returned ->
+    the extension's Next: billed, not waited for), and CPU seconds (handler and post-response work)."""
     report = lambda_process(stack.env(tracing=tracing), warmup + requests, warm=True)
     warm_cpu = report["cpu_s"][warmup:]
-    return Summary.of(report["times_s"][warmup:]), sum(warm_cpu) / len(warm_cpu)
+    return (Summary.of(report["times_s"][warmup:]), Summary.of(report["post_response_s"][warmup:]),
+            sum(warm_cpu) / len(warm_cpu))
 
 
 def cold_start(stack: Stack, runs: int) -> list[dict]:
@@ -476,13 +492,15 @@ def main(argv: list[str] | None = None) -> int:
                   f"({long.count} turns)  CPU {ms(cpu_long)} per turn")
 
             phase("2. Lambda warm turns, tracing on vs off, 50 ms model")
-            warm_on, lambda_cpu_on = lambda_warm(stack, args.lambda_requests, 3, tracing=True)
-            warm_off, lambda_cpu_off = lambda_warm(stack, args.lambda_requests, 3, tracing=False)
+            warm_on, after_on, lambda_cpu_on = lambda_warm(stack, args.lambda_requests, 3, tracing=True)
+            warm_off, after_off, lambda_cpu_off = lambda_warm(stack, args.lambda_requests, 3, tracing=False)
             overhead = warm_on.p50 - warm_off.p50
             print(f"Lambda warm handler, tracing on:  p50 {ms(warm_on.p50)}  p95 {ms(warm_on.p95)}  "
-                  f"({warm_on.count} requests)  CPU {ms(lambda_cpu_on)} per request")
+                  f"({warm_on.count} requests)  then post-response (billed) p50 {ms(after_on.p50)}  "
+                  f"p95 {ms(after_on.p95)}  CPU {ms(lambda_cpu_on)} per request")
             print(f"Lambda warm handler, tracing off: p50 {ms(warm_off.p50)}  p95 {ms(warm_off.p95)}  "
-                  f"({warm_off.count} requests)  CPU {ms(lambda_cpu_off)} per request")
+                  f"({warm_off.count} requests)  then post-response p50 {ms(after_off.p50)}  "
+                  f"CPU {ms(lambda_cpu_off)} per request")
             print(f"  tracing overhead per warm request (p50 on - p50 off): {overhead * 1000:.1f} ms")
 
             phase("3. Lambda cold start, echo model")

@@ -156,6 +156,46 @@ class BlackholeMlflow:
             connection.close()
 
 
+class SlowMlflow:
+    """Test double for a slow network path to MLflow: a loopback proxy that forwards every request to
+    the real MLflow server after `delay` seconds. An export still in flight when a check reads the
+    real server directly is then still waiting here: a trace exported late is found missing, not by luck."""
+
+    def __init__(self, upstream: str, delay: float) -> None:
+        import http.client
+        import threading
+        from urllib.parse import urlsplit
+
+        from local_runtime.http_base import LoopbackServer, QuietHandler
+
+        target = urlsplit(upstream)
+        self.delay = delay
+
+        class Forward(QuietHandler):
+            def _forward(self) -> None:
+                body = self.read_body()
+                time.sleep(delay)
+                connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "transfer-encoding", "accept-encoding")}
+                    connection.request(self.command, self.path, body=body or None, headers=headers)
+                    response = connection.getresponse()
+                    payload = response.read()
+                finally:
+                    connection.close()
+                self.send_bytes(response.status, payload, response.getheader("Content-Type", "application/json"))
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
+
+        self._server = LoopbackServer("127.0.0.1", 0, Forward, "slow MLflow proxy (test double)")
+        self.url = self._server.url
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
 @pytest.fixture
 def blackhole_mlflow():
     double = BlackholeMlflow()

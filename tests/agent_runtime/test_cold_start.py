@@ -1,8 +1,10 @@
 """Cold start on Lambda: nothing slow on the first request's path.
 
 Each test runs the real handler in a fresh process (tests/agent_runtime/lambda_process.py), as a
-new Lambda environment would: MLflow set-up runs in the background from init, the first request
-never waits for it, and the version `make deploy` registered is found, not registered again.
+new Lambda environment would, with the Lambda Runtime API test double: MLflow set-up runs after the
+first response, in the internal extension's post-response time, so the first request neither waits
+for it nor shares the CPU with it; and the version `make deploy` registered is found, not
+registered again.
 """
 
 from __future__ import annotations
@@ -34,6 +36,18 @@ def test_the_first_answer_does_not_wait_for_mlflow_set_up(agent_env, blackhole_m
     assert setup["tracing"] == "starting" and len(blackhole_mlflow.connections) >= 1
     [record] = lam.emf_records()
     assert record["Untraced"] == [1.0] and record["TracingFailures"] == [0.0]
+
+
+def test_mlflow_is_set_up_after_the_first_response_and_traces_the_next_ones(agent_env):
+    lam = LambdaProcess(agent_env)
+    first, second = lam.run("cold one", "warm two")
+    # The first answer: untraced (counted), set-up not even started while it ran.
+    assert first["status"] == 200 and first["body"]["trace_id"] is None and first["tracing"] == "starting"
+    assert first["setup_seconds"] is None
+    # Its post-response time (billed, not waited for by the caller) set MLflow up: the second is traced.
+    assert first["post_response_ms"] >= 0 and second["tracing"] == "ready" and second["body"]["trace_id"]
+    assert second["setup_seconds"] * 1000 <= first["post_response_ms"]
+    assert [record["Untraced"] for record in lam.emf_records()] == [[1.0], [0.0]]
 
 
 @pytest.fixture(scope="module")

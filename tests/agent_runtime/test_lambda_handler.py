@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.agent_runtime.conftest import LambdaProcess, SlowMlflow
+
 EVENTS = Path(__file__).parent / "events"
 
 
@@ -35,13 +37,11 @@ class Context:
 
 @pytest.fixture(scope="module")
 def handler(agent_env):
-    saved = dict(os.environ)  # the runtime sets MLflow variables (async export off, active model): keep them here
+    saved = dict(os.environ)  # the runtime sets MLflow variables (the active model): keep them here
     try:
         os.environ.update({**agent_env, "AWS_LAMBDA_FUNCTION_NAME": Context.function_name, "AGENT_AUTH_MODE": "iam"})
-        import agent_runtime.service
         import agent_runtime.lambda_handler
 
-        importlib.reload(agent_runtime.service)  # IN_LAMBDA is read at import
         module = importlib.reload(agent_runtime.lambda_handler)
         # MLflow set-up runs in the background from init; these tests want it done (test_cold_start.py
         # covers requests that arrive before).
@@ -81,7 +81,7 @@ def test_function_url_event_is_answered(handler):
     answer = decoded(response)
     assert answer["answer"] == "You said: hello from a function URL"
     assert len(answer["session_id"]) == 32 and answer["request_id"] == "req-function-url-1"
-    assert answer["trace_id"]  # traced (and flushed) before the handler returned
+    assert answer["trace_id"]  # traced (and, without the Runtime API, exported before the handler returned)
 
 
 def test_an_event_without_an_iam_authorizer_is_refused(handler):
@@ -153,25 +153,28 @@ def test_streaming_route_returns_the_whole_sse_body_on_lambda(handler):
     assert response["statusCode"] == 200 and "event: token" in body and body.rstrip().split("\n\n")[-1].startswith("event: final")
 
 
-def test_n_requests_leave_n_complete_traces_the_moment_the_last_handler_returns(handler, mlflow_url, monkeypatch):
-    """No trace is lost to a frozen environment, and no fixed wait per request: with async export off
-    on Lambda, MLflow exports each trace when its root span ends, before the handler returns."""
+def test_without_the_runtime_api_the_handler_exports_before_it_returns_without_the_flush_stall(handler, mlflow_url,
+                                                                                                monkeypatch):
+    """The fallback (no AWS_LAMBDA_RUNTIME_API, as here): each handler drains MLflow's export queue
+    before returning, so N requests leave N complete traces the moment the last handler returns, with
+    no `flush_trace_async_logging` (it stops and restarts the export threads, ~1.1 s a call)."""
     import threading
 
     import mlflow
 
-    stalls = []  # the ~1.1 s per call: it stops, joins and restarts MLflow's export threads
+    stalls = []
     flush = mlflow.flush_trace_async_logging
     monkeypatch.setattr(mlflow, "flush_trace_async_logging", lambda *a, **k: (stalls.append(1), flush(*a, **k)))
     from agent_runtime.identity import Pseudonyms
 
     n = 10
     caller_id = Pseudonyms(handler.app.state.service.settings).compute(f"iam:{PORTAL}")
-    answers = []
+    answers, consumers = [], []  # MLflow's export consumer threads alive after each request
     for i in range(n):
         response = handler(event("function_url.json", {"prompt": f"burst {i}"}), Context())
         assert response["statusCode"] == 200
         answers.append(decoded(response))
+        consumers.append({t for t in threading.enumerate() if t.name == "MLflowTraceLoggingConsumer"})
     # Immediately: no sleep, no polling, no flush. A search reads what the tracking store holds now.
     client = mlflow.MlflowClient(mlflow_url)
     experiment = client.get_experiment_by_name("governed-agents-dev-agent")
@@ -188,6 +191,38 @@ def test_n_requests_leave_n_complete_traces_the_moment_the_last_handler_returns(
         assert tags["agent.model_calls"] == "1" and tags["agent.request_id"] == answer["request_id"]
         # The caller, pseudonymous: an auditor follows it across traces; the trace never holds the ARN.
         assert tags["agent.caller_id"] == caller_id and not [v for v in tags.values() if "assumed-role" in str(v)]
-    # Exported in the request's own thread: no flush, and MLflow's async export threads never started.
+    # MLflow's export threads kept running: the same consumer threads after every request, never restarted.
     assert stalls == []
-    assert not [t.name for t in threading.enumerate() if t.name.startswith(("MLflowTraceLogging", "MlflowTraceLogging"))]
+    assert consumers[-1] and all(seen == consumers[-1] for seen in consumers)
+    assert all(t.is_alive() for t in consumers[-1])
+
+
+def test_with_the_extension_the_caller_does_not_wait_for_the_export_and_nothing_is_lost_to_a_freeze(agent_env,
+                                                                                                    mlflow_url):
+    """The real handler in a fresh process with the Lambda Runtime API test double: its internal
+    extension registers at init and calls Next only once the invocation's traces are stored. MLflow is
+    reached through a proxy that holds every request for 0.4 s (test double), so an export on the
+    handler's path would add at least 0.4 s per request, and one still in flight at Next would be missing
+    from the real server, which the host reads directly at that moment."""
+    delay = 0.4
+    proxy = SlowMlflow(mlflow_url, delay)
+    try:
+        lam = LambdaProcess({**agent_env, "AGENT_MLFLOW_TRACKING_URI": proxy.url})
+        prompts = [f"freeze check {i}" for i in range(4)]
+        results = lam.run(*prompts, "--wait-for-tracing", "120", "--check-at-freeze", mlflow_url)
+    finally:
+        proxy.close()
+    assert [r["status"] for r in results] == [200] * len(prompts)
+    assert all(r["tracing"] == "ready" and r["body"]["trace_id"] for r in results)
+    for number, result in enumerate(results, start=1):
+        if number > 1:  # the first also builds the model client (test_cold_start.py); the warm ones do not
+            assert result["handler_ms"] < delay * 1000, result  # the caller never waits on MLflow
+        at_freeze = result["at_freeze"]
+        assert len(at_freeze) == number  # every trace of this environment so far, as the server holds it
+        for stored, answer in zip(at_freeze, [r["body"] for r in results[:number]]):
+            assert stored["stored"], (number, stored)
+            assert stored["state"] in ("OK", "TraceState.OK") and stored["spans"] >= 2 and stored["ended"], stored
+            assert stored["tags"]["agent.session_id"] == answer["session_id"]
+            assert stored["tags"]["agent.request_id"] == answer["request_id"]
+            assert stored["tags"]["agent.model_calls"] == "1"
+        assert result["post_response_ms"] >= delay * 1000, result  # the export ran after the response

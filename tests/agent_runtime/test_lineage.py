@@ -99,3 +99,70 @@ def test_mlflow_down_never_fails_a_request_and_is_counted(agent_env, tmp_path):
         assert health["tracing"] == "unavailable"
     finally:
         down.stop()
+
+
+def test_the_drain_waits_for_mlflows_export_queue_without_stopping_its_threads():
+    """Pins what `Lineage.drain` relies on in MLflow's private code (an upgrade that changes it fails
+    here, not silently on Lambda): `MlflowV3SpanExporter._async_queue` is an `AsyncTraceExportQueue`
+    whose `_queue` is a `queue.Queue` that its workers mark `task_done()` after each export."""
+    import threading
+
+    from mlflow.tracing.export.async_export_queue import AsyncTraceExportQueue, Task
+    from mlflow.tracing.export.mlflow_v3 import MlflowV3SpanExporter
+
+    from agent_runtime.lineage import exports_done, pending_exports
+
+    exporter = MlflowV3SpanExporter.__new__(MlflowV3SpanExporter)  # only its queue is used here
+    exporter._async_queue = AsyncTraceExportQueue()
+    queue = pending_exports(exporter)
+    exported, release = [], threading.Event()
+
+    def slow_export(number):
+        release.wait(10)
+        exported.append(number)
+
+    for number in range(3):
+        exporter._async_queue.put(Task(handler=slow_export, args=(number,)))
+    assert exports_done(queue, 0.3) is False and exported == []  # bounded: returns while exports are pending
+    release.set()
+    assert exports_done(queue, 10) is True and sorted(exported) == [0, 1, 2]  # every export finished
+    consumer = exporter._async_queue._consumer_thread
+    assert consumer.is_alive()  # not stopped, joined or restarted (what flush_trace_async_logging does)
+    exporter._async_queue.put(Task(handler=exported.append, args=(3,)))
+    assert exports_done(queue, 10) and exported[-1] == 3 and exporter._async_queue._consumer_thread is consumer
+    assert pending_exports(object()) is None  # async export off: no queue, nothing pending
+    exporter._async_queue.flush(terminate=True)  # this queue's threads end with the test
+
+
+def test_optional_modules_that_are_not_installed_fail_at_once_for_mlflows_header_providers(monkeypatch):
+    """MLflow's Databricks header provider tries these imports on every request to MLflow: once
+    remembered as absent, no finder searches for them again; an installed module is left alone."""
+    import importlib
+
+    from mlflow.tracking.request_header.databricks_request_header_provider import DatabricksRequestHeaderProvider
+
+    from agent_runtime.lineage import ABSENT_OPTIONAL_MODULES, remember_absent_modules
+
+    for name in ABSENT_OPTIONAL_MODULES:
+        if name in sys.modules and sys.modules[name] is None:
+            del sys.modules[name]  # as in a fresh process (a set-up in this process may have remembered them)
+    searched = []
+
+    class Spy:
+        @staticmethod
+        def find_spec(name, path=None, target=None):
+            searched.append(name.split(".")[0])
+            return None
+
+    monkeypatch.setattr(sys, "meta_path", [Spy(), *sys.meta_path])
+    assert DatabricksRequestHeaderProvider().in_context() is False
+    assert set(ABSENT_OPTIONAL_MODULES) <= set(searched)  # what the provider imports each time (pinned)
+    absent = remember_absent_modules([*ABSENT_OPTIONAL_MODULES, "json"])
+    assert absent == list(ABSENT_OPTIONAL_MODULES) and importlib.import_module("json")  # installed: untouched
+    searched.clear()
+    assert DatabricksRequestHeaderProvider().in_context() is False  # same answer
+    assert not set(ABSENT_OPTIONAL_MODULES) & set(searched)  # and no search
+    for name in ABSENT_OPTIONAL_MODULES:
+        with pytest.raises(ImportError):
+            importlib.import_module(name)
+        del sys.modules[name]  # leave the pytest process as it was
