@@ -33,6 +33,16 @@ def tracking_uri_from_outputs(outputs: dict, environment: str) -> str | None:
     return None
 
 
+def mlflow_client_environment(*, region: str | None, profile: str | None) -> None:
+    """Credentials and region for the SageMaker MLflow auth plugin; a deploy step fails fast, not after MLflow's default retries."""
+    if profile:
+        os.environ.setdefault("AWS_PROFILE", profile)
+    if region:
+        os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
+
+
 def record(
     *, environment: str, commit: str, tracking_uri: str | None, stacks: list[str],
     region: str | None = None, profile: str | None = None,
@@ -40,12 +50,7 @@ def record(
     if not tracking_uri:
         print(f"warning: no MLflow tracking URI for {environment}; deployment of {commit[:12]} not recorded", file=sys.stderr)
         return False
-    if profile:
-        os.environ.setdefault("AWS_PROFILE", profile)
-    if region:
-        os.environ.setdefault("AWS_DEFAULT_REGION", region)
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
+    mlflow_client_environment(region=region, profile=profile)
     try:
         import mlflow
 

@@ -26,6 +26,8 @@ import sys
 from pydantic_settings import EnvSettingsSource
 from pydantic_settings.sources.utils import parse_env_vars
 
+from release.record_deployment import mlflow_client_environment
+
 
 def runtime_settings(variables: dict[str, str]):
     """The runtime's settings for exactly these variables (not this process's environment)."""
@@ -61,12 +63,7 @@ def register(*, config, tracking_uri: str | None, commit: str | None = None, reg
         print(f"warning: no MLflow tracking URI for {config.name}; agent version not registered "
               "(the runtime registers it itself)", file=sys.stderr)
         return None
-    if profile:
-        os.environ.setdefault("AWS_PROFILE", profile)
-    if region:
-        os.environ.setdefault("AWS_DEFAULT_REGION", region)
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
+    mlflow_client_environment(region=region, profile=profile)
     try:
         import mlflow
 

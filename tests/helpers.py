@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 ENVIRONMENTS = ("dev", "staging", "prod")
 STACKS = ("Foundation", "Network", "Mlflow", "Inference", "Agent", "Observability")
 
@@ -48,3 +50,16 @@ def gate_findings(build, *, tmp_path, tagged: bool = True, min_retention: int = 
             paths = [c["constructPath"] for c in violation["violatingConstructs"]]
             findings.setdefault(violation["ruleName"], []).extend(paths)
     return findings
+
+
+@contextlib.contextmanager
+def stubbed_client(service: str):
+    """A real boto3 client behind botocore's Stubber (a test double of the AWS API): yields
+    (client, stubber) and fails the test if a queued response was never asked for."""
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()

@@ -10,6 +10,7 @@ from botocore.stub import ANY
 from agent_runtime.errors import ApiError, from_exception
 from agent_runtime.sessions import caller_slot, new_session_id, session_exists, session_lock, validate_session_id
 from agent_runtime.settings import RuntimeSettings
+from tests.helpers import stubbed_client
 
 
 def client_error(code: str, status: int = 400) -> ClientError:
@@ -118,13 +119,8 @@ class TestS3SessionLock:
 
     @pytest.fixture
     def s3(self):
-        import boto3
-        from botocore.stub import Stubber
-
-        client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-        with Stubber(client) as stubber:
-            yield client, stubber
-            stubber.assert_no_pending_responses()
+        with stubbed_client("s3") as stubbed:
+            yield stubbed
 
     @pytest.fixture
     def settings(self, monkeypatch):

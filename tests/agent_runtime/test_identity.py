@@ -25,6 +25,7 @@ from agent_runtime.identity import Authenticator, IdentityConfigError, Pseudonym
 from agent_runtime.settings import RuntimeSettings
 from local_runtime.identity import LocalIdentity
 from tests.agent_runtime.conftest import IDENTITY, AgentProcess, bearer, post, turn
+from tests.helpers import stubbed_client
 from tests.local_runtime.support import PROJECT_DIR
 
 
@@ -146,13 +147,8 @@ class TestPseudonyms:
 
     @pytest.fixture
     def kms(self):
-        import boto3
-        from botocore.stub import Stubber
-
-        client = boto3.client("kms", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-        with Stubber(client) as stubber:
-            yield client, stubber
-            stubber.assert_no_pending_responses()
+        with stubbed_client("kms") as stubbed:
+            yield stubbed
 
     def kms_settings(self, settings):
         return settings.model_copy(update={"caller_id_secret": None, "caller_id_kms_key": self.KEY})
@@ -255,8 +251,9 @@ def test_a_caller_beyond_its_turns_in_flight_gets_429_on_any_worker_while_others
     try:
         started = turn(workers[0].url, "[scenario:multi_turn] one", caller="carol")[2]["session_id"]
         connection = http.client.HTTPConnection("127.0.0.1", workers[0].port, timeout=30)
+        # ~6 s of tokens (one per 50 ms): outlasts the three checks below even on a loaded machine
         connection.request("POST", "/invoke/stream", headers={"Content-Type": "application/json", **bearer("carol")},
-                           body=json.dumps({"prompt": "[scenario:slow_tokens] " + "word " * 40}))  # ~2 s of tokens
+                           body=json.dumps({"prompt": "[scenario:slow_tokens] " + "word " * 120}))
         response = connection.getresponse()
         assert response.status == 200 and b"event: token" in response.read1(4096)  # it holds carol's only slot now
         status, headers, body = turn(workers[1].url, "[scenario:multi_turn] two", started, caller="carol")
