@@ -103,8 +103,8 @@ class Lineage:
             return "off"
         if self.enabled:
             return "ready"
-        thread = self._thread
-        if self._last_attempt == float("-inf") or (thread is not None and thread.is_alive()):
+        thread = self._thread  # None until the first attempt's thread is running (see start)
+        if thread is None or thread.is_alive():
             return "starting"
         return "unavailable"
 
@@ -120,8 +120,9 @@ class Lineage:
             if time.monotonic() - self._last_attempt < RETRY_SETUP_SECONDS:
                 return
             self._last_attempt = time.monotonic()
-            self._thread = threading.Thread(target=self.configure, name="mlflow-setup", daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=self.configure, name="mlflow-setup", daemon=True)
+            thread.start()
+            self._thread = thread  # only once alive: a status read in between must not say "unavailable"
 
     def set_up_now(self, timeout: float) -> bool:
         """Release a held set-up, start it (unless running or retried under a minute ago), and wait
