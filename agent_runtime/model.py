@@ -54,6 +54,7 @@ def build_model(settings: RuntimeSettings):
     if settings.inference_component:
         endpoint["inference_component_name"] = settings.inference_component
     from agent_runtime.attempts import count_attempts
+    from agent_runtime.logging_setup import defer_provider_payload_formatting
 
     model = SageMakerAIModel(
         endpoint_config=endpoint,
@@ -72,7 +73,10 @@ def build_model(settings: RuntimeSettings):
         ),
     )
     count_attempts(model.client)
+    # The provider's adaptations, in one place: one thread hop per model call, not per stream event,
+    # and no payload pretty-printing for log levels that are off.
     pump_event_streams()
+    defer_provider_payload_formatting()
     return model
 
 

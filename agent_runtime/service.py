@@ -71,11 +71,9 @@ class AgentService:
         async with self._ready:
             if self._started:
                 return
-            from agent_runtime.logging_setup import defer_provider_payload_formatting
             from agent_runtime.model import build_model
 
             self._model = await asyncio.to_thread(build_model, self.settings)
-            defer_provider_payload_formatting()  # no payload pretty-printing for log levels that are off
             self._started = True
 
     async def turn(self, request: TurnRequest) -> AsyncIterator[dict]:
