@@ -67,6 +67,9 @@ class _FailureCounter(logging.Handler):
         self._lock = threading.Lock()
 
     def emit(self, record: logging.LogRecord) -> None:
+        self.add()
+
+    def add(self) -> None:
         with self._lock:
             self.count += 1
 
@@ -206,8 +209,7 @@ class Lineage:
 
     def record_failure(self, message: str) -> None:
         log.warning("tracing: %s", message, exc_info=True)
-        with self.failures._lock:
-            self.failures.count += 1
+        self.failures.add()
 
 
 def remember_absent_modules(names) -> list[str]:
