@@ -17,10 +17,17 @@ def main() -> None:
     parser.add_argument("--host", default=os.environ.get("AGENT_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("AGENT_PORT", "8000")))
     args = parser.parse_args()
-    uvicorn.run("agent_runtime.api:create_app", factory=True, host=args.host, port=args.port,
-                # No uvicorn log config: its loggers reach the JSON handler; the access log is
-                # replaced by RequestLog's line (which has the request's ids).
-                log_config=None, timeout_graceful_shutdown=30, access_log=False)
+    uvicorn.run(
+        "agent_runtime.api:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        # No uvicorn log config: its loggers reach the JSON handler; the access log is
+        # replaced by RequestLog's line (which has the request's ids).
+        log_config=None,
+        timeout_graceful_shutdown=30,
+        access_log=False,
+    )
 
 
 def _check_identity_settings() -> None:

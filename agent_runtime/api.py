@@ -48,7 +48,7 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
         # S3 calls leave the event loop; local files are microseconds and stay on it.
         return await asyncio.to_thread(function, *args) if settings.session_bucket else function(*args)
 
-    async def admitted(request: Request) -> tuple[TurnRequest, "Release"]:
+    async def admitted(request: Request) -> tuple[TurnRequest, Release]:
         """Steps 1-4 of the module docstring; the caller gives the slots back with `await release()`."""
         caller = await authenticator.authenticate(request)
         bind(caller_id=caller.caller_id)  # onto every log line of this request
@@ -84,7 +84,9 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
         unknown = set(body) - {"prompt", "session_id"}
         if unknown:
             raise ApiError(400, "UnknownField", f"unknown field(s): {', '.join(sorted(unknown))}.")
-        turn = service.request(body.get("prompt"), body.get("session_id"), request.headers.get("x-request-id"), caller_id)
+        turn = service.request(
+            body.get("prompt"), body.get("session_id"), request.headers.get("x-request-id"), caller_id
+        )
         bind(request_id=turn.request_id, session_id=turn.session_id)  # onto this request's log lines
         return turn
 
@@ -107,16 +109,23 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
         except ApiError as error:
             return _error(error)
         return _AdmittedStream(
-            _sse(service.turn(turn)), release,
+            _sse(service.turn(turn)),
+            release,
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-request-id": turn.request_id},
         )
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "agent_version": service.agent_version,
-                             "endpoint": settings.endpoint_name, "env": settings.env_name,
-                             "sessions": {"in_flight": admission.in_flight, "limit": admission.limit},
-                             "tracing": service.lineage.status})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "agent_version": service.agent_version,
+                "endpoint": settings.endpoint_name,
+                "env": settings.env_name,
+                "sessions": {"in_flight": admission.in_flight, "limit": admission.limit},
+                "tracing": service.lineage.status,
+            }
+        )
 
     async def not_found(request: Request, exc) -> Response:
         return _error(ApiError(404, "NotFound", f"no route {request.method} {request.url.path}"))
@@ -133,7 +142,9 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
         # Runs under uvicorn (Fargate, `make local`). Mangum runs the app with lifespan="off": Lambda
         # gives an environment one request at a time, which the default executor serves.
         install_executor(asyncio.get_running_loop(), settings.max_concurrent_sessions)
-        reporter = asyncio.create_task(report_sessions(settings, admission)) if settings.sessions_metric_seconds else None
+        reporter = (
+            asyncio.create_task(report_sessions(settings, admission)) if settings.sessions_metric_seconds else None
+        )
         try:
             yield
         finally:

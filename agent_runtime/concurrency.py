@@ -88,9 +88,12 @@ class SessionAdmission:
         """Take a slot, or raise the 503 (the event loop is single-threaded: no lock needed)."""
         if self.in_flight >= self.limit:
             self._rejected += 1
-            raise ApiError(503, "AtCapacity",
-                           f"The agent is answering its limit of {self.limit} concurrent requests; retry shortly.",
-                           RETRY_AFTER_SECONDS)
+            raise ApiError(
+                503,
+                "AtCapacity",
+                f"The agent is answering its limit of {self.limit} concurrent requests; retry shortly.",
+                RETRY_AFTER_SECONDS,
+            )
         self._account(self._clock())
         self.in_flight += 1
         self._peak = max(self._peak, self.in_flight)
@@ -99,7 +102,7 @@ class SessionAdmission:
         self._account(self._clock())
         self.in_flight -= 1
 
-    def slot(self) -> "_Slot":
+    def slot(self) -> _Slot:
         """`with admission.slot():` around a turn. A class, not @contextmanager: that one sets
         `__traceback__` on the exception it re-raises, which a frozen ApiError refuses."""
         return _Slot(self)
@@ -109,8 +112,9 @@ class SessionAdmission:
         now = self._clock()
         self._account(now)
         seconds = now - self._since
-        sample = SessionsSample(self._area / seconds if seconds > 0 else float(self.in_flight),
-                                self._peak, self._rejected, seconds)
+        sample = SessionsSample(
+            self._area / seconds if seconds > 0 else float(self.in_flight), self._peak, self._rejected, seconds
+        )
         self._start_period(now)
         return sample
 
@@ -146,5 +150,5 @@ async def report_sessions(settings: RuntimeSettings, admission: SessionAdmission
         await asyncio.sleep(settings.sessions_metric_seconds)
         try:
             publish_sessions(settings, admission.sample())
-        except Exception:  # noqa: BLE001 - a metric must not stop the worker
+        except Exception:
             log.warning("could not publish the sessions gauge", exc_info=True)

@@ -30,7 +30,11 @@ def from_exception(error: BaseException) -> ApiError:
     if isinstance(error, ApiError):
         return error
     from botocore.exceptions import (
-        ClientError, ConnectTimeoutError, EndpointConnectionError, EventStreamError, ReadTimeoutError,
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        EventStreamError,
+        ReadTimeoutError,
     )
     from strands.types.exceptions import ConcurrencyException, ContextWindowOverflowException, ModelThrottledException
 
@@ -46,11 +50,18 @@ def from_exception(error: BaseException) -> ApiError:
     # botocore keeps ModelError's modelled members (OriginalStatusCode, OriginalMessage), not ErrorCode.
     if model.get("ErrorCode") == "ModelInvocationTimeExceeded" or "timed out" in str(model.get("OriginalMessage", "")):
         return ApiError(504, "UpstreamTimeout", "The model did not answer within the endpoint's invocation timeout.")
-    if (isinstance(error, ModelThrottledException) or _code(cause) in {"ThrottlingException", "TooManyRequestsException"}
-            or model.get("OriginalStatusCode") == 429):  # the container itself is overloaded
-        return ApiError(429, "Throttled", "The model endpoint is throttling requests; retry later.", RETRY_AFTER_SECONDS)
+    if (
+        isinstance(error, ModelThrottledException)
+        or _code(cause) in {"ThrottlingException", "TooManyRequestsException"}
+        or model.get("OriginalStatusCode") == 429
+    ):  # the container itself is overloaded
+        return ApiError(
+            429, "Throttled", "The model endpoint is throttling requests; retry later.", RETRY_AFTER_SECONDS
+        )
     if _code(cause) in {"ServiceUnavailable", "ModelNotReadyException", "InternalFailure", "InternalStreamFailure"}:
-        return ApiError(503, "EndpointUnavailable", "The model endpoint is not available right now.", RETRY_AFTER_SECONDS)
+        return ApiError(
+            503, "EndpointUnavailable", "The model endpoint is not available right now.", RETRY_AFTER_SECONDS
+        )
     if isinstance(cause, EventStreamError) or _code(cause) in {"ModelStreamError", "ModelError"}:
         return ApiError(502, "ModelError", "The model failed while answering.")
     if _code(cause) == "ValidationError":

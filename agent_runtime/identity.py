@@ -93,8 +93,12 @@ class Authenticator:
             raise unauthorized("The bearer token's algorithm is not allowed for its key.")
         try:
             return jwt.decode(
-                token, key, algorithms=[key.algorithm_name], audience=self.settings.jwt_audience,
-                issuer=self.settings.jwt_issuer, leeway=self.settings.jwt_leeway_seconds,
+                token,
+                key,
+                algorithms=[key.algorithm_name],
+                audience=self.settings.jwt_audience,
+                issuer=self.settings.jwt_issuer,
+                leeway=self.settings.jwt_leeway_seconds,
                 options={"require": list(REQUIRED_CLAIMS), "verify_sub": True},
             )
         except jwt.ExpiredSignatureError:
@@ -143,7 +147,9 @@ def load_keys(settings: RuntimeSettings) -> dict:
 
     for field in ("jwt_issuer", "jwt_audience"):
         if not getattr(settings, field):
-            raise IdentityConfigError(f"AGENT_{field.upper()} is not set: AGENT_AUTH_MODE=jwt verifies it in every token.")
+            raise IdentityConfigError(
+                f"AGENT_{field.upper()} is not set: AGENT_AUTH_MODE=jwt verifies it in every token."
+            )
     if settings.jwks and settings.jwks_file:
         raise IdentityConfigError("set AGENT_JWKS or AGENT_JWKS_FILE, not both.")
     source = "AGENT_JWKS" if settings.jwks else "AGENT_JWKS_FILE"
@@ -152,13 +158,15 @@ def load_keys(settings: RuntimeSettings) -> dict:
     except OSError as error:
         raise IdentityConfigError(f"AGENT_JWKS_FILE={settings.jwks_file}: cannot read it ({error.strerror}).") from None
     if raw is None:
-        raise IdentityConfigError("AGENT_JWKS (the JWKS document) or AGENT_JWKS_FILE is needed with AGENT_AUTH_MODE=jwt.")
+        raise IdentityConfigError(
+            "AGENT_JWKS (the JWKS document) or AGENT_JWKS_FILE is needed with AGENT_AUTH_MODE=jwt."
+        )
     try:
         document = json.loads(raw)
         entries = document["keys"]
         assert isinstance(entries, list)
     except (ValueError, KeyError, TypeError, AssertionError):
-        raise IdentityConfigError(f"{source} is not a JWKS document ({{\"keys\": [...]}}).") from None
+        raise IdentityConfigError(f'{source} is not a JWKS document ({{"keys": [...]}}).') from None
     keys = {}
     for entry in entries:
         if not isinstance(entry, dict) or entry.get("use", "sig") != "sig":
@@ -173,8 +181,9 @@ def load_keys(settings: RuntimeSettings) -> dict:
             raise IdentityConfigError(f"{source}: every signing key needs a 'kid' (tokens select their key by it).")
         keys[entry["kid"]] = key
     if not keys:
-        raise IdentityConfigError(f"{source} has no signing key for {', '.join(settings.jwt_algorithms)} "
-                                  "(AGENT_JWT_ALGORITHMS).")
+        raise IdentityConfigError(
+            f"{source} has no signing key for {', '.join(settings.jwt_algorithms)} (AGENT_JWT_ALGORITHMS)."
+        )
     return keys
 
 
@@ -185,8 +194,10 @@ class Pseudonyms:
         if settings.caller_id_kms_key and settings.caller_id_secret:
             raise IdentityConfigError("set AGENT_CALLER_ID_KMS_KEY or AGENT_CALLER_ID_SECRET, not both.")
         if not settings.caller_id_kms_key and not settings.caller_id_secret:
-            raise IdentityConfigError("AGENT_CALLER_ID_KMS_KEY (an HMAC_256 KMS key) or, locally, "
-                                      "AGENT_CALLER_ID_SECRET is needed: caller ids are a keyed hash.")
+            raise IdentityConfigError(
+                "AGENT_CALLER_ID_KMS_KEY (an HMAC_256 KMS key) or, locally, "
+                "AGENT_CALLER_ID_SECRET is needed: caller ids are a keyed hash."
+            )
         if settings.caller_id_secret is not None and len(settings.caller_id_secret.get_secret_value()) < 16:
             raise IdentityConfigError("AGENT_CALLER_ID_SECRET must be at least 16 characters.")
         self.settings = settings
@@ -201,8 +212,11 @@ class Pseudonyms:
             if cached is not None:
                 self._cache.move_to_end(principal)
                 return cached
-        caller_id = await asyncio.to_thread(self.compute, principal) if self.settings.caller_id_kms_key \
+        caller_id = (
+            await asyncio.to_thread(self.compute, principal)
+            if self.settings.caller_id_kms_key
             else self.compute(principal)
+        )
         with self._lock:
             self._cache[principal] = caller_id
             while len(self._cache) > self._size:
@@ -213,11 +227,14 @@ class Pseudonyms:
         message = principal.encode()
         if self.settings.caller_id_kms_key:
             try:
-                mac = self.kms().generate_mac(KeyId=self.settings.caller_id_kms_key, MacAlgorithm="HMAC_SHA_256",
-                                              Message=message)["Mac"]
-            except Exception:  # noqa: BLE001 - no identity, no answer; never a stack trace to the client
+                mac = self.kms().generate_mac(
+                    KeyId=self.settings.caller_id_kms_key, MacAlgorithm="HMAC_SHA_256", Message=message
+                )["Mac"]
+            except Exception:
                 log.warning("caller id: KMS GenerateMac failed", exc_info=True)
-                raise ApiError(503, "IdentityUnavailable", "The caller's identity cannot be checked right now.", 5) from None
+                raise ApiError(
+                    503, "IdentityUnavailable", "The caller's identity cannot be checked right now.", 5
+                ) from None
         else:
             mac = hmac.new(self.settings.caller_id_secret.get_secret_value().encode(), message, hashlib.sha256).digest()
         return base64.b32encode(mac[:CALLER_ID_BYTES]).decode().lower()
@@ -228,5 +245,7 @@ class Pseudonyms:
             from botocore.config import Config
 
             self._kms = boto3.Session(region_name=self.settings.region).client(
-                "kms", config=Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 3, "mode": "standard"}))
+                "kms",
+                config=Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 3, "mode": "standard"}),
+            )
         return self._kms

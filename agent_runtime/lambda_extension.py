@@ -62,8 +62,9 @@ class PostResponseWork:
 
     def start(self) -> None:
         """Register (during init, before the runtime's first `Next`), then serve events in a thread."""
-        status, headers, body = self._request("POST", "extension/register", {"Lambda-Extension-Name": self.name},
-                                              json.dumps({"events": ["INVOKE"]}))
+        status, headers, body = self._request(
+            "POST", "extension/register", {"Lambda-Extension-Name": self.name}, json.dumps({"events": ["INVOKE"]})
+        )
         if status != 200 or not headers.get("lambda-extension-identifier"):
             raise ExtensionError(f"extension registration answered {status}: {body[:300]!r}")
         self.extension_id = headers["lambda-extension-identifier"]
@@ -90,16 +91,17 @@ class PostResponseWork:
             deadline = event.get("deadlineMs", 0) / 1000
             request_id = event.get("requestId", "")
             with self._changed:
-                self._changed.wait_for(lambda: request_id in self._finished, _left(deadline))
+                self._changed.wait_for(lambda request_id=request_id: request_id in self._finished, _left(deadline))
                 self._finished.discard(request_id)
             try:
                 self.work(_left(deadline))
-            except Exception:  # noqa: BLE001 - the extension must reach Next whatever the work does
+            except Exception:
                 log.warning("lambda extension: post-response work failed", exc_info=True)
 
     def _next(self, connection: http.client.HTTPConnection) -> dict:
-        connection.request("GET", f"/{API_VERSION}/extension/event/next",
-                           headers={"Lambda-Extension-Identifier": self.extension_id})
+        connection.request(
+            "GET", f"/{API_VERSION}/extension/event/next", headers={"Lambda-Extension-Identifier": self.extension_id}
+        )
         response = connection.getresponse()
         body = response.read()
         if response.status != 200:
@@ -113,8 +115,9 @@ class PostResponseWork:
     def _request(self, method: str, path: str, headers: dict, body: str | None = None) -> tuple[int, dict, bytes]:
         connection = self._connection(timeout=10)
         try:
-            connection.request(method, f"/{API_VERSION}/{path}", body=body,
-                               headers={"Content-Type": "application/json", **headers})
+            connection.request(
+                method, f"/{API_VERSION}/{path}", body=body, headers={"Content-Type": "application/json", **headers}
+            )
             response = connection.getresponse()
             return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
         finally:

@@ -58,8 +58,10 @@ class TracedHandler:
                 extension.start()  # during init: registration is refused after the runtime's first Next
                 self._extension = extension
             except (OSError, RuntimeError):
-                log.warning("could not register the trace-export extension; traces are exported before "
-                            "each response instead", exc_info=True)
+                log.warning(
+                    "could not register the trace-export extension; traces are exported before each response instead",
+                    exc_info=True,
+                )
         # With the extension, MLflow set-up waits for the first post-response moment (lineage.py).
         service = AgentService(settings or RuntimeSettings(), hold_tracing_setup=self._extension is not None)
         self.app = create_app(service=service)  # what the tests and benchmark reach the service through
@@ -91,5 +93,6 @@ def _seconds_left(context) -> float:
 
 
 # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event's body is the user's prompt.
-handler = configure_logging().inject_lambda_context(TracedHandler(os.environ.get("AWS_LAMBDA_RUNTIME_API")),
-                                                    log_event=False)
+handler = configure_logging().inject_lambda_context(
+    TracedHandler(os.environ.get("AWS_LAMBDA_RUNTIME_API")), log_event=False
+)

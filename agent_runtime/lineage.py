@@ -82,8 +82,9 @@ class _FailureCounter(logging.Handler):
 
 
 class Lineage:
-    def __init__(self, settings: RuntimeSettings, agent_version: str, tool_specs: list[dict], *,
-                 held: bool = False) -> None:
+    def __init__(
+        self, settings: RuntimeSettings, agent_version: str, tool_specs: list[dict], *, held: bool = False
+    ) -> None:
         self.settings, self.agent_version, self.tool_specs = settings, agent_version, tool_specs
         # Held: `start()` waits for `set_up_now()` (the Lambda host's first post-response moment).
         self.held = held
@@ -156,21 +157,22 @@ class Lineage:
             mlflow.set_tracking_uri(self.settings.mlflow_tracking_uri)
             mlflow.tracing.reset()  # MLflow's tracer provider is (re)built with the export mode above
             experiment = mlflow.set_experiment(self.settings.experiment_name)
-            self.model_id, _ = register_version(mlflow.MlflowClient(), experiment.experiment_id, self.settings,
-                                                self.agent_version, self.tool_specs)
+            self.model_id, _ = register_version(
+                mlflow.MlflowClient(), experiment.experiment_id, self.settings, self.agent_version, self.tool_specs
+            )
             # Traces link to this LoggedModel. The variable, not set_active_model(): that one is
             # thread-local, and this thread ends; every thread's default active model reads the variable.
             os.environ["MLFLOW_ACTIVE_MODEL_ID"] = self.model_id
             mlflow.strands.autolog()
             self.setup_seconds = time.perf_counter() - started
             self.enabled = True
-        except Exception:  # noqa: BLE001 - tracing is best effort by design
+        except Exception:
             self.record_failure("MLflow is unavailable; requests run without tracing until it is back")
         return self.enabled
 
     # -- per request ----------------------------------------------------------------------------
 
-    def tagger(self, tags: dict[str, str], final_tags: Callable[[], dict[str, str]]) -> "TraceTagger":
+    def tagger(self, tags: dict[str, str], final_tags: Callable[[], dict[str, str]]) -> TraceTagger:
         """A Strands hook that tags this request's trace (and learns its id) while the agent runs."""
         base = {
             f"{TAG_PREFIX}version": self.agent_version,
@@ -203,7 +205,7 @@ class Lineage:
             if not done:
                 self.record_failure(f"{queue.unfinished_tasks} trace exports still pending after {timeout:.1f} s")
             return done
-        except Exception:  # noqa: BLE001
+        except Exception:
             self.record_failure("could not drain the trace export queue")
             return False
 
@@ -247,7 +249,7 @@ class TraceTagger:
     whose in-memory trace is tagged before export.
     """
 
-    def __init__(self, lineage: "Lineage", tags: dict[str, str], final_tags: Callable[[], dict[str, str]]) -> None:
+    def __init__(self, lineage: Lineage, tags: dict[str, str], final_tags: Callable[[], dict[str, str]]) -> None:
         self.lineage, self.tags, self.final_tags = lineage, tags, final_tags
         self.trace_id: str | None = None
         self.active = False  # whether this request is traced: set-up had finished when its agent was built
@@ -283,7 +285,7 @@ class TraceTagger:
                     live.info.tags.update(tags)
                     if f"{TAG_PREFIX}request_id" in tags:
                         live.info.client_request_id = tags[f"{TAG_PREFIX}request_id"]
-        except Exception:  # noqa: BLE001
+        except Exception:
             self.lineage.record_failure("could not tag the trace")
 
 
@@ -293,13 +295,20 @@ def find_version(client, experiment_id: str, agent_version: str):
     Names are not unique in MLflow: if a race registered a version twice (deploy and a runtime at
     the same moment), everyone takes the oldest. Sorted here, not by the server: `order_by` on
     logged models differs across MLflow server versions."""
-    models = client.search_logged_models(experiment_ids=[experiment_id], filter_string=f"name = '{agent_version}'",
-                                         max_results=50)
+    models = client.search_logged_models(
+        experiment_ids=[experiment_id], filter_string=f"name = '{agent_version}'", max_results=50
+    )
     return min(models, key=lambda m: (m.creation_timestamp, m.model_id)) if models else None
 
 
-def register_version(client, experiment_id: str, settings: RuntimeSettings, agent_version: str,
-                     tool_specs: list[dict], tags: dict[str, str] | None = None) -> tuple[str, bool]:
+def register_version(
+    client,
+    experiment_id: str,
+    settings: RuntimeSettings,
+    agent_version: str,
+    tool_specs: list[dict],
+    tags: dict[str, str] | None = None,
+) -> tuple[str, bool]:
     """(model id, created): this version's LoggedModel, registered unless it already is.
 
     Shared by the runtime and `make deploy` (release/register_agent.py). Client calls only:
@@ -316,15 +325,24 @@ def register_version(client, experiment_id: str, settings: RuntimeSettings, agen
         "package_version": material["package_version"],
     }
     model = client.create_logged_model(
-        experiment_id, name=agent_version, params=params, model_type="agent",
+        experiment_id,
+        name=agent_version,
+        params=params,
+        model_type="agent",
         # mlflow.model.isExternal: what create_external_model marks (the agent's code is not in MLflow)
-        tags={"agent.env": settings.env_name, "agent.version": agent_version, "mlflow.model.isExternal": "true",
-              **(tags or {})},
+        tags={
+            "agent.env": settings.env_name,
+            "agent.version": agent_version,
+            "mlflow.model.isExternal": "true",
+            **(tags or {}),
+        },
     )
     with tempfile.TemporaryDirectory() as scratch:
-        for name, content in (("system_prompt.md", material["system_prompt"]),
-                              ("tool_specs.json", json.dumps(tool_specs, indent=2, sort_keys=True)),
-                              ("version_material.json", json.dumps(material, indent=2, sort_keys=True))):
+        for name, content in (
+            ("system_prompt.md", material["system_prompt"]),
+            ("tool_specs.json", json.dumps(tool_specs, indent=2, sort_keys=True)),
+            ("version_material.json", json.dumps(material, indent=2, sort_keys=True)),
+        ):
             (Path(scratch) / name).write_text(content, encoding="utf-8")
         client.log_model_artifacts(model.model_id, scratch)
     client.finalize_logged_model(model.model_id, "READY")
@@ -347,10 +365,17 @@ def describe_trace(trace_id: str, tracking_uri: str) -> dict:
     model = find_version(mlflow.MlflowClient(), trace.info.experiment_id, version) if version else None
     if model is not None:
         with tempfile.TemporaryDirectory() as scratch:
-            material = Path(mlflow.artifacts.download_artifacts(
-                artifact_uri=f"{model.artifact_location}/version_material.json", dst_path=scratch))
-            context["agent_version"] = {"name": model.name, "model_id": model.model_id, "params": model.params,
-                                        "material": json.loads(material.read_text())}
+            material = Path(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=f"{model.artifact_location}/version_material.json", dst_path=scratch
+                )
+            )
+            context["agent_version"] = {
+                "name": model.name,
+                "model_id": model.model_id,
+                "params": model.params,
+                "material": json.loads(material.read_text()),
+            }
     return context
 
 
@@ -360,9 +385,13 @@ def main(argv: list[str]) -> int:
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.getLogger("mlflow.tracking.request_header.registry").setLevel(logging.ERROR)
-    parser = argparse.ArgumentParser(prog="python -m agent_runtime.lineage", description="Print the runtime context of a trace.")
+    parser = argparse.ArgumentParser(
+        prog="python -m agent_runtime.lineage", description="Print the runtime context of a trace."
+    )
     parser.add_argument("trace_id")
-    parser.add_argument("--tracking-uri", default=os.environ.get("AGENT_MLFLOW_TRACKING_URI") or os.environ.get("MLFLOW_TRACKING_URI"))
+    parser.add_argument(
+        "--tracking-uri", default=os.environ.get("AGENT_MLFLOW_TRACKING_URI") or os.environ.get("MLFLOW_TRACKING_URI")
+    )
     args = parser.parse_args(argv)
     if not args.tracking_uri:
         parser.error("set --tracking-uri or AGENT_MLFLOW_TRACKING_URI")

@@ -88,8 +88,9 @@ def configure_logging():
             root.removeHandler(handler)
     # Created after that clean-up: Powertools adds a filter to the root's handlers that drops every
     # record whose logger name contains the service name ("agent" is in "agent_runtime").
-    _logger = Logger(service=SERVICE, level=level, stream=_Stdout(), utc=True, use_rfc3339=True,
-                     name="%(name)s")  # the emitting logger's name: which library wrote the line
+    _logger = Logger(
+        service=SERVICE, level=level, stream=_Stdout(), utc=True, use_rfc3339=True, name="%(name)s"
+    )  # the emitting logger's name: which library wrote the line
     handler = _logger.registered_handler
     handler.addFilter(_bind_ids)
     if payload_level >= logging.WARNING:
@@ -207,6 +208,14 @@ class RequestLog:
         finally:
             # A load balancer's health checks would add a line every few seconds per task.
             quiet = scope["path"] == "/health" and status == 200
-            self.log.log(logging.DEBUG if quiet else logging.INFO, "request", extra={"method": scope["method"], "path": scope["path"], "status": status,
-                                            "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+            self.log.log(
+                logging.DEBUG if quiet else logging.INFO,
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
             _IDS.reset(token)

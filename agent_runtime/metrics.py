@@ -42,10 +42,15 @@ def publish(settings: RuntimeSettings, metrics: RequestMetrics) -> None:
     emf.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=metrics.latency_ms)
     if metrics.time_to_first_token_ms is not None:
         emf.add_metric(name="TimeToFirstToken", unit=MetricUnit.Milliseconds, value=metrics.time_to_first_token_ms)
-    for name, value in (("InputTokens", metrics.input_tokens), ("OutputTokens", metrics.output_tokens),
-                        ("ModelCalls", metrics.model_calls), ("ToolCalls", metrics.tool_calls),
-                        ("Retries", metrics.retries), ("TracingFailures", metrics.tracing_failures),
-                        ("Untraced", metrics.untraced)):
+    for name, value in (
+        ("InputTokens", metrics.input_tokens),
+        ("OutputTokens", metrics.output_tokens),
+        ("ModelCalls", metrics.model_calls),
+        ("ToolCalls", metrics.tool_calls),
+        ("Retries", metrics.retries),
+        ("TracingFailures", metrics.tracing_failures),
+        ("Untraced", metrics.untraced),
+    ):
         emf.add_metric(name=name, unit=MetricUnit.Count, value=value)
     emf.add_metric(name="EstimatedCostUSD", unit=MetricUnit.NoUnit, value=metrics.estimated_cost_usd)
     # Always emitted (0 or 1), so alarms see a steady series rather than gaps.

@@ -104,7 +104,7 @@ class _EventPump:
             hand(self._end)
         except RuntimeError:  # the loop has closed: nobody is waiting any more
             events.close()
-        except BaseException as error:  # noqa: BLE001 - re-raised in the consumer, as next() would raise it
+        except BaseException as error:
             try:
                 hand(None, error)
             except RuntimeError:
@@ -133,8 +133,13 @@ class _PumpingAsyncio:
         return getattr(asyncio, name)
 
     async def to_thread(self, func, /, *args, **kwargs):
-        if func is next and len(args) == 2 and not kwargs and inspect.isgenerator(args[0]) \
-                and args[0].gi_code is self._stream_code:
+        if (
+            func is next
+            and len(args) == 2
+            and not kwargs
+            and inspect.isgenerator(args[0])
+            and args[0].gi_code is self._stream_code
+        ):
             events, end = args
             pump = self._pumps.get(events)
             if pump is None:

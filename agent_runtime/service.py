@@ -18,7 +18,13 @@ from agent_runtime.errors import ApiError, from_exception
 from agent_runtime.lineage import Lineage
 from agent_runtime.metrics import RequestMetrics, publish
 from agent_runtime.sessions import (
-    Held, caller_slot, new_session_id, session_exists, session_lock, session_manager, session_not_found,
+    Held,
+    caller_slot,
+    new_session_id,
+    session_exists,
+    session_lock,
+    session_manager,
+    session_not_found,
     validate_session_id,
 )
 from agent_runtime.settings import RuntimeSettings
@@ -55,8 +61,13 @@ class AgentService:
         if len(prompt) > self.settings.max_prompt_chars:
             raise ApiError(413, "PromptTooLarge", f"prompt exceeds {self.settings.max_prompt_chars} characters.")
         session_id = validate_session_id(session_id)
-        return TurnRequest(prompt, session_id or new_session_id(), request_id or str(uuid.uuid4()), caller_id,
-                           new_session=session_id is None)
+        return TurnRequest(
+            prompt,
+            session_id or new_session_id(),
+            request_id or str(uuid.uuid4()),
+            caller_id,
+            new_session=session_id is None,
+        )
 
     def admit(self, request: TurnRequest) -> Held:
         """Blocking (S3 on AWS): 404 unless the session is this caller's, then one of the caller's turn
@@ -100,10 +111,17 @@ class AgentService:
         try:
             with session_lock(self.settings, request.caller_id, request.session_id):
                 tagger = self.lineage.tagger(
-                    {"session_id": request.session_id, "request_id": request.request_id, "caller_id": request.caller_id},
-                    final_tags=lambda: {"model_calls": str(limits.model_calls), "tool_calls": str(limits.tool_calls),
-                                        "limit_hit": limits.limit_hit or "",
-                                        "time_to_first_token_ms": f"{metrics.time_to_first_token_ms or 0:.1f}"},
+                    {
+                        "session_id": request.session_id,
+                        "request_id": request.request_id,
+                        "caller_id": request.caller_id,
+                    },
+                    final_tags=lambda: {
+                        "model_calls": str(limits.model_calls),
+                        "tool_calls": str(limits.tool_calls),
+                        "limit_hit": limits.limit_hit or "",
+                        "time_to_first_token_ms": f"{metrics.time_to_first_token_ms or 0:.1f}",
+                    },
                 )
                 agent = Agent(
                     model=self._model,
@@ -142,12 +160,17 @@ class AgentService:
                     "agent_version": self.agent_version,
                     "stop_reason": stop_reason or str(getattr(result, "stop_reason", "")),
                     "limit_hit": limits.limit_hit,
-                    "usage": {"input_tokens": metrics.input_tokens, "output_tokens": metrics.output_tokens,
-                              "model_calls": metrics.model_calls, "tool_calls": metrics.tool_calls,
-                              "tools_used": limits.tools_used, "retries": attempts.retries,
-                              "latency_ms": round(metrics.latency_ms, 1),
-                              "time_to_first_token_ms": round(metrics.time_to_first_token_ms or 0, 1),
-                              "estimated_cost_usd": round(metrics.estimated_cost_usd, 6)},
+                    "usage": {
+                        "input_tokens": metrics.input_tokens,
+                        "output_tokens": metrics.output_tokens,
+                        "model_calls": metrics.model_calls,
+                        "tool_calls": metrics.tool_calls,
+                        "tools_used": limits.tools_used,
+                        "retries": attempts.retries,
+                        "latency_ms": round(metrics.latency_ms, 1),
+                        "time_to_first_token_ms": round(metrics.time_to_first_token_ms or 0, 1),
+                        "estimated_cost_usd": round(metrics.estimated_cost_usd, 6),
+                    },
                 }
         except ApiError as error:
             metrics.status = error.status
@@ -155,7 +178,7 @@ class AgentService:
         except (asyncio.CancelledError, GeneratorExit):
             metrics.status = 499  # the client went away; its work is cancelled with it
             raise
-        except BaseException as error:  # noqa: BLE001 - every upstream fault becomes a documented status
+        except BaseException as error:
             mapped = from_exception(error)
             metrics.status = mapped.status
             if mapped.status >= 500:
@@ -190,5 +213,5 @@ def _message_text(result) -> str:
 def _publish_quietly(settings: RuntimeSettings, metrics: RequestMetrics) -> None:
     try:
         publish(settings, metrics)
-    except Exception:  # noqa: BLE001 - metrics must not fail a request either
+    except Exception:
         log.warning("could not publish metrics", exc_info=True)

@@ -75,7 +75,7 @@ def caller_dir(settings: RuntimeSettings, caller_id: str) -> Path:
     return settings.session_dir / caller_id
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def s3_client(region: str):
     """The process's S3 client (built on first use), configured as S3SessionManager builds its own."""
     import boto3
@@ -101,7 +101,9 @@ def session_manager(settings: RuntimeSettings, caller_id: str, session_id: str):
         from strands.session.s3_session_manager import S3SessionManager
 
         return S3SessionManager(
-            session_id=session_id, bucket=settings.session_bucket, prefix=namespace(settings, caller_id),
+            session_id=session_id,
+            bucket=settings.session_bucket,
+            prefix=namespace(settings, caller_id),
             boto_session=_SharedClient(s3_client(settings.region)),
         )
     from strands.session.file_session_manager import FileSessionManager
@@ -141,7 +143,7 @@ class Held:
         if release is not None:
             release()
 
-    def __enter__(self) -> "Held":
+    def __enter__(self) -> Held:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -155,7 +157,9 @@ def session_lock(settings: RuntimeSettings, caller_id: str, session_id: str, cli
     else:
         held = _file_lock(caller_dir(settings, caller_id) / f"{session_id}.lock")
     if held is None:
-        raise ApiError(409, "SessionBusy", "This session is already answering another request; retry when it is done.", 1)
+        raise ApiError(
+            409, "SessionBusy", "This session is already answering another request; retry when it is done.", 1
+        )
     return held
 
 
@@ -172,9 +176,12 @@ def caller_slot(settings: RuntimeSettings, caller_id: str, client=None) -> Held:
             held = _file_lock(caller_dir(settings, caller_id) / TURN_SLOTS / f"{number}.lock")
         if held is not None:
             return held
-    raise ApiError(429, "TooManyTurns",
-                   f"This caller already has {slots} turns in flight; retry when one has answered.",
-                   TOO_MANY_TURNS_RETRY_AFTER)
+    raise ApiError(
+        429,
+        "TooManyTurns",
+        f"This caller already has {slots} turns in flight; retry when one has answered.",
+        TOO_MANY_TURNS_RETRY_AFTER,
+    )
 
 
 def _file_lock(path: Path) -> Held | None:

@@ -45,7 +45,9 @@ class RuntimeSettings(BaseSettings):
     request_timeout_seconds: Annotated[float, Field(gt=0, le=900)] = 60
     connect_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 3
     read_timeout_seconds: Annotated[float, Field(gt=0, le=900)] = 60
-    max_attempts: Annotated[int, Field(ge=1, le=10)] = 3  # attempts per endpoint call, the first included (botocore total_max_attempts)
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = (
+        3  # attempts per endpoint call, the first included (botocore total_max_attempts)
+    )
     max_prompt_chars: Annotated[int, Field(ge=1, le=200_000)] = 8000
 
     # Concurrency: the turns one worker serves at once (the stacks derive it from the Fargate task's

@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from costing import prices
+from costing.prices import Price
 from kit_config import EnvironmentConfig
 from kit_config.agent_schema import FargateAgent, LambdaAgent
 from kit_config.budget_schema import BudgetConfig
-from kit_config.instance_catalogue import HOURS_PER_MONTH, INSTANCE_CATALOGUE, PRICE_SOURCE as INSTANCE_PRICE_SOURCE
+from kit_config.instance_catalogue import HOURS_PER_MONTH, INSTANCE_CATALOGUE
+from kit_config.instance_catalogue import PRICE_SOURCE as INSTANCE_PRICE_SOURCE
 from kit_config.schema import MlflowTrackingServerConfig
-from costing import prices
-from costing.prices import Price
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 # Assumed mean billed duration of one agent request on Lambda: the function waits on the LLM
@@ -87,12 +88,20 @@ class Envelope:
 
 def cost_envelope(config: EnvironmentConfig) -> Envelope:
     region = config.region
-    items = [*_endpoint(config), _mlflow(config), *_agent(config), _interface_endpoints(config),
-             _kms_keys(region), _dashboard(region),
-             LineItem("NAT gateways", 0.0, 0.0, "none: isolated subnets, no NAT or internet gateway")]
-    notes = [f"SageMaker instance prices: {INSTANCE_PRICE_SOURCE} (kit_config/instance_catalogue.py)",
-             f"{HOURS_PER_MONTH} hours a month; on-demand list prices, before tax, credits or Savings Plans",
-             f"not included: {EXCLUDED}"]
+    items = [
+        *_endpoint(config),
+        _mlflow(config),
+        *_agent(config),
+        _interface_endpoints(config),
+        _kms_keys(region),
+        _dashboard(region),
+        LineItem("NAT gateways", 0.0, 0.0, "none: isolated subnets, no NAT or internet gateway"),
+    ]
+    notes = [
+        f"SageMaker instance prices: {INSTANCE_PRICE_SOURCE} (kit_config/instance_catalogue.py)",
+        f"{HOURS_PER_MONTH} hours a month; on-demand list prices, before tax, credits or Savings Plans",
+        f"not included: {EXCLUDED}",
+    ]
     if isinstance(config.agent, LambdaAgent):
         notes.append(f"Lambda per-request figures assume {ASSUMED_LAMBDA_SECONDS_PER_REQUEST:g} s mean billed duration")
     return Envelope(config.name, region, items, config.budget, notes, rollout=_rollout_peak(config))
@@ -107,7 +116,9 @@ def _rollout_peak(config: EnvironmentConfig) -> RolloutPeak:
         raise PriceNotListed(f"{missing[0]} has no {config.region} price in kit_config/instance_catalogue.py")
     peak_hourly = sum(count * hourly[instance_type] for instance_type, count in peak.items())
     # Both fleets at full scale-out: the extra one is the fully scaled-out endpoint again.
-    return RolloutPeak(peak, round(peak_hourly, 2), round(peak_hourly / 2, 2), inference.rollout_timeout_seconds() / 3600)
+    return RolloutPeak(
+        peak, round(peak_hourly, 2), round(peak_hourly / 2, 2), inference.rollout_timeout_seconds() / 3600
+    )
 
 
 def _endpoint(config: EnvironmentConfig) -> list[LineItem]:
@@ -116,13 +127,17 @@ def _endpoint(config: EnvironmentConfig) -> list[LineItem]:
         spec, scaling = variant.spec, variant.autoscaling
         hourly = spec.hourly_usd.get(config.region)
         if hourly is None:
-            raise PriceNotListed(f"{variant.instance_type} has no {config.region} price in kit_config/instance_catalogue.py")
-        items.append(LineItem(
-            f"Endpoint variant {variant.name}",
-            spec.monthly_usd(config.region, scaling.min_instances),
-            spec.monthly_usd(config.region, scaling.max_instances),
-            f"{scaling.min_instances}-{scaling.max_instances} x {variant.instance_type} x ${hourly:.3f}/h",
-        ))
+            raise PriceNotListed(
+                f"{variant.instance_type} has no {config.region} price in kit_config/instance_catalogue.py"
+            )
+        items.append(
+            LineItem(
+                f"Endpoint variant {variant.name}",
+                spec.monthly_usd(config.region, scaling.min_instances),
+                spec.monthly_usd(config.region, scaling.max_instances),
+                f"{scaling.min_instances}-{scaling.max_instances} x {variant.instance_type} x ${hourly:.3f}/h",
+            )
+        )
     return items
 
 
@@ -132,7 +147,9 @@ def _mlflow(config: EnvironmentConfig) -> LineItem:
         hourly = _price(prices.MLFLOW_TRACKING_SERVER_HOUR[mlflow.size], config.region)
         monthly = round(hourly * HOURS_PER_MONTH, 2)
         return LineItem(f"MLflow tracking server ({mlflow.size})", monthly, monthly, f"${hourly:.2f}/h while it exists")
-    return LineItem("MLflow App (serverless)", 0.0, 0.0, "no hourly charge while idle; usage and storage billed separately")
+    return LineItem(
+        "MLflow App (serverless)", 0.0, 0.0, "no hourly charge while idle; usage and storage billed separately"
+    )
 
 
 def _agent(config: EnvironmentConfig) -> list[LineItem]:
@@ -147,7 +164,9 @@ def _fargate(agent: FargateAgent, region: str) -> LineItem:
     task_hourly = vcpu * _price(prices.FARGATE_VCPU_HOUR, region) + memory_gb * _price(prices.FARGATE_GB_HOUR, region)
     task_monthly = task_hourly * HOURS_PER_MONTH
     return LineItem(
-        "Agent on Fargate", round(task_monthly * agent.min_tasks, 2), round(task_monthly * agent.max_tasks, 2),
+        "Agent on Fargate",
+        round(task_monthly * agent.min_tasks, 2),
+        round(task_monthly * agent.max_tasks, 2),
         f"{agent.min_tasks}-{agent.max_tasks} tasks x ({vcpu:g} vCPU + {memory_gb:g} GB) = ${task_hourly:.5f}/task-h",
     )
 
@@ -158,7 +177,9 @@ def _load_balancer(agent: FargateAgent, region: str) -> LineItem:
     connections_per_second = agent.max_tasks * agent.requests_per_target / 60
     lcus = max(1, math.ceil(connections_per_second / ALB_NEW_CONNECTIONS_PER_LCU_SECOND))
     return LineItem(
-        "Internal load balancer", round(hourly * HOURS_PER_MONTH, 2), round((hourly + lcus * lcu_hourly) * HOURS_PER_MONTH, 2),
+        "Internal load balancer",
+        round(hourly * HOURS_PER_MONTH, 2),
+        round((hourly + lcus * lcu_hourly) * HOURS_PER_MONTH, 2),
         f"${hourly}/h; max adds {lcus} LCU (${lcu_hourly}/h) for {connections_per_second:g} new connections/s",
     )
 
@@ -169,16 +190,22 @@ def _lambda(agent: LambdaAgent, region: str) -> LineItem:
     per_million_requests = memory_gb * ASSUMED_LAMBDA_SECONDS_PER_REQUEST * 1_000_000 * gb_second + per_million
     if agent.reserved_concurrency is None:
         return LineItem(
-            "Agent on Lambda", 0.0, None,
+            "Agent on Lambda",
+            0.0,
+            None,
             f"idle $0; ${per_million_requests:,.2f} per million requests ({agent.memory_mb} MB); "
             "max not bounded by config: no reserved concurrency, the account's unreserved pool applies",
         )
     # Ceiling: every reserved execution environment busy all month.
     saturated_requests = agent.reserved_concurrency / ASSUMED_LAMBDA_SECONDS_PER_REQUEST * SECONDS_PER_MONTH
-    saturated = (agent.reserved_concurrency * memory_gb * SECONDS_PER_MONTH * gb_second
-                 + saturated_requests / 1_000_000 * per_million)
+    saturated = (
+        agent.reserved_concurrency * memory_gb * SECONDS_PER_MONTH * gb_second
+        + saturated_requests / 1_000_000 * per_million
+    )
     return LineItem(
-        "Agent on Lambda", 0.0, round(saturated, 2),
+        "Agent on Lambda",
+        0.0,
+        round(saturated, 2),
         f"idle $0; ${per_million_requests:,.2f} per million requests ({agent.memory_mb} MB); "
         f"max = {agent.reserved_concurrency} reserved concurrency busy all month",
     )
@@ -191,7 +218,9 @@ def _interface_endpoints(config: EnvironmentConfig) -> LineItem:
     hourly = _price(prices.INTERFACE_ENDPOINT_AZ_HOUR, config.region)
     monthly = round(services * zones * hourly * HOURS_PER_MONTH, 2)
     mode = "kit-created VPC" if config.network.mode == "create" else "added to the existing VPC"
-    return LineItem("VPC interface endpoints", monthly, monthly, f"{services} endpoints x {zones} AZs x ${hourly}/h ({mode})")
+    return LineItem(
+        "VPC interface endpoints", monthly, monthly, f"{services} endpoints x {zones} AZs x ${hourly}/h ({mode})"
+    )
 
 
 def _kms_keys(region: str) -> LineItem:
@@ -209,6 +238,8 @@ def _dashboard(region: str) -> LineItem:
 def _price(price: Price, region: str) -> float:
     value = price.in_region(region)
     if value is None:
-        raise PriceNotListed(f"costing/prices.py lists no {region} price {price.unit} ({price.source}); "
-                             f"known regions: {', '.join(prices.REGIONS)}")
+        raise PriceNotListed(
+            f"costing/prices.py lists no {region} price {price.unit} ({price.source}); "
+            f"known regions: {', '.join(prices.REGIONS)}"
+        )
     return value

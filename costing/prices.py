@@ -40,45 +40,76 @@ def _us_and_ireland(us: float, eu_west_1: float) -> dict[str, float]:
 
 
 FARGATE_VCPU_HOUR = Price(
-    _us_and_ireland(0.04048, 0.04456), "per vCPU-hour (Linux/x86, on-demand)",
-    "AWS Fargate pricing page", "2025-2026", "corroborated",
+    _us_and_ireland(0.04048, 0.04456),
+    "per vCPU-hour (Linux/x86, on-demand)",
+    "AWS Fargate pricing page",
+    "2025-2026",
+    "corroborated",
 )
 FARGATE_GB_HOUR = Price(
-    _us_and_ireland(0.004445, 0.004865), "per GB-hour of task memory (Linux/x86)",
-    "AWS Fargate pricing page", "2025-2026", "corroborated",
+    _us_and_ireland(0.004445, 0.004865),
+    "per GB-hour of task memory (Linux/x86)",
+    "AWS Fargate pricing page",
+    "2025-2026",
+    "corroborated",
 )
 LAMBDA_GB_SECOND = Price(
-    _same_everywhere(0.0000166667), "per GB-second (x86, first pricing tier)",
-    "AWS Lambda pricing page", "2025", "unverified",
+    _same_everywhere(0.0000166667),
+    "per GB-second (x86, first pricing tier)",
+    "AWS Lambda pricing page",
+    "2025",
+    "unverified",
 )
 LAMBDA_MILLION_REQUESTS = Price(
-    _same_everywhere(0.20), "per million requests", "AWS Lambda pricing page", "2025", "unverified",
+    _same_everywhere(0.20),
+    "per million requests",
+    "AWS Lambda pricing page",
+    "2025",
+    "unverified",
 )
 ALB_HOUR = Price(
-    _us_and_ireland(0.0225, 0.0252), "per Application Load Balancer-hour",
-    "Elastic Load Balancing pricing page", "2025", "unverified",
+    _us_and_ireland(0.0225, 0.0252),
+    "per Application Load Balancer-hour",
+    "Elastic Load Balancing pricing page",
+    "2025",
+    "unverified",
 )
 ALB_LCU_HOUR = Price(
-    _same_everywhere(0.008), "per load balancer capacity unit (LCU)-hour",
-    "Elastic Load Balancing pricing page", "2025", "unverified",
+    _same_everywhere(0.008),
+    "per load balancer capacity unit (LCU)-hour",
+    "Elastic Load Balancing pricing page",
+    "2025",
+    "unverified",
 )
 INTERFACE_ENDPOINT_AZ_HOUR = Price(
-    _us_and_ireland(0.01, 0.011), "per interface VPC endpoint per availability zone-hour (data processed extra)",
-    "AWS PrivateLink pricing page", "2025", "unverified",
+    _us_and_ireland(0.01, 0.011),
+    "per interface VPC endpoint per availability zone-hour (data processed extra)",
+    "AWS PrivateLink pricing page",
+    "2025",
+    "unverified",
 )
 KMS_KEY_MONTH = Price(
-    _same_everywhere(1.00), "per customer-managed key-month (requests extra)",
-    "AWS KMS pricing page", "2025", "unverified",
+    _same_everywhere(1.00),
+    "per customer-managed key-month (requests extra)",
+    "AWS KMS pricing page",
+    "2025",
+    "unverified",
 )
 DASHBOARD_MONTH = Price(
-    _same_everywhere(3.00), "per dashboard-month (the account's first 3 dashboards are free)",
-    "Amazon CloudWatch pricing page", "2025", "unverified",
+    _same_everywhere(3.00),
+    "per dashboard-month (the account's first 3 dashboards are free)",
+    "Amazon CloudWatch pricing page",
+    "2025",
+    "unverified",
 )
 # SageMaker managed MLflow tracking server, billed per hour while it exists (metadata storage extra).
 MLFLOW_TRACKING_SERVER_HOUR = {
     size: Price(
-        _same_everywhere(usd), f"per {size} tracking server-hour",
-        "Amazon SageMaker AI pricing page, MLflow", "2025", "unverified",
+        _same_everywhere(usd),
+        f"per {size} tracking server-hour",
+        "Amazon SageMaker AI pricing page, MLflow",
+        "2025",
+        "unverified",
     )
     for size, usd in (("Small", 0.60), ("Medium", 1.20), ("Large", 2.40))
 }

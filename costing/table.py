@@ -11,7 +11,9 @@ def render(envelope: Envelope) -> str:
     rows += [(item.component, _usd(item.min_usd), _usd(item.max_usd), item.basis) for item in envelope.items]
     unbounded = envelope.unbounded
     total_max = _usd(envelope.max_usd) + (" + usage" if unbounded else "")
-    rows.append(("Total", _usd(envelope.min_usd), total_max, f"maximum excludes {', '.join(unbounded)}" if unbounded else ""))
+    rows.append(
+        ("Total", _usd(envelope.min_usd), total_max, f"maximum excludes {', '.join(unbounded)}" if unbounded else "")
+    )
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"{envelope.env} ({envelope.region}): monthly cost envelope"]
     for index, (component, low, high, basis) in enumerate(rows):
@@ -43,8 +45,10 @@ def _budget_line(envelope: Envelope) -> str:
     elif limit < envelope.max_usd:
         verdict = f"{limit / envelope.min_usd:.0%} of the minimum; sustained scale-out alerts"
     elif envelope.unbounded:
-        verdict = (f"{limit / envelope.min_usd:.0%} of the minimum, above the bounded maximum; "
-                   f"usage of {', '.join(envelope.unbounded)} can still trip it")
+        verdict = (
+            f"{limit / envelope.min_usd:.0%} of the minimum, above the bounded maximum; "
+            f"usage of {', '.join(envelope.unbounded)} can still trip it"
+        )
     else:
         verdict = "at or above the maximum: only usage charges outside the envelope can trip it"
     return f"Budget: {_usd(limit)}/month (alerts at {alerts}{forecast}) - {verdict}"
@@ -52,9 +56,11 @@ def _budget_line(envelope: Envelope) -> str:
 
 def _rollout_line(rollout) -> str:
     fleet = " + ".join(f"{count} x {instance_type}" for instance_type, count in rollout.instances.items())
-    return (f"During an endpoint update (blue/green, both fleets): up to {fleet} for the rollout (at most "
-            f"{rollout.max_hours:.2f} h): {_usd(rollout.hourly_usd)}/h at the peak, +{_usd(rollout.extra_hourly_usd)}/h over "
-            f"the fully scaled-out endpoint, at most +{_usd(rollout.extra_usd_per_update)} per update")
+    return (
+        f"During an endpoint update (blue/green, both fleets): up to {fleet} for the rollout (at most "
+        f"{rollout.max_hours:.2f} h): {_usd(rollout.hourly_usd)}/h at the peak, +{_usd(rollout.extra_hourly_usd)}/h over "
+        f"the fully scaled-out endpoint, at most +{_usd(rollout.extra_usd_per_update)} per update"
+    )
 
 
 def _usd(value: float | None) -> str:

@@ -32,25 +32,51 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
     parser = argparse.ArgumentParser(prog="python -m evaluation", description=__doc__.split("\n\n")[0])
     where = parser.add_argument_group("the agent under test")
-    where.add_argument("--agent-url", help="a running agent's HTTP API root (local or deployed); default: the local stack")
-    where.add_argument("--tracking-uri", help="MLflow tracking URI the agent traces to (an ARN on AWS); default "
-                       "MLFLOW_TRACKING_URI, or the local stack's MLflow")
+    where.add_argument(
+        "--agent-url", help="a running agent's HTTP API root (local or deployed); default: the local stack"
+    )
+    where.add_argument(
+        "--tracking-uri",
+        help="MLflow tracking URI the agent traces to (an ARN on AWS); default "
+        "MLFLOW_TRACKING_URI, or the local stack's MLflow",
+    )
     stack = parser.add_argument_group("the local stack started when nothing is running")
-    stack.add_argument("--env", default="dev", help="environment whose agent settings and endpoint to run (default dev)")
-    stack.add_argument("--model", choices=MODEL_KINDS, default="real",
-                       help="real: SmolLM2-135M on CPU (weak at tool calling); proxy: an OpenAI-compatible server "
-                            "(--proxy-base-url); scripted: the echoing test double")
-    stack.add_argument("--proxy-base-url", help="OpenAI-compatible API root for --model proxy, e.g. http://127.0.0.1:11434/v1")
-    stack.add_argument("--max-tokens", type=int, default=64, help="the agent's max_tokens for the started stack (default 64)")
+    stack.add_argument(
+        "--env", default="dev", help="environment whose agent settings and endpoint to run (default dev)"
+    )
+    stack.add_argument(
+        "--model",
+        choices=MODEL_KINDS,
+        default="real",
+        help="real: SmolLM2-135M on CPU (weak at tool calling); proxy: an OpenAI-compatible server "
+        "(--proxy-base-url); scripted: the echoing test double",
+    )
+    stack.add_argument(
+        "--proxy-base-url", help="OpenAI-compatible API root for --model proxy, e.g. http://127.0.0.1:11434/v1"
+    )
+    stack.add_argument(
+        "--max-tokens", type=int, default=64, help="the agent's max_tokens for the started stack (default 64)"
+    )
     run = parser.add_argument_group("the evaluation")
-    run.add_argument("--cases", type=Path, default=DEFAULT_CASES_FILE, help="evaluation set (default evaluation/cases.yaml)")
+    run.add_argument(
+        "--cases", type=Path, default=DEFAULT_CASES_FILE, help="evaluation set (default evaluation/cases.yaml)"
+    )
     run.add_argument("--limit", type=int, help="evaluate only the first N cases")
-    run.add_argument("--judge-model",
-                     help="add MLflow's LLM judges (Correctness, Guidelines) with this model, e.g. openai:/gpt-4o-mini")
+    run.add_argument(
+        "--judge-model",
+        help="add MLflow's LLM judges (Correctness, Guidelines) with this model, e.g. openai:/gpt-4o-mini",
+    )
     run.add_argument("--concurrency", type=int, default=1, help="cases in flight at once (1-8, default 1)")
-    run.add_argument("--request-timeout", type=float, default=180.0, help="seconds to wait for one answer (default 180)")
-    run.add_argument("--min-pass-rate", action="append", default=[], metavar="[SCORER=]RATE",
-                     help="exit 1 when a scorer's pass rate is below RATE (0-1); without SCORER= for every scorer")
+    run.add_argument(
+        "--request-timeout", type=float, default=180.0, help="seconds to wait for one answer (default 180)"
+    )
+    run.add_argument(
+        "--min-pass-rate",
+        action="append",
+        default=[],
+        metavar="[SCORER=]RATE",
+        help="exit 1 when a scorer's pass rate is below RATE (0-1); without SCORER= for every scorer",
+    )
     return parser.parse_args(argv)
 
 
@@ -101,7 +127,9 @@ def unmet_floors(floors: dict[str | None, float], metrics_by_scorer: dict[str, f
     for name, rate in metrics_by_scorer.items():
         floor = floors.get(name, floors.get(None))
         if floor is not None and (rate is None or rate < floor):
-            unmet.append(f"{name}: pass rate {'n/a' if rate is None else f'{rate:.1%}'} is below --min-pass-rate {floor:.1%}")
+            unmet.append(
+                f"{name}: pass rate {'n/a' if rate is None else f'{rate:.1%}'} is below --min-pass-rate {floor:.1%}"
+            )
     return unmet
 
 
@@ -126,16 +154,29 @@ def main(argv: list[str] | None = None) -> int:
     scorers = build_scorers(args.judge_model, eval_set.judge_guidelines)
     scorer_names = [s.name for s in scorers]
     cases = min(args.limit or len(eval_set.cases), len(eval_set.cases))
-    print(f"evaluation set {args.cases} ({cases} of {len(eval_set.cases)} cases, digest {digest}); "
-          f"scorers: {', '.join(scorer_names)}", flush=True)
-    options = StackOptions(env=args.env, model=args.model, proxy_base_url=args.proxy_base_url, max_tokens=args.max_tokens)
+    print(
+        f"evaluation set {args.cases} ({cases} of {len(eval_set.cases)} cases, digest {digest}); "
+        f"scorers: {', '.join(scorer_names)}",
+        flush=True,
+    )
+    options = StackOptions(
+        env=args.env, model=args.model, proxy_base_url=args.proxy_base_url, max_tokens=args.max_tokens
+    )
     try:
         with resolve_target(args.agent_url, args.tracking_uri, options) as target:
             print(f"agent {target.agent_url} ({target.origin}); MLflow {target.tracking_uri}", flush=True)
             check_tracking(target.tracking_uri)
-            outcome = run_evaluation(eval_set, cases_digest=digest, cases_file=str(args.cases), target=target, scorers=scorers,
-                                     limit=args.limit, judge_model=args.judge_model, concurrency=args.concurrency,
-                                     request_timeout=args.request_timeout)
+            outcome = run_evaluation(
+                eval_set,
+                cases_digest=digest,
+                cases_file=str(args.cases),
+                target=target,
+                scorers=scorers,
+                limit=args.limit,
+                judge_model=args.judge_model,
+                concurrency=args.concurrency,
+                request_timeout=args.request_timeout,
+            )
     except TargetError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -34,8 +34,9 @@ def invoke(agent_url: str, prompt: str, timeout: float, headers: dict[str, str] 
     error or not at all: a failed case is a result to score, not a reason to stop the evaluation.
     """
     body = json.dumps({"prompt": prompt}).encode()
-    request = urllib.request.Request(f"{agent_url.rstrip('/')}/invoke", data=body,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        f"{agent_url.rstrip('/')}/invoke", data=body, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())

@@ -70,7 +70,7 @@ class EvalSet(BaseModel):
     cases: Annotated[list[Case], Field(min_length=1)]
 
     @model_validator(mode="after")
-    def unique_cases(self) -> "EvalSet":
+    def unique_cases(self) -> EvalSet:
         for what in ("id", "prompt"):
             seen: set[str] = set()
             values = [getattr(case, what) for case in self.cases]
@@ -80,8 +80,10 @@ class EvalSet(BaseModel):
         return self
 
     def budgets_for(self, case: Case) -> Budgets:
-        return Budgets(latency_ms=case.budgets.latency_ms or self.budgets.latency_ms,
-                       cost_usd=self.budgets.cost_usd if case.budgets.cost_usd is None else case.budgets.cost_usd)
+        return Budgets(
+            latency_ms=case.budgets.latency_ms or self.budgets.latency_ms,
+            cost_usd=self.budgets.cost_usd if case.budgets.cost_usd is None else case.budgets.cost_usd,
+        )
 
 
 def load_eval_set(path: Path = DEFAULT_CASES_FILE) -> tuple[EvalSet, str]:
@@ -99,8 +101,11 @@ def load_eval_set(path: Path = DEFAULT_CASES_FILE) -> tuple[EvalSet, str]:
     try:
         return EvalSet.model_validate(data), hashlib.sha256(raw).hexdigest()[:12]
     except ValidationError as error:
-        raise EvalSetError(describe(str(path), error, hidden=_union_member,
-                                    unknown_key_hint="see docs/evaluation.md for the case format")) from None
+        raise EvalSetError(
+            describe(
+                str(path), error, hidden=_union_member, unknown_key_hint="see docs/evaluation.md for the case format"
+            )
+        ) from None
 
 
 def _union_member(part) -> bool:

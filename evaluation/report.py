@@ -33,7 +33,9 @@ def render(outcome: Outcome, scorer_names: list[str], tracking_uri: str) -> str:
         f"MLflow run      {outcome.run_id} (experiment {outcome.experiment_id})",
     ]
     if tracking_uri.startswith("http"):
-        lines.append(f"                {tracking_uri.rstrip('/')}/#/experiments/{outcome.experiment_id}/evaluation-runs"
-                     f"?selectedRunUuid={outcome.run_id}")
+        lines.append(
+            f"                {tracking_uri.rstrip('/')}/#/experiments/{outcome.experiment_id}/evaluation-runs"
+            f"?selectedRunUuid={outcome.run_id}"
+        )
     lines.append(f"wall time       {outcome.wall_seconds:.1f} s")
     return "\n".join(lines)

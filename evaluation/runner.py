@@ -60,14 +60,25 @@ def find_logged_model(mlflow, agent_version: str):
     experiments = [e.experiment_id for e in mlflow.search_experiments()]
     if not experiments:
         return None
-    found = mlflow.search_logged_models(experiment_ids=experiments, filter_string=f"name = '{agent_version}'",
-                                        max_results=1, output_format="list")
+    found = mlflow.search_logged_models(
+        experiment_ids=experiments, filter_string=f"name = '{agent_version}'", max_results=1, output_format="list"
+    )
     return found[0] if found else None
 
 
-def run_evaluation(eval_set: EvalSet, *, cases_digest: str, cases_file: str, target: Target, scorers: list[Scorer],
-                   limit: int | None = None, judge_model: str | None = None, concurrency: int = 1,
-                   request_timeout: float = 180.0, echo=print) -> Outcome:
+def run_evaluation(
+    eval_set: EvalSet,
+    *,
+    cases_digest: str,
+    cases_file: str,
+    target: Target,
+    scorers: list[Scorer],
+    limit: int | None = None,
+    judge_model: str | None = None,
+    concurrency: int = 1,
+    request_timeout: float = 180.0,
+    echo=print,
+) -> Outcome:
     import mlflow
 
     started = time.perf_counter()
@@ -78,11 +89,15 @@ def run_evaluation(eval_set: EvalSet, *, cases_digest: str, cases_file: str, tar
     agent_version = agent["agent_version"]
     warm_up = agent_client.invoke(target.agent_url, WARM_UP_PROMPT, request_timeout, target.headers)
     if warm_up.get("error"):
-        echo(f"warning: the warm-up request failed ({warm_up['error']}); carrying on: the cases are scored as they come")
+        echo(
+            f"warning: the warm-up request failed ({warm_up['error']}); carrying on: the cases are scored as they come"
+        )
     model = find_logged_model(mlflow, agent_version)
     if model is None:
-        echo(f"warning: agent version {agent_version} is not registered in MLflow at {target.tracking_uri} "
-             f"(is the agent tracing there?); the run is tagged with the version but not linked to a LoggedModel")
+        echo(
+            f"warning: agent version {agent_version} is not registered in MLflow at {target.tracking_uri} "
+            f"(is the agent tracing there?); the run is tagged with the version but not linked to a LoggedModel"
+        )
         experiment_id = mlflow.set_experiment(FALLBACK_EXPERIMENT).experiment_id
     else:
         experiment_id = model.experiment_id
@@ -94,29 +109,54 @@ def run_evaluation(eval_set: EvalSet, *, cases_digest: str, cases_file: str, tar
     # Traced here, so MLflow need not call the agent once more to check that predict_fn traces.
     @mlflow.trace(name="agent_invoke", span_type="AGENT")
     def predict(prompt: str) -> dict:
-        outputs = agent_client.prediction(agent_client.invoke(target.agent_url, prompt, request_timeout, target.headers))
+        outputs = agent_client.prediction(
+            agent_client.invoke(target.agent_url, prompt, request_timeout, target.headers)
+        )
         with lock:
             predictions[prompt] = outputs
         return outputs
 
-    data = [{"inputs": {"prompt": case.prompt}, "expectations": expectations(eval_set, case),
-             "tags": {"eval.case_id": case.id}} for case in cases]
+    data = [
+        {
+            "inputs": {"prompt": case.prompt},
+            "expectations": expectations(eval_set, case),
+            "tags": {"eval.case_id": case.id},
+        }
+        for case in cases
+    ]
     run_name = f"eval-{agent_version}-{time.strftime('%Y%m%d-%H%M%S')}"
-    overrides = {"MLFLOW_GENAI_EVAL_MAX_WORKERS": str(concurrency),  # bounded load on the agent
-                 "MLFLOW_GENAI_EVAL_SKIP_TRACE_VALIDATION": "true"}  # its check is one more agent call
+    overrides = {
+        "MLFLOW_GENAI_EVAL_MAX_WORKERS": str(concurrency),  # bounded load on the agent
+        "MLFLOW_GENAI_EVAL_SKIP_TRACE_VALIDATION": "true",
+    }  # its check is one more agent call
     previous = {name: os.environ.get(name) for name in overrides}
     os.environ.update(overrides)
     try:
         with mlflow.start_run(run_name=run_name, experiment_id=experiment_id) as run:
-            mlflow.set_tags({"agent.version": agent_version, "agent.env": agent.get("env", ""),
-                             "agent.endpoint": agent.get("endpoint", ""), "eval.target": target.origin,
-                             "eval.cases_digest": cases_digest})
-            mlflow.log_params({"agent_version": agent_version, "model_id": model.model_id if model else "",
-                               "cases": len(cases), "cases_file": cases_file, "cases_digest": cases_digest,
-                               "judge_model": judge_model or "", "concurrency": concurrency,
-                               "scorers": ",".join(s.name for s in scorers)})
-            result = mlflow.genai.evaluate(data=data, scorers=scorers, predict_fn=predict,
-                                           model_id=model.model_id if model else None)
+            mlflow.set_tags(
+                {
+                    "agent.version": agent_version,
+                    "agent.env": agent.get("env", ""),
+                    "agent.endpoint": agent.get("endpoint", ""),
+                    "eval.target": target.origin,
+                    "eval.cases_digest": cases_digest,
+                }
+            )
+            mlflow.log_params(
+                {
+                    "agent_version": agent_version,
+                    "model_id": model.model_id if model else "",
+                    "cases": len(cases),
+                    "cases_file": cases_file,
+                    "cases_digest": cases_digest,
+                    "judge_model": judge_model or "",
+                    "concurrency": concurrency,
+                    "scorers": ",".join(s.name for s in scorers),
+                }
+            )
+            result = mlflow.genai.evaluate(
+                data=data, scorers=scorers, predict_fn=predict, model_id=model.model_id if model else None
+            )
             wall = time.perf_counter() - started
             mlflow.log_metric("eval_wall_seconds", wall)
     finally:
@@ -127,10 +167,19 @@ def run_evaluation(eval_set: EvalSet, *, cases_digest: str, cases_file: str, tar
                 os.environ[name] = value
 
     verdicts = _verdicts(result.result_df, [s.name for s in scorers])
-    rows = [{"id": case.id, "outputs": predictions.get(case.prompt, {}), "scores": verdicts.get(case.prompt, {})}
-            for case in cases]
-    return Outcome(run.info.run_id, experiment_id, agent_version, model.model_id if model else None,
-                   dict(result.metrics), rows, wall)
+    rows = [
+        {"id": case.id, "outputs": predictions.get(case.prompt, {}), "scores": verdicts.get(case.prompt, {})}
+        for case in cases
+    ]
+    return Outcome(
+        run.info.run_id,
+        experiment_id,
+        agent_version,
+        model.model_id if model else None,
+        dict(result.metrics),
+        rows,
+        wall,
+    )
 
 
 def _verdicts(result_df, scorer_names: list[str]) -> dict[str, dict[str, object]]:

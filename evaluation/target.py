@@ -60,14 +60,20 @@ def resolve_target(agent_url: str | None, tracking_uri: str | None, stack: Stack
         except AgentUnreachable as error:
             raise TargetError(f"--agent-url: {error}") from None
         if not tracking_uri:
-            raise TargetError("--tracking-uri: required with --agent-url (the MLflow the agent traces to: "
-                              "its tracking server/App ARN on AWS, or http://127.0.0.1:5000 locally)")
+            raise TargetError(
+                "--tracking-uri: required with --agent-url (the MLflow the agent traces to: "
+                "its tracking server/App ARN on AWS, or http://127.0.0.1:5000 locally)"
+            )
         yield Target(agent_url, tracking_uri, "--agent-url", bearer(os.environ.get("AGENT_TOKEN")))
         return
     mlflow_up = MAKE_LOCAL.mlflow_answers()
     if MAKE_LOCAL.agent_answers() and (mlflow_up or tracking_uri):
-        yield Target(MAKE_LOCAL.agent_url, tracking_uri or MAKE_LOCAL.mlflow_url, "the running `make local` stack",
-                     MAKE_LOCAL.identity().headers(EVALUATOR))
+        yield Target(
+            MAKE_LOCAL.agent_url,
+            tracking_uri or MAKE_LOCAL.mlflow_url,
+            "the running `make local` stack",
+            MAKE_LOCAL.identity().headers(EVALUATOR),
+        )
         return
     yield from _started_stack(stack, tracking_uri or (MAKE_LOCAL.mlflow_url if mlflow_up else None), echo)
 
@@ -75,23 +81,38 @@ def resolve_target(agent_url: str | None, tracking_uri: str | None, stack: Stack
 def _started_stack(options: StackOptions, running_mlflow: str | None, echo) -> Iterator[Target]:
     from local_runtime.launcher import LocalStack
 
-    settings = {"AGENT_MAX_TOKENS": str(options.max_tokens),
-                "AGENT_REQUEST_TIMEOUT_SECONDS": str(options.request_timeout_seconds),
-                "AGENT_READ_TIMEOUT_SECONDS": str(options.request_timeout_seconds)}
+    settings = {
+        "AGENT_MAX_TOKENS": str(options.max_tokens),
+        "AGENT_REQUEST_TIMEOUT_SECONDS": str(options.request_timeout_seconds),
+        "AGENT_READ_TIMEOUT_SECONDS": str(options.request_timeout_seconds),
+    }
     if running_mlflow:  # an MLflow already serves the lasting folder: trace there, start no second one
         settings["AGENT_MLFLOW_TRACKING_URI"] = running_mlflow
     extra = ("--proxy-base-url", options.proxy_base_url) if options.proxy_base_url else ()
     with tempfile.TemporaryDirectory(prefix="agent-eval-") as scratch:
-        stack = LocalStack(Path(scratch), env=options.env, model=options.model, mlflow=running_mlflow is None,
-                           mlflow_dir=options.mlflow_dir, agent_settings=settings, extra_args=extra, echo=echo)
+        stack = LocalStack(
+            Path(scratch),
+            env=options.env,
+            model=options.model,
+            mlflow=running_mlflow is None,
+            mlflow_dir=options.mlflow_dir,
+            agent_settings=settings,
+            extra_args=extra,
+            echo=echo,
+        )
         try:
             stack.start()
         except (RuntimeError, TimeoutError) as error:
-            raise TargetError(f"could not start the local stack (--env {options.env} --model {options.model}): {error}") from None
+            raise TargetError(
+                f"could not start the local stack (--env {options.env} --model {options.model}): {error}"
+            ) from None
         try:
-            yield Target(stack.agent_url, running_mlflow or stack.mlflow_url,
-                         f"a local stack started for this run (model {options.model}, max_tokens {options.max_tokens})",
-                         stack.identity().headers(EVALUATOR))
+            yield Target(
+                stack.agent_url,
+                running_mlflow or stack.mlflow_url,
+                f"a local stack started for this run (model {options.model}, max_tokens {options.max_tokens})",
+                stack.identity().headers(EVALUATOR),
+            )
         finally:
             stack.stop()
 
@@ -103,6 +124,8 @@ def check_tracking(tracking_uri: str) -> None:
     mlflow.set_tracking_uri(tracking_uri)
     try:
         mlflow.search_experiments(max_results=1)
-    except Exception as error:  # noqa: BLE001 - MLflow raises many kinds; all mean "unusable"
-        raise TargetError(f"--tracking-uri: MLflow at {tracking_uri} does not answer ({type(error).__name__}: "
-                          f"{str(error).splitlines()[0][:200] if str(error) else ''})") from None
+    except Exception as error:
+        raise TargetError(
+            f"--tracking-uri: MLflow at {tracking_uri} does not answer ({type(error).__name__}: "
+            f"{str(error).splitlines()[0][:200] if str(error) else ''})"
+        ) from None

@@ -12,14 +12,15 @@ import csv
 import io
 import subprocess
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aws_cdk import CfnResource, Stage, Validations
 from cdk_nag import NagPack
 from constructs import IConstruct
 
-from governance.kit_pack import PACK_NAME as KIT_PACK, KitChecks
+from governance.kit_pack import PACK_NAME as KIT_PACK
+from governance.kit_pack import KitChecks
 from governance.rule_catalogue import builtin_rule_ids, cdk_nag_version
 
 CDK_VALIDATOR = "CloudFormation-Validate"  # aws-cdk-lib's built-in template validator
@@ -81,7 +82,11 @@ class ComplianceReport:
             f"- Resources checked: {self.resources_checked}",
             f"- **Result: {verdict}** — {len(self.unacknowledged)} unacknowledged finding(s), "
             f"{len(self.acknowledgments)} acknowledgment(s)"
-            + (f", {len(self.unknown_acknowledgments)} acknowledgment(s) of unknown rules" if self.unknown_acknowledgments else ""),
+            + (
+                f", {len(self.unknown_acknowledgments)} acknowledgment(s) of unknown rules"
+                if self.unknown_acknowledgments
+                else ""
+            ),
             "",
             "## Packs run",
             "",
@@ -95,7 +100,10 @@ class ComplianceReport:
         lines += ["", "## Unacknowledged findings", ""]
         lines += _finding_table(self.unacknowledged, with_reason=False) if self.unacknowledged else ["None."]
         lines += ["", "## Acknowledgments", ""]
-        lines += ["Each is recorded with `Validations.of(construct).acknowledge(...)` next to the construct it concerns.", ""]
+        lines += [
+            "Each is recorded with `Validations.of(construct).acknowledge(...)` next to the construct it concerns.",
+            "",
+        ]
         lines += _finding_table(self.acknowledgments, with_reason=True) if self.acknowledgments else ["None."]
         if self.unknown_acknowledgments:
             lines += ["", "## Acknowledgments of rules no pack evaluates (typos or stale)", ""]
@@ -113,7 +121,9 @@ class ComplianceReport:
         writer.writerow(["environment", "pack", "rule_id", "resource_path", "status", "reason"])
         for finding in self.findings + self.unknown_acknowledgments:
             status = finding.status if finding not in self.unknown_acknowledgments else "acknowledged-unknown-rule"
-            writer.writerow([self.environment, finding.pack, finding.rule_id, finding.resource_path, status, finding.reason])
+            writer.writerow(
+                [self.environment, finding.pack, finding.rule_id, finding.resource_path, status, finding.reason]
+            )
         return buffer.getvalue()
 
 
@@ -150,7 +160,7 @@ def build_report(stage: Stage, packs: list[NagPack]) -> ComplianceReport:
         packs=summaries,
         findings=findings + builtin,
         unknown_acknowledgments=unknown,
-        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         git_commit=_git_commit(),
     )
 

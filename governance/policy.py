@@ -14,5 +14,5 @@ class GovernancePolicy:
     min_log_retention_days: int = 365
 
     @classmethod
-    def for_environment(cls, config: EnvironmentConfig) -> "GovernancePolicy":
+    def for_environment(cls, config: EnvironmentConfig) -> GovernancePolicy:
         return cls(required_tag_keys=REQUIRED_TAG_KEYS, min_log_retention_days=config.log_retention_days)

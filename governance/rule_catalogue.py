@@ -44,4 +44,3 @@ def builtin_rule_ids(pack_name: str) -> tuple[str, ...]:
             raise ValueError(f"cannot read a rule id from {pack_name}: {body[:200]}")
         rule_ids.append(f"{pack_name}-{suffix.group(1)}")
     return tuple(dict.fromkeys(rule_ids))
-

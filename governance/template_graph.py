@@ -26,8 +26,10 @@ def logical_id_of(reference) -> str | None:
 
 def resources_of(stack: Stack, resource_type: str | None = None) -> Iterator[CfnResource]:
     for construct in stack.node.find_all():
-        if isinstance(construct, CfnResource) and Stack.of(construct).node.path == stack.node.path and (
-            resource_type is None or construct.cfn_resource_type == resource_type
+        if (
+            isinstance(construct, CfnResource)
+            and Stack.of(construct).node.path == stack.node.path
+            and (resource_type is None or construct.cfn_resource_type == resource_type)
         ):
             yield construct
 

@@ -7,7 +7,7 @@ subset of `agent_runtime.settings.RuntimeSettings` a deployment decides.
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -21,8 +21,13 @@ from kit_config.validation_errors import errors_at
 # start with a quota of 10, where no reservation at all is possible: reservation is opt-in.
 LAMBDA_MAX_RESERVED_CONCURRENCY = 900
 # Valid Fargate cpu units -> memory (MiB) range and step.
-FARGATE_MEMORY = {256: (512, 2048, 512), 512: (1024, 4096, 1024), 1024: (2048, 8192, 1024),
-                  2048: (4096, 16384, 1024), 4096: (8192, 30720, 1024)}
+FARGATE_MEMORY = {
+    256: (512, 2048, 512),
+    512: (1024, 4096, 1024),
+    1024: (2048, 8192, 1024),
+    2048: (4096, 16384, 1024),
+    4096: (8192, 30720, 1024),
+}
 
 # Sessions (turns in flight) per Fargate task. A task runs one uvicorn worker: one Python process,
 # which uses about one vCPU whatever the task's size. Measured on the local stack (scripted 500 ms
@@ -78,7 +83,9 @@ class LambdaAgent(_AgentBase):
     memory_mb: int = Field(default=2048, ge=128, le=10240, description="Lambda memory, 128-10240 MB")
     timeout_seconds: int = Field(default=120, ge=1, le=900)
     reserved_concurrency: int | None = Field(
-        default=None, ge=1, le=LAMBDA_MAX_RESERVED_CONCURRENCY,
+        default=None,
+        ge=1,
+        le=LAMBDA_MAX_RESERVED_CONCURRENCY,
         description=f"Concurrency reserved for (and capping) the function, at most {LAMBDA_MAX_RESERVED_CONCURRENCY} "
         "(account default 1000 with 100 kept unreserved); unset: no reservation, the function shares the "
         "account's unreserved pool (and `make cost` cannot bound its maximum). An execution environment "
@@ -94,7 +101,7 @@ class LambdaAgent(_AgentBase):
         return 1
 
     @model_validator(mode="after")
-    def _timeout_covers_request(self) -> "LambdaAgent":
+    def _timeout_covers_request(self) -> LambdaAgent:
         if self.timeout_seconds <= self.runtime.request_timeout_seconds:
             raise ValueError(
                 f"timeout_seconds ({self.timeout_seconds}) must exceed runtime.request_timeout_seconds "
@@ -111,21 +118,29 @@ class FargateAgent(_AgentBase):
     max_tasks: int = Field(default=6, ge=1, le=100)
     cpu_target_percent: int = Field(default=60, ge=10, le=90)
     max_concurrent_sessions: int = Field(
-        default=None, ge=1, le=FARGATE_MAX_SESSIONS, validate_default=False,
+        default=None,
+        ge=1,
+        le=FARGATE_MAX_SESSIONS,
+        validate_default=False,
         description="Turns one task answers at once (one uvicorn worker); the next request answers 503 with "
         f"Retry-After. Default: {FARGATE_SESSIONS_PER_VCPU} per vCPU of `cpu`, 8 to {FARGATE_DEFAULT_SESSIONS_CAP}",
     )
     sessions_target_percent: int = Field(
-        default=70, ge=10, le=90,
+        default=70,
+        ge=10,
+        le=90,
         description="Scale out when the tasks' mean sessions in flight exceed this share of max_concurrent_sessions; "
         "the rest is headroom for bursts while new tasks start",
     )
     requests_per_target: int = Field(
-        default=50, ge=1,
+        default=50,
+        ge=1,
         description="ALB requests a task takes per minute at full load, for the load balancer's cost estimate "
         "(`make cost`); scaling follows sessions in flight (sessions_target_percent) and CPU, not this rate",
     )
-    certificate_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")] | None = None
+    certificate_arn: (
+        Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")] | None
+    ) = None
     ingress_security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]] = []
     ingress_cidrs: list[str] = []
     identity: FargateIdentity
@@ -158,24 +173,37 @@ class FargateAgent(_AgentBase):
         return cidrs
 
     @model_validator(mode="after")
-    def _consistent(self) -> "FargateAgent":
+    def _consistent(self) -> FargateAgent:
         if not self.ingress_security_group_ids and not self.ingress_cidrs:
             raise ValueError("set ingress_security_group_ids or ingress_cidrs: nothing could reach the load balancer")
         low, high, step = FARGATE_MEMORY[self.cpu]
         if not (low <= self.memory_mb <= high and (self.memory_mb - low) % step == 0):
-            raise ValueError(f"memory_mb {self.memory_mb} is not valid with cpu {self.cpu} ({low}-{high} MiB in steps of {step})")
+            raise ValueError(
+                f"memory_mb {self.memory_mb} is not valid with cpu {self.cpu} ({low}-{high} MiB in steps of {step})"
+            )
         needed = AGENT_BASE_MEMORY_MIB + SESSION_MEMORY_MIB * self.max_concurrent_sessions
         if self.memory_mb < needed:
-            raise ValueError(f"max_concurrent_sessions {self.max_concurrent_sessions} needs memory_mb >= {needed} "
-                             f"({AGENT_BASE_MEMORY_MIB} MiB for the process + {SESSION_MEMORY_MIB} MiB per session)")
+            raise ValueError(
+                f"max_concurrent_sessions {self.max_concurrent_sessions} needs memory_mb >= {needed} "
+                f"({AGENT_BASE_MEMORY_MIB} MiB for the process + {SESSION_MEMORY_MIB} MiB per session)"
+            )
         # One caller must not be able to occupy a whole worker, or it could starve everyone else.
         if self.identity.max_turns_per_caller >= self.max_concurrent_sessions:
-            raise errors_at("FargateAgent", [(("identity", "max_turns_per_caller"), (
-                f"{self.identity.max_turns_per_caller} would let one caller fill a task's {self.max_concurrent_sessions} "
-                "sessions (max_concurrent_sessions) and starve everyone else; use fewer"))])
+            raise errors_at(
+                "FargateAgent",
+                [
+                    (
+                        ("identity", "max_turns_per_caller"),
+                        (
+                            f"{self.identity.max_turns_per_caller} would let one caller fill a task's {self.max_concurrent_sessions} "
+                            "sessions (max_concurrent_sessions) and starve everyone else; use fewer"
+                        ),
+                    )
+                ],
+            )
         if self.min_tasks > self.max_tasks:
             raise ValueError(f"min_tasks ({self.min_tasks}) is greater than max_tasks ({self.max_tasks})")
         return self
 
 
-AgentConfig = Annotated[Union[LambdaAgent, FargateAgent], Field(discriminator="compute")]
+AgentConfig = Annotated[LambdaAgent | FargateAgent, Field(discriminator="compute")]

@@ -6,6 +6,8 @@ budget is filtered by the environment's `Project` and `Environment` cost-allocat
 
 from __future__ import annotations
 
+import itertools
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kit_config.field_types import EmailAddress
@@ -37,7 +39,7 @@ class BudgetConfig(BaseModel):
     def _increasing_percentages(cls, thresholds: list[float]) -> list[float]:
         for threshold in thresholds:
             _check_percent(threshold)
-        if any(later <= earlier for earlier, later in zip(thresholds, thresholds[1:])):
+        if any(later <= earlier for earlier, later in itertools.pairwise(thresholds)):
             raise ValueError(f"{thresholds} must be strictly increasing (each threshold alerts once)")
         return thresholds
 
@@ -54,7 +56,7 @@ class BudgetConfig(BaseModel):
         return emails
 
     @model_validator(mode="after")
-    def _within_notification_quota(self) -> "BudgetConfig":
+    def _within_notification_quota(self) -> BudgetConfig:
         count = len(self.alert_thresholds_percent) + (self.forecast_alert_percent is not None)
         if count > MAX_NOTIFICATIONS_PER_BUDGET:
             raise ValueError(

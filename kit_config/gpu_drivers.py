@@ -58,9 +58,16 @@ assert set(INFERENCE_AMIS) == set(get_args(InferenceAmiVersion))
 # for p5e, p5en. The page lists no default for g6e, so for ml.g6e.* the kit knows of none and
 # asks for an explicit AMI whenever an image's CUDA is known.
 DEFAULT_DRIVER_BY_FAMILY: dict[str, int] = {
-    "p2": 470, "p3": 470, "p4d": 470, "p4de": 470, "g4dn": 470, "g5": 470,
-    "p5": 535, "g6": 535,
-    "p5e": 550, "p5en": 550,
+    "p2": 470,
+    "p3": 470,
+    "p4d": 470,
+    "p4de": 470,
+    "g4dn": 470,
+    "g5": 470,
+    "p5": 535,
+    "g6": 535,
+    "p5e": 550,
+    "p5en": 550,
 }
 DRIVER_CUDA = {470: "11.4", 535: "12.2", 550: "12.4", 580: "13.0"}
 
@@ -107,9 +114,14 @@ def default_driver(instance_type: str) -> int | None:
 def gpu_amis_with_driver(at_least: int) -> list[str]:
     """GPU AMI versions whose driver is `at_least` or newer, oldest driver first (the `-1` builds
     first: they follow the current NVIDIA Container Toolkit behaviour SageMaker recommends)."""
-    matching = [name for name, ami in INFERENCE_AMIS.items()
-                if ami.accelerator == "gpu" and ami.nvidia_driver is not None and ami.nvidia_driver >= at_least]
-    return sorted(matching, key=lambda name: (INFERENCE_AMIS[name].nvidia_driver, INFERENCE_AMIS[name].cuda_compat_mounting))
+    matching = [
+        name
+        for name, ami in INFERENCE_AMIS.items()
+        if ami.accelerator == "gpu" and ami.nvidia_driver is not None and ami.nvidia_driver >= at_least
+    ]
+    return sorted(
+        matching, key=lambda name: (INFERENCE_AMIS[name].nvidia_driver, INFERENCE_AMIS[name].cuda_compat_mounting)
+    )
 
 
 def describe_driver(driver: int) -> str:

@@ -47,8 +47,10 @@ class JwtVerification(_Section):
         # ... and no query or fragment components" (https://openid.net/specs/openid-connect-discovery-1_0.html).
         parts = urlsplit(value)
         if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
-            raise ValueError(f"{value!r} is not an issuer URL: use https://host[/path] without query or fragment, "
-                             "exactly as the identity provider writes it in the tokens' iss claim")
+            raise ValueError(
+                f"{value!r} is not an issuer URL: use https://host[/path] without query or fragment, "
+                "exactly as the identity provider writes it in the tokens' iss claim"
+            )
         return value
 
     @field_validator("algorithms")
@@ -56,22 +58,26 @@ class JwtVerification(_Section):
     def _asymmetric_only(cls, algorithms: list[str]) -> list[str]:
         refused = [alg for alg in algorithms if alg not in ALGORITHM_KEYS]
         if refused:
-            raise ValueError(f"{', '.join(map(repr, refused))} not allowed: only {' and '.join(ALGORITHM_KEYS)} "
-                             "(asymmetric signatures; HMAC algorithms would accept tokens signed with the public key, "
-                             "and 'none' tokens without any signature)")
+            raise ValueError(
+                f"{', '.join(map(repr, refused))} not allowed: only {' and '.join(ALGORITHM_KEYS)} "
+                "(asymmetric signatures; HMAC algorithms would accept tokens signed with the public key, "
+                "and 'none' tokens without any signature)"
+            )
         if len(set(algorithms)) != len(algorithms):
             raise ValueError(f"lists an algorithm twice: {algorithms}")
         return algorithms
 
     @model_validator(mode="after")
-    def _load_jwks(self, info: ValidationInfo) -> "JwtVerification":
+    def _load_jwks(self, info: ValidationInfo) -> JwtVerification:
         base = Path((info.context or {}).get(CONFIG_DIR_CONTEXT) or ".")
         path = base / self.jwks_file
         shown = display_path(path)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as error:
-            raise errors_at("JwtVerification", [(("jwks_file",), f"{shown}: cannot be read ({error.strerror or error})")]) from None
+            raise errors_at(
+                "JwtVerification", [(("jwks_file",), f"{shown}: cannot be read ({error.strerror or error})")]
+            ) from None
         try:
             self._jwks = compact_jwks(text, self.algorithms)
         except ValueError as error:
@@ -86,7 +92,9 @@ class JwtVerification(_Section):
 
 class _Identity(_Section):
     max_turns_per_caller: int = Field(
-        default=4, ge=1, le=MAX_TURNS_PER_CALLER,
+        default=4,
+        ge=1,
+        le=MAX_TURNS_PER_CALLER,
         description="Turns one caller may have in flight; the next answers 429 with Retry-After",
     )
 
@@ -98,9 +106,18 @@ class LambdaIdentity(_Identity):
     @classmethod
     def _no_jwt(cls, data: Any) -> Any:
         if isinstance(data, dict) and "jwt" in data:
-            raise errors_at("LambdaIdentity", [(("jwt",), (
-                "compute: lambda authenticates callers with the Function URL's AWS_IAM auth (the SigV4-verified "
-                "principal); bearer tokens are verified on Fargate only. Remove jwt, or use compute: fargate"))])
+            raise errors_at(
+                "LambdaIdentity",
+                [
+                    (
+                        ("jwt",),
+                        (
+                            "compute: lambda authenticates callers with the Function URL's AWS_IAM auth (the SigV4-verified "
+                            "principal); bearer tokens are verified on Fargate only. Remove jwt, or use compute: fargate"
+                        ),
+                    )
+                ],
+            )
         return data
 
 
@@ -108,4 +125,3 @@ class FargateIdentity(_Identity):
     """A Fargate agent verifies a bearer JWT on every request (`jwt` is required)."""
 
     jwt: JwtVerification
-

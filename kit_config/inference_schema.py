@@ -42,9 +42,13 @@ class ModelWeights(_Section):
     hf_model_id: Annotated[str, Field(pattern=r"^[\w.\-]+/[\w.\-]+$")] | None = Field(
         default=None, description="Hugging Face Hub id; needs network_isolation: false and an egress path"
     )
-    name: Annotated[str, Field(min_length=1, max_length=100)] = Field(description="What the model is, for humans and alarms")
+    name: Annotated[str, Field(min_length=1, max_length=100)] = Field(
+        description="What the model is, for humans and alarms"
+    )
     memory_gib: float | None = Field(
-        default=None, gt=0, description="Accelerator memory the model needs (weights + KV cache); checked against the instance"
+        default=None,
+        gt=0,
+        description="Accelerator memory the model needs (weights + KV cache); checked against the instance",
     )
     max_model_len: int = Field(default=8192, ge=512, le=1_048_576)
     tensor_parallel_degree: int | Literal["max"] = Field(
@@ -61,7 +65,7 @@ class ModelWeights(_Section):
         return value
 
     @model_validator(mode="after")
-    def _one_source(self) -> "ModelWeights":
+    def _one_source(self) -> ModelWeights:
         if (self.s3_uri is None) == (self.hf_model_id is None):
             raise ValueError("set exactly one of s3_uri or hf_model_id")
         if self.hf_model_id and self.network_isolation:
@@ -82,7 +86,9 @@ class ModelWeights(_Section):
 
 class ScheduledScaling(_Section):
     name: str = Field(description="Scheduled action name, unique per variant (1-256 characters, no : / |)")
-    schedule: str = Field(description="Application Auto Scaling expression: at(...), rate(...) or cron(...), e.g. cron(0 20 ? * MON-FRI *)")
+    schedule: str = Field(
+        description="Application Auto Scaling expression: at(...), rate(...) or cron(...), e.g. cron(0 20 ? * MON-FRI *)"
+    )
     min_instances: int = Field(ge=1)
     max_instances: int = Field(ge=1)
     timezone: str = Field(default="UTC", description="IANA time zone the at/cron expression is read in")
@@ -108,10 +114,16 @@ class ScheduledScaling(_Section):
         # PutScheduledAction Timezone: "the canonical names of the IANA time zones supported by
         # Joda-Time (such as Etc/GMT+9 or Pacific/Tahiti)"; zoneinfo lists the IANA database's names.
         if not _time_zones():
-            raise ValueError("no IANA time-zone database on this machine to check it against: pip install -r requirements.txt (tzdata)")
+            raise ValueError(
+                "no IANA time-zone database on this machine to check it against: pip install -r requirements.txt (tzdata)"
+            )
         if value not in _time_zones():
-            close = sorted(zone for zone in _time_zones() if zone.lower() == value.lower() or zone.endswith("/" + value))
-            hint = f"; did you mean {', '.join(close[:3])}?" if close else " (e.g. America/New_York, Europe/Berlin, UTC)"
+            close = sorted(
+                zone for zone in _time_zones() if zone.lower() == value.lower() or zone.endswith("/" + value)
+            )
+            hint = (
+                f"; did you mean {', '.join(close[:3])}?" if close else " (e.g. America/New_York, Europe/Berlin, UTC)"
+            )
             raise ValueError(f"{value!r} is not an IANA time zone name{hint}")
         return value
 
@@ -128,7 +140,9 @@ class Autoscaling(_Section):
         default="concurrency",
         description="concurrency: ConcurrentRequestsPerModel, high resolution (10 s); invocations: InvocationsPerInstance (per minute)",
     )
-    target_value: float = Field(gt=0, description="Concurrent requests per model copy, or invocations per instance per minute")
+    target_value: float = Field(
+        gt=0, description="Concurrent requests per model copy, or invocations per instance per minute"
+    )
     scale_in_cooldown_seconds: int = Field(default=300, ge=0, le=3600)
     scale_out_cooldown_seconds: int = Field(default=60, ge=0, le=3600)
     scheduled: list[ScheduledScaling] = []
@@ -139,23 +153,39 @@ class Autoscaling(_Section):
     )
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Autoscaling":
+    def _ordered(self) -> Autoscaling:
         if self.min_instances > self.max_instances:
-            raise ValueError(f"min_instances ({self.min_instances}) is greater than max_instances ({self.max_instances})")
+            raise ValueError(
+                f"min_instances ({self.min_instances}) is greater than max_instances ({self.max_instances})"
+            )
         problems = []
         seen: set[str] = set()
         for index, action in enumerate(self.scheduled):
             # A scalable target's scheduled action names are unique (PutScheduledAction); a second
             # action of the same name would replace the first.
             if action.name in seen:
-                problems.append((("scheduled", index, "name"), f"{action.name!r} is already the name of another scheduled action of this variant"))
+                problems.append(
+                    (
+                        ("scheduled", index, "name"),
+                        f"{action.name!r} is already the name of another scheduled action of this variant",
+                    )
+                )
             seen.add(action.name)
             if action.min_instances > action.max_instances:
-                problems.append((("scheduled", index), f"min_instances ({action.min_instances}) is greater than max_instances ({action.max_instances})"))
+                problems.append(
+                    (
+                        ("scheduled", index),
+                        f"min_instances ({action.min_instances}) is greater than max_instances ({action.max_instances})",
+                    )
+                )
             elif action.max_instances > self.max_instances:
                 # The kit's quota guard (max_instances_cap) counts autoscaling.max_instances only.
-                problems.append((("scheduled", index, "max_instances"),
-                                 f"{action.max_instances} is above autoscaling max_instances ({self.max_instances}), which the quota guard counts"))
+                problems.append(
+                    (
+                        ("scheduled", index, "max_instances"),
+                        f"{action.max_instances} is above autoscaling max_instances ({self.max_instances}), which the quota guard counts",
+                    )
+                )
         if problems:
             raise errors_at("Autoscaling", problems)
         return self
@@ -228,7 +258,7 @@ class Variant(_Section):
         return autoscaling
 
     @model_validator(mode="after")
-    def _parallelism_fits(self) -> "Variant":
+    def _parallelism_fits(self) -> Variant:
         degree, spec = self.model.tensor_parallel_degree, self.spec
         if degree == "max" or spec.accelerator in NEURON_ACCELERATORS:
             # "max" is every GPU of the instance (LMI's TENSOR_PARALLEL_DEGREE=max). On Neuron the
@@ -236,17 +266,35 @@ class Variant(_Section):
             return self
         where = ("model", "tensor_parallel_degree")
         if degree > spec.accelerator_count:
-            raise errors_at("Variant", [(where, (
-                f"{degree} is more GPUs than {self.instance_type} has ({spec.accelerator_count} x {spec.accelerator}); "
-                "vLLM cannot start that many tensor-parallel workers on one instance"))])
+            raise errors_at(
+                "Variant",
+                [
+                    (
+                        where,
+                        (
+                            f"{degree} is more GPUs than {self.instance_type} has ({spec.accelerator_count} x {spec.accelerator}); "
+                            "vLLM cannot start that many tensor-parallel workers on one instance"
+                        ),
+                    )
+                ],
+            )
         if degree & (degree - 1):
             # vLLM shards attention (and KV) heads across the ranks: "Total number of attention heads
             # must be divisible by tensor parallel size" (vllm-project/vllm#11797). Common models' head
             # counts are multiples of 4 or 8 (28, 40, 64) and the catalogue's GPU counts are 1, 4 and 8,
             # so the kit accepts powers of two; the model's own head count is not in config.
-            raise errors_at("Variant", [(where, (
-                f"{degree} is not a power of two; vLLM needs the model's attention heads to divide by it "
-                f"(use 1, 2, 4 or 8 up to {spec.accelerator_count}, or max)"))])
+            raise errors_at(
+                "Variant",
+                [
+                    (
+                        where,
+                        (
+                            f"{degree} is not a power of two; vLLM needs the model's attention heads to divide by it "
+                            f"(use 1, 2, 4 or 8 up to {spec.accelerator_count}, or max)"
+                        ),
+                    )
+                ],
+            )
         return self
 
     @property
@@ -279,7 +327,9 @@ class Deployment(_Section):
     canary_percent: int = Field(default=10, ge=1, le=50)
     linear_step_percent: int = Field(default=25, ge=10, le=50)
     wait_minutes: int = Field(default=10, ge=0, le=60, description="Bake time per step before shifting more traffic")
-    termination_wait_minutes: int = Field(default=5, ge=0, le=60, description="Old fleet kept after the shift, for rollback")
+    termination_wait_minutes: int = Field(
+        default=5, ge=0, le=60, description="Old fleet kept after the shift, for rollback"
+    )
 
     @property
     def traffic_steps(self) -> int:
@@ -298,9 +348,16 @@ class InferenceConfig(_Section):
     endpoint_name: Annotated[str, Field(pattern=_NAME)]
     # ContainerDefinition Image: at most 255 characters
     # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html).
-    image: Annotated[str, Field(max_length=255, pattern=r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")] | None = Field(
-        default=None, description="Serving image; default: the LMI (DJL) image for lmi_version"
-    )
+    image: (
+        Annotated[
+            str,
+            Field(
+                max_length=255,
+                pattern=r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$",
+            ),
+        ]
+        | None
+    ) = Field(default=None, description="Serving image; default: the LMI (DJL) image for lmi_version")
     image_cuda_version: Annotated[str, Field(pattern=r"^\d{2}\.\d$")] | None = Field(
         default=None,
         description="CUDA the custom `image` is built for (e.g. 12.4), when its tag has no cuXYZ; "
@@ -336,7 +393,7 @@ class InferenceConfig(_Section):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "InferenceConfig":
+    def _consistent(self) -> InferenceConfig:
         names = [variant.name for variant in self.variants]
         if len(set(names)) != len(names):
             raise ValueError(f"variant names must be unique: {names}")
@@ -376,7 +433,9 @@ class InferenceConfig(_Section):
         """
         deployment = self.deployment
         seconds = self.container_startup_health_check_timeout_seconds + self.model_data_download_timeout_seconds
-        seconds += deployment.traffic_steps * deployment.wait_minutes * 60 + deployment.termination_wait_minutes * 60 + 1800
+        seconds += (
+            deployment.traffic_steps * deployment.wait_minutes * 60 + deployment.termination_wait_minutes * 60 + 1800
+        )
         return max(seconds, ROLLOUT_TIMEOUT_RANGE_SECONDS[0])
 
     # -- checks ------------------------------------------------------------------------------
@@ -390,12 +449,18 @@ class InferenceConfig(_Section):
         if total <= self.max_instances_cap:
             return []
         by_type = ", ".join(f"{count} x {instance_type}" for instance_type, count in peak.items())
-        return [(("max_instances_cap",), (
-            f"an endpoint update is blue/green: SageMaker provisions a second fleet at the current capacity "
-            f"before shifting traffic, so fully scaled out the variants hold {total} instances during an update "
-            f"({by_type}: twice autoscaling.max_instances), above max_instances_cap ({self.max_instances_cap}). "
-            f"Raise max_instances_cap to {total} (and the account's SageMaker endpoint-instance quotas for these "
-            "types to match), or lower max_instances"))]
+        return [
+            (
+                ("max_instances_cap",),
+                (
+                    f"an endpoint update is blue/green: SageMaker provisions a second fleet at the current capacity "
+                    f"before shifting traffic, so fully scaled out the variants hold {total} instances during an update "
+                    f"({by_type}: twice autoscaling.max_instances), above max_instances_cap ({self.max_instances_cap}). "
+                    f"Raise max_instances_cap to {total} (and the account's SageMaker endpoint-instance quotas for these "
+                    "types to match), or lower max_instances"
+                ),
+            )
+        ]
 
     def _image_problems(self) -> list[tuple[tuple, str]]:
         problems: list[tuple[tuple, str]] = []
@@ -403,29 +468,54 @@ class InferenceConfig(_Section):
         tag_cuda = gpu_drivers.cuda_from_tag(tag) if tag else None
         if self.image_cuda_version is not None:
             if self.image is None:
-                problems.append((("image_cuda_version",), (
-                    f"only for a custom inference.image; the LMI {self.lmi_version} image's CUDA comes from its tag {tag}")))
+                problems.append(
+                    (
+                        ("image_cuda_version",),
+                        (
+                            f"only for a custom inference.image; the LMI {self.lmi_version} image's CUDA comes from its tag {tag}"
+                        ),
+                    )
+                )
             elif tag_cuda is not None and gpu_drivers.format_cuda(tag_cuda) != self.image_cuda_version:
-                problems.append((("image_cuda_version",), (
-                    f"{self.image_cuda_version} contradicts the image tag {tag}, which says CUDA {gpu_drivers.format_cuda(tag_cuda)}")))
+                problems.append(
+                    (
+                        ("image_cuda_version",),
+                        (
+                            f"{self.image_cuda_version} contradicts the image tag {tag}, which says CUDA {gpu_drivers.format_cuda(tag_cuda)}"
+                        ),
+                    )
+                )
         cuda = self.image_cuda()
         image = f"image tag {tag}" if self.image is not None else f"LMI {self.lmi_version} image tag {tag}"
         need = gpu_drivers.minimum_driver(cuda) if cuda else None
         if cuda and need is None:
             field = "image_cuda_version" if self.image_cuda_version else ("image" if self.image else "lmi_version")
-            problems.append(((field,), (
-                f"{image} is CUDA {gpu_drivers.format_cuda(cuda)}, a major release kit_config/gpu_drivers.py has no "
-                "minimum NVIDIA driver for; add it there (NVIDIA's minor version compatibility table)")))
+            problems.append(
+                (
+                    (field,),
+                    (
+                        f"{image} is CUDA {gpu_drivers.format_cuda(cuda)}, a major release kit_config/gpu_drivers.py has no "
+                        "minimum NVIDIA driver for; add it there (NVIDIA's minor version compatibility table)"
+                    ),
+                )
+            )
         for index, variant in enumerate(self.variants):
             where = ("variants", index, "inference_ami_version")
             ami = gpu_drivers.INFERENCE_AMIS[variant.inference_ami_version] if variant.inference_ami_version else None
             if variant.uses_neuron:
                 if ami and ami.accelerator != "neuron":
-                    problems.append((where, f"{variant.inference_ami_version} is an NVIDIA GPU AMI; {variant.instance_type} "
-                                            "is Inferentia/Trainium: use al2-ami-sagemaker-inference-neuron-2 or leave it unset"))
+                    problems.append(
+                        (
+                            where,
+                            f"{variant.inference_ami_version} is an NVIDIA GPU AMI; {variant.instance_type} "
+                            "is Inferentia/Trainium: use al2-ami-sagemaker-inference-neuron-2 or leave it unset",
+                        )
+                    )
                 continue
             if ami and ami.accelerator != "gpu":
-                problems.append((where, f"{variant.inference_ami_version} is a Neuron AMI; {variant.instance_type} has NVIDIA GPUs"))
+                problems.append(
+                    (where, f"{variant.inference_ami_version} is a Neuron AMI; {variant.instance_type} has NVIDIA GPUs")
+                )
                 continue
             if need is None:
                 continue  # the image's CUDA is unknown: nothing to check (docs/config-checks.md)
@@ -441,24 +531,38 @@ class InferenceConfig(_Section):
             # TrafficRoutingConfig: CanarySize <= 50%, LinearStepSize 10-50% of the variant's instance
             # count (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TrafficRoutingConfig.html).
             # How a percentage rounds to instances is undocumented; one instance is never <= 50% of one.
-            step = "CanarySize must be at most 50%" if deployment.strategy == "canary" else "LinearStepSize must be 10-50%"
+            step = (
+                "CanarySize must be at most 50%" if deployment.strategy == "canary" else "LinearStepSize must be 10-50%"
+            )
             for variant in self.variants:
                 smallest = variant.autoscaling.smallest_instance_count
                 if smallest < 2:
-                    problems.append((("deployment", "strategy"), (
-                        f"{deployment.strategy} shifts traffic in steps, and SageMaker's {step} of a variant's "
-                        f"instance count; variant {variant.name!r} can be at {smallest} instance (autoscaling "
-                        "min_instances or a scheduled action's), where the smallest step, one instance, is the whole "
-                        "fleet, so the update fails. Use strategy all_at_once (still blue/green with alarm rollback) "
-                        "or keep at least 2 instances")))
+                    problems.append(
+                        (
+                            ("deployment", "strategy"),
+                            (
+                                f"{deployment.strategy} shifts traffic in steps, and SageMaker's {step} of a variant's "
+                                f"instance count; variant {variant.name!r} can be at {smallest} instance (autoscaling "
+                                "min_instances or a scheduled action's), where the smallest step, one instance, is the whole "
+                                "fleet, so the update fails. Use strategy all_at_once (still blue/green with alarm rollback) "
+                                "or keep at least 2 instances"
+                            ),
+                        )
+                    )
         high = ROLLOUT_TIMEOUT_RANGE_SECONDS[1]
         needed = self.rollout_timeout_seconds()
         if needed > high:
-            problems.append((("deployment",), (
-                f"the rollout needs a {needed} s timeout ({deployment.traffic_steps} traffic step(s) x "
-                f"{deployment.wait_minutes} min bake, {deployment.termination_wait_minutes} min termination wait, "
-                "the health-check and download timeouts and 30 min margin); SageMaker's "
-                f"MaximumExecutionTimeoutInSeconds allows at most {high}: shorten wait_minutes or use fewer steps")))
+            problems.append(
+                (
+                    ("deployment",),
+                    (
+                        f"the rollout needs a {needed} s timeout ({deployment.traffic_steps} traffic step(s) x "
+                        f"{deployment.wait_minutes} min bake, {deployment.termination_wait_minutes} min termination wait, "
+                        "the health-check and download timeouts and 30 min margin); SageMaker's "
+                        f"MaximumExecutionTimeoutInSeconds allows at most {high}: shorten wait_minutes or use fewer steps"
+                    ),
+                )
+            )
         return problems
 
     def rollout_peak_instances(self) -> dict[str, int]:
@@ -475,8 +579,9 @@ class InferenceConfig(_Section):
         return peak
 
 
-def _driver_problem(variant: Variant, image: str, cuda: tuple[int, int], need: int,
-                    ami: gpu_drivers.HostAmi | None) -> str | None:
+def _driver_problem(
+    variant: Variant, image: str, cuda: tuple[int, int], need: int, ami: gpu_drivers.HostAmi | None
+) -> str | None:
     """Why `variant`'s host driver cannot start an image built for `cuda`, or None if it can."""
     family = gpu_drivers.instance_family(variant.instance_type)
     default = gpu_drivers.default_driver(variant.instance_type)
@@ -487,14 +592,23 @@ def _driver_problem(variant: Variant, image: str, cuda: tuple[int, int], need: i
     elif default is not None and default >= need:
         return None
     elif default is not None:
-        host = (f"ml.{family}.* runs driver {gpu_drivers.describe_driver(default)} by default, so the container "
-                "would not start (CannotStartContainerError)")
+        host = (
+            f"ml.{family}.* runs driver {gpu_drivers.describe_driver(default)} by default, so the container "
+            "would not start (CannotStartContainerError)"
+        )
     else:
-        host = (f"SageMaker's GPU driver table lists no default driver for ml.{family}.*, so the kit cannot tell "
-                "whether the container starts")
+        host = (
+            f"SageMaker's GPU driver table lists no default driver for ml.{family}.*, so the kit cannot tell "
+            "whether the container starts"
+        )
     fixes = gpu_drivers.gpu_amis_with_driver(need)
-    fix = (f"set inference_ami_version to "
-           + " or ".join(f"{name} (driver {gpu_drivers.INFERENCE_AMIS[name].nvidia_driver})" for name in fixes)
-           if fixes else f"no InferenceAmiVersion the kit knows has driver >= {need}")
-    return (f"variant {variant.name!r} on {variant.instance_type}: {image} is CUDA {gpu_drivers.format_cuda(cuda)}, "
-            f"which needs NVIDIA driver >= {need}; {host}. Fix: {fix}")
+    fix = (
+        "set inference_ami_version to "
+        + " or ".join(f"{name} (driver {gpu_drivers.INFERENCE_AMIS[name].nvidia_driver})" for name in fixes)
+        if fixes
+        else f"no InferenceAmiVersion the kit knows has driver >= {need}"
+    )
+    return (
+        f"variant {variant.name!r} on {variant.instance_type}: {image} is CUDA {gpu_drivers.format_cuda(cuda)}, "
+        f"which needs NVIDIA driver >= {need}; {host}. Fix: {fix}"
+    )

@@ -39,7 +39,9 @@ class InstanceSpec:
         return None if hourly is None else round(hourly * HOURS_PER_MONTH * instances, 2)
 
 
-def _spec(accelerator: str, count: int, memory: float, us_east_1: float, eu_west_1: float, nvme: bool = True) -> InstanceSpec:
+def _spec(
+    accelerator: str, count: int, memory: float, us_east_1: float, eu_west_1: float, nvme: bool = True
+) -> InstanceSpec:
     # us-west-2 lists the same real-time inference prices as us-east-1 for these families.
     prices = {"us-east-1": us_east_1, "us-west-2": us_east_1, "eu-west-1": eu_west_1}
     return InstanceSpec(accelerator, count, memory, prices, local_nvme_storage=nvme)

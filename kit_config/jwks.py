@@ -42,15 +42,19 @@ def compact_jwks(text: str, algorithms: Iterable[str]) -> str:
         kid = key.get("kid") if isinstance(key, dict) else None
         if isinstance(kid, str) and kid:
             if kid in seen:
-                problems.append(f"keys[{index}]: kid {kid!r} is also keys[{seen[kid]}]'s; the runtime picks a key by "
-                                "the token's kid, so each must be unique")
+                problems.append(
+                    f"keys[{index}]: kid {kid!r} is also keys[{seen[kid]}]'s; the runtime picks a key by "
+                    "the token's kid, so each must be unique"
+                )
             seen.setdefault(kid, index)
     if problems:
         raise ValueError("; ".join(problems))
     compact = json.dumps(document, separators=(",", ":"))
     if len(compact.encode()) > MAX_JWKS_BYTES:
-        raise ValueError(f"{len(compact.encode())} bytes as compact JSON; at most {MAX_JWKS_BYTES} fit the task "
-                         "definition (ECS limits a task definition to 64 KiB): drop retired keys or x5c chains")
+        raise ValueError(
+            f"{len(compact.encode())} bytes as compact JSON; at most {MAX_JWKS_BYTES} fit the task "
+            "definition (ECS limits a task definition to 64 KiB): drop retired keys or x5c chains"
+        )
     return compact
 
 
@@ -65,15 +69,19 @@ def _key_problems(key: object, algorithms: set[str]) -> list[str]:
     private = [member for member in PRIVATE_MEMBERS if member in key]
     if private:
         # Checked first: whatever else is wrong, committed private key material must be removed and rotated.
-        return [f"holds private key members {', '.join(private)}: a JWKS in config must hold public keys only; "
-                "remove the key from the file and rotate it at the identity provider (it has been committed)"]
+        return [
+            f"holds private key members {', '.join(private)}: a JWKS in config must hold public keys only; "
+            "remove the key from the file and rotate it at the identity provider (it has been committed)"
+        ]
     problems = []
     if not isinstance(key.get("kid"), str) or not key["kid"]:
         problems.append("has no kid; the runtime selects the verification key by the token header's kid")
     if "use" in key and key["use"] != "sig":
         problems.append(f"use is {key['use']!r}; a verification key has use 'sig'")
     kty, crv = key.get("kty"), key.get("crv")
-    verifying = sorted(alg for alg, (key_type, curve) in ALGORITHM_KEYS.items() if key_type == kty and curve in (None, crv))
+    verifying = sorted(
+        alg for alg, (key_type, curve) in ALGORITHM_KEYS.items() if key_type == kty and curve in (None, crv)
+    )
     if kty == "RSA":
         problems += _rsa_problems(key)
     elif kty == "EC":
@@ -83,8 +91,10 @@ def _key_problems(key: object, algorithms: set[str]) -> list[str]:
     if "alg" in key and key["alg"] not in algorithms:
         problems.append(f"alg {key['alg']!r} is not in algorithms ({', '.join(sorted(algorithms))})")
     elif verifying and not set(verifying) & algorithms:
-        problems.append(f"a {kty} key verifies only {', '.join(verifying)}, which algorithms does not allow "
-                        f"({', '.join(sorted(algorithms))})")
+        problems.append(
+            f"a {kty} key verifies only {', '.join(verifying)}, which algorithms does not allow "
+            f"({', '.join(sorted(algorithms))})"
+        )
     return problems
 
 

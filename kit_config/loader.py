@@ -35,7 +35,9 @@ def available_environments(directory: Path | None = None) -> list[str]:
     """Environment names from `<config dir>/*.yaml`, in promotion order (dev, staging, prod, others)."""
     directory = directory or config_dir()
     names = [path.stem for path in directory.glob("*.yaml")]
-    return sorted(names, key=lambda name: (PROMOTION_ORDER.index(name) if name in PROMOTION_ORDER else len(PROMOTION_ORDER), name))
+    return sorted(
+        names, key=lambda name: (PROMOTION_ORDER.index(name) if name in PROMOTION_ORDER else len(PROMOTION_ORDER), name)
+    )
 
 
 def load_environment(name: str, directory: Path | None = None) -> EnvironmentConfig:
@@ -57,8 +59,15 @@ def load_environment(name: str, directory: Path | None = None) -> EnvironmentCon
         # Files the config names (agent.identity.jwt.jwks_file) are relative to the config file.
         return EnvironmentConfig.model_validate({**data, "name": name}, context={CONFIG_DIR_CONTEXT: path.parent})
     except ValidationError as error:
-        raise ConfigError(describe(shown, error, what="setting(s)", hidden=_UNION_TAGS.__contains__,
-                                   unknown_key_hint="check the spelling; see kit_config/schema.py for the allowed keys")) from None
+        raise ConfigError(
+            describe(
+                shown,
+                error,
+                what="setting(s)",
+                hidden=_UNION_TAGS.__contains__,
+                unknown_key_hint="check the spelling; see kit_config/schema.py for the allowed keys",
+            )
+        ) from None
 
 
 def load_environments(names: list[str] | None = None, directory: Path | None = None) -> list[EnvironmentConfig]:
@@ -72,4 +81,3 @@ def load_environments(names: list[str] | None = None, directory: Path | None = N
 # Pydantic puts the discriminated-union tag (e.g. "create"/"existing", "lambda"/"fargate") into
 # the location; the person editing YAML never wrote that segment, so it is hidden.
 _UNION_TAGS = ("create", "existing", "tracking_server", "app", "lambda", "fargate")
-

@@ -12,7 +12,13 @@ import re
 
 # The agent's alarm ids (kit_constructs.agent_service and the compute's extra alarm), longest last.
 AGENT_ALARM_IDS = ("Errors", "Throttles", "LatencyP95", "LoadBalancer5xx", "ConcurrencyThrottles")
-KMS_KEY_PURPOSES = ("logs", "storage", "inference", "notifications", "caller-ids")  # kit_constructs.encryption_keys.KEY_PURPOSES
+KMS_KEY_PURPOSES = (
+    "logs",
+    "storage",
+    "inference",
+    "notifications",
+    "caller-ids",
+)  # kit_constructs.encryption_keys.KEY_PURPOSES
 
 
 def mlflow_resource_name(project: str, env_name: str) -> str:

@@ -18,8 +18,12 @@ SESSIONS_METRIC_SECONDS = 30
 
 
 def runtime_environment(
-    config: EnvironmentConfig, *, mlflow_tracking_uri: str | None, session_bucket: str | None = None,
-    session_dir: str | None = None, caller_id_kms_key: str | None = None,
+    config: EnvironmentConfig,
+    *,
+    mlflow_tracking_uri: str | None,
+    session_bucket: str | None = None,
+    session_dir: str | None = None,
+    caller_id_kms_key: str | None = None,
 ) -> dict[str, str]:
     agent, inference = config.agent, config.inference
     options = agent.runtime

@@ -75,7 +75,7 @@ def validate_schedule(expression: str) -> str:
     """`expression` unchanged if Application Auto Scaling accepts it; ValueError saying what is wrong otherwise."""
     for kind, check in (("at", _at), ("rate", _rate), ("cron", _cron)):
         if expression.startswith(f"{kind}(") and expression.endswith(")"):
-            check(expression[len(kind) + 1:-1])
+            check(expression[len(kind) + 1 : -1])
             return expression
     raise ValueError(
         f"{expression!r} is not a schedule expression; use at(yyyy-mm-ddThh:mm:ss), rate(value unit) "
@@ -122,7 +122,7 @@ def _cron(body: str) -> None:
             f"cron({body}): exactly one of day-of-month and day-of-week must be ?; {which} "
             "(e.g. cron(0 8 ? * MON-FRI *) or cron(0 8 1 * ? *))"
         )
-    for spec, text in zip(_FIELDS, fields):
+    for spec, text in zip(_FIELDS, fields, strict=True):
         try:
             _field(spec, text)
         except ValueError as error:
@@ -170,7 +170,9 @@ def _part(spec: _Field, part: str) -> None:
             spec.value(part[:-1])  # nL: the month's last weekday n
         return
     if re.fullmatch(r"\d*[LW]", part):
-        raise ValueError(f"{spec.name}: {part!r}: L is allowed only in day-of-month and day-of-week, W only in day-of-month")
+        raise ValueError(
+            f"{spec.name}: {part!r}: L is allowed only in day-of-month and day-of-week, W only in day-of-month"
+        )
     if "-" in part:
         _range(spec, part)
         return

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -23,8 +23,28 @@ from kit_config.validation_errors import errors_at
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 CLOUDWATCH_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
-    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )
 REQUIRED_TAG_KEYS = ("Project", "Environment", "Owner", "CostCenter", "DataClassification")
 DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
@@ -71,18 +91,16 @@ class CreateVpc(_Section):
         return str(_parse_vpc_cidr(value))
 
     @model_validator(mode="after")
-    def _subnets_fit(self) -> "CreateVpc":
+    def _subnets_fit(self) -> CreateVpc:
         network = ipaddress.IPv4Network(self.cidr)
         if self.subnet_prefix_length <= network.prefixlen:
             raise ValueError(
-                f"subnet_prefix_length /{self.subnet_prefix_length} must be longer than the VPC's "
-                f"/{network.prefixlen}"
+                f"subnet_prefix_length /{self.subnet_prefix_length} must be longer than the VPC's /{network.prefixlen}"
             )
         room = 2 ** (self.subnet_prefix_length - network.prefixlen)
         if room < self.az_count:
             raise ValueError(
-                f"{self.cidr} holds only {room} /{self.subnet_prefix_length} subnets; "
-                f"az_count is {self.az_count}"
+                f"{self.cidr} holds only {room} /{self.subnet_prefix_length} subnets; az_count is {self.az_count}"
             )
         if self.availability_zones is not None and len(self.availability_zones) != self.az_count:
             raise ValueError(
@@ -94,7 +112,15 @@ class CreateVpc(_Section):
 # Interface endpoints the kit creates, by the service name after com.amazonaws.<region>. (MLflow's is
 # aws.sagemaker.<region>.experiments). kit_constructs.isolated_network.AwsService maps them to CDK services.
 INTERFACE_ENDPOINT_SERVICES = (
-    "sagemaker.api", "sagemaker.runtime", "experiments", "sts", "logs", "monitoring", "ecr.api", "ecr.dkr", "kms",
+    "sagemaker.api",
+    "sagemaker.runtime",
+    "experiments",
+    "sts",
+    "logs",
+    "monitoring",
+    "ecr.api",
+    "ecr.dkr",
+    "kms",
 )
 
 
@@ -118,11 +144,13 @@ class ExistingEndpoints(_Section):
     s3_gateway: bool = Field(default=False, description="The route tables already route S3 through a gateway endpoint")
 
     @model_validator(mode="after")
-    def _reachable(self) -> "ExistingEndpoints":
+    def _reachable(self) -> ExistingEndpoints:
         if len(set(self.services)) != len(self.services):
             raise ValueError(f"services lists a service twice: {self.services}")
         if self.services and not self.security_group_ids:
-            raise ValueError("set security_group_ids: the kit's workloads need an egress rule to the existing endpoints")
+            raise ValueError(
+                "set security_group_ids: the kit's workloads need an egress rule to the existing endpoints"
+            )
         return self
 
 
@@ -146,7 +174,7 @@ class ExistingVpc(_Section):
         return str(_parse_vpc_cidr(value))
 
     @model_validator(mode="after")
-    def _one_subnet_per_zone(self) -> "ExistingVpc":
+    def _one_subnet_per_zone(self) -> ExistingVpc:
         zones = len(self.availability_zones)
         if len(self.subnet_ids) != zones or len(self.route_table_ids) != zones:
             raise ValueError(
@@ -156,7 +184,7 @@ class ExistingVpc(_Section):
         return self
 
 
-NetworkConfig = Annotated[Union[CreateVpc, ExistingVpc], Field(discriminator="mode")]
+NetworkConfig = Annotated[CreateVpc | ExistingVpc, Field(discriminator="mode")]
 
 
 class RequiredTags(_Section):
@@ -171,11 +199,13 @@ class RequiredTags(_Section):
     DataClassification: Literal[DATA_CLASSIFICATIONS]  # type: ignore[valid-type]
 
     @model_validator(mode="after")
-    def _valid_values(self) -> "RequiredTags":
+    def _valid_values(self) -> RequiredTags:
         tags = self.as_dict()
         for key, value in tags.items():
             if not _TAG_KEY.match(key):
-                raise ValueError(f"tag key {key!r} is not a valid AWS tag key (1-128 letters, digits, spaces or + - = . _ : / @)")
+                raise ValueError(
+                    f"tag key {key!r} is not a valid AWS tag key (1-128 letters, digits, spaces or + - = . _ : / @)"
+                )
             if not isinstance(value, str) or not _TAG_VALUE.match(value):
                 raise ValueError(
                     f"tag {key}={value!r} is not a valid AWS tag value "
@@ -267,7 +297,7 @@ class MlflowAppConfig(_MlflowCommon):
     kind: Literal["app"]
 
 
-MlflowConfig = Annotated[Union[MlflowTrackingServerConfig, MlflowAppConfig], Field(discriminator="kind")]
+MlflowConfig = Annotated[MlflowTrackingServerConfig | MlflowAppConfig, Field(discriminator="kind")]
 
 
 class EnvironmentConfig(_Section):
@@ -294,7 +324,7 @@ class EnvironmentConfig(_Section):
     def _valid_account(cls, value: object) -> object:
         # An unquoted YAML number is an int and would silently lose leading zeros.
         if not isinstance(value, str) or not re.fullmatch(r"\d{12}", value):
-            raise ValueError(f"{value!r} is not a 12-digit AWS account id in quotes (e.g. \"123456789012\")")
+            raise ValueError(f'{value!r} is not a 12-digit AWS account id in quotes (e.g. "123456789012")')
         return value
 
     @field_validator("region")
@@ -328,7 +358,9 @@ class EnvironmentConfig(_Section):
         inference = info.data.get("inference")
         variant = agent.runtime.target_variant
         if inference and variant and variant not in {v.name for v in inference.variants}:
-            raise ValueError(f"runtime.target_variant {variant!r} is not a variant of inference.endpoint_name {inference.endpoint_name!r}")
+            raise ValueError(
+                f"runtime.target_variant {variant!r} is not a variant of inference.endpoint_name {inference.endpoint_name!r}"
+            )
         return agent
 
     @field_validator("agent")
@@ -341,16 +373,28 @@ class EnvironmentConfig(_Section):
         # ACM certificates are regional; a load balancer uses one from its own region
         # (https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html).
         if agent.certificate_arn and region and agent.certificate_arn.split(":")[3] != region:
-            problems.append((("certificate_arn",), (
-                f"the certificate is in {agent.certificate_arn.split(':')[3]}; the load balancer is in {region} and "
-                f"can only use an ACM certificate from {region}")))
+            problems.append(
+                (
+                    ("certificate_arn",),
+                    (
+                        f"the certificate is in {agent.certificate_arn.split(':')[3]}; the load balancer is in {region} and "
+                        f"can only use an ACM certificate from {region}"
+                    ),
+                )
+            )
         # An Application Load Balancer needs subnets in at least two Availability Zones
         # (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html).
         zones = _zone_count(network)
         if zones is not None and zones < 2:
-            problems.append(((), (
-                f"compute: fargate puts the agent behind an Application Load Balancer, which needs subnets in at "
-                f"least two Availability Zones; network spans {zones}. Use 2+ zones or compute: lambda")))
+            problems.append(
+                (
+                    (),
+                    (
+                        f"compute: fargate puts the agent behind an Application Load Balancer, which needs subnets in at "
+                        f"least two Availability Zones; network spans {zones}. Use 2+ zones or compute: lambda"
+                    ),
+                )
+            )
         if problems:
             raise errors_at("AgentConfig", problems)
         return agent
@@ -363,18 +407,37 @@ class EnvironmentConfig(_Section):
         # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html).
         region = info.data.get("region")
         if inference.image and region and image_region(inference.image) != region:
-            raise errors_at("InferenceConfig", [(("image",), (
-                f"the image is in {image_region(inference.image)}'s registry; SageMaker pulls the serving image "
-                f"only from the endpoint's region ({region}): use that region's ECR (or replicate the image there)"))])
+            raise errors_at(
+                "InferenceConfig",
+                [
+                    (
+                        ("image",),
+                        (
+                            f"the image is in {image_region(inference.image)}'s registry; SageMaker pulls the serving image "
+                            f"only from the endpoint's region ({region}): use that region's ECR (or replicate the image there)"
+                        ),
+                    )
+                ],
+            )
         return inference
 
     @model_validator(mode="after")
-    def _derived_names_fit(self) -> "EnvironmentConfig":
+    def _derived_names_fit(self) -> EnvironmentConfig:
         problems = name_problems(self.tags.Project, self.name, self.account)
         if problems:
-            raise errors_at("EnvironmentConfig", [(("tags", "Project"), (
-                f"{self.tags.Project!r} (with environment {self.name!r}) makes resource names AWS rejects: "
-                + "; ".join(problems) + ". Use a shorter Project of letters, digits and hyphens"))])
+            raise errors_at(
+                "EnvironmentConfig",
+                [
+                    (
+                        ("tags", "Project"),
+                        (
+                            f"{self.tags.Project!r} (with environment {self.name!r}) makes resource names AWS rejects: "
+                            + "; ".join(problems)
+                            + ". Use a shorter Project of letters, digits and hyphens"
+                        ),
+                    )
+                ],
+            )
         return self
 
     @field_validator("budget")

@@ -18,8 +18,14 @@ def field_path(loc: Iterable, hidden: Callable[[object], bool] = lambda part: Fa
     return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts).lstrip(".") or "(top level)"
 
 
-def describe(shown: str, error: ValidationError, *, unknown_key_hint: str, what: str = "field(s)",
-             hidden: Callable[[object], bool] = lambda part: False) -> str:
+def describe(
+    shown: str,
+    error: ValidationError,
+    *,
+    unknown_key_hint: str,
+    what: str = "field(s)",
+    hidden: Callable[[object], bool] = lambda part: False,
+) -> str:
     lines = [f"{shown}: {error.error_count()} invalid {what}"]
     for item in error.errors(include_url=False):
         message = item["msg"].removeprefix("Value error, ")
@@ -41,10 +47,15 @@ def errors_at(title: str, problems: list[tuple[tuple, str]]) -> ValidationError:
     """
     from pydantic_core import InitErrorDetails, PydanticCustomError
 
-    return ValidationError.from_exception_data(title, [
-        InitErrorDetails(type=PydanticCustomError("value_error", "{message}", {"message": message}), loc=loc, input=None)
-        for loc, message in problems
-    ])
+    return ValidationError.from_exception_data(
+        title,
+        [
+            InitErrorDetails(
+                type=PydanticCustomError("value_error", "{message}", {"message": message}), loc=loc, input=None
+            )
+            for loc, message in problems
+        ],
+    )
 
 
 def display_path(path: Path) -> str:

@@ -22,9 +22,8 @@ CONTAINER_PORT = 8080
 HEALTH_PATH = "/health"
 
 
-
 class FargateCompute(Construct):
-    def __init__(self, scope: Construct, construct_id: str, service: "AgentService") -> None:
+    def __init__(self, scope: Construct, construct_id: str, service: AgentService) -> None:
         super().__init__(scope, construct_id)
         from kit_constructs.agent_service import PROJECT_DIR
 
@@ -33,13 +32,22 @@ class FargateCompute(Construct):
         self._errors_threshold = config.alarms.errors_per_5_minutes
         self.cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
 
-        self.task_role = iam.Role(self, "TaskRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-                                  description=f"{props.project} {props.env_name} agent task")
+        self.task_role = iam.Role(
+            self,
+            "TaskRole",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description=f"{props.project} {props.env_name} agent task",
+        )
         service.permissions.attach_to_role(self.task_role)
         self.task_definition = ecs.FargateTaskDefinition(
-            self, "Task", cpu=config.cpu, memory_limit_mib=config.memory_mb, task_role=self.task_role,
-            runtime_platform=ecs.RuntimePlatform(cpu_architecture=ecs.CpuArchitecture.X86_64,
-                                                 operating_system_family=ecs.OperatingSystemFamily.LINUX),
+            self,
+            "Task",
+            cpu=config.cpu,
+            memory_limit_mib=config.memory_mb,
+            task_role=self.task_role,
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=ecs.CpuArchitecture.X86_64, operating_system_family=ecs.OperatingSystemFamily.LINUX
+            ),
         )
         # The root filesystem is read-only; the runtime writes only to /tmp, an ephemeral task volume that the
         # image declares as a VOLUME so its mode (1777) carries over; works on every Fargate platform version.
@@ -57,32 +65,51 @@ class FargateCompute(Construct):
             stop_timeout=Duration.seconds(35),  # uvicorn drains in-flight requests for 30 s on SIGTERM
         )
         self.container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))
-        acknowledge(self.task_definition, {
-            "AwsSolutions-ECS2": "The variables are the runtime's non-secret settings (endpoint name, limits, bucket "
-                                 "name, the caller-id key's ARN, the identity provider's public JWKS); AWS access comes "
-                                 "from the task role, and no credential or private key is in the environment.",
-        })
-        acknowledge(self.task_definition.obtain_execution_role(), {
-            "HIPAA.Security-IAMNoInlinePolicy": "CDK's own grants for the execution role: image pull from the asset "
-                                                "repository and log writes to this service's log group, both ARN-scoped.",
-            "NIST.800.53.R5-IAMNoInlinePolicy": "CDK's own grants for the execution role: image pull from the asset "
-                                                "repository and log writes to this service's log group, both ARN-scoped.",
-            "AwsSolutions-IAM5[Resource::*]": "ecr:GetAuthorizationToken, granted by CDK for the image pull, supports no "
-                                              "resource-level permission.",
-        })
+        acknowledge(
+            self.task_definition,
+            {
+                "AwsSolutions-ECS2": "The variables are the runtime's non-secret settings (endpoint name, limits, bucket "
+                "name, the caller-id key's ARN, the identity provider's public JWKS); AWS access comes "
+                "from the task role, and no credential or private key is in the environment.",
+            },
+        )
+        acknowledge(
+            self.task_definition.obtain_execution_role(),
+            {
+                "HIPAA.Security-IAMNoInlinePolicy": "CDK's own grants for the execution role: image pull from the asset "
+                "repository and log writes to this service's log group, both ARN-scoped.",
+                "NIST.800.53.R5-IAMNoInlinePolicy": "CDK's own grants for the execution role: image pull from the asset "
+                "repository and log writes to this service's log group, both ARN-scoped.",
+                "AwsSolutions-IAM5[Resource::*]": "ecr:GetAuthorizationToken, granted by CDK for the image pull, supports no "
+                "resource-level permission.",
+            },
+        )
 
         self.security_group = service.security_group
         self.fargate_service = ecs.FargateService(
-            self, "Service", cluster=self.cluster, task_definition=self.task_definition,
-            desired_count=config.min_tasks, min_healthy_percent=100, max_healthy_percent=200,
-            vpc_subnets=props.network.subnets, assign_public_ip=False, security_groups=[self.security_group],
+            self,
+            "Service",
+            cluster=self.cluster,
+            task_definition=self.task_definition,
+            desired_count=config.min_tasks,
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            vpc_subnets=props.network.subnets,
+            assign_public_ip=False,
+            security_groups=[self.security_group],
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
             health_check_grace_period=Duration.seconds(60),
         )
         self.load_balancer, self.target_group = self._load_balancer(service)
-        scaling = self.fargate_service.auto_scale_task_count(min_capacity=config.min_tasks, max_capacity=config.max_tasks)
-        scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=config.cpu_target_percent,
-                                         scale_in_cooldown=Duration.seconds(300), scale_out_cooldown=Duration.seconds(60))
+        scaling = self.fargate_service.auto_scale_task_count(
+            min_capacity=config.min_tasks, max_capacity=config.max_tasks
+        )
+        scaling.scale_on_cpu_utilization(
+            "Cpu",
+            target_utilization_percent=config.cpu_target_percent,
+            scale_in_cooldown=Duration.seconds(300),
+            scale_out_cooldown=Duration.seconds(60),
+        )
         # Sessions in flight per task, from the same number that bounds a task (max_concurrent_sessions):
         # the mean of every task's ConcurrentSessions gauge (agent_runtime.concurrency), which halves when
         # the tasks double, as target tracking needs
@@ -91,18 +118,32 @@ class FargateCompute(Construct):
         # and agent turns last from one to many seconds. Not ActiveConnectionCount: it is per load
         # balancer, not per target, and counts idle keep-alive connections
         # (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html).
-        sessions = cloudwatch.Metric(namespace=NAMESPACE, metric_name="ConcurrentSessions", statistic="Average",
-                                     period=Duration.minutes(1),
-                                     dimensions_map={"Environment": props.env_name, "service": SERVICE})
-        scaling.scale_to_track_custom_metric("Sessions", metric=sessions, target_value=config.sessions_scaling_target,
-                                             scale_in_cooldown=Duration.seconds(300), scale_out_cooldown=Duration.seconds(60))
+        sessions = cloudwatch.Metric(
+            namespace=NAMESPACE,
+            metric_name="ConcurrentSessions",
+            statistic="Average",
+            period=Duration.minutes(1),
+            dimensions_map={"Environment": props.env_name, "service": SERVICE},
+        )
+        scaling.scale_to_track_custom_metric(
+            "Sessions",
+            metric=sessions,
+            target_value=config.sessions_scaling_target,
+            scale_in_cooldown=Duration.seconds(300),
+            scale_out_cooldown=Duration.seconds(60),
+        )
 
-    def _load_balancer(self, service: "AgentService"):
+    def _load_balancer(self, service: AgentService):
         props, config = service.props, service.props.config
         https = config.certificate_arn is not None
         port = 443 if https else 80
-        alb_group = ec2.SecurityGroup(self, "LoadBalancerSecurityGroup", vpc=props.network.vpc, allow_all_outbound=False,
-                                      description=f"{props.project} {props.env_name} agent load balancer: configured callers only")
+        alb_group = ec2.SecurityGroup(
+            self,
+            "LoadBalancerSecurityGroup",
+            vpc=props.network.vpc,
+            allow_all_outbound=False,
+            description=f"{props.project} {props.env_name} agent load balancer: configured callers only",
+        )
         for index, group_id in enumerate(config.ingress_security_group_ids):
             caller = ec2.SecurityGroup.from_security_group_id(self, f"Caller{index}", group_id, mutable=False)
             alb_group.add_ingress_rule(caller, ec2.Port.tcp(port), f"agent callers {group_id}")
@@ -110,42 +151,84 @@ class FargateCompute(Construct):
             alb_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), f"agent callers {cidr}")
         retained = props.removal_policy in (RemovalPolicy.RETAIN, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
         alb = elbv2.ApplicationLoadBalancer(
-            self, "LoadBalancer", vpc=props.network.vpc, internet_facing=False, vpc_subnets=props.network.subnets,
-            security_group=alb_group, drop_invalid_header_fields=True, deletion_protection=retained,
+            self,
+            "LoadBalancer",
+            vpc=props.network.vpc,
+            internet_facing=False,
+            vpc_subnets=props.network.subnets,
+            security_group=alb_group,
+            drop_invalid_header_fields=True,
+            deletion_protection=retained,
             idle_timeout=Duration.seconds(config.runtime.request_timeout_seconds + 30),
         )
         alb.log_access_logs(props.access_logs.bucket, prefix=f"{props.env_name}-agent-alb")
         if https:
-            listener = alb.add_listener("Https", port=443, protocol=elbv2.ApplicationProtocol.HTTPS, open=False,
-                                        certificates=[elbv2.ListenerCertificate.from_arn(config.certificate_arn)],
-                                        ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS)
+            listener = alb.add_listener(
+                "Https",
+                port=443,
+                protocol=elbv2.ApplicationProtocol.HTTPS,
+                open=False,
+                certificates=[elbv2.ListenerCertificate.from_arn(config.certificate_arn)],
+                ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+            )
         else:
             listener = alb.add_listener("Http", port=80, protocol=elbv2.ApplicationProtocol.HTTP, open=False)
-            plain = ("No certificate is configured for this environment: the internal load balancer serves HTTP inside "
-                     "the isolated VPC, reachable only from the configured callers (see README); set "
-                     "agent.certificate_arn to serve HTTPS.")
-            acknowledge(listener, {rule_id: plain for rule_id in (
-                "HIPAA.Security-ALBHttpToHttpsRedirection", "NIST.800.53.R5-ALBHttpToHttpsRedirection",
-                "HIPAA.Security-ELBv2ACMCertificateRequired", "NIST.800.53.R5-ELBv2ACMCertificateRequired")})
-        acknowledge(alb, {
-            "NIST.800.53.R5-ALBWAFEnabled": "Internal load balancer in an isolated VPC with no internet path, reachable "
-                                            "only from the configured security groups or CIDRs; the agent validates and "
-                                            "size-limits every request.",
-        })
+            plain = (
+                "No certificate is configured for this environment: the internal load balancer serves HTTP inside "
+                "the isolated VPC, reachable only from the configured callers (see README); set "
+                "agent.certificate_arn to serve HTTPS."
+            )
+            acknowledge(
+                listener,
+                {
+                    rule_id: plain
+                    for rule_id in (
+                        "HIPAA.Security-ALBHttpToHttpsRedirection",
+                        "NIST.800.53.R5-ALBHttpToHttpsRedirection",
+                        "HIPAA.Security-ELBv2ACMCertificateRequired",
+                        "NIST.800.53.R5-ELBv2ACMCertificateRequired",
+                    )
+                },
+            )
+        acknowledge(
+            alb,
+            {
+                "NIST.800.53.R5-ALBWAFEnabled": "Internal load balancer in an isolated VPC with no internet path, reachable "
+                "only from the configured security groups or CIDRs; the agent validates and "
+                "size-limits every request.",
+            },
+        )
         target_group = listener.add_targets(
-            "Agent", port=CONTAINER_PORT, protocol=elbv2.ApplicationProtocol.HTTP, targets=[self.fargate_service],
+            "Agent",
+            port=CONTAINER_PORT,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            targets=[self.fargate_service],
             deregistration_delay=Duration.seconds(30),
             # Each request to the task with the fewest in flight: a task near its session limit gets no more
             # while others have room (round robin would keep sending it its share, to answer 503).
             # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#modify-routing-algorithm
             load_balancing_algorithm_type=elbv2.TargetGroupLoadBalancingAlgorithmType.LEAST_OUTSTANDING_REQUESTS,
-            health_check=elbv2.HealthCheck(path=HEALTH_PATH, healthy_http_codes="200", interval=Duration.seconds(15),
-                                           timeout=Duration.seconds(5), healthy_threshold_count=2, unhealthy_threshold_count=3),
+            health_check=elbv2.HealthCheck(
+                path=HEALTH_PATH,
+                healthy_http_codes="200",
+                interval=Duration.seconds(15),
+                timeout=Duration.seconds(5),
+                healthy_threshold_count=2,
+                unhealthy_threshold_count=3,
+            ),
         )
         return alb, target_group
 
     def extra_alarm_metrics(self) -> list:
         # Callers are admitted by security group or CIDR (agent.ingress_*), so there is no IAM grant here.
         target_5xx = self.load_balancer.metrics.http_code_target(
-            elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=Duration.minutes(5), statistic="Sum")
-        return [("LoadBalancer5xx", target_5xx, self._errors_threshold, "the agent's tasks answered 5XX through the load balancer")]
+            elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=Duration.minutes(5), statistic="Sum"
+        )
+        return [
+            (
+                "LoadBalancer5xx",
+                target_5xx,
+                self._errors_threshold,
+                "the agent's tasks answered 5XX through the load balancer",
+            )
+        ]

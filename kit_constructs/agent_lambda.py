@@ -16,13 +16,15 @@ if TYPE_CHECKING:
 
 
 class LambdaCompute(Construct):
-    def __init__(self, scope: Construct, construct_id: str, service: "AgentService") -> None:
+    def __init__(self, scope: Construct, construct_id: str, service: AgentService) -> None:
         super().__init__(scope, construct_id)
         from kit_constructs.agent_service import PROJECT_DIR
 
         props, config = service.props, service.props.config
         self.role = iam.Role(
-            self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"{props.project} {props.env_name} agent function",
         )
         service.permissions.attach_to_role(self.role)
@@ -30,11 +32,13 @@ class LambdaCompute(Construct):
         # ENI management for a function in a VPC; Lambda checks for exactly these actions.
         vpc_access = iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole")
         self.role.add_managed_policy(vpc_access)
-        acknowledge(self.role, {
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]":
-                "Lambda needs ec2:CreateNetworkInterface/Describe/Delete to place the function in the isolated "
+        acknowledge(
+            self.role,
+            {
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]": "Lambda needs ec2:CreateNetworkInterface/Describe/Delete to place the function in the isolated "
                 "subnets; these actions take no resource scoping at creation, and Lambda validates this policy.",
-        })
+            },
+        )
         self.function = lambda_.DockerImageFunction(
             self,
             "Function",
@@ -62,14 +66,20 @@ class LambdaCompute(Construct):
             architecture=lambda_.Architecture.X86_64,
         )
         self.function.node.add_dependency(service.permissions)
-        no_async = ("Invoked synchronously through its Function URL only; there are no asynchronous events that a "
-                    "dead-letter queue could keep.")
+        no_async = (
+            "Invoked synchronously through its Function URL only; there are no asynchronous events that a "
+            "dead-letter queue could keep."
+        )
         acknowledge(self.function, {"HIPAA.Security-LambdaDLQ": no_async, "NIST.800.53.R5-LambdaDLQ": no_async})
         if config.reserved_concurrency is None:
-            shared = ("No reserved concurrency: a new account's Lambda concurrency quota can be 10 with 100 kept "
-                      "unreserved, where any reservation fails the deployment; the function shares the account's "
-                      "unreserved pool and the ConcurrencyThrottles alarm reports throttling (agent.reserved_concurrency).")
-            acknowledge(self.function, {"HIPAA.Security-LambdaConcurrency": shared, "NIST.800.53.R5-LambdaConcurrency": shared})
+            shared = (
+                "No reserved concurrency: a new account's Lambda concurrency quota can be 10 with 100 kept "
+                "unreserved, where any reservation fails the deployment; the function shares the account's "
+                "unreserved pool and the ConcurrencyThrottles alarm reports throttling (agent.reserved_concurrency)."
+            )
+            acknowledge(
+                self.function, {"HIPAA.Security-LambdaConcurrency": shared, "NIST.800.53.R5-LambdaConcurrency": shared}
+            )
         # IAM-authenticated only: Lambda verifies the SigV4 signature and puts the principal in the event
         # (requestContext.authorizer.iam), which the runtime takes as the caller (AGENT_AUTH_MODE=iam).
         # Mangum buffers responses, so the URL uses BUFFERED invoke mode.
@@ -80,6 +90,11 @@ class LambdaCompute(Construct):
         return self.function.grant_invoke_url(grantee)
 
     def extra_alarm_metrics(self) -> list:
-        return [("ConcurrencyThrottles", self.function.metric_throttles(period=Duration.minutes(5), statistic="Sum"),
-                 0, "Lambda throttled invocations (reserved concurrency or the account's unreserved pool exhausted)")]
-
+        return [
+            (
+                "ConcurrencyThrottles",
+                self.function.metric_throttles(period=Duration.minutes(5), statistic="Sum"),
+                0,
+                "Lambda throttled invocations (reserved concurrency or the account's unreserved pool exhausted)",
+            )
+        ]

@@ -90,17 +90,23 @@ class AgentService(Construct):
         self.log_group = EncryptedLogGroup(
             self,
             "Logs",
-            EncryptedLogGroupProps(key=props.logs_key, retention_days=props.log_retention_days, removal_policy=props.removal_policy),
+            EncryptedLogGroupProps(
+                key=props.logs_key, retention_days=props.log_retention_days, removal_policy=props.removal_policy
+            ),
         )
         # Everything the agent may do, from the other constructs' grants; no IAM written here.
-        self.permissions = iam.ManagedPolicy(self, "Permissions", description=f"{props.project} {props.env_name} agent runtime")
+        self.permissions = iam.ManagedPolicy(
+            self, "Permissions", description=f"{props.project} {props.env_name} agent runtime"
+        )
         props.endpoint.grant_invoke(self.permissions)
         props.mlflow.grant_tracing(self.permissions)
         self.session_bucket.grant_read_write(self.permissions, f"{props.config.session_prefix}*")
         self._acknowledge_prefix_grants(props)
         props.caller_ids.grant_generate_mac(self.permissions)
         self.environment = runtime_environment(
-            props.environment, mlflow_tracking_uri=props.mlflow.tracking_uri, session_bucket=self.session_bucket.bucket_name,
+            props.environment,
+            mlflow_tracking_uri=props.mlflow.tracking_uri,
+            session_bucket=self.session_bucket.bucket_name,
             caller_id_kms_key=props.caller_ids.key_arn,
         )
 
@@ -118,13 +124,11 @@ class AgentService(Construct):
         stack = Stack.of(self)
         sessions = stack.get_logical_id(self.session_bucket.bucket.node.default_child)
         reasons = {
-            f"AwsSolutions-IAM5[Resource::<{sessions}.Arn>/{props.config.session_prefix}*]":
-                "Strands' session manager keeps one object per session, agent and message under the session prefix, "
-                "with ids generated at run time; limited to that prefix of the agent's own bucket.",
+            f"AwsSolutions-IAM5[Resource::<{sessions}.Arn>/{props.config.session_prefix}*]": "Strands' session manager keeps one object per session, agent and message under the session prefix, "
+            "with ids generated at run time; limited to that prefix of the agent's own bucket.",
             # The artifact bucket is named, so its ARN is a literal here (see MlflowTracking).
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{props.mlflow.artifact_bucket_name}/{props.mlflow.artifact_prefix}/*]":
-                "MLflow clients upload trace and model artifacts under the artifact prefix with keys MLflow generates; "
-                "write-only, limited to that prefix.",
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{props.mlflow.artifact_bucket_name}/{props.mlflow.artifact_prefix}/*]": "MLflow clients upload trace and model artifacts under the artifact prefix with keys MLflow generates; "
+            "write-only, limited to that prefix.",
         }
         acknowledge(self.permissions, reasons)
 
@@ -133,19 +137,39 @@ class AgentService(Construct):
         config, env_name = self.props.config.alarms, self.props.env_name
 
         def metric(name: str, statistic: str) -> cloudwatch.Metric:
-            return cloudwatch.Metric(namespace=NAMESPACE, metric_name=name, statistic=statistic, period=Duration.minutes(5),
-                                     dimensions_map={"Environment": env_name, "service": SERVICE})
+            return cloudwatch.Metric(
+                namespace=NAMESPACE,
+                metric_name=name,
+                statistic=statistic,
+                period=Duration.minutes(5),
+                dimensions_map={"Environment": env_name, "service": SERVICE},
+            )
 
         defined = [
             ("Errors", metric("Errors", "Sum"), config.errors_per_5_minutes, "agent requests failed (5xx)"),
-            ("Throttles", metric("Throttled", "Sum"), config.throttles_per_5_minutes, "agent requests throttled by the endpoint (429)"),
-            ("LatencyP95", metric("Latency", "p95"), config.latency_p95_ms, f"p95 agent latency above {config.latency_p95_ms} ms"),
+            (
+                "Throttles",
+                metric("Throttled", "Sum"),
+                config.throttles_per_5_minutes,
+                "agent requests throttled by the endpoint (429)",
+            ),
+            (
+                "LatencyP95",
+                metric("Latency", "p95"),
+                config.latency_p95_ms,
+                f"p95 agent latency above {config.latency_p95_ms} ms",
+            ),
         ] + self.compute.extra_alarm_metrics()
         return [
             notifying_alarm(
-                self, f"{alarm_id}Alarm", alarm_name=agent_alarm_name(self.props.project, env_name, alarm_id),
-                description=f"{self.props.project} {env_name}: {description}", metric=source, threshold=threshold,
-                evaluation_periods=1, topic=self.props.alarm_topic,
+                self,
+                f"{alarm_id}Alarm",
+                alarm_name=agent_alarm_name(self.props.project, env_name, alarm_id),
+                description=f"{self.props.project} {env_name}: {description}",
+                metric=source,
+                threshold=threshold,
+                evaluation_periods=1,
+                topic=self.props.alarm_topic,
             )
             for alarm_id, source, threshold, description in defined
         ]

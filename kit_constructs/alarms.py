@@ -9,8 +9,15 @@ from constructs import Construct
 
 
 def notifying_alarm(
-    scope: Construct, construct_id: str, *, alarm_name: str, description: str, metric: cloudwatch.IMetric,
-    threshold: float, evaluation_periods: int, topic: sns.ITopic,
+    scope: Construct,
+    construct_id: str,
+    *,
+    alarm_name: str,
+    description: str,
+    metric: cloudwatch.IMetric,
+    threshold: float,
+    evaluation_periods: int,
+    topic: sns.ITopic,
 ) -> cloudwatch.Alarm:
     """Alarm when `metric` > `threshold`; missing data (no traffic) is not a breach."""
     alarm = cloudwatch.Alarm(

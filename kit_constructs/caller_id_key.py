@@ -49,15 +49,25 @@ class CallerIdKey(Construct):
             enable_key_rotation=False,  # not supported for HMAC keys (module docstring)
             pending_window=Duration.days(30),
             removal_policy=props.removal_policy,
-            policy=iam.PolicyDocument(statements=[
-                iam.PolicyStatement(sid="AccountKeyAdministration", principals=[iam.AccountRootPrincipal()],
-                                    actions=ADMIN_ACTIONS, resources=["*"]),
-                # Lets IAM policies grant the one operation the agent needs (grant_generate_mac decides
-                # who), with the one algorithm the ids are defined by.
-                iam.PolicyStatement(sid="GenerateMacThroughIamPolicies", principals=[iam.AccountRootPrincipal()],
-                                    actions=["kms:GenerateMac"], resources=["*"],
-                                    conditions={"StringEquals": {"kms:MacAlgorithm": MAC_ALGORITHM}}),
-            ]),
+            policy=iam.PolicyDocument(
+                statements=[
+                    iam.PolicyStatement(
+                        sid="AccountKeyAdministration",
+                        principals=[iam.AccountRootPrincipal()],
+                        actions=ADMIN_ACTIONS,
+                        resources=["*"],
+                    ),
+                    # Lets IAM policies grant the one operation the agent needs (grant_generate_mac decides
+                    # who), with the one algorithm the ids are defined by.
+                    iam.PolicyStatement(
+                        sid="GenerateMacThroughIamPolicies",
+                        principals=[iam.AccountRootPrincipal()],
+                        actions=["kms:GenerateMac"],
+                        resources=["*"],
+                        conditions={"StringEquals": {"kms:MacAlgorithm": MAC_ALGORITHM}},
+                    ),
+                ]
+            ),
         )
 
     @property

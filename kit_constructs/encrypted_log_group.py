@@ -14,7 +14,9 @@ from kit_config.schema import CLOUDWATCH_RETENTION_DAYS
 
 # RetentionDays is a jsii enum keyed by name (ONE_MONTH...); its members list CloudWatch's
 # accepted periods in ascending order, followed by INFINITE.
-_RETENTION = dict(zip(CLOUDWATCH_RETENTION_DAYS, list(logs.RetentionDays)[: len(CLOUDWATCH_RETENTION_DAYS)]))
+_RETENTION = dict(
+    zip(CLOUDWATCH_RETENTION_DAYS, list(logs.RetentionDays)[: len(CLOUDWATCH_RETENTION_DAYS)], strict=True)
+)
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,20 @@ from kit_config.resource_names import kms_alias
 # Key-management actions for the account (so the key can never become unmanageable);
 # deliberately without Encrypt/Decrypt/GenerateDataKey, which only the service statements grant.
 ADMIN_ACTIONS = [
-    "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
-    "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
-    "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
+    "kms:Create*",
+    "kms:Describe*",
+    "kms:Enable*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:Update*",
+    "kms:Revoke*",
+    "kms:Disable*",
+    "kms:Get*",
+    "kms:Delete*",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
 ]
 # Every customer-managed key of an environment: EnvironmentKeys' four encryption keys and
 # CallerIdKey's HMAC key (`make cost` counts them; a test checks the templates agree).

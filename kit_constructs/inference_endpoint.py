@@ -31,7 +31,9 @@ from kit_constructs.isolated_network import IsolatedNetwork
 from kit_constructs.secure_bucket import AccessLogBucket, SecureBucket, SecureBucketProps
 
 INVOKE_ACTIONS = ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"]
-_IMAGE_URI = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repository>[^:@]+)")
+_IMAGE_URI = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repository>[^:@]+)"
+)
 _ROUTING = {"all_at_once": "ALL_AT_ONCE", "canary": "CANARY", "linear": "LINEAR"}
 
 
@@ -82,7 +84,9 @@ class InferenceEndpoint(Construct):
         stack = Stack.of(self)
         self.config = config
         self.endpoint_name = config.endpoint_name
-        self.endpoint_arn = stack.format_arn(service="sagemaker", resource="endpoint", resource_name=config.endpoint_name.lower())
+        self.endpoint_arn = stack.format_arn(
+            service="sagemaker", resource="endpoint", resource_name=config.endpoint_name.lower()
+        )
         self.image_uri = config.image or lmi_image_uri(stack.region, config.lmi_version)
 
         self.security_group = ec2.SecurityGroup(
@@ -124,11 +128,13 @@ class InferenceEndpoint(Construct):
         # Deployment guardrails read the rollback alarms as the execution role
         # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
         # Enforced by Kit-SageMakerRollbackAlarmsReadable.
-        self.execution_policy.add_statements(iam.PolicyStatement(
-            sid="ReadRollbackAlarms",
-            actions=["cloudwatch:DescribeAlarms"],
-            resources=[alarm.alarm_arn for alarm in self.rollback_alarms],
-        ))
+        self.execution_policy.add_statements(
+            iam.PolicyStatement(
+                sid="ReadRollbackAlarms",
+                actions=["cloudwatch:DescribeAlarms"],
+                resources=[alarm.alarm_arn for alarm in self.rollback_alarms],
+            )
+        )
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
@@ -154,12 +160,14 @@ class InferenceEndpoint(Construct):
         unregistered = [variant.name for variant in config.variants if not variant.autoscaling.registered]
         # Changing an autoscaled variant's instance type, or removing it, fails while it is a registered
         # scalable target: config deregisters it for one deploy first (docs/deploy.md, release/update_hazards.py).
-        acknowledge(self.endpoint, {
-            f"Kit-SageMakerVariantAutoscaled[NoScalableTarget::{name}]":
-                f"Variant {name} is deregistered from autoscaling (autoscaling.registered: false) for an instance-type "
+        acknowledge(
+            self.endpoint,
+            {
+                f"Kit-SageMakerVariantAutoscaled[NoScalableTarget::{name}]": f"Variant {name} is deregistered from autoscaling (autoscaling.registered: false) for an instance-type "
                 "change or its removal; SageMaker rejects either while the variant is a scalable target."
-            for name in unregistered
-        })
+                for name in unregistered
+            },
+        )
 
     # -- grants -------------------------------------------------------------------------------
 
@@ -173,7 +181,9 @@ class InferenceEndpoint(Construct):
         stack = Stack.of(self)
         config = props.config
         image = _IMAGE_URI.match(self.image_uri)
-        repository_arn = f"arn:{stack.partition}:ecr:{image['region']}:{image['account']}:repository/{image['repository']}"
+        repository_arn = (
+            f"arn:{stack.partition}:ecr:{image['region']}:{image['account']}:repository/{image['repository']}"
+        )
         subnet_arns = [
             stack.format_arn(service="ec2", resource="subnet", resource_name=subnet.subnet_id)
             for subnet in props.network.vpc.select_subnets(**_selection(props.network.subnets)).subnets
@@ -195,19 +205,39 @@ class InferenceEndpoint(Construct):
             iam.PolicyStatement(
                 sid="CreateModelNetworkInterfaces",
                 actions=["ec2:CreateNetworkInterface"],
-                resources=[*subnet_arns, any_interface,
-                           stack.format_arn(service="ec2", resource="security-group", resource_name=self.security_group.security_group_id)],
+                resources=[
+                    *subnet_arns,
+                    any_interface,
+                    stack.format_arn(
+                        service="ec2", resource="security-group", resource_name=self.security_group.security_group_id
+                    ),
+                ],
             ),
             iam.PolicyStatement(
                 sid="ManageModelNetworkInterfaces",
-                actions=["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
+                actions=[
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
                 resources=[any_interface],
-                conditions={"ArnEquals": {"ec2:Vpc": stack.format_arn(service="ec2", resource="vpc", resource_name=props.network.vpc.vpc_id)}},
+                conditions={
+                    "ArnEquals": {
+                        "ec2:Vpc": stack.format_arn(
+                            service="ec2", resource="vpc", resource_name=props.network.vpc.vpc_id
+                        )
+                    }
+                },
             ),
             iam.PolicyStatement(
                 sid="DescribeNetwork",
-                actions=["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
-                         "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
+                actions=[
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
                 resources=["*"],
             ),
         ]
@@ -249,9 +279,9 @@ class InferenceEndpoint(Construct):
         }
         for bucket, prefixes in _model_prefixes(config).items():
             for prefix in prefixes:
-                findings[f"AwsSolutions-IAM5[Resource::{stack.resolve(f'arn:{stack.partition}:s3:::{bucket}/{prefix}*')}]"] = (
-                    "Reads every object under the model's weights prefix; SageMaker downloads the whole prefix at startup."
-                )
+                findings[
+                    f"AwsSolutions-IAM5[Resource::{stack.resolve(f'arn:{stack.partition}:s3:::{bucket}/{prefix}*')}]"
+                ] = "Reads every object under the model's weights prefix; SageMaker downloads the whole prefix at startup."
         findings[f"AwsSolutions-IAM5[Resource::<{_logical_ref(self.data_capture_bucket)}.Arn>/capture/*]"] = (
             "Writes captured requests and responses under the capture/ prefix of its own bucket only."
         )
@@ -268,7 +298,9 @@ class InferenceEndpoint(Construct):
                 s3_data_source=sagemaker.CfnModel.S3DataSourceProperty(
                     s3_uri=model.s3_uri, s3_data_type="S3Prefix", compression_type="None"
                 )
-            ) if model.s3_uri else None,
+            )
+            if model.s3_uri
+            else None,
         )
         resource = sagemaker.CfnModel(
             self,
@@ -338,10 +370,13 @@ class InferenceEndpoint(Construct):
                 "hardware module on the instance; CreateEndpointConfig rejects KmsKeyId for such types. "
                 "Captured data is KMS-encrypted (DataCaptureConfig.KmsKeyId)."
             )
-            acknowledge(endpoint_config, {
-                "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured": reason,
-                "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured": reason,
-            })
+            acknowledge(
+                endpoint_config,
+                {
+                    "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured": reason,
+                    "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured": reason,
+                },
+            )
         return endpoint_config
 
     def _deployment_config(self) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
@@ -349,9 +384,17 @@ class InferenceEndpoint(Construct):
         routing = _ROUTING[deployment.strategy]
         step = None
         if routing == "CANARY":
-            step = {"canary_size": sagemaker.CfnEndpoint.CapacitySizeProperty(type="CAPACITY_PERCENT", value=deployment.canary_percent)}
+            step = {
+                "canary_size": sagemaker.CfnEndpoint.CapacitySizeProperty(
+                    type="CAPACITY_PERCENT", value=deployment.canary_percent
+                )
+            }
         elif routing == "LINEAR":
-            step = {"linear_step_size": sagemaker.CfnEndpoint.CapacitySizeProperty(type="CAPACITY_PERCENT", value=deployment.linear_step_percent)}
+            step = {
+                "linear_step_size": sagemaker.CfnEndpoint.CapacitySizeProperty(
+                    type="CAPACITY_PERCENT", value=deployment.linear_step_percent
+                )
+            }
         return sagemaker.CfnEndpoint.DeploymentConfigProperty(
             blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
                 traffic_routing_configuration=sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
@@ -361,7 +404,9 @@ class InferenceEndpoint(Construct):
                 maximum_execution_timeout_in_seconds=self.config.rollout_timeout_seconds(),
             ),
             auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
-                alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=alarm.alarm_name) for alarm in self.rollback_alarms]
+                alarms=[
+                    sagemaker.CfnEndpoint.AlarmProperty(alarm_name=alarm.alarm_name) for alarm in self.rollback_alarms
+                ]
             ),
         )
 
@@ -405,7 +450,9 @@ class InferenceEndpoint(Construct):
         alarms: dict[str, cloudwatch.Alarm] = {}
         rollback: list[cloudwatch.Alarm] = []
 
-        def metric(metric_name: str, variant: str, statistic: str, namespace: str = "AWS/SageMaker") -> cloudwatch.Metric:
+        def metric(
+            metric_name: str, variant: str, statistic: str, namespace: str = "AWS/SageMaker"
+        ) -> cloudwatch.Metric:
             return cloudwatch.Metric(
                 namespace=namespace,
                 metric_name=metric_name,
@@ -418,14 +465,25 @@ class InferenceEndpoint(Construct):
             v = variant.name
             defined = {
                 # ModelLatency is reported in microseconds.
-                "ModelLatencyP95": (metric("ModelLatency", v, "p95"), thresholds.model_latency_p95_ms * 1000,
-                                    f"p95 model latency above {thresholds.model_latency_p95_ms} ms", True),
-                "Invocation5XXErrors": (metric("Invocation5XXErrors", v, "Sum"), thresholds.invocation_5xx_errors,
-                                        f"more than {thresholds.invocation_5xx_errors} 5XX errors a minute", True),
+                "ModelLatencyP95": (
+                    metric("ModelLatency", v, "p95"),
+                    thresholds.model_latency_p95_ms * 1000,
+                    f"p95 model latency above {thresholds.model_latency_p95_ms} ms",
+                    True,
+                ),
+                "Invocation5XXErrors": (
+                    metric("Invocation5XXErrors", v, "Sum"),
+                    thresholds.invocation_5xx_errors,
+                    f"more than {thresholds.invocation_5xx_errors} 5XX errors a minute",
+                    True,
+                ),
                 "Invocation4XXErrorRate": (
                     cloudwatch.MathExpression(
                         expression="100 * errors / MAX([invocations, 1])",
-                        using_metrics={"errors": metric("Invocation4XXErrors", v, "Sum"), "invocations": metric("Invocations", v, "Sum")},
+                        using_metrics={
+                            "errors": metric("Invocation4XXErrors", v, "Sum"),
+                            "invocations": metric("Invocations", v, "Sum"),
+                        },
                         label="4XX error rate (%)",
                         period=Duration.minutes(1),
                     ),
@@ -442,9 +500,14 @@ class InferenceEndpoint(Construct):
             }
             for alarm_id, (source, threshold, description, rolls_back) in defined.items():
                 alarm = notifying_alarm(
-                    self, f"{alarm_id}{_alnum(v)}", alarm_name=f"{name}-{v}-{alarm_id}",
-                    description=f"{name} variant {v}: {description}", metric=source, threshold=threshold,
-                    evaluation_periods=thresholds.evaluation_periods, topic=props.alarm_topic,
+                    self,
+                    f"{alarm_id}{_alnum(v)}",
+                    alarm_name=f"{name}-{v}-{alarm_id}",
+                    description=f"{name} variant {v}: {description}",
+                    metric=source,
+                    threshold=threshold,
+                    evaluation_periods=thresholds.evaluation_periods,
+                    topic=props.alarm_topic,
                 )
                 alarms[f"{alarm_id}/{v}"] = alarm
                 if rolls_back:

@@ -102,23 +102,27 @@ class IsolatedNetwork(Construct):
             for service in AwsService
             if service not in reused
         }
-        self.s3_endpoint = None if existing and existing.s3_gateway else ec2.GatewayVpcEndpoint(
-            self,
-            "S3GatewayEndpoint",
-            vpc=self.vpc,
-            service=ec2.GatewayVpcEndpointAwsService.S3,
-            subnets=[self.subnets],
+        self.s3_endpoint = (
+            None
+            if existing and existing.s3_gateway
+            else ec2.GatewayVpcEndpoint(
+                self,
+                "S3GatewayEndpoint",
+                vpc=self.vpc,
+                service=ec2.GatewayVpcEndpointAwsService.S3,
+                subnets=[self.subnets],
+            )
         )
         self.flow_logs = self._flow_logs(props)
 
     def allow_endpoint_access(self, security_group: ec2.ISecurityGroup) -> None:
         """Let `security_group` reach the AWS service endpoints over HTTPS (egress rule)."""
-        security_group.connections.allow_to(
-            self.endpoint_security_group, HTTPS, "HTTPS to AWS service endpoints"
-        )
+        security_group.connections.allow_to(self.endpoint_security_group, HTTPS, "HTTPS to AWS service endpoints")
         for group in self._existing_endpoint_groups:
             security_group.add_egress_rule(
-                ec2.Peer.security_group_id(group.security_group_id), HTTPS, "HTTPS to the VPC's existing AWS service endpoints"
+                ec2.Peer.security_group_id(group.security_group_id),
+                HTTPS,
+                "HTTPS to the VPC's existing AWS service endpoints",
             )
 
     def allow_s3_access(self, security_group: ec2.ISecurityGroup) -> None:
@@ -192,8 +196,13 @@ class IsolatedNetwork(Construct):
                 # all on this log group (it exists before the flow log, so CreateLogGroup only finds it).
                 statements=[
                     iam.PolicyStatement(
-                        actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                                 "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
+                        actions=[
+                            "logs:CreateLogGroup",
+                            "logs:CreateLogStream",
+                            "logs:PutLogEvents",
+                            "logs:DescribeLogGroups",
+                            "logs:DescribeLogStreams",
+                        ],
                         resources=[log_group.log_group_arn],
                     )
                 ],
@@ -205,8 +214,6 @@ class IsolatedNetwork(Construct):
             resource_type=ec2.FlowLogResourceType.from_vpc(self.vpc),
             traffic_type=ec2.FlowLogTrafficType.ALL,
             # without_policy_updates: CDK must not add its own inline grants to this role.
-            destination=ec2.FlowLogDestination.to_cloud_watch_logs(
-                log_group.log_group, role.without_policy_updates()
-            ),
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(log_group.log_group, role.without_policy_updates()),
         )
         return log_group

@@ -42,20 +42,67 @@ from dataclasses import dataclass
 SERVICE_AUTHORIZATION_ACTIONS = frozenset(
     f"sagemaker-mlflow:{name}"
     for name in (
-        "AccessUI", "CreateExperiment", "CreateModelVersion", "CreateRegisteredModel", "CreateRun",
-        "DeleteExperiment", "DeleteLoggedModel", "DeleteLoggedModelTag", "DeleteModelVersion",
-        "DeleteModelVersionTag", "DeleteRegisteredModel", "DeleteRegisteredModelAlias",
-        "DeleteRegisteredModelTag", "DeleteRun", "DeleteTag", "DeleteTraceTag", "DeleteTraces", "EndTrace",
-        "FinalizeLoggedModel", "GetDownloadURIForModelVersionArtifacts", "GetExperiment",
-        "GetExperimentByName", "GetLatestModelVersions", "GetLoggedModel", "GetMetricHistory",
-        "GetModelVersion", "GetModelVersionByAlias", "GetRegisteredModel", "GetRun", "GetTraceInfo",
-        "ListArtifacts", "ListLoggedModelArtifacts", "LogBatch", "LogInputs", "LogLoggedModelParams",
-        "LogMetric", "LogModel", "LogOutputs", "LogParam", "RenameRegisteredModel", "RestoreExperiment",
-        "RestoreRun", "SearchExperiments", "SearchLoggedModels", "SearchModelVersions",
-        "SearchRegisteredModels", "SearchRuns", "SearchTraces", "SetExperimentTag", "SetLoggedModelTags",
-        "SetModelVersionTag", "SetRegisteredModelAlias", "SetRegisteredModelTag", "SetTag", "SetTraceTag",
-        "StartTrace", "TransitionModelVersionStage", "UpdateExperiment", "UpdateModelVersion",
-        "UpdateRegisteredModel", "UpdateRun",
+        "AccessUI",
+        "CreateExperiment",
+        "CreateModelVersion",
+        "CreateRegisteredModel",
+        "CreateRun",
+        "DeleteExperiment",
+        "DeleteLoggedModel",
+        "DeleteLoggedModelTag",
+        "DeleteModelVersion",
+        "DeleteModelVersionTag",
+        "DeleteRegisteredModel",
+        "DeleteRegisteredModelAlias",
+        "DeleteRegisteredModelTag",
+        "DeleteRun",
+        "DeleteTag",
+        "DeleteTraceTag",
+        "DeleteTraces",
+        "EndTrace",
+        "FinalizeLoggedModel",
+        "GetDownloadURIForModelVersionArtifacts",
+        "GetExperiment",
+        "GetExperimentByName",
+        "GetLatestModelVersions",
+        "GetLoggedModel",
+        "GetMetricHistory",
+        "GetModelVersion",
+        "GetModelVersionByAlias",
+        "GetRegisteredModel",
+        "GetRun",
+        "GetTraceInfo",
+        "ListArtifacts",
+        "ListLoggedModelArtifacts",
+        "LogBatch",
+        "LogInputs",
+        "LogLoggedModelParams",
+        "LogMetric",
+        "LogModel",
+        "LogOutputs",
+        "LogParam",
+        "RenameRegisteredModel",
+        "RestoreExperiment",
+        "RestoreRun",
+        "SearchExperiments",
+        "SearchLoggedModels",
+        "SearchModelVersions",
+        "SearchRegisteredModels",
+        "SearchRuns",
+        "SearchTraces",
+        "SetExperimentTag",
+        "SetLoggedModelTags",
+        "SetModelVersionTag",
+        "SetRegisteredModelAlias",
+        "SetRegisteredModelTag",
+        "SetTag",
+        "SetTraceTag",
+        "StartTrace",
+        "TransitionModelVersionStage",
+        "UpdateExperiment",
+        "UpdateModelVersion",
+        "UpdateRegisteredModel",
+        "UpdateRun",
     )
 )
 
@@ -112,37 +159,100 @@ REST_CALLS: tuple[RestCall, ...] = (
     RestCall("POST", "/api/2.0/mlflow/experiments/search", "SearchExperiments", _a("SearchExperiments"), NAMED),
     # logged models (the agent version: search, create_external_model, log_model_artifact, set_active_model)
     RestCall("POST", "/api/2.0/mlflow/logged-models/search", "SearchLoggedModels", _a("SearchLoggedModels"), NAMED),
-    RestCall("POST", "/api/2.0/mlflow/logged-models", "CreateLoggedModel", _a("LogModel"), ASSUMED,
-             "No CreateLoggedModel action is listed; LogModel is the listed action that creates a model "
-             "(the guide lists it; its description says 'log the model associated with a run')."),
+    RestCall(
+        "POST",
+        "/api/2.0/mlflow/logged-models",
+        "CreateLoggedModel",
+        _a("LogModel"),
+        ASSUMED,
+        "No CreateLoggedModel action is listed; LogModel is the listed action that creates a model "
+        "(the guide lists it; its description says 'log the model associated with a run').",
+    ),
     RestCall("GET", "/api/2.0/mlflow/logged-models/{model_id}", "GetLoggedModel", _a("GetLoggedModel"), NAMED),
-    RestCall("PATCH", "/api/2.0/mlflow/logged-models/{model_id}", "FinalizeLoggedModel", _a("FinalizeLoggedModel"), NAMED),
-    RestCall("POST", "/api/2.0/mlflow/logged-models/{model_id}/params", "LogLoggedModelParams",
-             _a("LogLoggedModelParams"), NAMED, "Only for params beyond the first 100 (sent with CreateLoggedModel)."),
-    RestCall("PATCH", "/api/2.0/mlflow/logged-models/{model_id}/tags", "SetLoggedModelTags", _a("SetLoggedModelTags"), NAMED),
-    RestCall("GET", "/api/2.0/mlflow/logged-models/{model_id}/artifacts/directories", "ListLoggedModelArtifacts",
-             _a("ListLoggedModelArtifacts"), NAMED),
+    RestCall(
+        "PATCH", "/api/2.0/mlflow/logged-models/{model_id}", "FinalizeLoggedModel", _a("FinalizeLoggedModel"), NAMED
+    ),
+    RestCall(
+        "POST",
+        "/api/2.0/mlflow/logged-models/{model_id}/params",
+        "LogLoggedModelParams",
+        _a("LogLoggedModelParams"),
+        NAMED,
+        "Only for params beyond the first 100 (sent with CreateLoggedModel).",
+    ),
+    RestCall(
+        "PATCH", "/api/2.0/mlflow/logged-models/{model_id}/tags", "SetLoggedModelTags", _a("SetLoggedModelTags"), NAMED
+    ),
+    RestCall(
+        "GET",
+        "/api/2.0/mlflow/logged-models/{model_id}/artifacts/directories",
+        "ListLoggedModelArtifacts",
+        _a("ListLoggedModelArtifacts"),
+        NAMED,
+    ),
     # traces, MLflow >= 3.x servers (v3 API; OTLP span ingestion from 3.4)
-    RestCall("GET", "/version", "server version", (), NO_ACTION,
-             "Not an MLflow REST operation; no action covers it (undocumented whether SageMaker answers it). "
-             "The client asks before OTLP span logging: no answer or a version < 3.4 means no OTLP calls."),
-    RestCall("POST", "/v1/traces", "OTLP ExportTraceServiceRequest (log_spans)", _a("StartTrace"), ASSUMED,
-             "No action is listed for OTLP span ingestion; StartTrace is the listed action that writes trace "
-             "data. Made only when the server reports version >= 3.4 (local server; possibly an MLflow App). "
-             "If it is denied the client logs at debug level and StartTraceV3 still records the trace."),
-    RestCall("POST", "/api/3.0/mlflow/traces", "StartTraceV3", _a("StartTrace", "EndTrace"), ASSUMED,
-             "No v3 action is listed. One StartTraceV3 call, made when the trace ends, replaces the v2 "
-             "StartTrace + EndTrace pair, so both are granted. The client falls back to v2 only on a 404 "
-             "ENDPOINT_NOT_FOUND, not on AccessDenied."),
-    RestCall("GET", "/api/3.0/mlflow/traces/{trace_id}", "GetTraceInfoV3", _a("GetTraceInfo"), ASSUMED,
-             "No v3 action is listed; the v2 operation of the same meaning is GetTraceInfo."),
-    RestCall("GET", "/api/3.0/mlflow/traces/get", "GetTrace", _a("GetTraceInfo"), ASSUMED,
-             "No GetTrace action is listed; it returns the trace with its spans. On a 3.0 server the path "
-             "would match /traces/{trace_id} (GetTraceInfo). Called only for spans held by the tracking store."),
-    RestCall("PATCH", "/api/3.0/mlflow/traces/{trace_id}/tags", "SetTraceTagV3", _a("SetTraceTag"), ASSUMED,
-             "No v3 action is listed; the v2 operation of the same meaning is SetTraceTag."),
-    RestCall("POST", "/api/3.0/mlflow/traces/search", "SearchTracesV3", _a("SearchTraces"), ASSUMED,
-             "No v3 action is listed; the v2 operation of the same meaning is SearchTraces."),
+    RestCall(
+        "GET",
+        "/version",
+        "server version",
+        (),
+        NO_ACTION,
+        "Not an MLflow REST operation; no action covers it (undocumented whether SageMaker answers it). "
+        "The client asks before OTLP span logging: no answer or a version < 3.4 means no OTLP calls.",
+    ),
+    RestCall(
+        "POST",
+        "/v1/traces",
+        "OTLP ExportTraceServiceRequest (log_spans)",
+        _a("StartTrace"),
+        ASSUMED,
+        "No action is listed for OTLP span ingestion; StartTrace is the listed action that writes trace "
+        "data. Made only when the server reports version >= 3.4 (local server; possibly an MLflow App). "
+        "If it is denied the client logs at debug level and StartTraceV3 still records the trace.",
+    ),
+    RestCall(
+        "POST",
+        "/api/3.0/mlflow/traces",
+        "StartTraceV3",
+        _a("StartTrace", "EndTrace"),
+        ASSUMED,
+        "No v3 action is listed. One StartTraceV3 call, made when the trace ends, replaces the v2 "
+        "StartTrace + EndTrace pair, so both are granted. The client falls back to v2 only on a 404 "
+        "ENDPOINT_NOT_FOUND, not on AccessDenied.",
+    ),
+    RestCall(
+        "GET",
+        "/api/3.0/mlflow/traces/{trace_id}",
+        "GetTraceInfoV3",
+        _a("GetTraceInfo"),
+        ASSUMED,
+        "No v3 action is listed; the v2 operation of the same meaning is GetTraceInfo.",
+    ),
+    RestCall(
+        "GET",
+        "/api/3.0/mlflow/traces/get",
+        "GetTrace",
+        _a("GetTraceInfo"),
+        ASSUMED,
+        "No GetTrace action is listed; it returns the trace with its spans. On a 3.0 server the path "
+        "would match /traces/{trace_id} (GetTraceInfo). Called only for spans held by the tracking store.",
+    ),
+    RestCall(
+        "PATCH",
+        "/api/3.0/mlflow/traces/{trace_id}/tags",
+        "SetTraceTagV3",
+        _a("SetTraceTag"),
+        ASSUMED,
+        "No v3 action is listed; the v2 operation of the same meaning is SetTraceTag.",
+    ),
+    RestCall(
+        "POST",
+        "/api/3.0/mlflow/traces/search",
+        "SearchTracesV3",
+        _a("SearchTraces"),
+        ASSUMED,
+        "No v3 action is listed; the v2 operation of the same meaning is SearchTraces.",
+    ),
     # traces, v2 API (the client's fallback on MLflow 3.0 servers)
     RestCall("POST", "/api/2.0/mlflow/traces", "StartTrace", _a("StartTrace"), NAMED, _V2_FALLBACK),
     RestCall("PATCH", "/api/2.0/mlflow/traces/{request_id}", "EndTrace", _a("EndTrace"), NAMED, _V2_FALLBACK),
@@ -165,22 +275,44 @@ REST_CALLS: tuple[RestCall, ...] = (
     RestCall("GET", "/api/2.0/mlflow/artifacts/list", "ListArtifacts", _a("ListArtifacts"), NAMED),
     # registered models (granted for mlflow.register_model; the agent runtime does not register)
     RestCall("GET", "/api/2.0/mlflow/registered-models/get", "GetRegisteredModel", _a("GetRegisteredModel"), NAMED),
-    RestCall("POST", "/api/2.0/mlflow/registered-models/create", "CreateRegisteredModel", _a("CreateRegisteredModel"), NAMED),
-    RestCall("GET", "/api/2.0/mlflow/registered-models/search", "SearchRegisteredModels", _a("SearchRegisteredModels"), NAMED),
-    RestCall("POST", "/api/2.0/mlflow/registered-models/get-latest-versions", "GetLatestModelVersions",
-             _a("GetLatestModelVersions"), NAMED),
-    RestCall("GET", "/api/2.0/mlflow/registered-models/alias", "GetModelVersionByAlias", _a("GetModelVersionByAlias"), NAMED),
+    RestCall(
+        "POST", "/api/2.0/mlflow/registered-models/create", "CreateRegisteredModel", _a("CreateRegisteredModel"), NAMED
+    ),
+    RestCall(
+        "GET", "/api/2.0/mlflow/registered-models/search", "SearchRegisteredModels", _a("SearchRegisteredModels"), NAMED
+    ),
+    RestCall(
+        "POST",
+        "/api/2.0/mlflow/registered-models/get-latest-versions",
+        "GetLatestModelVersions",
+        _a("GetLatestModelVersions"),
+        NAMED,
+    ),
+    RestCall(
+        "GET", "/api/2.0/mlflow/registered-models/alias", "GetModelVersionByAlias", _a("GetModelVersionByAlias"), NAMED
+    ),
     RestCall("POST", "/api/2.0/mlflow/model-versions/create", "CreateModelVersion", _a("CreateModelVersion"), NAMED),
     RestCall("GET", "/api/2.0/mlflow/model-versions/get", "GetModelVersion", _a("GetModelVersion"), NAMED),
     RestCall("GET", "/api/2.0/mlflow/model-versions/search", "SearchModelVersions", _a("SearchModelVersions"), NAMED),
-    RestCall("GET", "/api/2.0/mlflow/model-versions/get-download-uri", "GetDownloadURIForModelVersionArtifacts",
-             _a("GetDownloadURIForModelVersionArtifacts"), NAMED),
+    RestCall(
+        "GET",
+        "/api/2.0/mlflow/model-versions/get-download-uri",
+        "GetDownloadURIForModelVersionArtifacts",
+        _a("GetDownloadURIForModelVersionArtifacts"),
+        NAMED,
+    ),
     # the local server's artifact proxy
     RestCall("PUT", "/api/2.0/mlflow-artifacts/artifacts/{artifact_path*}", "UploadArtifact", (), NO_ACTION, _S3),
     RestCall("GET", "/api/2.0/mlflow-artifacts/artifacts/{artifact_path*}", "DownloadArtifact", (), NO_ACTION, _S3),
     RestCall("GET", "/api/2.0/mlflow-artifacts/artifacts", "ListArtifacts (proxy)", (), NO_ACTION, _S3),
-    RestCall("GET", "/api/3.0/mlflow/server-info", "server info", (), NO_ACTION,
-             "Local only: asked by the mlflow-artifacts repository (multipart upload capabilities). " + _S3),
+    RestCall(
+        "GET",
+        "/api/3.0/mlflow/server-info",
+        "server info",
+        (),
+        NO_ACTION,
+        "Local only: asked by the mlflow-artifacts repository (multipart upload capabilities). " + _S3,
+    ),
 )
 
 

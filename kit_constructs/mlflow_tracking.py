@@ -27,9 +27,8 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from kit_config.resource_names import mlflow_resource_name  # noqa: F401 (re-exported for stacks)
-from kit_constructs.acknowledgments import acknowledge
-
 from kit_config.schema import MlflowAppConfig, MlflowTrackingServerConfig
+from kit_constructs.acknowledgments import acknowledge
 from kit_constructs.secure_bucket import AccessLogBucket, SecureBucket, SecureBucketProps
 
 # What a Strands agent needs to log traces and runs and register its agent version, as
@@ -143,9 +142,7 @@ def mlflow_endpoint_policy(
     """
     conditions: dict = {"StringEquals": {"aws:PrincipalAccount": stack.account}}
     if isinstance(config, MlflowAppConfig):
-        conditions["StringEquals"].update(
-            {f"aws:ResourceTag/{key}": tags[key] for key in ("Project", "Environment")}
-        )
+        conditions["StringEquals"].update({f"aws:ResourceTag/{key}": tags[key] for key in ("Project", "Environment")})
     actions = ["sagemaker-mlflow:*"] + list(_CALL_API[config.kind])
     return [
         iam.PolicyStatement(
@@ -323,4 +320,3 @@ class MlflowTracking(Construct):
                 )
         acknowledge(policy.node.default_child, reasons)
         return role
-

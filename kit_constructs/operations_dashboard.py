@@ -14,8 +14,8 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from agent_runtime.metrics import NAMESPACE as AGENT_NAMESPACE
-from kit_config.resource_names import dashboard_name
 from agent_runtime.metrics import SERVICE as AGENT_SERVICE
+from kit_config.resource_names import dashboard_name
 from kit_constructs.inference_endpoint import InferenceEndpoint
 
 INVOCATION_NAMESPACE = "AWS/SageMaker"
@@ -55,9 +55,14 @@ class OperationsDashboard(Construct):
 
     # --- the LLM endpoint, per variant ---------------------------------------------------------
 
-    def _endpoint_metric(self, name: str, variant: str, statistic: str, namespace: str = INVOCATION_NAMESPACE) -> cloudwatch.Metric:
+    def _endpoint_metric(
+        self, name: str, variant: str, statistic: str, namespace: str = INVOCATION_NAMESPACE
+    ) -> cloudwatch.Metric:
         return cloudwatch.Metric(
-            namespace=namespace, metric_name=name, statistic=statistic, period=PERIOD,
+            namespace=namespace,
+            metric_name=name,
+            statistic=statistic,
+            period=PERIOD,
             dimensions_map={"EndpointName": self._props.endpoint.endpoint_name, "VariantName": variant},
         )
 
@@ -67,23 +72,35 @@ class OperationsDashboard(Construct):
         lines = [
             cloudwatch.MathExpression(
                 expression=f"latency{index}{percentile} / 1000",
-                using_metrics={f"latency{index}{percentile}": self._endpoint_metric("ModelLatency", variant, percentile)},
-                label=f"{variant} {percentile}", period=PERIOD,
+                using_metrics={
+                    f"latency{index}{percentile}": self._endpoint_metric("ModelLatency", variant, percentile)
+                },
+                label=f"{variant} {percentile}",
+                period=PERIOD,
             )
-            for index, variant in enumerate(self.variant_names) for percentile in LATENCY_PERCENTILES
+            for index, variant in enumerate(self.variant_names)
+            for percentile in LATENCY_PERCENTILES
         ]
         return _graph("Model latency per variant (ms)", lines)
 
     def _invocations(self) -> cloudwatch.GraphWidget:
-        return _graph("Invocations per variant", [
-            self._endpoint_metric("Invocations", variant, "Sum").with_(label=variant) for variant in self.variant_names
-        ])
+        return _graph(
+            "Invocations per variant",
+            [
+                self._endpoint_metric("Invocations", variant, "Sum").with_(label=variant)
+                for variant in self.variant_names
+            ],
+        )
 
     def _endpoint_errors(self) -> cloudwatch.GraphWidget:
-        return _graph("Endpoint errors (4XX, 5XX)", [
-            self._endpoint_metric(name, variant, "Sum").with_(label=f"{variant} {name}")
-            for variant in self.variant_names for name in ("Invocation4XXErrors", "Invocation5XXErrors")
-        ])
+        return _graph(
+            "Endpoint errors (4XX, 5XX)",
+            [
+                self._endpoint_metric(name, variant, "Sum").with_(label=f"{variant} {name}")
+                for variant in self.variant_names
+                for name in ("Invocation4XXErrors", "Invocation5XXErrors")
+            ],
+        )
 
     def _instance_count(self) -> cloudwatch.GraphWidget:
         # SageMaker publishes no instance-count metric for real-time variants. Each request adds
@@ -96,63 +113,93 @@ class OperationsDashboard(Construct):
                     f"invocations{index}": self._endpoint_metric("Invocations", variant, "Sum"),
                     f"perInstance{index}": self._endpoint_metric("InvocationsPerInstance", variant, "Sum"),
                 },
-                label=f"{variant} instances", period=PERIOD,
+                label=f"{variant} instances",
+                period=PERIOD,
             )
             for index, variant in enumerate(self.variant_names)
         ]
         return _graph("Instances per variant (Invocations / InvocationsPerInstance; minutes with traffic)", lines)
 
     def _gpu_utilization(self) -> cloudwatch.GraphWidget:
-        return _graph("GPU utilization and GPU memory (% summed over the instance's GPUs)", [
-            self._endpoint_metric(name, variant, "Average", namespace=INSTANCE_NAMESPACE).with_(label=f"{variant} {name}")
-            for variant in self.variant_names for name in ("GPUUtilization", "GPUMemoryUtilization")
-        ])
+        return _graph(
+            "GPU utilization and GPU memory (% summed over the instance's GPUs)",
+            [
+                self._endpoint_metric(name, variant, "Average", namespace=INSTANCE_NAMESPACE).with_(
+                    label=f"{variant} {name}"
+                )
+                for variant in self.variant_names
+                for name in ("GPUUtilization", "GPUMemoryUtilization")
+            ],
+        )
 
     # --- the agent (the runtime's EMF metrics) -------------------------------------------------
 
     def _agent_metric(self, name: str, statistic: str) -> cloudwatch.Metric:
         return cloudwatch.Metric(
-            namespace=AGENT_NAMESPACE, metric_name=name, statistic=statistic, period=PERIOD,
+            namespace=AGENT_NAMESPACE,
+            metric_name=name,
+            statistic=statistic,
+            period=PERIOD,
             dimensions_map={"Environment": self._props.env_name, "service": AGENT_SERVICE},
         )
 
     def _agent_latency(self) -> cloudwatch.GraphWidget:
-        lines = [self._agent_metric("Latency", percentile).with_(label=f"latency {percentile}") for percentile in LATENCY_PERCENTILES]
-        lines += [self._agent_metric("TimeToFirstToken", percentile).with_(label=f"time to first token {percentile}")
-                  for percentile in LATENCY_PERCENTILES]
+        lines = [
+            self._agent_metric("Latency", percentile).with_(label=f"latency {percentile}")
+            for percentile in LATENCY_PERCENTILES
+        ]
+        lines += [
+            self._agent_metric("TimeToFirstToken", percentile).with_(label=f"time to first token {percentile}")
+            for percentile in LATENCY_PERCENTILES
+        ]
         return _graph("Agent latency and time to first token (ms)", lines)
 
     def _agent_requests(self) -> cloudwatch.GraphWidget:
-        return _graph("Agent requests, errors (5xx) and throttles (429)", [
-            self._agent_metric(name, "Sum").with_(label=name) for name in ("Requests", "Errors", "Throttled")
-        ])
+        return _graph(
+            "Agent requests, errors (5xx) and throttles (429)",
+            [self._agent_metric(name, "Sum").with_(label=name) for name in ("Requests", "Errors", "Throttled")],
+        )
 
     def _tokens(self) -> cloudwatch.GraphWidget:
-        return _graph("Tokens", [
-            self._agent_metric(name, "Sum").with_(label=name) for name in ("InputTokens", "OutputTokens")
-        ])
+        return _graph(
+            "Tokens", [self._agent_metric(name, "Sum").with_(label=name) for name in ("InputTokens", "OutputTokens")]
+        )
 
     def _agent_calls(self) -> cloudwatch.GraphWidget:
-        return _graph("Model calls, tool calls, retries, tracing failures", [
-            self._agent_metric(name, "Sum").with_(label=name)
-            for name in ("ModelCalls", "ToolCalls", "Retries", "TracingFailures")
-        ])
+        return _graph(
+            "Model calls, tool calls, retries, tracing failures",
+            [
+                self._agent_metric(name, "Sum").with_(label=name)
+                for name in ("ModelCalls", "ToolCalls", "Retries", "TracingFailures")
+            ],
+        )
 
     def _cost_per_request(self) -> cloudwatch.GraphWidget:
         per_request = cloudwatch.MathExpression(
             expression="cost / requests",
-            using_metrics={"cost": self._agent_metric("EstimatedCostUSD", "Sum"), "requests": self._agent_metric("Requests", "Sum")},
-            label="estimated $ per request", period=PERIOD,
+            using_metrics={
+                "cost": self._agent_metric("EstimatedCostUSD", "Sum"),
+                "requests": self._agent_metric("Requests", "Sum"),
+            },
+            label="estimated $ per request",
+            period=PERIOD,
         )
         total = self._agent_metric("EstimatedCostUSD", "Sum").with_(label="estimated $ per minute")
-        return cloudwatch.GraphWidget(title="Estimated model cost (runtime's cost basis)", left=[per_request], right=[total],
-                                      width=WIDTH, height=6)
+        return cloudwatch.GraphWidget(
+            title="Estimated model cost (runtime's cost basis)",
+            left=[per_request],
+            right=[total],
+            width=WIDTH,
+            height=6,
+        )
 
     def _header(self) -> str:
         props = self._props
-        return (f"# {props.project} {props.env_name}\n"
-                f"Endpoint `{props.endpoint.endpoint_name}` (variants: {', '.join(self.variant_names)}); "
-                f"agent metrics from namespace `{AGENT_NAMESPACE}`, Environment `{props.env_name}`.")
+        return (
+            f"# {props.project} {props.env_name}\n"
+            f"Endpoint `{props.endpoint.endpoint_name}` (variants: {', '.join(self.variant_names)}); "
+            f"agent metrics from namespace `{AGENT_NAMESPACE}`, Environment `{props.env_name}`."
+        )
 
 
 def _graph(title: str, lines: list[cloudwatch.IMetric]) -> cloudwatch.GraphWidget:

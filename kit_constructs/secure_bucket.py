@@ -28,7 +28,6 @@ def _baseline(**overrides) -> dict:
     }
 
 
-
 _NO_REPLICATION = (
     "Single-region kit: durability comes from S3's multi-AZ storage plus versioning; cross-region "
     "replication is a deployment choice, not a default."
@@ -141,17 +140,28 @@ class SecureBucket(Construct):
     def grant_write(self, grantee: iam.IGrantable, prefix: str = "*") -> iam.Grant:
         """Put objects under `prefix` (no read, no delete), encrypting with the bucket's key."""
         # Decrypt too: multipart uploads of SSE-KMS objects decrypt the parts' data key.
-        return self._grant(grantee, prefix, ["s3:PutObject", "s3:AbortMultipartUpload"], ["kms:GenerateDataKey", "kms:Decrypt"])
+        return self._grant(
+            grantee, prefix, ["s3:PutObject", "s3:AbortMultipartUpload"], ["kms:GenerateDataKey", "kms:Decrypt"]
+        )
 
     def grant_read_write(self, grantee: iam.IGrantable, prefix: str = "*") -> iam.Grant:
         """Read, list, write and delete objects under `prefix`, with the key's encrypt/decrypt."""
         return self._grant(
-            grantee, prefix, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-            ["kms:Decrypt", "kms:GenerateDataKey"], listing=True,
+            grantee,
+            prefix,
+            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            listing=True,
         )
 
-    def _grant(self, grantee: iam.IGrantable, prefix: str, object_actions: list[str], key_actions: list[str],
-               listing: bool = False) -> iam.Grant:
+    def _grant(
+        self,
+        grantee: iam.IGrantable,
+        prefix: str,
+        object_actions: list[str],
+        key_actions: list[str],
+        listing: bool = False,
+    ) -> iam.Grant:
         # A named bucket is granted by its literal ARN: no cross-stack export for consumers' policies.
         bucket_arn = f"arn:{Aws.PARTITION}:s3:::{self._name}" if self._name else self.bucket.bucket_arn
         grant = iam.Grant.add_to_principal(
@@ -159,7 +169,9 @@ class SecureBucket(Construct):
         )
         if listing:
             iam.Grant.add_to_principal(
-                grantee=grantee, actions=["s3:ListBucket"], resource_arns=[bucket_arn],
+                grantee=grantee,
+                actions=["s3:ListBucket"],
+                resource_arns=[bucket_arn],
                 conditions={"StringLike": {"s3:prefix": [prefix]}},
             )
         iam.Grant.add_to_principal(grantee=grantee, actions=key_actions, resource_arns=[self.key.key_arn])

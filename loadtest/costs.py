@@ -38,7 +38,9 @@ def fleet_for(variants: list[tuple[str, int]], region: str, price_per_hour: floa
     """Price each (instance type, count); `price_per_hour` (per instance) overrides the catalogue."""
     if price_per_hour is not None:
         if not 0 < price_per_hour <= 1000:
-            raise LoadtestError(f"--price-per-hour {price_per_hour}: give the $/hour of one instance (0 < price ≤ 1000)")
+            raise LoadtestError(
+                f"--price-per-hour {price_per_hour}: give the $/hour of one instance (0 < price ≤ 1000)"
+            )
         return Fleet(tuple((kind, count, price_per_hour) for kind, count in variants), "--price-per-hour")
     priced = []
     for kind, count in variants:
@@ -58,8 +60,12 @@ class Costs:
     per_session_usd: float | None
 
     def metrics(self) -> dict[str, float]:
-        figures = {"cost_total_usd": self.total_usd, "cost_per_request_usd": self.per_request_usd,
-                   "cost_per_1k_output_tokens_usd": self.per_1k_output_tokens_usd, "cost_per_session_usd": self.per_session_usd}
+        figures = {
+            "cost_total_usd": self.total_usd,
+            "cost_per_request_usd": self.per_request_usd,
+            "cost_per_1k_output_tokens_usd": self.per_1k_output_tokens_usd,
+            "cost_per_session_usd": self.per_session_usd,
+        }
         return {name: value for name, value in figures.items() if value is not None}
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from loadtest.records import ERROR, OK, THROTTLED, RequestResult  # noqa: E402
-from loadtest.stats import percentiles  # noqa: E402
+from loadtest.records import ERROR, OK, THROTTLED, RequestResult
+from loadtest.stats import percentiles
 
 WINDOWS = 20  # the run's time split into this many windows (each at least 50 ms)
 
@@ -43,7 +43,7 @@ def latency_plot(results: list[RequestResult], path: Path, title: str) -> Path:
     for status, colour in ((OK, "tab:green"), (THROTTLED, "tab:orange"), (ERROR, "tab:red")):
         counts = [sum(1 for r in buckets[w] if r.status == status) for w in windows]
         outcomes.bar(centres, counts, width=width * 0.9, bottom=bottom, color=colour, label=status)
-        bottom = [b + c for b, c in zip(bottom, counts)]
+        bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
     outcomes.set_ylabel("requests")
     outcomes.set_xlim(0, (max(windows, default=0) + 1) * width)
     outcomes.set_xlabel(f"seconds since start (windows of {width:.2g} s, by completion time)")

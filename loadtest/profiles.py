@@ -47,7 +47,7 @@ class Profile(BaseModel):
     max_error_rate: Annotated[float | None, Field(ge=0, le=1)] = None
 
     @model_validator(mode="after")
-    def _bounded_in_time(self) -> "Profile":
+    def _bounded_in_time(self) -> Profile:
         total = sum(stage.seconds for stage in self.stages)
         if total > MAX_TOTAL_SECONDS:
             raise ValueError(f"stages last {total:.0f} s together, above the hard cap of {MAX_TOTAL_SECONDS} s")
@@ -67,22 +67,52 @@ PROFILES: dict[str, Profile] = {
     for profile in (
         # 48 tokens: the real SmolLM2 model (~118 tok/s on 2 cores, one generation at a time) answers
         # in well under a second, so 12 requests take seconds, not minutes.
-        Profile(name="smoke", description="a quick check that the path works and is measured",
-                stages=[Stage(concurrency=2, seconds=30)], max_requests=12, prompt_set="support_triage",
-                max_tokens=48, max_error_rate=0.0),
-        Profile(name="steady", description="constant load at a typical concurrency",
-                stages=[Stage(concurrency=4, seconds=300)], max_requests=2000, prompt_set="support_triage", max_tokens=256),
-        Profile(name="burst", description="a short spike well above the autoscaling target",
-                stages=[Stage(concurrency=32, seconds=60)], max_requests=500, prompt_set="short", max_tokens=256),
-        Profile(name="ramp", description="concurrency doubling each minute: where latency bends",
-                stages=[Stage(concurrency=c, seconds=60) for c in (1, 2, 4, 8, 16)], max_requests=3000,
-                prompt_set="support_triage", max_tokens=256),
+        Profile(
+            name="smoke",
+            description="a quick check that the path works and is measured",
+            stages=[Stage(concurrency=2, seconds=30)],
+            max_requests=12,
+            prompt_set="support_triage",
+            max_tokens=48,
+            max_error_rate=0.0,
+        ),
+        Profile(
+            name="steady",
+            description="constant load at a typical concurrency",
+            stages=[Stage(concurrency=4, seconds=300)],
+            max_requests=2000,
+            prompt_set="support_triage",
+            max_tokens=256,
+        ),
+        Profile(
+            name="burst",
+            description="a short spike well above the autoscaling target",
+            stages=[Stage(concurrency=32, seconds=60)],
+            max_requests=500,
+            prompt_set="short",
+            max_tokens=256,
+        ),
+        Profile(
+            name="ramp",
+            description="concurrency doubling each minute: where latency bends",
+            stages=[Stage(concurrency=c, seconds=60) for c in (1, 2, 4, 8, 16)],
+            max_requests=3000,
+            prompt_set="support_triage",
+            max_tokens=256,
+        ),
     )
 }
 
 
-def resolve_profile(name: str, *, concurrency: int | None = None, duration: float | None = None,
-                    requests: int | None = None, stages: str | None = None, max_tokens: int | None = None) -> Profile:
+def resolve_profile(
+    name: str,
+    *,
+    concurrency: int | None = None,
+    duration: float | None = None,
+    requests: int | None = None,
+    stages: str | None = None,
+    max_tokens: int | None = None,
+) -> Profile:
     """The named profile with the flags' overrides applied, validated against the hard caps."""
     if name not in PROFILES:
         raise LoadtestError(f"--profile {name!r}: unknown profile (known: {', '.join(PROFILES)})")
@@ -90,15 +120,23 @@ def resolve_profile(name: str, *, concurrency: int | None = None, duration: floa
     data = profile.model_dump()
     if stages is not None:
         if concurrency is not None or duration is not None:
-            raise LoadtestError("--stages replaces the whole schedule: do not combine it with --concurrency or --duration")
+            raise LoadtestError(
+                "--stages replaces the whole schedule: do not combine it with --concurrency or --duration"
+            )
         data["stages"] = _parse_stages(stages)
     elif concurrency is not None or duration is not None:
         if len(profile.stages) > 1:
-            raise LoadtestError(f"--concurrency/--duration: profile {name!r} has {len(profile.stages)} stages; "
-                                "give the whole schedule with --stages C:S,C:S,...")
+            raise LoadtestError(
+                f"--concurrency/--duration: profile {name!r} has {len(profile.stages)} stages; "
+                "give the whole schedule with --stages C:S,C:S,..."
+            )
         stage = data["stages"][0]
-        data["stages"] = [{"concurrency": concurrency if concurrency is not None else stage["concurrency"],
-                           "seconds": duration if duration is not None else stage["seconds"]}]
+        data["stages"] = [
+            {
+                "concurrency": concurrency if concurrency is not None else stage["concurrency"],
+                "seconds": duration if duration is not None else stage["seconds"],
+            }
+        ]
     if requests is not None:
         data["max_requests"] = requests
     if max_tokens is not None:
@@ -109,8 +147,13 @@ def resolve_profile(name: str, *, concurrency: int | None = None, duration: floa
         raise LoadtestError(_describe(error)) from None
 
 
-_FLAG_OF_FIELD = {"concurrency": "--concurrency", "seconds": "--duration", "max_requests": "--requests",
-                  "max_tokens": "--max-tokens", "stages": "--stages"}
+_FLAG_OF_FIELD = {
+    "concurrency": "--concurrency",
+    "seconds": "--duration",
+    "max_requests": "--requests",
+    "max_tokens": "--max-tokens",
+    "stages": "--stages",
+}
 
 
 def _describe(error: ValidationError) -> str:
@@ -118,9 +161,11 @@ def _describe(error: ValidationError) -> str:
     for item in error.errors(include_url=False):
         field = next((str(part) for part in reversed(item["loc"]) if isinstance(part, str)), "")
         flag = _FLAG_OF_FIELD.get(field, field or "--stages/--duration")  # model-level: the total time
-        lines.append(f"{flag}: {item['msg'].removeprefix('Value error, ')} (hard caps: concurrency ≤ {MAX_CONCURRENCY}, "
-                     f"stage ≤ {MAX_STAGE_SECONDS} s, run ≤ {MAX_TOTAL_SECONDS} s, requests ≤ {MAX_REQUESTS}, "
-                     f"max tokens ≤ {MAX_TOKENS})")
+        lines.append(
+            f"{flag}: {item['msg'].removeprefix('Value error, ')} (hard caps: concurrency ≤ {MAX_CONCURRENCY}, "
+            f"stage ≤ {MAX_STAGE_SECONDS} s, run ≤ {MAX_TOTAL_SECONDS} s, requests ≤ {MAX_REQUESTS}, "
+            f"max tokens ≤ {MAX_TOKENS})"
+        )
     return "\n".join(lines)
 
 
@@ -165,7 +210,9 @@ def load_prompt_set(name_or_path: str) -> PromptSet:
         path = PROMPTS_DIR / f"{name_or_path}.yaml"
         if not path.is_file():
             known = ", ".join(sorted(p.stem for p in PROMPTS_DIR.glob("*.yaml")))
-            raise LoadtestError(f"--prompts {name_or_path!r}: no such prompt set (shipped: {known}; or give a .yaml path)")
+            raise LoadtestError(
+                f"--prompts {name_or_path!r}: no such prompt set (shipped: {known}; or give a .yaml path)"
+            )
     if not path.is_file():
         raise LoadtestError(f"--prompts {name_or_path!r}: file not found")
     try:
@@ -175,4 +222,6 @@ def load_prompt_set(name_or_path: str) -> PromptSet:
     try:
         return PromptSet.model_validate(data)
     except ValidationError as error:
-        raise LoadtestError(describe(str(path), error, unknown_key_hint="a prompt set has `name` and `conversations`")) from None
+        raise LoadtestError(
+            describe(str(path), error, unknown_key_hint="a prompt set has `name` and `conversations`")
+        ) from None

@@ -19,9 +19,15 @@ class LiveProgress:
 
     def __init__(self, console: Console, max_requests: int, total_seconds: float) -> None:
         self.console, self.total_seconds = console, total_seconds
-        self.progress = Progress(TextColumn("{task.description:<9}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console,
-                                 disable=not console.is_terminal)
+        self.progress = Progress(
+            TextColumn("{task.description:<9}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not console.is_terminal,
+        )
         self.requests = self.progress.add_task("requests", total=max_requests, detail="")
         self.clock = self.progress.add_task("seconds", total=int(total_seconds), detail="")
         self.counts = {"ok": 0, THROTTLED: 0, ERROR: 0}
@@ -29,7 +35,7 @@ class LiveProgress:
         self._lock, self._done = threading.Lock(), threading.Event()
         self._started = time.monotonic()
 
-    def __enter__(self) -> "LiveProgress":
+    def __enter__(self) -> LiveProgress:
         self.progress.start()
         threading.Thread(target=self._tick, daemon=True).start()
         return self
@@ -71,7 +77,11 @@ def results_table(summary: Summary, costs: Costs, fleet: Fleet, title: str) -> T
         ("time to first token", summary.ttft_s, _ms),
         ("inter-token latency", summary.inter_token_s, _ms),
         ("end-to-end latency", summary.e2e_s, _ms),
-        ("output tokens/s per request", summary.output_tokens_per_s_per_request, lambda v: "—" if v is None else f"{v:,.1f}"),
+        (
+            "output tokens/s per request",
+            summary.output_tokens_per_s_per_request,
+            lambda v: "—" if v is None else f"{v:,.1f}",
+        ),
     ):
         values = values or {}
         table.add_row(label, *(render(values.get(point)) for point in (50, 95, 99)))
@@ -83,11 +93,17 @@ def totals_table(summary: Summary, costs: Costs, fleet: Fleet) -> Table:
     table.add_column("figure")
     table.add_column("value", justify="right")
     rows = [
-        ("requests", f"{summary.requests} ({summary.succeeded} ok, {summary.throttled} throttled, {summary.errors} errors)"),
+        (
+            "requests",
+            f"{summary.requests} ({summary.succeeded} ok, {summary.throttled} throttled, {summary.errors} errors)",
+        ),
         ("error rate / throttle rate", f"{summary.error_rate:.1%} / {summary.throttle_rate:.1%}"),
         ("wall time", f"{summary.wall_s:,.1f} s"),
         ("requests/s", f"{summary.requests_per_s:,.2f}"),
-        ("output tokens/s (aggregate)", f"{summary.aggregate_output_tokens_per_s:,.1f} ({summary.output_tokens} tokens)"),
+        (
+            "output tokens/s (aggregate)",
+            f"{summary.aggregate_output_tokens_per_s:,.1f} ({summary.output_tokens} tokens)",
+        ),
         ("fleet", ", ".join(f"{n} × {kind} @ ${p:.3f}/h" for kind, n, p in fleet.variants)),
         ("cost total", _usd(costs.total_usd)),
         ("cost per request", _usd(costs.per_request_usd)),

@@ -35,9 +35,16 @@ class RequestBudget:
 
 
 class Runner:
-    def __init__(self, profile: Profile, prompts: PromptSet, new_target: Callable[[int], object], *,
-                 run_id: str, on_result: Callable[[RequestResult], None] | None = None,
-                 on_stage: Callable[[int, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        prompts: PromptSet,
+        new_target: Callable[[int], object],
+        *,
+        run_id: str,
+        on_result: Callable[[RequestResult], None] | None = None,
+        on_stage: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.profile, self.prompts, self.new_target = profile, prompts, new_target
         self.run_id = run_id
         self.on_result = on_result or (lambda result: None)
@@ -57,9 +64,15 @@ class Runner:
                 break
             self.on_stage(number, stage.concurrency)
             deadline = time.perf_counter() + stage.seconds
-            workers = [threading.Thread(target=self._work, args=(number, stage.concurrency, worker, deadline, budget, run_started),
-                                        name=f"loadtest-{number}-{worker}", daemon=True)
-                       for worker in range(stage.concurrency)]
+            workers = [
+                threading.Thread(
+                    target=self._work,
+                    args=(number, stage.concurrency, worker, deadline, budget, run_started),
+                    name=f"loadtest-{number}-{worker}",
+                    daemon=True,
+                )
+                for worker in range(stage.concurrency)
+            ]
             for worker in workers:
                 worker.start()
             try:
@@ -74,7 +87,9 @@ class Runner:
                     worker.join()
         return sorted(self.results, key=lambda result: result.started_s)
 
-    def _work(self, stage: int, concurrency: int, worker: int, deadline: float, budget: RequestBudget, run_started: float) -> None:
+    def _work(
+        self, stage: int, concurrency: int, worker: int, deadline: float, budget: RequestBudget, run_started: float
+    ) -> None:
         target = self.new_target(worker)
         target.warm()  # client set-up is not part of any request's latency
         conversations = self.prompts.conversations
@@ -99,5 +114,7 @@ class Runner:
                 self.on_result(result)
                 if result.status != OK:
                     break  # abandon this conversation; start the next one
-                history += [{"role": "user", "content": [{"text": prompt, "type": "text"}]},
-                            {"role": "assistant", "content": [{"text": reply.text, "type": "text"}]}]
+                history += [
+                    {"role": "user", "content": [{"text": prompt, "type": "text"}]},
+                    {"role": "assistant", "content": [{"text": reply.text, "type": "text"}]},
+                ]

@@ -22,7 +22,7 @@ def percentiles(values: Sequence[float], points: Sequence[float] = PERCENTILES) 
     if not values:
         return None
     found = numpy.percentile(numpy.asarray(values, dtype=float), list(points), method="linear")
-    return {point: float(value) for point, value in zip(points, found)}
+    return {point: float(value) for point, value in zip(points, found, strict=True)}
 
 
 @dataclass(frozen=True)
@@ -58,14 +58,25 @@ class Summary:
     def metrics(self) -> dict[str, float]:
         """Flat numeric figures (MLflow metric names); percentiles as e.g. `e2e_p95_s`."""
         figures = {
-            "requests": self.requests, "succeeded": self.succeeded, "throttled": self.throttled, "errors": self.errors,
-            "error_rate": self.error_rate, "throttle_rate": self.throttle_rate, "wall_s": self.wall_s,
-            "requests_per_s": self.requests_per_s, "output_tokens": self.output_tokens,
+            "requests": self.requests,
+            "succeeded": self.succeeded,
+            "throttled": self.throttled,
+            "errors": self.errors,
+            "error_rate": self.error_rate,
+            "throttle_rate": self.throttle_rate,
+            "wall_s": self.wall_s,
+            "requests_per_s": self.requests_per_s,
+            "output_tokens": self.output_tokens,
             "output_tokens_per_s_aggregate": self.aggregate_output_tokens_per_s,
         }
         if self.mean_output_tokens is not None:
             figures["mean_output_tokens"] = self.mean_output_tokens
-        for name, unit in (("ttft", "_s"), ("inter_token", "_s"), ("e2e", "_s"), ("output_tokens_per_s_per_request", "")):
+        for name, unit in (
+            ("ttft", "_s"),
+            ("inter_token", "_s"),
+            ("e2e", "_s"),
+            ("output_tokens_per_s_per_request", ""),
+        ):
             for point, value in (getattr(self, name + unit if unit else name) or {}).items():
                 figures[f"{name}_p{point:g}{unit}"] = value
         return figures

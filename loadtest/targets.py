@@ -59,7 +59,7 @@ class SseJsonLines:
     def _decode(self, line: bytes) -> dict | None:
         line = line.strip()
         if line.startswith(b"data:"):
-            line = line[len(b"data:"):].strip()
+            line = line[len(b"data:") :].strip()
         elif line.startswith((b"event:", b"id:", b"retry:")):
             return None
         if not line or line.startswith(b":") or line == b"[DONE]":
@@ -87,9 +87,9 @@ class SseEvents:
             raw, self._buffer = self._buffer.split(b"\n", 1)
             line = raw.decode("utf-8").rstrip("\r")
             if line.startswith("event:"):
-                self._name = line[len("event:"):].strip()
+                self._name = line[len("event:") :].strip()
             elif line.startswith("data:"):
-                self._data.append(line[len("data:"):].strip())
+                self._data.append(line[len("data:") :].strip())
             elif not line and self._data:
                 try:
                     payload = json.loads("\n".join(self._data))
@@ -138,11 +138,22 @@ class EndpointTarget:
             import boto3
             from botocore.config import Config
 
-            config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=self.timeout_s,
-                            connect_timeout=5, max_pool_connections=max(10, self.concurrency))
-            credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"} if self.local_credentials else {}
-            self._client = boto3.client("sagemaker-runtime", region_name=self.region, endpoint_url=self.endpoint_url,
-                                        config=config, **credentials)
+            config = Config(
+                retries={"total_max_attempts": 1, "mode": "standard"},
+                read_timeout=self.timeout_s,
+                connect_timeout=5,
+                max_pool_connections=max(10, self.concurrency),
+            )
+            credentials = (
+                {"aws_access_key_id": "local", "aws_secret_access_key": "local"} if self.local_credentials else {}
+            )
+            self._client = boto3.client(
+                "sagemaker-runtime",
+                region_name=self.region,
+                endpoint_url=self.endpoint_url,
+                config=config,
+                **credentials,
+            )
         return self._client
 
     def body(self, history: list[dict], prompt: str) -> dict:
@@ -150,16 +161,29 @@ class EndpointTarget:
         and the same request for the usage chunk."""
         from agent_runtime.model import stream_usage
 
-        messages = [{"role": "system", "content": ENDPOINT_SYSTEM_PROMPT}, *history,
-                    {"role": "user", "content": [{"text": prompt, "type": "text"}]}]
-        return {"messages": messages, "max_tokens": self.max_tokens, "stream": True,
-                "temperature": self.temperature, "top_p": self.top_p, **stream_usage()}
+        messages = [
+            {"role": "system", "content": ENDPOINT_SYSTEM_PROMPT},
+            *history,
+            {"role": "user", "content": [{"text": prompt, "type": "text"}]},
+        ]
+        return {
+            "messages": messages,
+            "max_tokens": self.max_tokens,
+            "stream": True,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            **stream_usage(),
+        }
 
     def send(self, history: list[dict], prompt: str, session_id: str) -> Reply:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        request = {"EndpointName": self.endpoint_name, "Body": json.dumps(self.body(history, prompt)),
-                   "ContentType": "application/json", "Accept": "application/json"}
+        request = {
+            "EndpointName": self.endpoint_name,
+            "Body": json.dumps(self.body(history, prompt)),
+            "ContentType": "application/json",
+            "Accept": "application/json",
+        }
         if self.variant:
             request["TargetVariant"] = self.variant
         if self.custom_attributes:
@@ -241,7 +265,9 @@ def classify_client_error(error) -> tuple[str, str]:
 class AgentTarget:
     url: str
     timeout_s: float = 240.0
-    signer: object = None  # callable(urllib Request) -> None adding credentials: SigV4 (IAM-authenticated URLs) or a bearer token
+    signer: object = (
+        None  # callable(urllib Request) -> None adding credentials: SigV4 (IAM-authenticated URLs) or a bearer token
+    )
     loopback: bool = True  # local: never through a proxy
     # The run's conversation key -> the session id the agent issued on its first turn (ids are the server's).
     sessions: dict[str, str] = field(default_factory=dict)
@@ -259,8 +285,12 @@ class AgentTarget:
         # The agent keeps the history itself, by the session id it issued; `history` is only the endpoint's concern.
         issued = self.sessions.get(session_id)
         body = json.dumps({"prompt": prompt, **({"session_id": issued} if issued else {})}).encode()
-        request = urllib.request.Request(f"{self.url.rstrip('/')}/invoke/stream", data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url.rstrip('/')}/invoke/stream",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
         if self.signer:
             self.signer(request)
         result, pieces, parser = RequestResult(session_id=session_id), [], SseEvents()
@@ -333,8 +363,9 @@ def sigv4_signer(region: str, service: str = "lambda"):
     credentials = boto3.Session().get_credentials()
 
     def sign(request: urllib.request.Request) -> None:
-        signed = AWSRequest(method=request.get_method(), url=request.full_url, data=request.data,
-                            headers=dict(request.header_items()))
+        signed = AWSRequest(
+            method=request.get_method(), url=request.full_url, data=request.data, headers=dict(request.header_items())
+        )
         SigV4Auth(credentials.get_frozen_credentials(), service, region).add_auth(signed)
         for name, value in signed.headers.items():
             request.add_header(name, value)

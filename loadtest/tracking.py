@@ -20,8 +20,11 @@ def _reachable(tracking_uri: str, timeout: float = 3.0) -> None:
     """Fail fast on a dead http(s) server instead of MLflow's minutes of retries."""
     if not tracking_uri.startswith(("http://", "https://")):
         return  # an ARN (sagemaker-mlflow) or a file store: MLflow itself checks it
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({})) if "127.0.0.1" in tracking_uri or "localhost" in tracking_uri \
+    opener = (
+        urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        if "127.0.0.1" in tracking_uri or "localhost" in tracking_uri
         else urllib.request.build_opener()
+    )
     try:
         with opener.open(f"{tracking_uri.rstrip('/')}/health", timeout=timeout) as response:
             if response.status != 200:
@@ -30,8 +33,15 @@ def _reachable(tracking_uri: str, timeout: float = 3.0) -> None:
         raise TrackingUnavailable(f"MLflow at {tracking_uri} is not reachable ({error})") from None
 
 
-def log_run(tracking_uri: str, experiment: str, run_name: str, params: dict, metrics: dict[str, float],
-            artifacts: list[Path], tags: dict[str, str] | None = None) -> str:
+def log_run(
+    tracking_uri: str,
+    experiment: str,
+    run_name: str,
+    params: dict,
+    metrics: dict[str, float],
+    artifacts: list[Path],
+    tags: dict[str, str] | None = None,
+) -> str:
     """Log one run; return its id. Raises TrackingUnavailable on any MLflow failure."""
     _reachable(tracking_uri)
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")

@@ -21,7 +21,8 @@ from local_runtime import mlflow_server, processes
 from local_runtime.emulator import DEFAULT_INVOCATION_TIMEOUT, DEFAULT_PORT
 from local_runtime.endpoints import dump_endpoints, endpoints_from_environment
 from local_runtime.http_base import PortInUseError
-from local_runtime.identity import DEFAULT_DIR as DEFAULT_IDENTITY_DIR, FOREIGN_SETTINGS, LocalIdentity
+from local_runtime.identity import DEFAULT_DIR as DEFAULT_IDENTITY_DIR
+from local_runtime.identity import FOREIGN_SETTINGS, LocalIdentity
 from local_runtime.launcher import DEFAULT_AGENT_PORT
 from local_runtime.scenarios import SCENARIOS
 
@@ -35,9 +36,13 @@ def model_command(kind: str, port: int, args) -> list[str]:
     if kind == "scripted":
         return processes.python_module("local_runtime.model_servers.scripted", *common, "--scenario", args.scenario)
     if not args.proxy_base_url:
-        raise SystemExit("error: --model proxy needs --proxy-base-url (an OpenAI-compatible API root, e.g. http://127.0.0.1:11434/v1)")
+        raise SystemExit(
+            "error: --model proxy needs --proxy-base-url (an OpenAI-compatible API root, e.g. http://127.0.0.1:11434/v1)"
+        )
     extra = ["--model", args.proxy_model] if args.proxy_model else []
-    return processes.python_module("local_runtime.model_servers.proxy", *common, "--base-url", args.proxy_base_url, *extra)
+    return processes.python_module(
+        "local_runtime.model_servers.proxy", *common, "--base-url", args.proxy_base_url, *extra
+    )
 
 
 def parse_args(argv):
@@ -46,24 +51,43 @@ def parse_args(argv):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="SageMaker Runtime emulator port")
     parser.add_argument("--model", choices=MODEL_KINDS, default="real", help="model server for every variant")
-    parser.add_argument("--variant-model", action="append", default=[], metavar="VARIANT=KIND", help="another model for one variant")
+    parser.add_argument(
+        "--variant-model", action="append", default=[], metavar="VARIANT=KIND", help="another model for one variant"
+    )
     parser.add_argument("--model-port", type=int, default=8080, help="first model server port (one port per variant)")
-    parser.add_argument("--scenario", default="echo", choices=sorted(SCENARIOS), help="scripted model's default scenario")
+    parser.add_argument(
+        "--scenario", default="echo", choices=sorted(SCENARIOS), help="scripted model's default scenario"
+    )
     parser.add_argument("--proxy-base-url", help="OpenAI-compatible API root for --model proxy")
     parser.add_argument("--proxy-model", help="model name the proxy sends")
     parser.add_argument("--mlflow-port", type=int, default=mlflow_server.DEFAULT_PORT)
     parser.add_argument("--mlflow-dir", type=Path, default=mlflow_server.DEFAULT_DIR)
     parser.add_argument("--no-mlflow", action="store_true")
     parser.add_argument("--invocation-timeout", type=float, default=DEFAULT_INVOCATION_TIMEOUT)
-    parser.add_argument("--throttle-rps", type=float, default=None, help="emulated endpoint rate limit (ThrottlingException above it)")
+    parser.add_argument(
+        "--throttle-rps", type=float, default=None, help="emulated endpoint rate limit (ThrottlingException above it)"
+    )
     parser.add_argument("--ready-timeout", type=float, default=120.0, help="seconds each child may take to come up")
-    parser.add_argument("--agent-port", type=int, default=DEFAULT_AGENT_PORT, help="the agent service (agent_runtime) port")
+    parser.add_argument(
+        "--agent-port", type=int, default=DEFAULT_AGENT_PORT, help="the agent service (agent_runtime) port"
+    )
     parser.add_argument("--no-agent", action="store_true", help="serve the endpoint only, without the agent service")
-    parser.add_argument("--session-dir", type=Path, default=Path(".local/sessions"), help="the agent's conversation state")
-    parser.add_argument("--identity-dir", type=Path, default=DEFAULT_IDENTITY_DIR,
-                        help="the local identity provider's keys (a new key pair on every start)")
-    parser.add_argument("--agent-setting", action="append", default=[], metavar="AGENT_NAME=VALUE",
-                        help="override one of the agent's AGENT_* settings (e.g. AGENT_MAX_TOKENS=128)")
+    parser.add_argument(
+        "--session-dir", type=Path, default=Path(".local/sessions"), help="the agent's conversation state"
+    )
+    parser.add_argument(
+        "--identity-dir",
+        type=Path,
+        default=DEFAULT_IDENTITY_DIR,
+        help="the local identity provider's keys (a new key pair on every start)",
+    )
+    parser.add_argument(
+        "--agent-setting",
+        action="append",
+        default=[],
+        metavar="AGENT_NAME=VALUE",
+        help="override one of the agent's AGENT_* settings (e.g. AGENT_MAX_TOKENS=128)",
+    )
     return parser.parse_args(argv)
 
 
@@ -83,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     for item in args.variant_model:
         name, _, kind = item.partition("=")
         if name not in kinds or kind not in MODEL_KINDS:
-            print(f"error: --variant-model {item!r}: variants are {sorted(kinds)}, kinds are {MODEL_KINDS}", file=sys.stderr)
+            print(
+                f"error: --variant-model {item!r}: variants are {sorted(kinds)}, kinds are {MODEL_KINDS}",
+                file=sys.stderr,
+            )
             return 2
         kinds[name] = kind
     model_ports = {name: args.model_port + offset for offset, name in enumerate(kinds)}
@@ -107,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.no_mlflow:  # slowest to start: launch first, wait for it last
             url = f"http://{args.host}:{args.mlflow_port}"
-            mlflow = processes.start("MLflow server", mlflow_server.command(args.host, args.mlflow_port, args.mlflow_dir), url)
+            mlflow = processes.start(
+                "MLflow server", mlflow_server.command(args.host, args.mlflow_port, args.mlflow_dir), url
+            )
             children.append(mlflow)
         upstreams = {}
         for name, kind in kinds.items():
@@ -120,27 +149,48 @@ def main(argv: list[str] | None = None) -> int:
         endpoints_file = Path(tempfile.mkdtemp(prefix="local-runtime-")) / "endpoints.json"
         endpoints_file.write_text(dump_endpoints(endpoints), encoding="utf-8")
         runtime_url = f"http://{args.host}:{args.port}"
-        emulator = processes.start("SageMaker Runtime emulator", processes.python_module(
-            "local_runtime.emulator", "--host", args.host, "--port", str(args.port),
-            "--endpoints-file", str(endpoints_file), "--invocation-timeout", str(args.invocation_timeout),
-            *(["--throttle-rps", str(args.throttle_rps)] if args.throttle_rps else [])), runtime_url)
+        emulator = processes.start(
+            "SageMaker Runtime emulator",
+            processes.python_module(
+                "local_runtime.emulator",
+                "--host",
+                args.host,
+                "--port",
+                str(args.port),
+                "--endpoints-file",
+                str(endpoints_file),
+                "--invocation-timeout",
+                str(args.invocation_timeout),
+                *(["--throttle-rps", str(args.throttle_rps)] if args.throttle_rps else []),
+            ),
+            runtime_url,
+        )
         children.append(emulator)
         processes.wait_until_ready(emulator, f"{runtime_url}/ping", args.ready_timeout)
         if not args.no_mlflow:
-            processes.wait_until_ready(mlflow, mlflow_server.health_url(args.host, args.mlflow_port), args.ready_timeout)
+            processes.wait_until_ready(
+                mlflow, mlflow_server.health_url(args.host, args.mlflow_port), args.ready_timeout
+            )
         identity = None
         if not args.no_agent:
             identity = LocalIdentity.create(args.identity_dir)
             agent_url = f"http://{args.host}:{args.agent_port}"
-            agent = processes.start("agent service", processes.python_module(
-                "agent_runtime", "--host", args.host, "--port", str(args.agent_port)), agent_url,
-                env=agent_environment(args, environment, runtime_url, identity))
+            agent = processes.start(
+                "agent service",
+                processes.python_module("agent_runtime", "--host", args.host, "--port", str(args.agent_port)),
+                agent_url,
+                env=agent_environment(args, environment, runtime_url, identity),
+            )
             children.append(agent)
             processes.wait_until_ready(agent, f"{agent_url}/health", args.ready_timeout)
             # The agent sets MLflow up in the background (never on a request's path): wait for it
             # here, so the first request made against `make local` is traced.
-            processes.wait_until_ready(agent, f"{agent_url}/health", args.ready_timeout,
-                                       accept=lambda body: json.loads(body).get("tracing") != "starting")
+            processes.wait_until_ready(
+                agent,
+                f"{agent_url}/health",
+                args.ready_timeout,
+                accept=lambda body: json.loads(body).get("tracing") != "starting",
+            )
         print_summary(args, environment, kinds, upstreams, runtime_url, identity)
         while not stop.wait(0.5):
             exited = next((child for child in children if child.process.poll() is not None), None)
@@ -167,7 +217,9 @@ def agent_environment(args, environment, runtime_url: str, identity: LocalIdenti
     unknown = [name for name in overrides if not name.startswith("AGENT_")]
     if unknown:
         raise SystemExit(f"error: --agent-setting takes AGENT_* settings; got {unknown}")
-    deployed = runtime_environment(environment, mlflow_tracking_uri=tracking_uri, session_dir=str(args.session_dir.resolve()))
+    deployed = runtime_environment(
+        environment, mlflow_tracking_uri=tracking_uri, session_dir=str(args.session_dir.resolve())
+    )
     return {
         **{name: value for name, value in deployed.items() if name not in FOREIGN_SETTINGS},
         **identity.agent_settings(),
@@ -190,9 +242,13 @@ def print_summary(args, environment, kinds, upstreams, runtime_url, identity: Lo
     for name, url in upstreams.items():
         lines.append(f"  variant {name:<19} {kinds[name]} model server at {url}")
     if not args.no_mlflow:
-        lines.append(f"  MLflow                      http://{args.host}:{args.mlflow_port}  (data in {args.mlflow_dir})")
+        lines.append(
+            f"  MLflow                      http://{args.host}:{args.mlflow_port}  (data in {args.mlflow_dir})"
+        )
     if not args.no_agent:
-        lines.append(f"  agent service               http://{args.host}:{args.agent_port}  (POST /invoke, /invoke/stream; GET /health)")
+        lines.append(
+            f"  agent service               http://{args.host}:{args.agent_port}  (POST /invoke, /invoke/stream; GET /health)"
+        )
         lines.append(f"  identity provider           {identity.issuer} (keys in {identity.folder})")
     lines += [
         "",
@@ -209,8 +265,8 @@ def print_summary(args, environment, kinds, upstreams, runtime_url, identity: Lo
             f" --dir {identity.folder}):",
             f"  curl -s http://{args.host}:{args.agent_port}/invoke -H 'Content-Type: application/json' \\",
             f"    -H 'Authorization: Bearer {identity.token('local-user')}' \\",
-            "    -d '{\"prompt\": \"My VPN keeps dropping\"}'",
-            "  (the answer's session_id continues the conversation: add \"session_id\": \"...\" to the body)",
+            '    -d \'{"prompt": "My VPN keeps dropping"}\'',
+            '  (the answer\'s session_id continues the conversation: add "session_id": "..." to the body)',
         ]
     print("\n".join(lines), flush=True)
 

@@ -61,7 +61,13 @@ def model_error(endpoint: LocalEndpoint, status: int, body: bytes) -> AwsError:
         f'Received {kind} error ({status}) from primary with message "{original}". '
         f"See {_log_group_url(endpoint)} in account {endpoint.account} for more information."
     )
-    return _model_error(endpoint, status, original, message, "CLIENT_ERROR_FROM_MODEL" if kind == "client" else "SERVER_ERROR_FROM_MODEL")
+    return _model_error(
+        endpoint,
+        status,
+        original,
+        message,
+        "CLIENT_ERROR_FROM_MODEL" if kind == "client" else "SERVER_ERROR_FROM_MODEL",
+    )
 
 
 def model_timeout(endpoint: LocalEndpoint) -> AwsError:
@@ -75,5 +81,10 @@ def model_timeout(endpoint: LocalEndpoint) -> AwsError:
 
 def _model_error(endpoint: LocalEndpoint, status: int, original: str, message: str, error_code: str) -> AwsError:
     log_stream = f"arn:aws:logs:{endpoint.region}:{endpoint.account}:log-group:/aws/sagemaker/Endpoints/{endpoint.name}"
-    extra = {"ErrorCode": error_code, "OriginalStatusCode": status, "OriginalMessage": original, "LogStreamArn": log_stream}
+    extra = {
+        "ErrorCode": error_code,
+        "OriginalStatusCode": status,
+        "OriginalMessage": original,
+        "LogStreamArn": log_stream,
+    }
     return AwsError(424, "ModelError", message, extra)

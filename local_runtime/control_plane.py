@@ -20,7 +20,9 @@ def handle(handler, emulator, operation: str) -> None:
         request = json.loads(handler.read_body() or b"{}")
         action = _OPERATIONS.get(operation)
         if action is None:
-            raise AwsError(400, "UnknownOperationException", f"The local emulator does not implement SageMaker.{operation}")
+            raise AwsError(
+                400, "UnknownOperationException", f"The local emulator does not implement SageMaker.{operation}"
+            )
         status, body = 200, action(emulator, request)
     except AwsError as error:
         status, body = error.aws_json()
@@ -78,10 +80,20 @@ def describe_endpoint(emulator, request: dict) -> dict:
             "CurrentInstanceCount": variant.instance_count,
             "DesiredInstanceCount": variant.instance_count,
             "InstancePools": [{"InstanceType": variant.instance_type, "CurrentInstanceCount": variant.instance_count}],
-            "VariantStatus": [{"Status": "InService", "StatusMessage": f"local model server {variant.upstream}, "
-                               f"{variant.weight / total:.0%} of traffic", "StartTime": endpoint.created}],
-            "DeployedImages": [{"SpecifiedImage": f"local/{variant.model_name}", "ResolvedImage": variant.upstream,
-                                "ResolutionTime": endpoint.created}],
+            "VariantStatus": [
+                {
+                    "Status": "InService",
+                    "StatusMessage": f"local model server {variant.upstream}, {variant.weight / total:.0%} of traffic",
+                    "StartTime": endpoint.created,
+                }
+            ],
+            "DeployedImages": [
+                {
+                    "SpecifiedImage": f"local/{variant.model_name}",
+                    "ResolvedImage": variant.upstream,
+                    "ResolutionTime": endpoint.created,
+                }
+            ],
         }
         for variant in endpoint.variants
     ]
@@ -92,7 +104,10 @@ def describe_endpoint_config(emulator, request: dict) -> dict:
     name = request.get("EndpointConfigName", "")
     endpoint = next((e for e in emulator.endpoints.values() if e.config_name.lower() == str(name).lower()), None)
     if endpoint is None:
-        raise _not_found("endpoint configuration", f"arn:aws:sagemaker:{emulator.region}:{emulator.account}:endpoint-config/{str(name).lower()}")
+        raise _not_found(
+            "endpoint configuration",
+            f"arn:aws:sagemaker:{emulator.region}:{emulator.account}:endpoint-config/{str(name).lower()}",
+        )
     return {
         "EndpointConfigName": endpoint.config_name,
         "EndpointConfigArn": f"arn:aws:sagemaker:{endpoint.region}:{endpoint.account}:endpoint-config/{endpoint.config_name.lower()}",

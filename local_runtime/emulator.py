@@ -122,8 +122,11 @@ class _Handler(QuietHandler):
         self.send_json(status, body, {**headers, "x-amzn-RequestId": self.request_id})
 
     def _unknown_operation(self):
-        self.send_json(404, {"message": f"No operation matches {self.command} {self.path}"},
-                       {"x-amzn-ErrorType": "UnknownOperationException"})
+        self.send_json(
+            404,
+            {"message": f"No operation matches {self.command} {self.path}"},
+            {"x-amzn-ErrorType": "UnknownOperationException"},
+        )
 
     # -- runtime -------------------------------------------------------------------------------
     def _invoke(self, name: str, streaming: bool) -> None:
@@ -133,7 +136,9 @@ class _Handler(QuietHandler):
         if endpoint is None:
             raise aws_errors.endpoint_not_found(name, emulator.account)
         if len(body) > MAX_REQUEST_BYTES:
-            raise aws_errors.validation(f"Request payload size ({len(body)} bytes) exceeds the maximum of {MAX_REQUEST_BYTES} bytes.")
+            raise aws_errors.validation(
+                f"Request payload size ({len(body)} bytes) exceeds the maximum of {MAX_REQUEST_BYTES} bytes."
+            )
         if self.headers.get("X-Amzn-SageMaker-Inference-Component"):
             raise aws_errors.validation(
                 "Inference Component Name header is not allowed for endpoints to which you dont deploy inference components."
@@ -145,19 +150,28 @@ class _Handler(QuietHandler):
         if target:
             variant = endpoint.variant(target)
             if variant is None:
-                raise aws_errors.validation(f"The variant(s) \"[{target}]\" is/are not in Endpoint Config \"{endpoint.config_name}\".")
+                raise aws_errors.validation(
+                    f'The variant(s) "[{target}]" is/are not in Endpoint Config "{endpoint.config_name}".'
+                )
         else:
             variant = endpoint.pick_variant()
 
         accept = self.headers.get("X-Amzn-SageMaker-Accept" if streaming else "Accept")
-        headers = {"Content-Type": self.headers.get("Content-Type") or "application/octet-stream", "Accept": accept or "*/*"}
+        headers = {
+            "Content-Type": self.headers.get("Content-Type") or "application/octet-stream",
+            "Accept": accept or "*/*",
+        }
         headers.update({h: self.headers[h] for h in _FORWARDED if self.headers.get(h)})
         try:
-            connection, response = emulator.upstream.post(variant.upstream, "/invocations", body, headers, emulator.invocation_timeout)
+            connection, response = emulator.upstream.post(
+                variant.upstream, "/invocations", body, headers, emulator.invocation_timeout
+            )
         except TimeoutError:
             raise aws_errors.model_timeout(endpoint) from None
         except ConnectionRefusedError:
-            raise aws_errors.service_unavailable(f"The model server of variant {variant.name} is not reachable at {variant.upstream}.") from None
+            raise aws_errors.service_unavailable(
+                f"The model server of variant {variant.name} is not reachable at {variant.upstream}."
+            ) from None
         except _BROKEN as error:
             raise aws_errors.model_error(endpoint, 0, f"connection to the model closed: {error!r}".encode()) from None
 
@@ -174,7 +188,9 @@ class _Handler(QuietHandler):
                 raise aws_errors.model_timeout(endpoint) from None
             except _BROKEN as error:
                 emulator.upstream.discard(connection)
-                raise aws_errors.model_error(endpoint, 0, f"connection to the model closed: {error!r}".encode()) from None
+                raise aws_errors.model_error(
+                    endpoint, 0, f"connection to the model closed: {error!r}".encode()
+                ) from None
             self._settle(variant.upstream, connection, response)
             if not 200 <= response.status < 300:
                 raise aws_errors.model_error(endpoint, response.status, data)
@@ -190,15 +206,23 @@ class _Handler(QuietHandler):
                 try:
                     data = response.read1(READ_SIZE)
                 except TimeoutError:
-                    self.write_chunk(event_stream.stream_exception(
-                        "ModelStreamError", "Model invocation time exceeded while streaming the response.",
-                        event_stream.INVOCATION_TIME_EXCEEDED))
+                    self.write_chunk(
+                        event_stream.stream_exception(
+                            "ModelStreamError",
+                            "Model invocation time exceeded while streaming the response.",
+                            event_stream.INVOCATION_TIME_EXCEEDED,
+                        )
+                    )
                     self.emulator.upstream.discard(connection)
                     break
                 except _BROKEN:
-                    self.write_chunk(event_stream.stream_exception(
-                        "ModelStreamError", "The connection to the model was reset or closed while streaming the response.",
-                        event_stream.STREAM_BROKEN))
+                    self.write_chunk(
+                        event_stream.stream_exception(
+                            "ModelStreamError",
+                            "The connection to the model was reset or closed while streaming the response.",
+                            event_stream.STREAM_BROKEN,
+                        )
+                    )
                     self.emulator.upstream.discard(connection)
                     break
                 if not data:
@@ -232,9 +256,13 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--endpoints-file", help="JSON written by local_runtime.endpoints.dump_endpoints")
     source.add_argument("--env", help="environment whose inference endpoint to serve (config/<env>.yaml)")
-    parser.add_argument("--upstream", action="append", default=[], help="URL for every variant, or VARIANT=URL (with --env)")
+    parser.add_argument(
+        "--upstream", action="append", default=[], help="URL for every variant, or VARIANT=URL (with --env)"
+    )
     parser.add_argument("--invocation-timeout", type=float, default=DEFAULT_INVOCATION_TIMEOUT)
-    parser.add_argument("--throttle-rps", type=float, default=None, help="rate limit per endpoint (ThrottlingException above it)")
+    parser.add_argument(
+        "--throttle-rps", type=float, default=None, help="rate limit per endpoint (ThrottlingException above it)"
+    )
     args = parser.parse_args(argv)
 
     if args.endpoints_file:
@@ -246,7 +274,9 @@ def main(argv: list[str] | None = None) -> int:
         environment = load_environment(args.env)
         upstreams = _parse_upstreams(args.upstream or ["http://127.0.0.1:8080"])
         if isinstance(upstreams, str):
-            upstreams = {variant.name: upstreams for variant in environment.inference.variants} if environment.inference else {}
+            upstreams = (
+                {variant.name: upstreams for variant in environment.inference.variants} if environment.inference else {}
+            )
         endpoints = endpoints_from_environment(environment, upstreams)
     if args.throttle_rps:
         endpoints = [dataclasses.replace(endpoint, throttle_rps=args.throttle_rps) for endpoint in endpoints]

@@ -46,7 +46,7 @@ class QuietHandler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
-    def log_message(self, format, *args):  # noqa: A002 - signature from the base class
+    def log_message(self, format, *args):
         pass  # one line per request would cost more than the request
 
     def read_body(self) -> bytes:
@@ -70,7 +70,9 @@ class QuietHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def send_json(self, status: int, data, headers: dict[str, str] | None = None, content_type: str = "application/json") -> None:
+    def send_json(
+        self, status: int, data, headers: dict[str, str] | None = None, content_type: str = "application/json"
+    ) -> None:
         self.send_bytes(status, json.dumps(data).encode("utf-8"), content_type, headers)
 
     def start_chunked(self, status: int, content_type: str, headers: dict[str, str] | None = None) -> None:

@@ -37,7 +37,7 @@ class LocalIdentity:
     audience: str = AUDIENCE
 
     @classmethod
-    def create(cls, folder: Path) -> "LocalIdentity":
+    def create(cls, folder: Path) -> LocalIdentity:
         """A new key pair (and, if absent, the caller-id secret) written to `folder`."""
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import ec
@@ -45,8 +45,12 @@ class LocalIdentity:
         folder = Path(folder).resolve()
         folder.mkdir(parents=True, exist_ok=True)
         key = ec.generate_private_key(ec.SECP256R1())
-        _write_private(folder / KEY_FILE, key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        _write_private(
+            folder / KEY_FILE,
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ),
+        )
         if not (folder / SECRET_FILE).exists():
             _write_private(folder / SECRET_FILE, secrets.token_hex(32).encode())
         identity = cls(folder, key, kid=f"local-{secrets.token_hex(4)}")  # new per key: rotation lists both
@@ -54,7 +58,7 @@ class LocalIdentity:
         return identity
 
     @classmethod
-    def load(cls, folder: Path) -> "LocalIdentity":
+    def load(cls, folder: Path) -> LocalIdentity:
         """The identity a running `make local` (or LocalStack) created in `folder`."""
         from cryptography.hazmat.primitives import serialization
 
@@ -77,8 +81,15 @@ class LocalIdentity:
         import jwt
 
         now = int(time.time())
-        payload = {"iss": self.issuer, "aud": self.audience, "sub": subject, "iat": now, "nbf": now,
-                   "exp": now + int(ttl_seconds), **claims}
+        payload = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject,
+            "iat": now,
+            "nbf": now,
+            "exp": now + int(ttl_seconds),
+            **claims,
+        }
         return jwt.encode(payload, self.private_key, algorithm="ES256", headers={"kid": self.kid})
 
     def headers(self, subject: str) -> dict[str, str]:
@@ -107,7 +118,9 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local_runtime.identity", description="Mint a token of the local identity provider.")
+    parser = argparse.ArgumentParser(
+        prog="python -m local_runtime.identity", description="Mint a token of the local identity provider."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     token = sub.add_parser("token", help="print a bearer token for SUBJECT")
     token.add_argument("subject", nargs="?", default="local-user")

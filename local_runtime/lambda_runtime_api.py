@@ -60,7 +60,7 @@ class LambdaRuntimeApiDouble:
         host, port = self._server.server_address[:2]
         return f"{host}:{port}"
 
-    def start(self) -> "LambdaRuntimeApiDouble":
+    def start(self) -> LambdaRuntimeApiDouble:
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
         return self
 
@@ -76,12 +76,20 @@ class LambdaRuntimeApiDouble:
         with self._lock:
             return [extension["name"] for extension in self._extensions.values()]
 
-    def invoke(self, request_id: str, deadline_ms: int | None = None,
-               function_arn: str = "arn:aws:lambda:us-east-1:111111111111:function:stand-in") -> None:
+    def invoke(
+        self,
+        request_id: str,
+        deadline_ms: int | None = None,
+        function_arn: str = "arn:aws:lambda:us-east-1:111111111111:function:stand-in",
+    ) -> None:
         """Send an INVOKE event to every registered extension (the first call also ends init)."""
-        event = {"eventType": "INVOKE", "requestId": request_id, "invokedFunctionArn": function_arn,
-                 "deadlineMs": deadline_ms if deadline_ms is not None else int(time.time() * 1000) + 60_000,
-                 "tracing": {"type": "X-Amzn-Trace-Id", "value": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"}}
+        event = {
+            "eventType": "INVOKE",
+            "requestId": request_id,
+            "invokedFunctionArn": function_arn,
+            "deadlineMs": deadline_ms if deadline_ms is not None else int(time.time() * 1000) + 60_000,
+            "tracing": {"type": "X-Amzn-Trace-Id", "value": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"},
+        }
         with self._lock:
             self._init_done = True
             for extension in self._extensions.values():
@@ -91,8 +99,9 @@ class LambdaRuntimeApiDouble:
     def wait_until_frozen(self, timeout: float) -> bool:
         """Until every registered extension waits in `Next` with no event pending (Lambda may freeze)."""
         with self._lock:
-            return self._lock.wait_for(lambda: all(e["waiting"] and not e["events"] for e in self._extensions.values()),
-                                       timeout)
+            return self._lock.wait_for(
+                lambda: all(e["waiting"] and not e["events"] for e in self._extensions.values()), timeout
+            )
 
     # -- the API -----------------------------------------------------------------------------------
 
@@ -104,15 +113,24 @@ class LambdaRuntimeApiDouble:
         if not name:
             return 400, {"errorType": "InvalidRequest", "errorMessage": "Lambda-Extension-Name is required"}, {}
         if set(events) - {"INVOKE"}:
-            return 400, {"errorType": "InvalidRequest",
-                         "errorMessage": f"internal extensions may register for INVOKE only, not {events}"}, {}
+            return (
+                400,
+                {
+                    "errorType": "InvalidRequest",
+                    "errorMessage": f"internal extensions may register for INVOKE only, not {events}",
+                },
+                {},
+            )
         with self._lock:
             if self._init_done:
                 return 403, {"errorType": "Extension.InvalidState", "errorMessage": "registration after init"}, {}
             identifier = str(uuid.uuid4())
             self._extensions[identifier] = {"name": name, "events": [], "waiting": False}
-        return 200, {"functionName": "stand-in", "functionVersion": "$LATEST", "handler": "lambda_handler.handler"}, \
-            {"Lambda-Extension-Identifier": identifier}
+        return (
+            200,
+            {"functionName": "stand-in", "functionVersion": "$LATEST", "handler": "lambda_handler.handler"},
+            {"Lambda-Extension-Identifier": identifier},
+        )
 
     def _next(self, identifier: str | None) -> tuple[int, dict]:
         with self._lock:

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from local_runtime import mlflow_server, processes
-from local_runtime.identity import DEFAULT_DIR as DEFAULT_IDENTITY_DIR, LocalIdentity
-from local_runtime.processes import answers
 from local_runtime.emulator import DEFAULT_PORT as DEFAULT_RUNTIME_PORT
+from local_runtime.identity import DEFAULT_DIR as DEFAULT_IDENTITY_DIR
+from local_runtime.identity import LocalIdentity
+from local_runtime.processes import answers
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 READY_LINE = "is up"  # printed by local_runtime.__main__.print_summary once every child answers
@@ -60,9 +61,20 @@ MAKE_LOCAL = RunningStack()
 class LocalStack:
     """The supervisor as a child process group; `stop()` (or leaving the `with`) stops all of it."""
 
-    def __init__(self, scratch_dir: Path, *, env: str = "dev", model: str = "real", agent: bool = True,
-                 mlflow: bool = True, mlflow_dir: Path | None = None, agent_settings: dict[str, str] | None = None, extra_args: tuple[str, ...] = (),
-                 start_timeout: float = 300.0, echo=None) -> None:
+    def __init__(
+        self,
+        scratch_dir: Path,
+        *,
+        env: str = "dev",
+        model: str = "real",
+        agent: bool = True,
+        mlflow: bool = True,
+        mlflow_dir: Path | None = None,
+        agent_settings: dict[str, str] | None = None,
+        extra_args: tuple[str, ...] = (),
+        start_timeout: float = 300.0,
+        echo=None,
+    ) -> None:
         self.scratch_dir, self.env, self.model = Path(scratch_dir), env, model
         self.agent, self.mlflow = agent, mlflow
         # Throwaway by default; a tool whose runs should outlive it passes a lasting folder.
@@ -98,11 +110,27 @@ class LocalStack:
     # -- lifecycle --------------------------------------------------------------------------------
     def command(self) -> list[str]:
         command = [
-            sys.executable, "-m", "local_runtime", "--env", self.env, "--model", self.model,
-            "--port", str(self.ports["runtime"]), "--model-port", str(self.ports["model"]),
-            "--mlflow-port", str(self.ports["mlflow"]), "--mlflow-dir", str(self.mlflow_dir),
-            "--agent-port", str(self.ports["agent"]), "--session-dir", str(self.scratch_dir / "sessions"),
-            "--identity-dir", str(self.identity_dir),
+            sys.executable,
+            "-m",
+            "local_runtime",
+            "--env",
+            self.env,
+            "--model",
+            self.model,
+            "--port",
+            str(self.ports["runtime"]),
+            "--model-port",
+            str(self.ports["model"]),
+            "--mlflow-port",
+            str(self.ports["mlflow"]),
+            "--mlflow-dir",
+            str(self.mlflow_dir),
+            "--agent-port",
+            str(self.ports["agent"]),
+            "--session-dir",
+            str(self.scratch_dir / "sessions"),
+            "--identity-dir",
+            str(self.identity_dir),
             *self.extra_args,
         ]
         if not self.agent:
@@ -113,12 +141,18 @@ class LocalStack:
             command += ["--agent-setting", f"{name}={value}"]
         return command
 
-    def start(self) -> "LocalStack":
+    def start(self) -> LocalStack:
         self.scratch_dir.mkdir(parents=True, exist_ok=True)
         # Own process group: stop() reaches the supervisor and, through it, every child.
         self.process = subprocess.Popen(
-            self.command(), cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)}, start_new_session=True)
+            self.command(),
+            cwd=PROJECT_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+            start_new_session=True,
+        )
         lines: queue.Queue = queue.Queue()
 
         def pump() -> None:
@@ -137,7 +171,9 @@ class LocalStack:
             except queue.Empty:
                 if self.process.poll() is not None:
                     self.stop()
-                    raise RuntimeError(f"the local stack exited with code {self.process.returncode}:\n{''.join(self.output[-20:])}")
+                    raise RuntimeError(
+                        f"the local stack exited with code {self.process.returncode}:\n{''.join(self.output[-20:])}"
+                    ) from None
         self.stop()
         raise TimeoutError(f"the local stack did not come up within {self.start_timeout:.0f} s")
 
@@ -153,7 +189,7 @@ class LocalStack:
         except ProcessLookupError:
             pass
 
-    def __enter__(self) -> "LocalStack":
+    def __enter__(self) -> LocalStack:
         return self.start()
 
     def __exit__(self, *exc) -> None:

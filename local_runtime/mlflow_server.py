@@ -17,12 +17,20 @@ def command(host: str = "127.0.0.1", port: int = DEFAULT_PORT, data_dir: Path = 
     data_dir = Path(data_dir).resolve()
     (data_dir / "artifacts").mkdir(parents=True, exist_ok=True)
     return [
-        sys.executable, "-m", "mlflow", "server",
-        "--host", host,
-        "--port", str(port),
-        "--workers", "1",  # one process is plenty locally and starts fastest
-        "--backend-store-uri", f"sqlite:///{data_dir / 'mlflow.db'}",
-        "--artifacts-destination", str(data_dir / "artifacts"),
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",  # one process is plenty locally and starts fastest
+        "--backend-store-uri",
+        f"sqlite:///{data_dir / 'mlflow.db'}",
+        "--artifacts-destination",
+        str(data_dir / "artifacts"),
     ]
 
 

@@ -87,7 +87,11 @@ def wants_usage(request: dict) -> bool:
 
 def usage(prompt_tokens: int, completion_tokens: int) -> dict:
     """The usage of a streamed answer's final chunk (vLLM dumps it with `exclude_none`)."""
-    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
 
 
 def whole_usage(usage_: dict) -> dict:
@@ -101,14 +105,19 @@ def tool_call(call_id: str, name: str, arguments: str, index: int = 0) -> dict:
 
 
 def completion(model: str, text: str | None, tool_calls: list[dict], finish_reason: str, usage_: dict) -> dict:
-    message: dict = {"role": "assistant", "content": text if text else None,
-                     "tool_calls": [{k: v for k, v in call.items() if k != "index"} for call in tool_calls]}
+    message: dict = {
+        "role": "assistant",
+        "content": text if text else None,
+        "tool_calls": [{k: v for k, v in call.items() if k != "index"} for call in tool_calls],
+    }
     return {
         "id": new_id(),
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason, "stop_reason": None}],
+        "choices": [
+            {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason, "stop_reason": None}
+        ],
         "usage": whole_usage(usage_),
     }
 
@@ -147,7 +156,14 @@ class ChunkStream:
         return b"data: " + data + b"\n\n" if self.framing == SSE else data + b"\n"
 
     def _event(self, choices: list, **extra) -> bytes:
-        body = {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model, "choices": choices, **extra}
+        body = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": choices,
+            **extra,
+        }
         return self.frame(json.dumps(body, separators=(",", ":")).encode("utf-8"))
 
     def delta(self, delta: dict, finish_reason: str | None = None) -> bytes:
@@ -164,8 +180,18 @@ class ChunkStream:
 
     def tool_call_start(self, call: dict) -> bytes:
         # vLLM's tool parsers (Hermes): index, type, id and the name; no arguments key yet.
-        return self.delta({"tool_calls": [{"index": call["index"], "type": "function", "id": call["id"],
-                                           "function": {"name": call["function"]["name"]}}]})
+        return self.delta(
+            {
+                "tool_calls": [
+                    {
+                        "index": call["index"],
+                        "type": "function",
+                        "id": call["id"],
+                        "function": {"name": call["function"]["name"]},
+                    }
+                ]
+            }
+        )
 
     def tool_call_arguments(self, index: int, piece: str) -> bytes:
         return self.delta({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
@@ -215,7 +241,7 @@ class SseToJsonLines:
     def _line(self, line: bytes) -> bytes:
         if not line.startswith(b"data:"):
             return b""
-        payload = line[len(b"data:"):].strip()
+        payload = line[len(b"data:") :].strip()
         if payload == b"[DONE]":
             self.done = True
             return b"\n"

@@ -9,11 +9,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback never goes through a proxy
 from dataclasses import dataclass
 
 from local_runtime.http_base import PortInUseError
+
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback never goes through a proxy
 
 
 def check_port_free(host: str, port: int, what: str) -> None:
@@ -54,7 +54,9 @@ class Child:
 def start(name: str, args: list[str], url: str, env: dict | None = None, quiet: bool = False) -> Child:
     """A child in its own session: Ctrl-C reaches only the supervisor, which then stops children in order."""
     output = subprocess.DEVNULL if quiet else None
-    process = subprocess.Popen(args, env={**os.environ, **(env or {})}, start_new_session=True, stdout=output, stderr=output)
+    process = subprocess.Popen(
+        args, env={**os.environ, **(env or {})}, start_new_session=True, stdout=output, stderr=output
+    )
     return Child(name, process, url)
 
 

@@ -32,7 +32,7 @@ SCENARIOS = {
     "timeout": "no answer for sleep_s (default 65; beyond the invocation timeout)",
     "stream_break": "after_tokens tokens (default 3), then the connection is cut (AWS: ModelStreamError StreamBroken)",
     "malformed_chunk": "after_tokens tokens, then invalid HTTP chunk framing (AWS: ModelStreamError StreamBroken)",
-    "stream_error": "after_tokens tokens, then vLLM's error line {\"error\": {...}} and the normal end of the stream (HTTP 200)",
+    "stream_error": 'after_tokens tokens, then vLLM\'s error line {"error": {...}} and the normal end of the stream (HTTP 200)',
     "malformed_event": "a non-JSON `data:` line mid-stream, passed through as bytes (clients skip it)",
 }
 FAULTS = ("throttle", "server_error", "timeout", "stream_break", "malformed_chunk", "stream_error", "malformed_event")
@@ -103,8 +103,14 @@ def _tool_turn(result: Plan, request: dict, params: dict[str, str]) -> None:
     turn = sum(1 for m in messages if m.get("role") == "user")
     arguments = json.dumps(sample_arguments(tool.get("parameters") or {}))
     result.text = ""
-    result.tool_calls = [{"index": 0, "id": f"call_scripted_{turn}", "type": "function",
-                          "function": {"name": tool["name"], "arguments": arguments}}]
+    result.tool_calls = [
+        {
+            "index": 0,
+            "id": f"call_scripted_{turn}",
+            "type": "function",
+            "function": {"name": tool["name"], "arguments": arguments},
+        }
+    ]
 
 
 def sample_arguments(schema: dict) -> dict:

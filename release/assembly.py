@@ -11,11 +11,11 @@ from pathlib import Path
 @dataclass(frozen=True)
 class StackArtifact:
     environment: str
-    stack_id: str          # "Network"
-    display_name: str      # "dev/Network": the CLI's selector for this stack
-    stack_name: str        # "dev-Network": the CloudFormation stack name
+    stack_id: str  # "Network"
+    display_name: str  # "dev/Network": the CLI's selector for this stack
+    stack_name: str  # "dev-Network": the CloudFormation stack name
     template_path: Path
-    dependencies: tuple[str, ...] = ()   # stack ids within the same environment
+    dependencies: tuple[str, ...] = ()  # stack ids within the same environment
     tags: dict = field(default_factory=dict, compare=False, hash=False)
 
     def template(self) -> dict:

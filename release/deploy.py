@@ -60,7 +60,11 @@ def _require_credentials(profile: str | None) -> tuple[str, str | None]:
     """(description, profile to pass to the CLI or None)."""
     source = credential_source(profile)
     if source is None:
-        where = f"profile {profile!r} (deploy.profile) is not in ~/.aws/config or ~/.aws/credentials, and " if profile else ""
+        where = (
+            f"profile {profile!r} (deploy.profile) is not in ~/.aws/config or ~/.aws/credentials, and "
+            if profile
+            else ""
+        )
         raise Refused(
             f"no AWS credentials are configured: {where}no AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, web identity or "
             "AWS_PROFILE is set. Configure them (e.g. `aws configure sso --profile "
@@ -81,15 +85,21 @@ def _confirm(environment: str, *, stdin=None) -> None:
     automated = os.environ.get("CONFIRM")
     if automated is not None:
         if automated.strip() != environment:
-            raise Refused(f"CONFIRM={automated!r} does not match the environment {environment!r}; set CONFIRM={environment}")
+            raise Refused(
+                f"CONFIRM={automated!r} does not match the environment {environment!r}; set CONFIRM={environment}"
+            )
         return
     if not stdin.isatty():
         raise Refused(
             f"deploying {environment} needs an explicit confirmation: run it in a terminal and type "
             f"{environment!r}, or set CONFIRM={environment} (automation)"
         )
-    print(f"You are about to deploy {environment}. Type the environment name ({environment}) to continue: ",
-          end="", file=sys.stderr, flush=True)
+    print(
+        f"You are about to deploy {environment}. Type the environment name ({environment}) to continue: ",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
     answer = stdin.readline().strip()
     if answer != environment:
         raise Refused(f"confirmation {answer!r} does not match {environment!r}; nothing was deployed")
@@ -108,8 +118,14 @@ def _synth(project_dir: Path, environment: str, commit: str, outdir: Path) -> No
     if result.returncode != 0:
         tail = "\n".join((result.stderr + result.stdout).strip().splitlines()[-30:])
         rows = compliance_rows(outdir, environment) or []
-        findings = "".join(f"\n    {row.rule_id} on {row.resource_path}" for row in rows if row.status == "UNACKNOWLEDGED")
-        findings = f"\nUnacknowledged findings (fix them or acknowledge them, see docs/governance.md):{findings}" if findings else ""
+        findings = "".join(
+            f"\n    {row.rule_id} on {row.resource_path}" for row in rows if row.status == "UNACKNOWLEDGED"
+        )
+        findings = (
+            f"\nUnacknowledged findings (fix them or acknowledge them, see docs/governance.md):{findings}"
+            if findings
+            else ""
+        )
         raise Refused(f"synth or the governance gate failed; nothing was deployed:\n{tail}{findings}")
     print(result.stderr.strip(), file=sys.stderr)
 
@@ -131,9 +147,15 @@ def _preflight(config, outdir: Path, profile: str | None, *, dry_run: bool) -> N
 
 def deploy_command(environment: str, outdir: Path, config, profile: str | None, outputs_file: Path) -> list[str]:
     command = [
-        str(toolchain.CDK), "deploy", "--app", str(outdir), f"{environment}/*",
-        "--require-approval", require_approval(environment, config.deploy.require_approval),
-        "--outputs-file", str(outputs_file),
+        str(toolchain.CDK),
+        "deploy",
+        "--app",
+        str(outdir),
+        f"{environment}/*",
+        "--require-approval",
+        require_approval(environment, config.deploy.require_approval),
+        "--outputs-file",
+        str(outputs_file),
     ]
     if profile:
         command += ["--profile", profile]
@@ -160,8 +182,10 @@ def run(environment: str, project_dir: Path, *, dry_run: bool) -> int:
     command = deploy_command(environment, outdir, config, profile, outputs_file)
     print(f"Deploying {environment} at {commit[:12]} with {source}:\n$ {' '.join(command)}", file=sys.stderr)
     if dry_run:
-        print("then: record the deployment and register the agent version in the env's MLflow (TrackingUri output)",
-              file=sys.stderr)
+        print(
+            "then: record the deployment and register the agent version in the env's MLflow (TrackingUri output)",
+            file=sys.stderr,
+        )
         print("dry run: stopping before `cdk deploy`; nothing was sent to AWS.", file=sys.stderr)
         return 0
     result = subprocess.run(command, cwd=project_dir, env=toolchain.cli_environment())
@@ -174,15 +198,23 @@ def run(environment: str, project_dir: Path, *, dry_run: bool) -> int:
     outputs = json.loads(outputs_file.read_text()) if outputs_file.is_file() else {}
     tracking_uri = tracking_uri_from_outputs(outputs, environment)
     record(
-        environment=environment, commit=commit, tracking_uri=tracking_uri,
-        region=config.region, profile=profile, stacks=sorted(outputs) or [f"{environment}/*"],
+        environment=environment,
+        commit=commit,
+        tracking_uri=tracking_uri,
+        region=config.region,
+        profile=profile,
+        stacks=sorted(outputs) or [f"{environment}/*"],
     )
-    register_agent.register(config=config, tracking_uri=tracking_uri, commit=commit, region=config.region, profile=profile)
+    register_agent.register(
+        config=config, tracking_uri=tracking_uri, commit=commit, region=config.region, profile=profile
+    )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--env", required=False, default="", help="the one environment to deploy")
     parser.add_argument("--dry-run", action="store_true", default=os.environ.get("KIT_DEPLOY_DRY_RUN") == "1")
     parser.add_argument("--project-dir", type=Path, default=Path.cwd(), help=argparse.SUPPRESS)

@@ -62,7 +62,9 @@ class EnvironmentDiff:
             hazards_markdown(self.environment, self.hazards)
             + self.summary.to_markdown(baseline_label, current_label)
             + f"\n## cdk diff: `{self.environment}` ({self.stacks_with_differences} stack(s) with differences)\n\n"
-            + "```\n" + self.cli_output.strip() + "\n```\n"
+            + "```\n"
+            + self.cli_output.strip()
+            + "\n```\n"
         )
 
 
@@ -78,7 +80,9 @@ def stack_hazards(environment: str, new_stacks: list[StackArtifact], baselines: 
     return [
         hazard
         for stack in new_stacks
-        for hazard in find_hazards(baselines.get(stack.stack_name), stack.template(), environment=environment, stack=stack.stack_name)
+        for hazard in find_hazards(
+            baselines.get(stack.stack_name), stack.template(), environment=environment, stack=stack.stack_name
+        )
     ]
 
 
@@ -113,7 +117,9 @@ def _synth(cwd: Path, outdir: Path, environments: list[str], *, baseline: bool) 
     )
 
 
-def synth_baseline_and_current(project_dir: Path, commit: str, environments: list[str], out: Path) -> tuple[Path, Path, list[str]]:
+def synth_baseline_and_current(
+    project_dir: Path, commit: str, environments: list[str], out: Path
+) -> tuple[Path, Path, list[str]]:
     """Synthesize the baseline (in a temporary worktree) and the working tree, concurrently."""
     baseline_out, current_out = out / "baseline", out / "current"
     worktree = Path(tempfile.mkdtemp(prefix="kit-baseline-"))
@@ -122,7 +128,11 @@ def synth_baseline_and_current(project_dir: Path, commit: str, environments: lis
         in_baseline = [name for name in environments if (worktree / "config" / f"{name}.yaml").is_file()]
         with ThreadPoolExecutor(max_workers=2) as pool:
             current = pool.submit(_synth, project_dir, current_out, environments, baseline=False)
-            base = pool.submit(_synth, worktree, baseline_out, in_baseline, baseline=True) if in_baseline and (worktree / "app.py").is_file() else None
+            base = (
+                pool.submit(_synth, worktree, baseline_out, in_baseline, baseline=True)
+                if in_baseline and (worktree / "app.py").is_file()
+                else None
+            )
             current_result, base_result = current.result(), base.result() if base else None
     finally:
         toolchain.git(project_dir, "worktree", "remove", "--force", str(worktree), check=False)
@@ -141,15 +151,28 @@ def _tail(result: subprocess.CompletedProcess, lines: int = 40) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def cdk_diff_against_template(current_out: Path, stack: StackArtifact, baseline_template: Path, cwd: Path) -> tuple[str, bool]:
+def cdk_diff_against_template(
+    current_out: Path, stack: StackArtifact, baseline_template: Path, cwd: Path
+) -> tuple[str, bool]:
     """`cdk diff --template` for one stack: (CLI text, has differences)."""
     command = [
-        str(toolchain.CDK), "diff", "--app", str(current_out), "--exclusively", "--no-color",
-        "--template", str(baseline_template), stack.display_name,
+        str(toolchain.CDK),
+        "diff",
+        "--app",
+        str(current_out),
+        "--exclusively",
+        "--no-color",
+        "--template",
+        str(baseline_template),
+        stack.display_name,
     ]
     result = subprocess.run(
-        command, cwd=cwd, env=toolchain.cli_environment({"AWS_EC2_METADATA_DISABLED": "true"}),
-        capture_output=True, text=True, timeout=600,
+        command,
+        cwd=cwd,
+        env=toolchain.cli_environment({"AWS_EC2_METADATA_DISABLED": "true"}),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     text = _ANSI.sub("", result.stderr + result.stdout)
     if result.returncode not in (0, 1) or "Number of stacks with differences" not in text:
@@ -158,7 +181,9 @@ def cdk_diff_against_template(current_out: Path, stack: StackArtifact, baseline_
     return text, "There were no differences" not in text
 
 
-def offline_diff(project_dir: Path, environments: list[str], base: str | None, out: Path) -> tuple[list[EnvironmentDiff], str, str]:
+def offline_diff(
+    project_dir: Path, environments: list[str], base: str | None, out: Path
+) -> tuple[list[EnvironmentDiff], str, str]:
     commit, baseline_label = resolve_base(project_dir, base)
     label = current_label(project_dir)
     print(f"Baseline: {baseline_label}; current: {label}. Synthesizing both (no AWS access needed)...", file=sys.stderr)
@@ -172,7 +197,9 @@ def offline_diff(project_dir: Path, environments: list[str], base: str | None, o
         texts, differing = [], 0
         for stack in current_stacks:
             baseline = base_stacks.get(stack.stack_name)
-            text, changed = cdk_diff_against_template(current_out, stack, baseline.template_path if baseline else empty, project_dir)
+            text, changed = cdk_diff_against_template(
+                current_out, stack, baseline.template_path if baseline else empty, project_dir
+            )
             texts.append(text if baseline else f"(new stack: no baseline template)\n{text}")
             differing += changed
         summary = summarize(
@@ -202,7 +229,11 @@ def deployed_diff(project_dir: Path, environments: list[str], out: Path) -> int:
     status = 0
     for environment in environments:
         config = load_environment(environment, toolchain.config_dir(project_dir))
-        profile = config.deploy.profile if config.deploy.profile and credential_source(config.deploy.profile) == f"profile {config.deploy.profile}" else None
+        profile = (
+            config.deploy.profile
+            if config.deploy.profile and credential_source(config.deploy.profile) == f"profile {config.deploy.profile}"
+            else None
+        )
         hazards = deployed_hazards(config, stacks(current_out, environment), profile)
         if hazards:
             print(hazards_markdown(environment, hazards))
@@ -227,16 +258,23 @@ def deployed_hazards(config, new_stacks: list[StackArtifact], profile: str | Non
         cloudformation = session_for(config, profile).client("cloudformation", region_name=config.region)
         deployed = deployed_templates(cloudformation, [stack.stack_name for stack in new_stacks])
     except (BotoCoreError, ClientError) as error:
-        print(f"warning: could not read {config.name}'s deployed templates, update hazards not checked: {error}", file=sys.stderr)
+        print(
+            f"warning: could not read {config.name}'s deployed templates, update hazards not checked: {error}",
+            file=sys.stderr,
+        )
         return []
     return stack_hazards(config.name, new_stacks, deployed)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--env", default="", help="environment(s), comma-separated; default: all")
     parser.add_argument("--base", default=None, help="git ref of the offline baseline (default: merge base with main)")
-    parser.add_argument("--offline", action="store_true", help="compare with the git baseline even when credentials exist")
+    parser.add_argument(
+        "--offline", action="store_true", help="compare with the git baseline even when credentials exist"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory (default: cdk.diff)")
     parser.add_argument("--fail-on", choices=("none", "broadening", "security", "any"), default="none")
     parser.add_argument("--project-dir", type=Path, default=Path.cwd(), help=argparse.SUPPRESS)
@@ -268,22 +306,39 @@ def main(argv: list[str] | None = None) -> int:
         text = result.markdown(baseline_label, label)
         (out / f"{result.environment}-diff.md").write_text(text, encoding="utf-8")
         (out / f"{result.environment}-summary.json").write_text(
-            json.dumps({"baseline": baseline_label, "current": label, **result.summary.to_json(),
-                        "stacks_with_differences": result.stacks_with_differences,
-                        "update_hazards": [hazard.message for hazard in result.hazards]}, indent=2, default=str) + "\n",
+            json.dumps(
+                {
+                    "baseline": baseline_label,
+                    "current": label,
+                    **result.summary.to_json(),
+                    "stacks_with_differences": result.stacks_with_differences,
+                    "update_hazards": [hazard.message for hazard in result.hazards],
+                },
+                indent=2,
+                default=str,
+            )
+            + "\n",
             encoding="utf-8",
         )
         print(text)
         summary = result.summary
-        if (args.fail_on == "broadening" and summary.broadening) or (args.fail_on == "security" and summary.changes) or (
-            args.fail_on == "any" and (result.stacks_with_differences or summary.removed_stacks)
+        if (
+            (args.fail_on == "broadening" and summary.broadening)
+            or (args.fail_on == "security" and summary.changes)
+            or (args.fail_on == "any" and (result.stacks_with_differences or summary.removed_stacks))
         ):
             status, fail_on_met = max(status, 2), True
         if result.hazards:
             status = HAZARD_STATUS
-    shown = ", ".join(f"{out.relative_to(project_dir) if out.is_relative_to(project_dir) else out}/{r.environment}-diff.md" for r in results)
+    shown = ", ".join(
+        f"{out.relative_to(project_dir) if out.is_relative_to(project_dir) else out}/{r.environment}-diff.md"
+        for r in results
+    )
     failing = (f"; failing: --fail-on {args.fail_on} is met" if fail_on_met else "") + (
-        "; failing: update hazard(s) found, the deploy would fail (see the top of the report)" if status == HAZARD_STATUS else "")
+        "; failing: update hazard(s) found, the deploy would fail (see the top of the report)"
+        if status == HAZARD_STATUS
+        else ""
+    )
     print(f"Written: {shown}{failing}", file=sys.stderr)
     return status
 

@@ -18,7 +18,7 @@ import argparse
 import getpass
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 EXPERIMENT = "infrastructure-deployments"
 
@@ -44,11 +44,19 @@ def mlflow_client_environment(*, region: str | None, profile: str | None) -> Non
 
 
 def record(
-    *, environment: str, commit: str, tracking_uri: str | None, stacks: list[str],
-    region: str | None = None, profile: str | None = None,
+    *,
+    environment: str,
+    commit: str,
+    tracking_uri: str | None,
+    stacks: list[str],
+    region: str | None = None,
+    profile: str | None = None,
 ) -> bool:
     if not tracking_uri:
-        print(f"warning: no MLflow tracking URI for {environment}; deployment of {commit[:12]} not recorded", file=sys.stderr)
+        print(
+            f"warning: no MLflow tracking URI for {environment}; deployment of {commit[:12]} not recorded",
+            file=sys.stderr,
+        )
         return False
     mlflow_client_environment(region=region, profile=profile)
     try:
@@ -67,21 +75,24 @@ def record(
                 "kit.deployed_commit": commit,
                 "kit.stacks": ",".join(stacks),
                 "kit.deployed_by": _who(),
-                "kit.deployed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "kit.deployed_at": datetime.now(UTC).isoformat(timespec="seconds"),
             },
         )
         client.set_terminated(run.info.run_id, status="FINISHED")
-    except Exception as error:  # noqa: BLE001 - best effort by design
+    except Exception as error:
         print(f"warning: could not record the deployment in MLflow ({tracking_uri}): {error}", file=sys.stderr)
         return False
-    print(f"recorded deployment {environment}@{commit[:12]} in MLflow run {run.info.run_id} ({EXPERIMENT})", file=sys.stderr)
+    print(
+        f"recorded deployment {environment}@{commit[:12]} in MLflow run {run.info.run_id} ({EXPERIMENT})",
+        file=sys.stderr,
+    )
     return True
 
 
 def _who() -> str:
     try:
         return os.environ.get("GITHUB_ACTOR") or getpass.getuser()
-    except Exception:  # noqa: BLE001
+    except Exception:
         return "unknown"
 
 
@@ -94,8 +105,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region")
     parser.add_argument("--profile")
     args = parser.parse_args(argv)
-    ok = record(environment=args.env, commit=args.commit, tracking_uri=args.tracking_uri,
-                stacks=args.stack or [f"{args.env}/*"], region=args.region, profile=args.profile)
+    ok = record(
+        environment=args.env,
+        commit=args.commit,
+        tracking_uri=args.tracking_uri,
+        stacks=args.stack or [f"{args.env}/*"],
+        region=args.region,
+        profile=args.profile,
+    )
     return 0 if ok else 1
 
 

@@ -56,12 +56,21 @@ def deployed_version(config, tracking_uri: str):
     return settings, agent_version(settings, specs), specs
 
 
-def register(*, config, tracking_uri: str | None, commit: str | None = None, region: str | None = None,
-             profile: str | None = None) -> str | None:
+def register(
+    *,
+    config,
+    tracking_uri: str | None,
+    commit: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+) -> str | None:
     """The registered version's LoggedModel id, or None (warned) when it could not be registered."""
     if not tracking_uri:
-        print(f"warning: no MLflow tracking URI for {config.name}; agent version not registered "
-              "(the runtime registers it itself)", file=sys.stderr)
+        print(
+            f"warning: no MLflow tracking URI for {config.name}; agent version not registered "
+            "(the runtime registers it itself)",
+            file=sys.stderr,
+        )
         return None
     mlflow_client_environment(region=region, profile=profile)
     try:
@@ -75,13 +84,19 @@ def register(*, config, tracking_uri: str | None, commit: str | None = None, reg
         experiment_id = experiment.experiment_id if experiment else client.create_experiment(settings.experiment_name)
         tags = {"agent.registered_by": "deploy", **({"mlflow.source.git.commit": commit} if commit else {})}
         model_id, created = register_version(client, experiment_id, settings, version, specs, tags=tags)
-    except Exception as error:  # noqa: BLE001 - best effort by design
-        print(f"warning: could not register the agent version in MLflow ({tracking_uri}): {error}; "
-              "the runtime registers it itself", file=sys.stderr)
+    except Exception as error:
+        print(
+            f"warning: could not register the agent version in MLflow ({tracking_uri}): {error}; "
+            "the runtime registers it itself",
+            file=sys.stderr,
+        )
         return None
     what = "registered" if created else "already registered"
-    print(f"agent version {version} {what}: LoggedModel {model_id} in experiment "
-          f"{settings.experiment_name} ({experiment_id})", file=sys.stderr)
+    print(
+        f"agent version {version} {what}: LoggedModel {model_id} in experiment "
+        f"{settings.experiment_name} ({experiment_id})",
+        file=sys.stderr,
+    )
     return model_id
 
 
@@ -99,8 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 1
-    model_id = register(config=config, tracking_uri=args.tracking_uri, commit=args.commit, region=config.region,
-                        profile=args.profile)
+    model_id = register(
+        config=config, tracking_uri=args.tracking_uri, commit=args.commit, region=config.region, profile=args.profile
+    )
     return 0 if model_id else 1
 
 

@@ -33,11 +33,11 @@ CATEGORIES = {
 
 @dataclass(frozen=True)
 class Change:
-    category: str      # a key of CATEGORIES
-    stack: str         # CloudFormation stack name, e.g. dev-Network
-    resource: str      # logical id (or rule id for acknowledgments)
+    category: str  # a key of CATEGORIES
+    stack: str  # CloudFormation stack name, e.g. dev-Network
+    resource: str  # logical id (or rule id for acknowledgments)
     message: str
-    broadening: bool = False   # widens access or removes a control: review with care
+    broadening: bool = False  # widens access or removes a control: review with care
 
     def line(self) -> str:
         flag = "[broadening] " if self.broadening else ""
@@ -45,6 +45,7 @@ class Change:
 
 
 # --- rendering CloudFormation values ---------------------------------------------------------
+
 
 def render(value: object) -> str:
     """A short, stable text for a template value, intrinsics included."""
@@ -54,8 +55,12 @@ def render(value: object) -> str:
         return json.dumps(value)
     if isinstance(value, list):
         return "[" + ", ".join(render(item) for item in value) + "]"
-    if isinstance(value, dict) and len(value) == 1 and (next(iter(value)) == "Ref" or next(iter(value)).startswith("Fn::")):
-        (key, arg), = value.items()
+    if (
+        isinstance(value, dict)
+        and len(value) == 1
+        and (next(iter(value)) == "Ref" or next(iter(value)).startswith("Fn::"))
+    ):
+        ((key, arg),) = value.items()
         if key == "Ref":
             return f"Ref({arg})"
         if key == "Fn::GetAtt":
@@ -128,8 +133,7 @@ def _statements(template: dict) -> dict[tuple[str, str], dict[str, dict]]:
     for logical_id, resource in (template.get("Resources") or {}).items():
         properties = resource.get("Properties") or {}
         documents = [
-            (label, properties.get(path[0]))
-            for path, label in _POLICY_DOCUMENTS.get(resource.get("Type"), [])
+            (label, properties.get(path[0])) for path, label in _POLICY_DOCUMENTS.get(resource.get("Type"), [])
         ]
         if resource.get("Type") == "AWS::IAM::Role":
             for policy in properties.get("Policies") or []:
@@ -146,12 +150,16 @@ def _describe_statement(statement: dict) -> str:
     parts = [str(statement.get("Effect", "?"))]
     for key in ("Action", "NotAction"):
         if key in statement:
-            parts.append(("NOT " if key == "NotAction" else "") + ", ".join(render(a) for a in _as_list(statement[key])))
+            parts.append(
+                ("NOT " if key == "NotAction" else "") + ", ".join(render(a) for a in _as_list(statement[key]))
+            )
     if "Principal" in statement:
         parts.append("to " + render(statement["Principal"]))
     for key in ("Resource", "NotResource"):
         if key in statement:
-            parts.append(("on NOT " if key == "NotResource" else "on ") + ", ".join(render(r) for r in _as_list(statement[key])))
+            parts.append(
+                ("on NOT " if key == "NotResource" else "on ") + ", ".join(render(r) for r in _as_list(statement[key]))
+            )
     if "Condition" in statement:
         parts.append("if " + render(statement["Condition"]))
     return " ".join(parts)
@@ -166,25 +174,52 @@ def _iam_changes(stack: str, before: dict, after: dict) -> list[Change]:
         was, now = old.get(key, {}), new.get(key, {})
         for canonical in sorted(set(now) - set(was)):
             statement = now[canonical]
-            changes.append(Change(category, stack, logical_id, f"{label}: + {_describe_statement(statement)}",
-                                  broadening=statement.get("Effect") == "Allow"))
+            changes.append(
+                Change(
+                    category,
+                    stack,
+                    logical_id,
+                    f"{label}: + {_describe_statement(statement)}",
+                    broadening=statement.get("Effect") == "Allow",
+                )
+            )
         for canonical in sorted(set(was) - set(now)):
             statement = was[canonical]
-            changes.append(Change(category, stack, logical_id, f"{label}: - {_describe_statement(statement)}",
-                                  broadening=statement.get("Effect") == "Deny"))
-    for logical_id, resource in _diff_typed(before, after, "AWS::IAM::Role", ("ManagedPolicyArns", "PermissionsBoundary")):
+            changes.append(
+                Change(
+                    category,
+                    stack,
+                    logical_id,
+                    f"{label}: - {_describe_statement(statement)}",
+                    broadening=statement.get("Effect") == "Deny",
+                )
+            )
+    for _, resource in _diff_typed(before, after, "AWS::IAM::Role", ("ManagedPolicyArns", "PermissionsBoundary")):
         changes.append(resource.with_stack(stack))
     for logical_id in sorted(set(_resources(after, "AWS::IAM::Role")) - set(_resources(before, "AWS::IAM::Role"))):
         changes.append(Change("iam", stack, logical_id, "new IAM role"))
     for logical_id in sorted(set(_resources(before, "AWS::IAM::Role")) - set(_resources(after, "AWS::IAM::Role"))):
         changes.append(Change("iam", stack, logical_id, "IAM role removed"))
-    for logical_id, resource in _diff_typed(before, after, "AWS::Lambda::Permission", ("Action", "Principal", "FunctionUrlAuthType", "SourceArn", "SourceAccount")):
+    for _, resource in _diff_typed(
+        before,
+        after,
+        "AWS::Lambda::Permission",
+        ("Action", "Principal", "FunctionUrlAuthType", "SourceArn", "SourceAccount"),
+    ):
         changes.append(resource.with_stack(stack))
-    for logical_id in sorted(set(_resources(after, "AWS::Lambda::Permission")) - set(_resources(before, "AWS::Lambda::Permission"))):
+    for logical_id in sorted(
+        set(_resources(after, "AWS::Lambda::Permission")) - set(_resources(before, "AWS::Lambda::Permission"))
+    ):
         props = _resources(after, "AWS::Lambda::Permission")[logical_id].get("Properties", {})
-        changes.append(Change("iam", stack, logical_id,
-                              f"new Lambda permission: {render(props.get('Action'))} to {render(props.get('Principal'))}",
-                              broadening=True))
+        changes.append(
+            Change(
+                "iam",
+                stack,
+                logical_id,
+                f"new Lambda permission: {render(props.get('Action'))} to {render(props.get('Principal'))}",
+                broadening=True,
+            )
+        )
     return changes
 
 
@@ -200,20 +235,31 @@ class _PropertyChange:
 
 
 _BROADENING_VALUES = {
-    ("AuthType", "NONE"), ("FunctionUrlAuthType", "NONE"), ("Scheme", "internet-facing"),
-    ("MapPublicIpOnLaunch", "true"), ("EnableKeyRotation", "false"), ("Enabled", "false"),
-    ("EnableNetworkIsolation", "false"), ("PrivateDnsEnabled", "false"),
+    ("AuthType", "NONE"),
+    ("FunctionUrlAuthType", "NONE"),
+    ("Scheme", "internet-facing"),
+    ("MapPublicIpOnLaunch", "true"),
+    ("EnableKeyRotation", "false"),
+    ("Enabled", "false"),
+    ("EnableNetworkIsolation", "false"),
+    ("PrivateDnsEnabled", "false"),
 }
 
 _CATEGORY_OF_TYPE = {
-    "AWS::IAM::Role": "iam", "AWS::Lambda::Permission": "iam",
-    "AWS::KMS::Key": "kms", "AWS::KMS::Alias": "kms",
-    "AWS::SageMaker::EndpointConfig": "capacity", "AWS::ApplicationAutoScaling::ScalableTarget": "capacity",
-    "AWS::ECS::Service": "capacity", "AWS::Lambda::Function": "capacity",
+    "AWS::IAM::Role": "iam",
+    "AWS::Lambda::Permission": "iam",
+    "AWS::KMS::Key": "kms",
+    "AWS::KMS::Alias": "kms",
+    "AWS::SageMaker::EndpointConfig": "capacity",
+    "AWS::ApplicationAutoScaling::ScalableTarget": "capacity",
+    "AWS::ECS::Service": "capacity",
+    "AWS::Lambda::Function": "capacity",
 }
 
 
-def _diff_typed(before: dict, after: dict, resource_type: str, properties: tuple[str, ...]) -> list[tuple[str, _PropertyChange]]:
+def _diff_typed(
+    before: dict, after: dict, resource_type: str, properties: tuple[str, ...]
+) -> list[tuple[str, _PropertyChange]]:
     """Changed watched properties of resources present in both templates."""
     category = _CATEGORY_OF_TYPE.get(resource_type, "network")
     old, new = _resources(before, resource_type), _resources(after, resource_type)
@@ -226,20 +272,32 @@ def _diff_typed(before: dict, after: dict, resource_type: str, properties: tuple
                 shown_new = render(now.get(name)) if name in now else "(unset)"
                 shown_old = render(was.get(name)) if name in was else "(unset)"
                 broadening = (name, shown_new.lower()) in _BROADENING_VALUES
-                result.append((logical_id, _PropertyChange(category, logical_id, f"{name}: {shown_old} -> {shown_new}", broadening)))
+                result.append(
+                    (
+                        logical_id,
+                        _PropertyChange(category, logical_id, f"{name}: {shown_old} -> {shown_new}", broadening),
+                    )
+                )
     return result
 
 
 # --- security groups -------------------------------------------------------------------------
 
-_PEERS = ("CidrIp", "CidrIpv6", "SourceSecurityGroupId", "SourcePrefixListId", "DestinationSecurityGroupId",
-          "DestinationPrefixListId", "SourceSecurityGroupName")
+_PEERS = (
+    "CidrIp",
+    "CidrIpv6",
+    "SourceSecurityGroupId",
+    "SourcePrefixListId",
+    "DestinationSecurityGroupId",
+    "DestinationPrefixListId",
+    "SourceSecurityGroupName",
+)
 
 
 @dataclass(frozen=True)
 class _Rule:
     group: str
-    direction: str   # ingress | egress
+    direction: str  # ingress | egress
     protocol: str
     ports: str
     peer_kind: str
@@ -258,8 +316,11 @@ def _rule(group: str, direction: str, rule: dict) -> _Rule:
     protocol = render(rule.get("IpProtocol", "?"))
     protocol = "all" if protocol in ("-1", "all") else protocol
     low, high = rule.get("FromPort"), rule.get("ToPort")
-    ports = "all ports" if protocol == "all" or (low in (None, -1) and high in (None, -1)) else (
-        f"port {render(low)}" if low == high else f"ports {render(low)}-{render(high)}")
+    ports = (
+        "all ports"
+        if protocol == "all" or (low in (None, -1) and high in (None, -1))
+        else (f"port {render(low)}" if low == high else f"ports {render(low)}-{render(high)}")
+    )
     peer_kind = next((key for key in _PEERS if key in rule), "none")
     peer = render(rule.get(peer_kind, "?"))
     return _Rule(group, direction, protocol, ports, peer_kind, peer)
@@ -281,7 +342,10 @@ def _security_group_rules(template: dict) -> set[_Rule]:
         for direction, key in (("ingress", "SecurityGroupIngress"), ("egress", "SecurityGroupEgress")):
             for rule in _as_list(properties.get(key)):
                 rules.add(_rule(logical_id, direction, rule))
-    for direction, resource_type in (("ingress", "AWS::EC2::SecurityGroupIngress"), ("egress", "AWS::EC2::SecurityGroupEgress")):
+    for direction, resource_type in (
+        ("ingress", "AWS::EC2::SecurityGroupIngress"),
+        ("egress", "AWS::EC2::SecurityGroupEgress"),
+    ):
         for resource in _resources(template, resource_type).values():
             properties = resource.get("Properties") or {}
             rules.add(_rule(_group_ref(properties.get("GroupId")), direction, properties))
@@ -324,12 +388,34 @@ def _security_group_changes(stack: str, before: dict, after: dict) -> list[Chang
 # --- KMS, network paths, capacity ------------------------------------------------------------
 
 _WATCHED = {
-    "AWS::KMS::Key": ("EnableKeyRotation", "RotationPeriodInDays", "Enabled", "KeySpec", "KeyUsage", "PendingWindowInDays"),
+    "AWS::KMS::Key": (
+        "EnableKeyRotation",
+        "RotationPeriodInDays",
+        "Enabled",
+        "KeySpec",
+        "KeyUsage",
+        "PendingWindowInDays",
+    ),
     "AWS::EC2::VPC": ("CidrBlock",),
     "AWS::EC2::Subnet": ("CidrBlock", "MapPublicIpOnLaunch", "VpcId"),
-    "AWS::EC2::Route": ("DestinationCidrBlock", "DestinationIpv6CidrBlock", "GatewayId", "NatGatewayId",
-                        "TransitGatewayId", "VpcPeeringConnectionId", "VpcEndpointId", "InstanceId"),
-    "AWS::EC2::VPCEndpoint": ("ServiceName", "VpcEndpointType", "PrivateDnsEnabled", "SecurityGroupIds", "SubnetIds", "RouteTableIds"),
+    "AWS::EC2::Route": (
+        "DestinationCidrBlock",
+        "DestinationIpv6CidrBlock",
+        "GatewayId",
+        "NatGatewayId",
+        "TransitGatewayId",
+        "VpcPeeringConnectionId",
+        "VpcEndpointId",
+        "InstanceId",
+    ),
+    "AWS::EC2::VPCEndpoint": (
+        "ServiceName",
+        "VpcEndpointType",
+        "PrivateDnsEnabled",
+        "SecurityGroupIds",
+        "SubnetIds",
+        "RouteTableIds",
+    ),
     "AWS::ElasticLoadBalancingV2::LoadBalancer": ("Scheme", "SecurityGroups", "Subnets"),
     "AWS::ElasticLoadBalancingV2::Listener": ("Port", "Protocol", "SslPolicy", "Certificates"),
     "AWS::Lambda::Url": ("AuthType", "Cors"),
@@ -339,13 +425,28 @@ _WATCHED = {
     "AWS::Lambda::Function": ("ReservedConcurrentExecutions", "VpcConfig"),
 }
 # Types whose appearance or removal is itself a network-path change.
-_NETWORK_TYPES = ("AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::Route", "AWS::EC2::VPCEndpoint",
-                  "AWS::EC2::InternetGateway", "AWS::EC2::NatGateway", "AWS::EC2::VPCGatewayAttachment",
-                  "AWS::EC2::EgressOnlyInternetGateway", "AWS::EC2::TransitGatewayAttachment",
-                  "AWS::EC2::VPCPeeringConnection", "AWS::ElasticLoadBalancingV2::LoadBalancer",
-                  "AWS::ElasticLoadBalancingV2::Listener", "AWS::Lambda::Url")
-_INTERNET_PATHS = ("AWS::EC2::InternetGateway", "AWS::EC2::NatGateway", "AWS::EC2::VPCGatewayAttachment",
-                   "AWS::EC2::EgressOnlyInternetGateway", "AWS::EC2::VPCPeeringConnection")
+_NETWORK_TYPES = (
+    "AWS::EC2::VPC",
+    "AWS::EC2::Subnet",
+    "AWS::EC2::Route",
+    "AWS::EC2::VPCEndpoint",
+    "AWS::EC2::InternetGateway",
+    "AWS::EC2::NatGateway",
+    "AWS::EC2::VPCGatewayAttachment",
+    "AWS::EC2::EgressOnlyInternetGateway",
+    "AWS::EC2::TransitGatewayAttachment",
+    "AWS::EC2::VPCPeeringConnection",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "AWS::ElasticLoadBalancingV2::Listener",
+    "AWS::Lambda::Url",
+)
+_INTERNET_PATHS = (
+    "AWS::EC2::InternetGateway",
+    "AWS::EC2::NatGateway",
+    "AWS::EC2::VPCGatewayAttachment",
+    "AWS::EC2::EgressOnlyInternetGateway",
+    "AWS::EC2::VPCPeeringConnection",
+)
 
 
 def _short_type(resource_type: str) -> str:
@@ -368,12 +469,26 @@ def _resource_changes(stack: str, before: dict, after: dict) -> list[Change]:
         category = "kms" if resource_type == "AWS::KMS::Key" else "network"
         old, new = _resources(before, resource_type), _resources(after, resource_type)
         for logical_id in sorted(set(new) - set(old)):
-            changes.append(Change(category, stack, logical_id, _describe_new(new[logical_id]),
-                                  broadening=resource_type in _INTERNET_PATHS
-                                  or (new[logical_id].get("Properties") or {}).get("Scheme") == "internet-facing"))
+            changes.append(
+                Change(
+                    category,
+                    stack,
+                    logical_id,
+                    _describe_new(new[logical_id]),
+                    broadening=resource_type in _INTERNET_PATHS
+                    or (new[logical_id].get("Properties") or {}).get("Scheme") == "internet-facing",
+                )
+            )
         for logical_id in sorted(set(old) - set(new)):
-            changes.append(Change(category, stack, logical_id, f"{_short_type(resource_type)} removed",
-                                  broadening=resource_type == "AWS::KMS::Key"))
+            changes.append(
+                Change(
+                    category,
+                    stack,
+                    logical_id,
+                    f"{_short_type(resource_type)} removed",
+                    broadening=resource_type == "AWS::KMS::Key",
+                )
+            )
     return changes
 
 
@@ -391,23 +506,44 @@ def _capacity_changes(stack: str, before: dict, after: dict) -> list[Change]:
     for name in sorted(set(old) | set(new)):
         if name not in old:
             variant = new[name]
-            changes.append(Change("capacity", stack, f"variant {name}",
-                                  f"new variant: {render(variant.get('InstanceType'))} x {render(variant.get('InitialInstanceCount'))}, "
-                                  f"weight {render(variant.get('InitialVariantWeight'))}"))
+            changes.append(
+                Change(
+                    "capacity",
+                    stack,
+                    f"variant {name}",
+                    f"new variant: {render(variant.get('InstanceType'))} x {render(variant.get('InitialInstanceCount'))}, "
+                    f"weight {render(variant.get('InitialVariantWeight'))}",
+                )
+            )
             continue
         if name not in new:
             changes.append(Change("capacity", stack, f"variant {name}", "variant removed"))
             continue
-        for key in ("InstanceType", "InitialInstanceCount", "InitialVariantWeight", "ServerlessConfig", "ManagedInstanceScaling"):
+        for key in (
+            "InstanceType",
+            "InitialInstanceCount",
+            "InitialVariantWeight",
+            "ServerlessConfig",
+            "ManagedInstanceScaling",
+        ):
             if _key(old[name].get(key)) != _key(new[name].get(key)):
-                changes.append(Change("capacity", stack, f"variant {name}",
-                                      f"{key}: {render(old[name].get(key))} -> {render(new[name].get(key))}"))
+                changes.append(
+                    Change(
+                        "capacity",
+                        stack,
+                        f"variant {name}",
+                        f"{key}: {render(old[name].get(key))} -> {render(new[name].get(key))}",
+                    )
+                )
     return changes
 
 
 # --- acknowledgments -------------------------------------------------------------------------
 
-def _acknowledgment_changes(environment: str, before: list[ComplianceRow] | None, after: list[ComplianceRow] | None) -> list[Change]:
+
+def _acknowledgment_changes(
+    environment: str, before: list[ComplianceRow] | None, after: list[ComplianceRow] | None
+) -> list[Change]:
     if after is None:
         return []
 
@@ -418,19 +554,36 @@ def _acknowledgment_changes(environment: str, before: list[ComplianceRow] | None
     changes = []
     for key in sorted(set(new) - set(old)):
         row = new[key]
-        changes.append(Change("acknowledgments", environment, row.rule_id,
-                              f"newly acknowledged on {row.resource_path}: {row.reason}", broadening=True))
+        changes.append(
+            Change(
+                "acknowledgments",
+                environment,
+                row.rule_id,
+                f"newly acknowledged on {row.resource_path}: {row.reason}",
+                broadening=True,
+            )
+        )
     for key in sorted(set(old) - set(new)):
         row = old[key]
-        changes.append(Change("acknowledgments", environment, row.rule_id, f"acknowledgment removed from {row.resource_path}"))
+        changes.append(
+            Change("acknowledgments", environment, row.rule_id, f"acknowledgment removed from {row.resource_path}")
+        )
     for row in after:
         if row.status == "UNACKNOWLEDGED":
-            changes.append(Change("acknowledgments", environment, row.rule_id,
-                                  f"UNACKNOWLEDGED finding on {row.resource_path} (the governance gate fails)", broadening=True))
+            changes.append(
+                Change(
+                    "acknowledgments",
+                    environment,
+                    row.rule_id,
+                    f"UNACKNOWLEDGED finding on {row.resource_path} (the governance gate fails)",
+                    broadening=True,
+                )
+            )
     return changes
 
 
 # --- the summary -----------------------------------------------------------------------------
+
 
 @dataclass
 class Summary:

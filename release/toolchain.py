@@ -53,8 +53,13 @@ def head_commit(project_dir: Path) -> str:
 
 def dirty_paths(project_dir: Path) -> list[str]:
     """Modified, staged or untracked (not ignored) paths; empty for a clean working tree."""
-    result = subprocess.run(["git", "status", "--porcelain", "--untracked-files=normal"], cwd=project_dir,
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=normal"],
+        cwd=project_dir,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return [line[3:] for line in result.stdout.splitlines() if line.strip()]
 
 

@@ -37,22 +37,22 @@ NO_GUARDRAILS = "inference.deployment.strategy: none"
 _GUARDRAIL_POLICIES = ("BlueGreenUpdatePolicy", "RollingUpdatePolicy")
 _SAGEMAKER_VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 _RESOURCE_ID = re.compile(r"^endpoint/(?P<endpoint>[^/]+)/variant/(?P<variant>[^/]+)$")
-_ENDPOINT_REF = "\x00endpoint:{}\x00"   # placeholder for a reference to an endpoint resource
+_ENDPOINT_REF = "\x00endpoint:{}\x00"  # placeholder for a reference to an endpoint resource
 
 
 @dataclass(frozen=True)
 class EndpointShape:
     """One AWS::SageMaker::Endpoint: its variants (name -> instance type) and which are autoscaled."""
 
-    key: str                    # the EndpointName when literal, else "logical id <Id>"
+    key: str  # the EndpointName when literal, else "logical id <Id>"
     logical_id: str
-    variants: dict[str, object] = field(default_factory=dict)   # InstanceType (str, or an intrinsic)
+    variants: dict[str, object] = field(default_factory=dict)  # InstanceType (str, or an intrinsic)
     registered: frozenset[str] = frozenset()
-    deployment_policy: str | None = None    # BlueGreenUpdatePolicy | RollingUpdatePolicy in its DeploymentConfig
+    deployment_policy: str | None = None  # BlueGreenUpdatePolicy | RollingUpdatePolicy in its DeploymentConfig
     has_deployment_config: bool = False
     retain_deployment_config: bool = False
 
-    def guardrails_for_update_from(self, old: "EndpointShape") -> str | None:
+    def guardrails_for_update_from(self, old: EndpointShape) -> str | None:
         """The guardrail policy an update from `old` to this shape runs with, or None.
 
         UpdateEndpoint gets this (the new) template's DeploymentConfig; without one it reuses the
@@ -68,11 +68,11 @@ class Hazard:
     environment: str
     stack: str
     endpoint: str
-    variant: str               # for "variant_names": the added and removed names, comma-separated
-    kind: str                  # "instance_type" | "removed" | "variant_names"
+    variant: str  # for "variant_names": the added and removed names, comma-separated
+    kind: str  # "instance_type" | "removed" | "variant_names"
     before: object
     after: object = None
-    guardrails: str | None = None   # the update's guardrail policy (BlueGreenUpdatePolicy, ...), if any
+    guardrails: str | None = None  # the update's guardrail policy (BlueGreenUpdatePolicy, ...), if any
 
     @property
     def message(self) -> str:
@@ -86,9 +86,11 @@ class Hazard:
         elif self.guardrails:
             # Removing a variant also changes the variant names, which a guardrail update refuses.
             change = "the variant is removed"
-            step2 = (f"remove the variant, and deploy with `{NO_GUARDRAILS}` (the endpoint updates with a "
-                     f"{self.guardrails}, which requires the same variant names: {GUARDRAILS_EXCLUSIONS}); "
-                     "3) set `inference.deployment.strategy` back, and deploy")
+            step2 = (
+                f"remove the variant, and deploy with `{NO_GUARDRAILS}` (the endpoint updates with a "
+                f"{self.guardrails}, which requires the same variant names: {GUARDRAILS_EXCLUSIONS}); "
+                "3) set `inference.deployment.strategy` back, and deploy"
+            )
         else:
             change = "the variant is removed"
             step2 = "remove the variant, and deploy"
@@ -104,10 +106,14 @@ class Hazard:
         before, after = list(self.before), list(self.after)
         added = [name for name in after if name not in before]
         removed = [name for name in before if name not in after]
-        change = "; ".join(part for part in (
-            f"adds {', '.join(map(repr, added))}" if added else "",
-            f"removes {', '.join(map(repr, removed))}" if removed else "",
-        ) if part)
+        change = "; ".join(
+            part
+            for part in (
+                f"adds {', '.join(map(repr, added))}" if added else "",
+                f"removes {', '.join(map(repr, removed))}" if removed else "",
+            )
+            if part
+        )
         return (
             f"{self.environment}/{self.stack}: endpoint {self.endpoint}: the update {change} (variants {before} -> {after}) "
             f"while the endpoint updates with deployment guardrails ({self.guardrails}); SageMaker requires the new endpoint "
@@ -153,7 +159,7 @@ def _render(value: object, endpoint_ids: set[str]) -> str | None:
         return None if any(part is None for part in rendered) else delimiter.join(rendered)
     if isinstance(value, dict) and "Fn::Sub" in value:
         body = value["Fn::Sub"]
-        if not isinstance(body, str):   # the [string, {variables}] form: variables may shadow names
+        if not isinstance(body, str):  # the [string, {variables}] form: variables may shadow names
             return None
 
         def substitute(match: re.Match) -> str:
@@ -178,7 +184,10 @@ def endpoint_shapes(template: dict) -> dict[str, EndpointShape]:
     registered: dict[str, set[str]] = {logical_id: set() for logical_id in endpoints}
     literal_names = {name: logical_id for logical_id, name in by_name.items()}
     for properties in _resources(template, "AWS::ApplicationAutoScaling::ScalableTarget").values():
-        if properties.get("ServiceNamespace") != "sagemaker" or properties.get("ScalableDimension") != _SAGEMAKER_VARIANT_DIMENSION:
+        if (
+            properties.get("ServiceNamespace") != "sagemaker"
+            or properties.get("ScalableDimension") != _SAGEMAKER_VARIANT_DIMENSION
+        ):
             continue
         rendered = _render(properties.get("ResourceId"), ids)
         match = _RESOURCE_ID.match(rendered or "")
@@ -200,10 +209,16 @@ def endpoint_shapes(template: dict) -> dict[str, EndpointShape]:
         }
         key = by_name[logical_id]
         deployment = properties.get("DeploymentConfig")
-        policy = next((name for name in _GUARDRAIL_POLICIES if isinstance(deployment, dict) and deployment.get(name)), None)
+        policy = next(
+            (name for name in _GUARDRAIL_POLICIES if isinstance(deployment, dict) and deployment.get(name)), None
+        )
         shapes[key] = EndpointShape(
-            key, logical_id, variants, frozenset(registered[logical_id]),
-            deployment_policy=policy, has_deployment_config=deployment is not None,
+            key,
+            logical_id,
+            variants,
+            frozenset(registered[logical_id]),
+            deployment_policy=policy,
+            has_deployment_config=deployment is not None,
             retain_deployment_config=properties.get("RetainDeploymentConfig") in (True, "true"),
         )
     return shapes
@@ -224,18 +239,40 @@ def find_hazards(baseline: dict | None, new: dict, *, environment: str, stack: s
         if current is None:
             continue
         guardrails = current.guardrails_for_update_from(old)
-        covered = set()   # removed registered variants: their hazard already carries the guardrails step
+        covered = set()  # removed registered variants: their hazard already carries the guardrails step
         for variant in sorted(old.registered):
             if variant not in old.variants:
                 continue
             if variant not in current.variants:
-                hazards.append(Hazard(environment, stack, key, variant, "removed", old.variants[variant], guardrails=guardrails))
+                hazards.append(
+                    Hazard(environment, stack, key, variant, "removed", old.variants[variant], guardrails=guardrails)
+                )
                 covered.add(variant)
             elif current.variants[variant] != old.variants[variant]:
-                hazards.append(Hazard(environment, stack, key, variant, "instance_type", old.variants[variant], current.variants[variant]))
+                hazards.append(
+                    Hazard(
+                        environment,
+                        stack,
+                        key,
+                        variant,
+                        "instance_type",
+                        old.variants[variant],
+                        current.variants[variant],
+                    )
+                )
         if guardrails:
             changed = (set(old.variants) ^ set(current.variants)) - covered
             if changed:
-                hazards.append(Hazard(environment, stack, key, ", ".join(sorted(changed)), "variant_names",
-                                      tuple(old.variants), tuple(current.variants), guardrails=guardrails))
+                hazards.append(
+                    Hazard(
+                        environment,
+                        stack,
+                        key,
+                        ", ".join(sorted(changed)),
+                        "variant_names",
+                        tuple(old.variants),
+                        tuple(current.variants),
+                        guardrails=guardrails,
+                    )
+                )
     return hazards

@@ -15,8 +15,16 @@ from stacks.network_stack import NetworkStack
 
 class AgentStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, foundation: FoundationStack,
-        network: NetworkStack, inference: InferenceStack, mlflow: MlflowStack, **kwargs,
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        foundation: FoundationStack,
+        network: NetworkStack,
+        inference: InferenceStack,
+        mlflow: MlflowStack,
+        **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.agent = AgentService(
@@ -41,6 +49,12 @@ class AgentStack(Stack):
             CfnOutput(self, "FunctionUrl", value=compute.url.url, description="Agent API (SigV4 / AWS_IAM auth only)")
         else:
             scheme = "https" if config.agent.certificate_arn else "http"
-            CfnOutput(self, "LoadBalancerUrl", value=f"{scheme}://{compute.load_balancer.load_balancer_dns_name}",
-                      description="Agent API on the internal load balancer (reachable from the configured callers only)")
-        CfnOutput(self, "SessionBucket", value=self.agent.session_bucket.bucket_name, description="Agent conversation state")
+            CfnOutput(
+                self,
+                "LoadBalancerUrl",
+                value=f"{scheme}://{compute.load_balancer.load_balancer_dns_name}",
+                description="Agent API on the internal load balancer (reachable from the configured callers only)",
+            )
+        CfnOutput(
+            self, "SessionBucket", value=self.agent.session_bucket.bucket_name, description="Agent conversation state"
+        )

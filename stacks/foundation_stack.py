@@ -29,7 +29,8 @@ class FoundationStack(Stack):
         )
         # Retained with the other keys: losing it orphans every stored session (kit_constructs.caller_id_key).
         self.caller_ids = CallerIdKey(
-            self, "CallerIds",
+            self,
+            "CallerIds",
             CallerIdKeyProps(env_name=config.name, project=config.tags.Project, removal_policy=removal_policy(config)),
         )
         self.alarm_topic = sns.Topic(
@@ -51,7 +52,9 @@ class FoundationStack(Stack):
                 resources=[self.alarm_topic.topic_arn],
                 conditions={
                     "StringEquals": {"aws:SourceAccount": self.account},
-                    "ArnLike": {"aws:SourceArn": f"arn:{self.partition}:cloudwatch:{self.region}:{self.account}:alarm:*"},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{self.partition}:cloudwatch:{self.region}:{self.account}:alarm:*"
+                    },
                 },
             )
         )
@@ -77,10 +80,21 @@ class FoundationStack(Stack):
         )
         # The packs see a bucket's log target only within one stack; the buckets that log here live
         # in other stacks. Logging the log bucket itself would need yet another log bucket.
-        log_target = ("This is the environment's S3 server access log target; AWS advises against logging a log "
-                      "bucket to itself, and API access to it is recorded by CloudTrail.")
-        acknowledge(self.access_logs.bucket, {rule_id: log_target for rule_id in (
-            "AwsSolutions-S1", "HIPAA.Security-S3BucketLoggingEnabled", "NIST.800.53.R5-S3BucketLoggingEnabled")})
+        log_target = (
+            "This is the environment's S3 server access log target; AWS advises against logging a log "
+            "bucket to itself, and API access to it is recorded by CloudTrail."
+        )
+        acknowledge(
+            self.access_logs.bucket,
+            {
+                rule_id: log_target
+                for rule_id in (
+                    "AwsSolutions-S1",
+                    "HIPAA.Security-S3BucketLoggingEnabled",
+                    "NIST.800.53.R5-S3BucketLoggingEnabled",
+                )
+            },
+        )
 
 
 def removal_policy(config: EnvironmentConfig) -> RemovalPolicy:

@@ -13,8 +13,14 @@ from stacks.network_stack import NetworkStack
 
 class InferenceStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig,
-        foundation: FoundationStack, network: NetworkStack, **kwargs,
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        foundation: FoundationStack,
+        network: NetworkStack,
+        **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         keys = foundation.keys
@@ -33,6 +39,12 @@ class InferenceStack(Stack):
                 removal_policy=removal_policy(config),
             ),
         )
-        CfnOutput(self, "EndpointName", value=self.endpoint.endpoint_name, description="SageMaker endpoint the agent invokes")
-        CfnOutput(self, "DataCaptureBucket", value=self.endpoint.data_capture_bucket.bucket_name,
-                  description="Captured requests and responses (prefix capture/)")
+        CfnOutput(
+            self, "EndpointName", value=self.endpoint.endpoint_name, description="SageMaker endpoint the agent invokes"
+        )
+        CfnOutput(
+            self,
+            "DataCaptureBucket",
+            value=self.endpoint.data_capture_bucket.bucket_name,
+            description="Captured requests and responses (prefix capture/)",
+        )

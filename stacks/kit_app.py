@@ -17,6 +17,8 @@ from governance.policy import GovernancePolicy
 from kit_config import EnvironmentConfig
 from stacks.environment_stage import EnvironmentStage
 
+_PROJECT_DIR = Path(__file__).resolve().parent.parent
+
 
 @dataclass
 class KitApp:
@@ -46,7 +48,7 @@ def build_kit_app(app: App, configs: list[EnvironmentConfig]) -> KitApp:
     return KitApp(app=app, stages=stages, packs=enable_governance(app, policies))
 
 
-def cdk_json_context(project_dir: Path = Path(__file__).resolve().parent.parent) -> dict:
+def cdk_json_context(project_dir: Path = _PROJECT_DIR) -> dict:
     """The feature flags in cdk.json, for apps built outside the CDK CLI (tests, benchmarks).
 
     The CLI passes them to app.py; an `App()` built in-process must be given them, or it

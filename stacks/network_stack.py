@@ -35,7 +35,11 @@ class NetworkStack(Stack):
         # on the Mlflow stack.
         # A reused MLflow endpoint keeps the policy its owners gave it (docs/deploy-readiness.md).
         experiments = self.network.endpoints.get(AwsService.MLFLOW_EXPERIMENTS)
-        for statement in [] if experiments is None else mlflow_endpoint_policy(
-            self, config.mlflow, mlflow_resource_name(config.tags.Project, config.name), config.tags.as_dict()
+        for statement in (
+            []
+            if experiments is None
+            else mlflow_endpoint_policy(
+                self, config.mlflow, mlflow_resource_name(config.tags.Project, config.name), config.tags.as_dict()
+            )
         ):
             experiments.add_to_policy(statement)

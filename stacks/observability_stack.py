@@ -24,8 +24,14 @@ BUDGET_TAG_KEYS = ("Project", "Environment")
 
 class ObservabilityStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, foundation: FoundationStack,
-        inference: InferenceStack, **kwargs,
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        foundation: FoundationStack,
+        inference: InferenceStack,
+        **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         project = config.tags.Project
@@ -45,7 +51,8 @@ class ObservabilityStack(Stack):
                 cost_allocation_tags={key: tags[key] for key in BUDGET_TAG_KEYS},
                 emails=budget.recipients(config.alarms.email_subscriptions),
                 alarm_topic=AlarmTopicTarget(foundation.alarm_topic, foundation.keys.notifications)
-                if budget.notify_alarm_topic else None,
+                if budget.notify_alarm_topic
+                else None,
             ),
         )
         CfnOutput(self, "DashboardName", value=self.dashboard.dashboard_name, description="CloudWatch dashboard")

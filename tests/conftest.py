@@ -20,7 +20,6 @@ from stacks.kit_app import KitApp, build_kit_app, cdk_json_context  # noqa: E402
 from tests.helpers import ENVIRONMENTS  # noqa: E402
 
 
-
 @dataclass
 class SynthesizedKit:
     kit: KitApp
@@ -45,6 +44,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedKit:
             key = (stage.stage_name, stack.hierarchical_id.split("/")[-1])
             templates[key] = stack.template
             paths[key] = Path(stack.template_full_path)
-            properties[key] = json.loads(json.dumps({"tags": stack.tags, "termination_protection": stack.termination_protection}))
+            properties[key] = json.loads(
+                json.dumps({"tags": stack.tags, "termination_protection": stack.termination_protection})
+            )
     return SynthesizedKit(kit, outdir, {c.name: c for c in configs}, templates, paths, properties)
-

@@ -20,7 +20,11 @@ def cdk_synth(outdir: Path, *args: str, config_dir: Path | None = None) -> subpr
         env["KIT_CONFIG_DIR"] = str(config_dir)
     return subprocess.run(
         [str(CDK), "synth", "--quiet", "--output", str(outdir), *args, "**"],
-        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300,
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -56,7 +60,11 @@ def test_config_error_in_app_py_leaves_no_output_directory(tmp_path, broken_conf
     env = {**os.environ, "KIT_CONFIG_DIR": str(broken_config), "CDK_OUTDIR": str(outdir)}
     result = subprocess.run(
         [str(PROJECT_DIR / ".venv" / "bin" / "python"), "app.py"],
-        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120,
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr

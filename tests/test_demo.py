@@ -11,7 +11,9 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def test_demo_answers_and_traces_every_request():
-    result = subprocess.run([sys.executable, "tools/demo.py"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, "tools/demo.py"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=900
+    )
     last = result.stdout.strip().splitlines()[-1]
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert last == "demo ok requests=3 traces=3"

@@ -74,6 +74,7 @@ _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopba
 
 # -- statistics and the report line (pure; tests/tools/test_bench_agent.py) ----------------------
 
+
 @dataclass(frozen=True)
 class Summary:
     p50: float
@@ -81,7 +82,7 @@ class Summary:
     count: int
 
     @classmethod
-    def of(cls, values: list[float]) -> "Summary":
+    def of(cls, values: list[float]) -> Summary:
         if len(values) < 2:
             raise ValueError(f"need at least 2 samples for a p95, got {len(values)}")
         return cls(statistics.median(values), percentile(values, 95), len(values))
@@ -121,11 +122,20 @@ def report_from_output(stdout: str) -> dict:
     raise ValueError(f"no line with {REPORT_KEY!r} in the child's output:\n{stdout[-2000:]}")
 
 
-def report_line(*, p50_ratio: float, p95_ratio: float, cold_init_s: float, lambda_warm_overhead_ms: float,
-                conc32_p50_ratio: float, cpu_ms_per_turn: float) -> str:
-    return (f"agent_overhead p50_ratio={p50_ratio:.3f} p95_ratio={p95_ratio:.3f} cold_init_s={cold_init_s:.2f} "
-            f"lambda_warm_overhead_ms={lambda_warm_overhead_ms:.1f} conc32_p50_ratio={conc32_p50_ratio:.3f} "
-            f"cpu_ms_per_turn={cpu_ms_per_turn:.1f}")
+def report_line(
+    *,
+    p50_ratio: float,
+    p95_ratio: float,
+    cold_init_s: float,
+    lambda_warm_overhead_ms: float,
+    conc32_p50_ratio: float,
+    cpu_ms_per_turn: float,
+) -> str:
+    return (
+        f"agent_overhead p50_ratio={p50_ratio:.3f} p95_ratio={p95_ratio:.3f} cold_init_s={cold_init_s:.2f} "
+        f"lambda_warm_overhead_ms={lambda_warm_overhead_ms:.1f} conc32_p50_ratio={conc32_p50_ratio:.3f} "
+        f"cpu_ms_per_turn={cpu_ms_per_turn:.1f}"
+    )
 
 
 def ms(seconds: float) -> str:
@@ -152,8 +162,13 @@ def start_server(name: str, module: str, *args: str, env: dict | None = None, pr
 
     port = processes.free_port()
     url = f"http://127.0.0.1:{port}"
-    child = processes.start(name, processes.python_module(module, "--port", str(port), *args), url,
-                            env={**DUMMY_AWS, "PYTHONPATH": str(PROJECT_DIR), **(env or {})}, quiet=True)
+    child = processes.start(
+        name,
+        processes.python_module(module, "--port", str(port), *args),
+        url,
+        env={**DUMMY_AWS, "PYTHONPATH": str(PROJECT_DIR), **(env or {})},
+        quiet=True,
+    )
     processes.wait_until_ready(child, url + probe, 120)
     return child
 
@@ -202,7 +217,7 @@ class Stack:
         self.mlflow_db = scratch / "mlflow" / "mlflow.db"  # as local_runtime.mlflow_server lays it out
         self.children = []
 
-    def __enter__(self) -> "Stack":
+    def __enter__(self) -> Stack:
         from kit_config.loader import load_environment
         from kit_config.runtime_environment import runtime_environment
         from local_runtime import mlflow_server, processes
@@ -211,30 +226,58 @@ class Stack:
 
         try:
             mlflow_port = processes.free_port()
-            mlflow = processes.start("MLflow", mlflow_server.command("127.0.0.1", mlflow_port, self.scratch / "mlflow"),
-                                     f"http://127.0.0.1:{mlflow_port}", quiet=True)
+            mlflow = processes.start(
+                "MLflow",
+                mlflow_server.command("127.0.0.1", mlflow_port, self.scratch / "mlflow"),
+                f"http://127.0.0.1:{mlflow_port}",
+                quiet=True,
+            )
             self.children.append(mlflow)  # slowest to start: overlaps the others
             scripted = "local_runtime.model_servers.scripted"
-            model50 = self._keep(start_server("scripted model, 50 ms", scripted, "--scenario", "fixed_latency",
-                                              "--scenario-params", "latency_ms=50"))
-            model500 = self._keep(start_server("scripted model, 500 ms", scripted, "--scenario", "fixed_latency",
-                                               "--scenario-params", "latency_ms=500"))
+            model50 = self._keep(
+                start_server(
+                    "scripted model, 50 ms",
+                    scripted,
+                    "--scenario",
+                    "fixed_latency",
+                    "--scenario-params",
+                    "latency_ms=50",
+                )
+            )
+            model500 = self._keep(
+                start_server(
+                    "scripted model, 500 ms",
+                    scripted,
+                    "--scenario",
+                    "fixed_latency",
+                    "--scenario-params",
+                    "latency_ms=500",
+                )
+            )
             echo = self._keep(start_server("scripted model, echo", scripted))
             self.environment = load_environment("dev")
             endpoints = endpoints_from_environment(self.environment, {"primary": model50.url}) + [
                 LocalEndpoint(SLOW_ENDPOINT, (LocalVariant("AllTraffic", model500.url),)),
-                LocalEndpoint(ECHO_ENDPOINT, (LocalVariant("AllTraffic", echo.url),))]
+                LocalEndpoint(ECHO_ENDPOINT, (LocalVariant("AllTraffic", echo.url),)),
+            ]
             (self.scratch / "endpoints.json").write_text(dump_endpoints(endpoints))
-            self.emulator = self._keep(start_server("emulator", "local_runtime.emulator", "--endpoints-file",
-                                                    str(self.scratch / "endpoints.json")))
+            self.emulator = self._keep(
+                start_server(
+                    "emulator", "local_runtime.emulator", "--endpoints-file", str(self.scratch / "endpoints.json")
+                )
+            )
             processes.wait_until_ready(mlflow, mlflow_server.health_url("127.0.0.1", mlflow_port), 120)
             Stack.identity = LocalIdentity.create(self.scratch / "identity")
-            deployed = runtime_environment(self.environment, mlflow_tracking_uri=f"http://127.0.0.1:{mlflow_port}",
-                                           session_dir=str(self.scratch / "sessions"))
+            deployed = runtime_environment(
+                self.environment,
+                mlflow_tracking_uri=f"http://127.0.0.1:{mlflow_port}",
+                session_dir=str(self.scratch / "sessions"),
+            )
             self.agent_env = {
                 **{name: value for name, value in deployed.items() if name not in FOREIGN_SETTINGS},
                 **Stack.identity.agent_settings(),
-                "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.emulator.url}
+                "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.emulator.url,
+            }
         except BaseException:
             self.__exit__()
             raise
@@ -257,7 +300,9 @@ class Stack:
         return env
 
     def agent(self, *, tracing: bool = True, endpoint: str | None = None):
-        agent = start_server("agent", "agent_runtime", env=self.env(tracing=tracing, endpoint=endpoint), probe="/health")
+        agent = start_server(
+            "agent", "agent_runtime", env=self.env(tracing=tracing, endpoint=endpoint), probe="/health"
+        )
         if tracing:  # MLflow set-up runs in the background from start: measure the set-up agent
             wait_for_tracing(agent.url)
         return agent
@@ -275,6 +320,7 @@ def wait_for_tracing(agent_url: str, limit: float = 120.0) -> None:
 
 # -- phase 1: HTTP turn vs bare invoke, CPU per turn --------------------------------------------
 
+
 def http_turn(agent_url: str, path: str = "/invoke", prompt: str = PROMPT) -> float:
     """One turn in a new session (the server issues its id)."""
     started = time.perf_counter()
@@ -285,8 +331,16 @@ def http_turn(agent_url: str, path: str = "/invoke", prompt: str = PROMPT) -> fl
     return elapsed
 
 
-def http_phase(stack: Stack, turns: int, warmup: int, *, tracing: bool, bare: Callable[[], float] | None,
-               endpoint: str | None = None, prompt: str = PROMPT):
+def http_phase(
+    stack: Stack,
+    turns: int,
+    warmup: int,
+    *,
+    tracing: bool,
+    bare: Callable[[], float] | None,
+    endpoint: str | None = None,
+    prompt: str = PROMPT,
+):
     """(agent summary, bare summary or None, CPU seconds per turn) for one agent process."""
     traces_before = traces_stored(stack.mlflow_db)
     agent = stack.agent(tracing=tracing, endpoint=endpoint)
@@ -319,14 +373,20 @@ def settle(stack: Stack, pid: int, traces: int | None) -> None:
 def bare_invoke(stack: Stack) -> Callable[[], float]:
     import boto3
 
-    client = boto3.client("sagemaker-runtime", endpoint_url=stack.emulator.url, region_name="us-east-1",
-                          aws_access_key_id="bench", aws_secret_access_key="bench")
+    client = boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=stack.emulator.url,
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+    )
     chat = json.dumps({"messages": [{"role": "user", "content": PROMPT}], "max_tokens": 64})
 
     def call() -> float:
         started = time.perf_counter()
-        client.invoke_endpoint(EndpointName=stack.environment.inference.endpoint_name, Body=chat,
-                               ContentType="application/json")["Body"].read()
+        client.invoke_endpoint(
+            EndpointName=stack.environment.inference.endpoint_name, Body=chat, ContentType="application/json"
+        )["Body"].read()
         return time.perf_counter() - started
 
     return call
@@ -383,13 +443,26 @@ print(json.dumps({"bench_report": {"import_s": imported - started, "first_answer
 
 
 def lambda_process(env: dict, requests: int, *, warm: bool, timeout: float = 300) -> dict:
-    env = {**os.environ, **DUMMY_AWS, **env, "AWS_LAMBDA_FUNCTION_NAME": "bench", "AGENT_AUTH_MODE": "iam",
-           "PYTHONPATH": str(PROJECT_DIR)}
-    result = subprocess.run([sys.executable, "-c", LAMBDA_CHILD, repr(time.time()), str(requests), PROMPT,
-                             "warm" if warm else "cold"], env=env,
-                            capture_output=True, text=True, timeout=timeout, cwd=PROJECT_DIR)
+    env = {
+        **os.environ,
+        **DUMMY_AWS,
+        **env,
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "AGENT_AUTH_MODE": "iam",
+        "PYTHONPATH": str(PROJECT_DIR),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", LAMBDA_CHILD, repr(time.time()), str(requests), PROMPT, "warm" if warm else "cold"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=PROJECT_DIR,
+    )
     if result.returncode:
-        raise RuntimeError(f"the Lambda child failed ({result.returncode}):\n{result.stderr[-2000:]}{result.stdout[-2000:]}")
+        raise RuntimeError(
+            f"the Lambda child failed ({result.returncode}):\n{result.stderr[-2000:]}{result.stdout[-2000:]}"
+        )
     return report_from_output(result.stdout)
 
 
@@ -398,8 +471,11 @@ def lambda_warm(stack: Stack, requests: int, warmup: int, *, tracing: bool) -> t
     the extension's Next: billed, not waited for), and CPU seconds (handler and post-response work)."""
     report = lambda_process(stack.env(tracing=tracing), warmup + requests, warm=True)
     warm_cpu = report["cpu_s"][warmup:]
-    return (Summary.of(report["times_s"][warmup:]), Summary.of(report["post_response_s"][warmup:]),
-            sum(warm_cpu) / len(warm_cpu))
+    return (
+        Summary.of(report["times_s"][warmup:]),
+        Summary.of(report["post_response_s"][warmup:]),
+        sum(warm_cpu) / len(warm_cpu),
+    )
 
 
 def cold_start(stack: Stack, runs: int) -> list[dict]:
@@ -409,6 +485,7 @@ def cold_start(stack: Stack, runs: int) -> list[dict]:
 
 
 # -- phase 4: 32 users vs 1 -----------------------------------------------------------------------
+
 
 def stream_turn(agent_url: str, caller: str = "bench") -> float | int:
     """Seconds for a whole streamed turn (a new session), or the HTTP status / 0 (error event) of a refused one."""
@@ -433,7 +510,9 @@ def concurrency(stack: Stack, users: int, turns_single: int, turns_each: int) ->
         def user(index: int) -> None:
             barrier.wait(60)
             for _ in range(turns_each):
-                outcome = stream_turn(agent.url, caller=f"user-{index:03d}")  # users are callers: each has its own turn limit
+                outcome = stream_turn(
+                    agent.url, caller=f"user-{index:03d}"
+                )  # users are callers: each has its own turn limit
                 with lock:
                     results.append(outcome)
 
@@ -454,6 +533,7 @@ def concurrency(stack: Stack, users: int, turns_single: int, turns_each: int) ->
 
 
 # -- main -----------------------------------------------------------------------------------------
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -479,48 +559,70 @@ def main(argv: list[str] | None = None) -> int:
             phase("1. HTTP turns vs bare invoke_endpoint, 50 ms model")
             agent, bare, cpu_on = http_phase(stack, args.turns, 10, tracing=True, bare=bare_invoke(stack))
             untraced, _, cpu_off = http_phase(stack, args.turns_untraced, 10, tracing=False, bare=None)
-            print(f"HTTP turn, tracing on:    p50 {ms(agent.p50)}  p95 {ms(agent.p95)}  ({agent.count} turns)  "
-                  f"CPU {ms(cpu_on)} per turn")
-            print(f"HTTP turn, tracing off:   p50 {ms(untraced.p50)}  p95 {ms(untraced.p95)}  ({untraced.count} turns)  "
-                  f"CPU {ms(cpu_off)} per turn")
+            print(
+                f"HTTP turn, tracing on:    p50 {ms(agent.p50)}  p95 {ms(agent.p95)}  ({agent.count} turns)  "
+                f"CPU {ms(cpu_on)} per turn"
+            )
+            print(
+                f"HTTP turn, tracing off:   p50 {ms(untraced.p50)}  p95 {ms(untraced.p95)}  ({untraced.count} turns)  "
+                f"CPU {ms(cpu_off)} per turn"
+            )
             print(f"bare invoke_endpoint:     p50 {ms(bare.p50)}  p95 {ms(bare.p95)}  ({bare.count} calls)")
             print(f"  ratio (tracing on):     p50 {agent.p50 / bare.p50:.3f}  p95 {agent.p95 / bare.p95:.3f}")
             long_prompt = " ".join(f"word{number}" for number in range(args.long_words))
-            long, _, cpu_long = http_phase(stack, args.long_turns, 3, tracing=True, bare=None, endpoint=ECHO_ENDPOINT,
-                                           prompt=long_prompt)
-            print(f"HTTP turn, {args.long_words}-token answer (echo model, tracing on): p50 {ms(long.p50)}  "
-                  f"({long.count} turns)  CPU {ms(cpu_long)} per turn")
+            long, _, cpu_long = http_phase(
+                stack, args.long_turns, 3, tracing=True, bare=None, endpoint=ECHO_ENDPOINT, prompt=long_prompt
+            )
+            print(
+                f"HTTP turn, {args.long_words}-token answer (echo model, tracing on): p50 {ms(long.p50)}  "
+                f"({long.count} turns)  CPU {ms(cpu_long)} per turn"
+            )
 
             phase("2. Lambda warm turns, tracing on vs off, 50 ms model")
             warm_on, after_on, lambda_cpu_on = lambda_warm(stack, args.lambda_requests, 3, tracing=True)
             warm_off, after_off, lambda_cpu_off = lambda_warm(stack, args.lambda_requests, 3, tracing=False)
             overhead = warm_on.p50 - warm_off.p50
-            print(f"Lambda warm handler, tracing on:  p50 {ms(warm_on.p50)}  p95 {ms(warm_on.p95)}  "
-                  f"({warm_on.count} requests)  then post-response (billed) p50 {ms(after_on.p50)}  "
-                  f"p95 {ms(after_on.p95)}  CPU {ms(lambda_cpu_on)} per request")
-            print(f"Lambda warm handler, tracing off: p50 {ms(warm_off.p50)}  p95 {ms(warm_off.p95)}  "
-                  f"({warm_off.count} requests)  then post-response p50 {ms(after_off.p50)}  "
-                  f"CPU {ms(lambda_cpu_off)} per request")
+            print(
+                f"Lambda warm handler, tracing on:  p50 {ms(warm_on.p50)}  p95 {ms(warm_on.p95)}  "
+                f"({warm_on.count} requests)  then post-response (billed) p50 {ms(after_on.p50)}  "
+                f"p95 {ms(after_on.p95)}  CPU {ms(lambda_cpu_on)} per request"
+            )
+            print(
+                f"Lambda warm handler, tracing off: p50 {ms(warm_off.p50)}  p95 {ms(warm_off.p95)}  "
+                f"({warm_off.count} requests)  then post-response p50 {ms(after_off.p50)}  "
+                f"CPU {ms(lambda_cpu_off)} per request"
+            )
             print(f"  tracing overhead per warm request (p50 on - p50 off): {overhead * 1000:.1f} ms")
 
             phase("3. Lambda cold start, echo model")
             colds = cold_start(stack, args.cold_runs)
             cold = statistics.median(run["first_answer_s"] for run in colds)
-            print(f"Lambda cold start (process start -> first answer): median {cold:.2f} s of "
-                  + ", ".join(f"{run['first_answer_s']:.2f}" for run in colds)
-                  + f"  (of which start + handler import: median {statistics.median(r['import_s'] for r in colds):.2f} s)")
+            print(
+                f"Lambda cold start (process start -> first answer): median {cold:.2f} s of "
+                + ", ".join(f"{run['first_answer_s']:.2f}" for run in colds)
+                + f"  (of which start + handler import: median {statistics.median(r['import_s'] for r in colds):.2f} s)"
+            )
 
             phase(f"4. {args.users} concurrent users vs 1, 500 ms model")
             one, many, refused = concurrency(stack, args.users, args.single_turns, args.turns_per_user)
             print(f"1 user:   p50 {ms(one.p50)}  p95 {ms(one.p95)}  ({one.count} turns)")
-            print(f"{args.users} users: p50 {ms(many.p50)}  p95 {ms(many.p95)}  ({many.count} turns answered"
-                  + (f"; refused: {', '.join(f'{n}x {k}' for k, n in sorted(refused.items()))}" if refused else "")
-                  + ")")
+            print(
+                f"{args.users} users: p50 {ms(many.p50)}  p95 {ms(many.p95)}  ({many.count} turns answered"
+                + (f"; refused: {', '.join(f'{n}x {k}' for k, n in sorted(refused.items()))}" if refused else "")
+                + ")"
+            )
             print(f"  ratio {args.users} users / 1 user: p50 {many.p50 / one.p50:.3f}  p95 {many.p95 / one.p95:.3f}")
             phase("done")
-    print(report_line(p50_ratio=agent.p50 / bare.p50, p95_ratio=agent.p95 / bare.p95, cold_init_s=cold,
-                      lambda_warm_overhead_ms=overhead * 1000, conc32_p50_ratio=many.p50 / one.p50,
-                      cpu_ms_per_turn=cpu_on * 1000))
+    print(
+        report_line(
+            p50_ratio=agent.p50 / bare.p50,
+            p95_ratio=agent.p95 / bare.p95,
+            cold_init_s=cold,
+            lambda_warm_overhead_ms=overhead * 1000,
+            conc32_p50_ratio=many.p50 / one.p50,
+            cpu_ms_per_turn=cpu_on * 1000,
+        )
+    )
     return 0
 
 

@@ -37,13 +37,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import boto3  # noqa: E402
-from botocore.config import Config  # noqa: E402
+import boto3
+from botocore.config import Config
 
-from agent_runtime.model import stream_usage  # noqa: E402
-from local_runtime import processes  # noqa: E402
-from local_runtime.endpoints import LocalEndpoint, LocalVariant, dump_endpoints  # noqa: E402
-from loadtest.targets import SseJsonLines  # noqa: E402
+from agent_runtime.model import stream_usage
+from loadtest.targets import SseJsonLines
+from local_runtime import processes
+from local_runtime.endpoints import LocalEndpoint, LocalVariant, dump_endpoints
 
 ENDPOINT = "bench"
 CONFIG = Config(retries={"max_attempts": 1}, tcp_keepalive=True)
@@ -52,21 +52,30 @@ BODY = json.dumps({"messages": [{"role": "user", "content": [{"type": "text", "t
 
 def start(name: str, module: str, port: int, *args: str, timeout: float = 90) -> processes.Child:
     url = f"http://127.0.0.1:{port}"
-    child = processes.start(name, processes.python_module(module, "--port", str(port), *args), url, quiet=True,
-                            env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    child = processes.start(
+        name,
+        processes.python_module(module, "--port", str(port), *args),
+        url,
+        quiet=True,
+        env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
     processes.wait_until_ready(child, f"{url}/ping", timeout)
     return child
 
 
 def start_emulator(upstream: str) -> processes.Child:
     folder = Path(tempfile.mkdtemp(prefix="bench-runtime-"))
-    (folder / "endpoints.json").write_text(dump_endpoints([LocalEndpoint(ENDPOINT, (LocalVariant("AllTraffic", upstream),))]))
-    return start("emulator", "local_runtime.emulator", processes.free_port(), "--endpoints-file", str(folder / "endpoints.json"))
+    (folder / "endpoints.json").write_text(
+        dump_endpoints([LocalEndpoint(ENDPOINT, (LocalVariant("AllTraffic", upstream),))])
+    )
+    return start(
+        "emulator", "local_runtime.emulator", processes.free_port(), "--endpoints-file", str(folder / "endpoints.json")
+    )
 
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def direct_client(model_url: str):
@@ -108,13 +117,17 @@ def overhead(calls: int) -> None:
         print(f"\nEmulator overhead: boto3 invoke_endpoint, {calls} calls per path, alternating (ms)")
         print(f"  {'path':<14}{'p50':>9}{'p95':>9}{'mean':>9}")
         for name, values in samples.items():
-            print(f"  {name:<14}{percentile(values, 50):9.3f}{percentile(values, 95):9.3f}{statistics.fmean(values):9.3f}")
+            print(
+                f"  {name:<14}{percentile(values, 50):9.3f}{percentile(values, 95):9.3f}{statistics.fmean(values):9.3f}"
+            )
         added50 = percentile(samples["via emulator"], 50) - percentile(samples["direct"], 50)
         added95 = percentile(samples["via emulator"], 95) - percentile(samples["direct"], 95)
         verdict = "meets" if added50 < 1.0 else "MISSES"
         print(f"  added by the emulator: p50 {added50:.3f} ms, p95 {added95:.3f} ms ({verdict} the < 1 ms p50 goal)")
-        print(f"  streaming via emulator, time to first PayloadPart: p50 {percentile(first_part, 50):.3f} ms, "
-              f"p95 {percentile(first_part, 95):.3f} ms")
+        print(
+            f"  streaming via emulator, time to first PayloadPart: p50 {percentile(first_part, 50):.3f} ms, "
+            f"p95 {percentile(first_part, 95):.3f} ms"
+        )
     finally:
         emulator.stop()
         model.stop()
@@ -124,25 +137,42 @@ def real_model(runs: int) -> None:
     model = start("SmolLM2 model server", "local_runtime.model_servers.llama", processes.free_port())
     emulator = start_emulator(model.url)
     try:
-        client = boto3.client("sagemaker-runtime", endpoint_url=emulator.url, config=Config(retries={"max_attempts": 1}, read_timeout=120))
+        client = boto3.client(
+            "sagemaker-runtime", endpoint_url=emulator.url, config=Config(retries={"max_attempts": 1}, read_timeout=120)
+        )
         ttfts, rates, counts = [], [], []
         for run in range(runs + 1):  # run 0 warms the model up
             # A different user message each run: llama.cpp reuses a cached prompt prefix, and an
             # identical prompt would measure the cache, not prompt processing.
             prompt = f"Story number {run}. Write a short story about a robot who learns to paint."
             # The usage chunk comes only when asked for, as from vLLM/LMI (and as the agent asks).
-            body = json.dumps({"messages": [{"role": "user", "content": [{"type": "text", "text": prompt}]}],
-                               "stream": True, "max_tokens": 128, "temperature": 0, **stream_usage()})
+            body = json.dumps(
+                {
+                    "messages": [{"role": "user", "content": [{"type": "text", "text": prompt}]}],
+                    "stream": True,
+                    "max_tokens": 128,
+                    "temperature": 0,
+                    **stream_usage(),
+                }
+            )
             started = time.perf_counter()
-            first, last, usage = stream_timings(client.invoke_endpoint_with_response_stream(EndpointName=ENDPOINT, Body=body)["Body"])
+            first, last, usage = stream_timings(
+                client.invoke_endpoint_with_response_stream(EndpointName=ENDPOINT, Body=body)["Body"]
+            )
             if run:
                 ttfts.append((first - started) * 1000)
                 rates.append((usage["completion_tokens"] - 1) / (last - first))
                 counts.append(usage["completion_tokens"])
-        print(f"\nReal model: SmolLM2-135M-Instruct Q4_1 (llama.cpp, CPU, {os.cpu_count()} cores) via the emulator, "
-              f"streaming, {runs} runs, median")
-        print(f"  time to first token: {statistics.median(ttfts):.1f} ms   (min {min(ttfts):.1f}, max {max(ttfts):.1f})")
-        print(f"  generation speed:    {statistics.median(rates):.1f} tokens/s   ({statistics.median(counts):.0f} tokens per answer)")
+        print(
+            f"\nReal model: SmolLM2-135M-Instruct Q4_1 (llama.cpp, CPU, {os.cpu_count()} cores) via the emulator, "
+            f"streaming, {runs} runs, median"
+        )
+        print(
+            f"  time to first token: {statistics.median(ttfts):.1f} ms   (min {min(ttfts):.1f}, max {max(ttfts):.1f})"
+        )
+        print(
+            f"  generation speed:    {statistics.median(rates):.1f} tokens/s   ({statistics.median(counts):.0f} tokens per answer)"
+        )
     finally:
         emulator.stop()
         model.stop()
@@ -171,7 +201,9 @@ def main() -> int:
     parser.add_argument("--skip-model", action="store_true")
     args = parser.parse_args()
     # The emulator takes any key; set here, not on import, so importing stream_timings changes nothing.
-    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"})
+    os.environ.update(
+        {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+    )
     overhead(args.calls)
     if not args.skip_model:
         real_model(args.model_runs)

@@ -44,8 +44,12 @@ def main() -> int:
             kit_times.append(timed([sys.executable, "app.py"], f"{scratch}/kit{run}"))
             bare_times.append(timed([sys.executable, "-c", BARE_APP], f"{scratch}/bare{run}"))
     kit, bare = statistics.median(kit_times), statistics.median(bare_times)
-    print(f"kit app (3 environments, 4 packs, reports): median {kit:.2f} s  runs {', '.join(f'{t:.2f}' for t in kit_times)}")
-    print(f"bare app (one empty stack):                  median {bare:.2f} s  runs {', '.join(f'{t:.2f}' for t in bare_times)}")
+    print(
+        f"kit app (3 environments, 4 packs, reports): median {kit:.2f} s  runs {', '.join(f'{t:.2f}' for t in kit_times)}"
+    )
+    print(
+        f"bare app (one empty stack):                  median {bare:.2f} s  runs {', '.join(f'{t:.2f}' for t in bare_times)}"
+    )
     print(f"ratio kit / bare: {kit / bare:.2f}x")
     return 0
 

@@ -35,8 +35,11 @@ def ask(agent_url: str, prompt: str, headers: dict[str, str], session_id: str | 
     """Stream one turn over HTTP (a new session unless `session_id`), printing tokens as they arrive;
     return the final event."""
     body = {"prompt": prompt, **({"session_id": session_id} if session_id else {})}
-    request = urllib.request.Request(f"{agent_url}/invoke/stream", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json", **headers})
+    request = urllib.request.Request(
+        f"{agent_url}/invoke/stream",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **headers},
+    )
     print(f"\nuser> {prompt}\nagent> ", end="", flush=True)
     final: dict = {}
     with urllib.request.urlopen(request, timeout=240) as response:
@@ -44,9 +47,9 @@ def ask(agent_url: str, prompt: str, headers: dict[str, str], session_id: str | 
         for raw in response:
             line = raw.decode().rstrip("\n")
             if line.startswith("event: "):
-                event = line[len("event: "):]
+                event = line[len("event: ") :]
             elif line.startswith("data: "):
-                data = json.loads(line[len("data: "):])
+                data = json.loads(line[len("data: ") :])
                 if event == "token":
                     print(data["text"], end="", flush=True)
                 elif event in ("final", "error"):
@@ -55,8 +58,10 @@ def ask(agent_url: str, prompt: str, headers: dict[str, str], session_id: str | 
         print(f"\n  [error {final.get('status')}: {final.get('error')}]")
         return final
     usage = final.get("usage", {})
-    print(f"\n  [{final.get('event')}: {usage.get('output_tokens', 0)} tokens, first after "
-          f"{usage.get('time_to_first_token_ms', 0):.0f} ms, trace {final.get('trace_id')}]")
+    print(
+        f"\n  [{final.get('event')}: {usage.get('output_tokens', 0)} tokens, first after "
+        f"{usage.get('time_to_first_token_ms', 0):.0f} ms, trace {final.get('trace_id')}]"
+    )
     return final
 
 
@@ -68,9 +73,11 @@ def traced(mlflow_url: str, final: dict, timeout: float = 60) -> bool:
     while time.monotonic() < deadline:
         trace = mlflow.get_trace(final["trace_id"], silent=True) if final.get("trace_id") else None
         if trace is not None and trace.info.tags.get("agent.request_id") == final["request_id"]:
-            return (trace.info.tags.get("agent.session_id") == final["session_id"]
-                    and trace.info.tags.get("agent.version") == final["agent_version"]
-                    and bool(trace.info.tags.get("agent.caller_id")))
+            return (
+                trace.info.tags.get("agent.session_id") == final["session_id"]
+                and trace.info.tags.get("agent.version") == final["agent_version"]
+                and bool(trace.info.tags.get("agent.caller_id"))
+            )
         time.sleep(0.5)
     return False
 
@@ -83,7 +90,11 @@ def main() -> int:
     logging.getLogger("mlflow.tracking.request_header.registry").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="agent-demo-") as scratch:
         # A small CPU model: short answers and a generous timeout keep the demo quick and reliable.
-        settings = {"AGENT_MAX_TOKENS": "160", "AGENT_REQUEST_TIMEOUT_SECONDS": "180", "AGENT_READ_TIMEOUT_SECONDS": "180"}
+        settings = {
+            "AGENT_MAX_TOKENS": "160",
+            "AGENT_REQUEST_TIMEOUT_SECONDS": "180",
+            "AGENT_READ_TIMEOUT_SECONDS": "180",
+        }
         answered = traces = 0
         with LocalStack(Path(scratch), model="real", agent_settings=settings) as stack:
             print(f"local stack up: agent {stack.agent_url}, MLflow {stack.mlflow_url}")
@@ -93,7 +104,9 @@ def main() -> int:
                 session_id = finals[-1].get("session_id", session_id)  # issued by the first answer
             answered = sum(1 for final in finals if final.get("event") == "final")
             traces = sum(1 for final in finals if final.get("event") == "final" and traced(stack.mlflow_url, final))
-            print(f"\n{answered}/{len(CONVERSATION)} requests answered; {traces} traces found in MLflow with their tags")
+            print(
+                f"\n{answered}/{len(CONVERSATION)} requests answered; {traces} traces found in MLflow with their tags"
+            )
         ok = answered == traces == len(CONVERSATION)
         print(f"demo {'ok' if ok else 'FAILED'} requests={answered} traces={traces}")
         return 0 if ok else 1

@@ -23,9 +23,7 @@ __all__ = ["available_tools", "load_tools", "tool_specs"]
 def available_tools() -> list[str]:
     """Return the sorted names of the tool modules in this package (discovered with pkgutil)."""
     return sorted(
-        info.name
-        for info in pkgutil.iter_modules(__path__)
-        if not info.ispkg and not info.name.startswith("_")
+        info.name for info in pkgutil.iter_modules(__path__) if not info.ispkg and not info.name.startswith("_")
     )
 
 
@@ -53,9 +51,7 @@ def load_tools(names: list[str]) -> list[AgentTool]:
         module = importlib.import_module(f"{__name__}.{name}")
         obj = getattr(module, name, None)
         if not isinstance(obj, AgentTool):
-            raise ValueError(
-                f"Module {module.__name__} must define a Strands @tool function named {name!r}."
-            )
+            raise ValueError(f"Module {module.__name__} must define a Strands @tool function named {name!r}.")
         if obj.tool_name != name:
             raise ValueError(
                 f"Tool in module {module.__name__} is named {obj.tool_name!r}; "

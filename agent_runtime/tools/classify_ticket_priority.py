@@ -28,28 +28,81 @@ def _rx(*patterns: str) -> re.Pattern[str]:
 
 # Impact and scope rules read the summary; environment rules read the service, then the summary.
 SECURITY = _rx(
-    r"security incident", r"breach(?:ed)?", r"compromised?", r"ransomware", r"malware",
-    r"phishing", r"unauthori[sz]ed access", r"data leak(?:ed)?", r"leaked", r"stolen",
+    r"security incident",
+    r"breach(?:ed)?",
+    r"compromised?",
+    r"ransomware",
+    r"malware",
+    r"phishing",
+    r"unauthori[sz]ed access",
+    r"data leak(?:ed)?",
+    r"leaked",
+    r"stolen",
 )
-DATA_LOSS = _rx(r"data loss", r"lost (?:all |the |our |my )?data", r"data (?:was |has been )?(?:deleted|wiped)",
-                r"corrupt(?:ed|ion)?")
-OUTAGE = _rx(r"outages?", r"down", r"unavailable", r"offline", r"unreachable", r"crash(?:ed|es|ing)?",
-             r"not (?:loading|responding|reachable)", r"(?:5\d\d|500) errors?")
-DEGRADED = _rx(r"slow(?:s|ed|ing|ness)?", r"degraded", r"intermittent(?:ly)?", r"time ?outs?", r"timing out",
-               r"errors?", r"fail(?:s|ed|ing|ure)?", r"broken", r"not working")
-MINOR = _rx(r"typos?", r"cosmetic", r"questions?", r"how (?:do|can|to)", r"feature requests?",
-            r"would be nice", r"documentation", r"misaligned", r"wording", r"spelling")
+DATA_LOSS = _rx(
+    r"data loss",
+    r"lost (?:all |the |our |my )?data",
+    r"data (?:was |has been )?(?:deleted|wiped)",
+    r"corrupt(?:ed|ion)?",
+)
+OUTAGE = _rx(
+    r"outages?",
+    r"down",
+    r"unavailable",
+    r"offline",
+    r"unreachable",
+    r"crash(?:ed|es|ing)?",
+    r"not (?:loading|responding|reachable)",
+    r"(?:5\d\d|500) errors?",
+)
+DEGRADED = _rx(
+    r"slow(?:s|ed|ing|ness)?",
+    r"degraded",
+    r"intermittent(?:ly)?",
+    r"time ?outs?",
+    r"timing out",
+    r"errors?",
+    r"fail(?:s|ed|ing|ure)?",
+    r"broken",
+    r"not working",
+)
+MINOR = _rx(
+    r"typos?",
+    r"cosmetic",
+    r"questions?",
+    r"how (?:do|can|to)",
+    r"feature requests?",
+    r"would be nice",
+    r"documentation",
+    r"misaligned",
+    r"wording",
+    r"spelling",
+)
 WORKAROUND = _rx(r"work ?arounds?", r"worked around", r"temporary fix")
-NO_WORKAROUND = _rx(r"no (?:known |available )?work ?arounds?", r"without (?:a |any )?work ?arounds?",
-                    r"work ?arounds? (?:does not|doesn't|do not|don't) work")
-ALL_USERS = _rx(r"all (?:users|customers|employees|staff)", r"everyone", r"everybody", r"company[- ]wide",
-                r"(?:entire|whole) (?:company|organi[sz]ation|office)")
+NO_WORKAROUND = _rx(
+    r"no (?:known |available )?work ?arounds?",
+    r"without (?:a |any )?work ?arounds?",
+    r"work ?arounds? (?:does not|doesn't|do not|don't) work",
+)
+ALL_USERS = _rx(
+    r"all (?:users|customers|employees|staff)",
+    r"everyone",
+    r"everybody",
+    r"company[- ]wide",
+    r"(?:entire|whole) (?:company|organi[sz]ation|office)",
+)
 PRODUCTION = _rx(r"(?<!non-)(?<!non )prod(?:uction)?", r"prd", r"live site", r"customer[- ]facing")
 # Broad on the service field; in free text only unambiguous environment names count.
-NON_PRODUCTION_SERVICE = _rx(r"staging", r"stage", r"dev", r"development", r"test(?:ing)?", r"qa", r"uat",
-                             r"sandbox", r"non[- ]?prod(?:uction)?")
-NON_PRODUCTION_TEXT = _rx(r"staging", r"sandbox", r"uat", r"non[- ]?prod(?:uction)?",
-                          r"(?:dev|test|qa) (?:environment|env|server|cluster|account)")
+NON_PRODUCTION_SERVICE = _rx(
+    r"staging", r"stage", r"dev", r"development", r"test(?:ing)?", r"qa", r"uat", r"sandbox", r"non[- ]?prod(?:uction)?"
+)
+NON_PRODUCTION_TEXT = _rx(
+    r"staging",
+    r"sandbox",
+    r"uat",
+    r"non[- ]?prod(?:uction)?",
+    r"(?:dev|test|qa) (?:environment|env|server|cluster|account)",
+)
 # "drop-down menu", "scroll down", "slowed down": keep the first word, drop the "down".
 _NOT_OUTAGE = re.compile(r"\b(drop|scroll|slow|slowed|slowing)[\s-]*down\b")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import zoneinfo
-from datetime import datetime, timezone as dt_timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from strands import tool
 
@@ -14,7 +14,7 @@ _ALIASES = {"utc": "UTC", "z": "UTC", "gmt": "UTC", "zulu": "UTC"}
 
 def _now_utc() -> datetime:
     """The clock (a seam for tests: monkeypatch this to freeze time)."""
-    return datetime.now(dt_timezone.utc)
+    return datetime.now(UTC)
 
 
 @functools.lru_cache(maxsize=1)
@@ -28,7 +28,7 @@ def _resolve_zone(name: str) -> tuple[str, tzinfo] | None:
         return key, zoneinfo.ZoneInfo(key)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         if key == "UTC":  # the default must work even in an image without a tz database
-            return "UTC", dt_timezone.utc
+            return "UTC", UTC
     # Forgive case only ("europe/paris"); never guess a different zone.
     matches = [z for z in _zone_names() if z.lower() == name.lower()]
     return (matches[0], zoneinfo.ZoneInfo(matches[0])) if len(matches) == 1 else None

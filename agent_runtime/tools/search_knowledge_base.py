@@ -83,7 +83,7 @@ class BM25Index:
     def search(self, query: str, k: int) -> list[tuple[float, Article]]:
         terms = set(tokenize(query)) & self.idf.keys()
         scored = []
-        for article, tf, length in zip(self.articles, self.tfs, self.lengths):
+        for article, tf, length in zip(self.articles, self.tfs, self.lengths, strict=True):
             norm = self.k1 * (1 - self.b + self.b * length / self.avg_len)
             score = sum(self.idf[t] * tf[t] * (self.k1 + 1) / (tf[t] + norm) for t in terms if t in tf)
             if score > 0:

@@ -13,4 +13,6 @@ def cost_within_budget(outputs: dict, expectations: dict) -> Feedback:
     if failure := failed_request(outputs):
         return failure
     cost, budget = float(outputs.get("estimated_cost_usd") or 0), float(expectations["cost_budget_usd"])
-    return Feedback(value=cost <= budget, rationale=f"${cost:.6f} {'<=' if cost <= budget else '>'} budget ${budget:.6f}")
+    return Feedback(
+        value=cost <= budget, rationale=f"${cost:.6f} {'<=' if cost <= budget else '>'} budget ${budget:.6f}"
+    )

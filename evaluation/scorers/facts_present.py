@@ -24,8 +24,14 @@ def facts_present(outputs: dict, expectations: dict) -> Feedback:
     answer = outputs.get("answer") or ""
     alternatives = expectations.get("fact_alternatives", [])
     if not alternatives:
-        return Feedback(value=bool(answer.strip()), rationale="no facts expected; answer " + ("given" if answer.strip() else "empty"))
+        return Feedback(
+            value=bool(answer.strip()),
+            rationale="no facts expected; answer " + ("given" if answer.strip() else "empty"),
+        )
     missing = missing_facts(answer, alternatives)
     shown = ["/".join(options) for options in missing]
-    return Feedback(value=not missing, rationale=f"{len(alternatives) - len(missing)}/{len(alternatives)} facts present"
-                    + (f"; missing: {shown}" if missing else ""))
+    return Feedback(
+        value=not missing,
+        rationale=f"{len(alternatives) - len(missing)}/{len(alternatives)} facts present"
+        + (f"; missing: {shown}" if missing else ""),
+    )

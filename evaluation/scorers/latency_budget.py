@@ -17,4 +17,7 @@ def latency_within_budget(outputs: dict, expectations: dict) -> Feedback:
     if failure := failed_request(outputs):
         return failure
     latency, budget = float(outputs.get("latency_ms") or 0), float(expectations["latency_budget_ms"])
-    return Feedback(value=latency <= budget, rationale=f"{latency:.0f} ms {'<=' if latency <= budget else '>'} budget {budget:.0f} ms")
+    return Feedback(
+        value=latency <= budget,
+        rationale=f"{latency:.0f} ms {'<=' if latency <= budget else '>'} budget {budget:.0f} ms",
+    )

@@ -19,8 +19,10 @@ def tool_choice(outputs: dict, expectations: dict) -> Feedback:
     expected = list(expectations.get("expected_tools", []))
     used = list(outputs.get("tools_used") or [])
     if not expected:
-        return Feedback(value=not used, rationale="no tool expected and none called" if not used
-                        else f"no tool expected, but it called {used}")
+        return Feedback(
+            value=not used,
+            rationale="no tool expected and none called" if not used else f"no tool expected, but it called {used}",
+        )
     missing = [name for name in expected if name not in used]
     if missing:
         return Feedback(value=False, rationale=f"expected {expected}; missing {missing}; called {used or 'no tool'}")

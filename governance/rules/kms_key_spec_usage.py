@@ -52,6 +52,8 @@ class KmsKeySpecUsage:
         allowed = next((usages for prefix, usages in _USAGES.items() if spec.startswith(prefix)), None)
         if allowed is not None and usage not in allowed:
             findings.append(f"UsageNotValid::{spec}::{usage}")
-        if spec != "SYMMETRIC_DEFAULT" and (properties.get("EnableKeyRotation") is True or "RotationPeriodInDays" in properties):
+        if spec != "SYMMETRIC_DEFAULT" and (
+            properties.get("EnableKeyRotation") is True or "RotationPeriodInDays" in properties
+        ):
             findings.append(f"RotationNotSupported::{spec}")
         return findings_or_compliant(findings)

@@ -6,8 +6,8 @@ from aws_cdk import CfnResource
 from cdk_nag import NagRuleCompliance
 
 from governance.kit_rule import RuleResult, cfn_properties
-from governance.rules.mlflow_artifact_store import MLFLOW_TYPES
 from governance.policy import GovernancePolicy
+from governance.rules.mlflow_artifact_store import MLFLOW_TYPES
 
 
 class MlflowMaintenanceWindow:

@@ -26,9 +26,7 @@ class RequiredTags:
             present = Stack.of(node).tags.tag_values()
         else:
             return NagRuleCompliance.NOT_APPLICABLE  # the resource type has no tags
-        return findings_or_compliant(
-            [f"Missing::{key}" for key in policy.required_tag_keys if not present.get(key)]
-        )
+        return findings_or_compliant([f"Missing::{key}" for key in policy.required_tag_keys if not present.get(key)])
 
 
 def _is_aws_resource(resource_type: str) -> bool:

@@ -25,4 +25,8 @@ class RetainExceptOnCreate:
     def check(self, node: CfnResource, policy: GovernancePolicy) -> RuleResult:
         if node.cfn_options.deletion_policy == CfnDeletionPolicy.RETAIN:
             return NagRuleCompliance.NON_COMPLIANT
-        return NagRuleCompliance.NOT_APPLICABLE if node.cfn_options.deletion_policy is None else NagRuleCompliance.COMPLIANT
+        return (
+            NagRuleCompliance.NOT_APPLICABLE
+            if node.cfn_options.deletion_policy is None
+            else NagRuleCompliance.COMPLIANT
+        )

@@ -37,9 +37,13 @@ class RuntimeSettingsFit:
     def check(self, node: CfnResource, policy: GovernancePolicy) -> RuleResult:
         if node.cfn_resource_type == "AWS::Lambda::Function":
             variables = (cfn_properties(node).get("Environment") or {}).get("Variables") or {}
-            return findings_or_compliant(["LambdaEnvironmentTooLarge"] if size(variables) > LAMBDA_ENVIRONMENT_BYTES else [])
+            return findings_or_compliant(
+                ["LambdaEnvironmentTooLarge"] if size(variables) > LAMBDA_ENVIRONMENT_BYTES else []
+            )
         if node.cfn_resource_type == "AWS::ECS::TaskDefinition":
-            return findings_or_compliant(["TaskDefinitionTooLarge"] if size(cfn_properties(node)) > TASK_DEFINITION_BYTES else [])
+            return findings_or_compliant(
+                ["TaskDefinitionTooLarge"] if size(cfn_properties(node)) > TASK_DEFINITION_BYTES else []
+            )
         return NagRuleCompliance.NOT_APPLICABLE
 
 

@@ -26,9 +26,7 @@ class S3BucketBaseline:
         properties = cfn_properties(node)
         findings = []
         rules = (properties.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration") or []
-        algorithms = {
-            (rule.get("ServerSideEncryptionByDefault") or {}).get("SSEAlgorithm") for rule in rules
-        }
+        algorithms = {(rule.get("ServerSideEncryptionByDefault") or {}).get("SSEAlgorithm") for rule in rules}
         if not algorithms or not algorithms <= KMS_ALGORITHMS:
             findings.append("NotKmsEncrypted")
         if (properties.get("VersioningConfiguration") or {}).get("Status") != "Enabled":

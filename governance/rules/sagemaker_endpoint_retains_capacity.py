@@ -34,10 +34,14 @@ class SageMakerEndpointRetainsCapacity:
         findings = []
         if properties.get("RetainAllVariantProperties") is not True:
             findings.append("CapacityResetOnUpdate")
-        excluded = {item.get("VariantPropertyType") for item in properties.get("ExcludeRetainedVariantProperties") or []}
+        excluded = {
+            item.get("VariantPropertyType") for item in properties.get("ExcludeRetainedVariantProperties") or []
+        }
         if "DesiredInstanceCount" in excluded:
             findings.append("DesiredInstanceCountExcluded")
         # "DataCaptureConfig: (Not currently supported.)" —
         # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_VariantProperty.html
-        findings += [f"UnsupportedExclusion::{kind}" for kind in sorted(excluded - {"DesiredInstanceCount", "DesiredWeight"})]
+        findings += [
+            f"UnsupportedExclusion::{kind}" for kind in sorted(excluded - {"DesiredInstanceCount", "DesiredWeight"})
+        ]
         return findings_or_compliant(findings)

@@ -25,13 +25,20 @@ class SageMakerModelAfterRolePolicy:
     )
 
     def check(self, node: CfnResource, policy: GovernancePolicy) -> RuleResult:
-        if node.cfn_resource_type not in ("AWS::SageMaker::Model", "AWS::SageMaker::MlflowTrackingServer", "AWS::SageMaker::MlflowApp"):
+        if node.cfn_resource_type not in (
+            "AWS::SageMaker::Model",
+            "AWS::SageMaker::MlflowTrackingServer",
+            "AWS::SageMaker::MlflowApp",
+        ):
             return NagRuleCompliance.NOT_APPLICABLE
         stack = Stack.of(node)
         properties = cfn_properties(node)
         role = resource(stack, properties.get("ExecutionRoleArn") or properties.get("RoleArn"))
         if role is None:
             return NagRuleCompliance.NOT_APPLICABLE  # an imported role: its policies exist already
-        missing = [stack.get_logical_id(policy_resource) for policy_resource, _ in role_policy_documents(stack, role)
-                   if policy_resource.node.path != role.node.path and not depends_on(node, policy_resource)]
+        missing = [
+            stack.get_logical_id(policy_resource)
+            for policy_resource, _ in role_policy_documents(stack, role)
+            if policy_resource.node.path != role.node.path and not depends_on(node, policy_resource)
+        ]
         return findings_or_compliant([f"NotAfter::{logical_id}" for logical_id in missing])

@@ -43,17 +43,23 @@ class SageMakerRollbackAlarmsReadable:
             role = resource(stack, cfn_properties(model).get("ExecutionRoleArn")) if model else None
             if role is None:
                 continue  # imported model or role: not visible here
-            granted = allowed_resources([doc for _, doc in role_policy_documents(stack, role)], "cloudwatch:DescribeAlarms")
-            findings += [f"NotReadable::{variant.get('VariantName')}::{_alarm_label(a)}"
-                         for a in alarms if not _covered(stack, a.get("AlarmName"), granted)]
+            granted = allowed_resources(
+                [doc for _, doc in role_policy_documents(stack, role)], "cloudwatch:DescribeAlarms"
+            )
+            findings += [
+                f"NotReadable::{variant.get('VariantName')}::{_alarm_label(a)}"
+                for a in alarms
+                if not _covered(stack, a.get("AlarmName"), granted)
+            ]
         return findings_or_compliant(sorted(set(findings)))
 
 
 def _covered(stack: Stack, alarm_name, granted: list) -> bool:
     """Granted on "*", on the alarm's own GetAtt Arn, or on a literal/joined ARN matching its name."""
     alarm_id = logical_id_of(alarm_name)
-    if "*" in granted or any(alarm_id and isinstance(arn, dict) and "Fn::GetAtt" in arn and logical_id_of(arn) == alarm_id
-                             for arn in granted):
+    if "*" in granted or any(
+        alarm_id and isinstance(arn, dict) and "Fn::GetAtt" in arn and logical_id_of(arn) == alarm_id for arn in granted
+    ):
         return True
     return _covered_by_name(stack, alarm_name, granted)
 

@@ -35,8 +35,9 @@ class SageMakerRolloutStepFitsCapacity:
             return NagRuleCompliance.NOT_APPLICABLE
         stack = Stack.of(node)
         properties = cfn_properties(node)
-        routing = (((properties.get("DeploymentConfig") or {}).get("BlueGreenUpdatePolicy") or {})
-                   .get("TrafficRoutingConfiguration") or {})
+        routing = ((properties.get("DeploymentConfig") or {}).get("BlueGreenUpdatePolicy") or {}).get(
+            "TrafficRoutingConfiguration"
+        ) or {}
         kind = routing.get("Type")
         if kind not in _LIMITS:
             return NagRuleCompliance.NOT_APPLICABLE
@@ -58,7 +59,9 @@ class SageMakerRolloutStepFitsCapacity:
 
 
 def _minimum_counts(stage: Stage, endpoint_name, endpoint_config: dict) -> dict[str, int]:
-    counts = {v["VariantName"]: v.get("InitialInstanceCount", 1) for v in endpoint_config.get("ProductionVariants") or []}
+    counts = {
+        v["VariantName"]: v.get("InitialInstanceCount", 1) for v in endpoint_config.get("ProductionVariants") or []
+    }
     if isinstance(endpoint_name, str):
         for variant, target in scalable_targets(stage, endpoint_name).items():
             if variant in counts:

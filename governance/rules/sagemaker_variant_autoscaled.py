@@ -47,7 +47,11 @@ def scalable_targets(scope, endpoint_name: str) -> dict[str, appscaling.CfnScala
     for construct in scope.node.find_all():
         if isinstance(construct, appscaling.CfnScalableTarget):
             resource_id = Stack.of(construct).resolve(construct.resource_id)
-            if construct.scalable_dimension == DIMENSION and isinstance(resource_id, str) and resource_id.startswith(prefix):
+            if (
+                construct.scalable_dimension == DIMENSION
+                and isinstance(resource_id, str)
+                and resource_id.startswith(prefix)
+            ):
                 targets[resource_id.removeprefix(prefix)] = construct
     return targets
 

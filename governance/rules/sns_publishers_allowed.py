@@ -60,7 +60,12 @@ def publishers_of(stack: Stack, topic_logical_id: str, stage: Stage) -> set[str]
         elif isinstance(construct, budgets.CfnBudget):
             # Budget property structs resolve with jsii's camelCase keys.
             notifications = _resolved_in(stack, construct.notifications_with_subscribers)
-            addresses = [s.get("address") for n in notifications for s in (n.get("subscribers") or []) if s.get("subscriptionType") == "SNS"]
+            addresses = [
+                s.get("address")
+                for n in notifications
+                for s in (n.get("subscribers") or [])
+                if s.get("subscriptionType") == "SNS"
+            ]
             if reference in addresses:
                 principals.add(BUDGETS)
     return principals
@@ -72,7 +77,11 @@ def allowed_publishers(document: dict) -> set[str]:
         actions = statement.get("Action")
         actions = [actions] if isinstance(actions, str) else actions or []
         conditions = {key.lower() for operator in (statement.get("Condition") or {}).values() for key in operator}
-        if statement.get("Effect") != "Allow" or not {"sns:Publish", "sns:*"} & set(actions) or not conditions & _SOURCE_KEYS:
+        if (
+            statement.get("Effect") != "Allow"
+            or not {"sns:Publish", "sns:*"} & set(actions)
+            or not conditions & _SOURCE_KEYS
+        ):
             continue
         services = (statement.get("Principal") or {}).get("Service") or []
         allowed.update([services] if isinstance(services, str) else services)

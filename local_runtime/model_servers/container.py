@@ -26,7 +26,7 @@ class ModelBackend:
     def ready(self) -> bool:
         return True
 
-    def invoke(self, handler: "ContainerHandler", body: bytes) -> None:
+    def invoke(self, handler: ContainerHandler, body: bytes) -> None:
         raise NotImplementedError
 
     def close(self) -> None:

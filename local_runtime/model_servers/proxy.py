@@ -22,13 +22,13 @@ import http.client
 import json
 import sys
 import urllib.request
-
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback never goes through a proxy
 from urllib.parse import urlsplit
 
 from local_runtime.model_servers.container import ContainerHandler, ModelBackend, base_arguments, serve
 from local_runtime.openai_chat import JSON_LINES, SseToJsonLines, stream_options_problem
 from local_runtime.upstream import UpstreamPool
+
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback never goes through a proxy
 
 READ_SIZE = 64 * 1024
 
@@ -64,7 +64,9 @@ class ProxyModel(ModelBackend):
             request["model"] = self.model
         headers = {"Content-Type": "application/json", "Accept": handler.headers.get("Accept") or "*/*"}
         try:
-            connection, response = self.pool.post(self.base_url, self.path, json.dumps(request).encode(), headers, self.timeout)
+            connection, response = self.pool.post(
+                self.base_url, self.path, json.dumps(request).encode(), headers, self.timeout
+            )
         except OSError as error:
             handler.error(502, f"OpenAI-compatible server at {self.base_url} is not reachable: {error}", "server_error")
             return
@@ -105,7 +107,11 @@ def _upstream_error(status: int, body: bytes) -> tuple[str, str, int]:
         error = None
     if isinstance(error, dict):
         code = error.get("code")
-        return str(error.get("message", "")), str(error.get("type") or "BadRequestError"), code if isinstance(code, int) else status
+        return (
+            str(error.get("message", "")),
+            str(error.get("type") or "BadRequestError"),
+            code if isinstance(code, int) else status,
+        )
     if isinstance(error, str):
         return error, "BadRequestError", status
     return body.decode("utf-8", "replace")[:500], "BadRequestError", status

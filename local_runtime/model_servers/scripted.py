@@ -17,8 +17,15 @@ import threading
 
 from local_runtime import scenarios
 from local_runtime.model_servers.container import ContainerHandler, ModelBackend, base_arguments, serve
-from local_runtime.openai_chat import JSON_LINES, ChunkStream, completion, flatten_content, stream_options_problem, usage, wants_usage
-
+from local_runtime.openai_chat import (
+    JSON_LINES,
+    ChunkStream,
+    completion,
+    flatten_content,
+    stream_options_problem,
+    usage,
+    wants_usage,
+)
 
 # The malformed_event scenario's line. LMI never sends a line that is not JSON; this one checks that
 # clients skip garbage. It keeps an SSE `data:` prefix on purpose: Strands' parser drops a malformed
@@ -50,7 +57,9 @@ class ScriptedModel(ModelBackend):
             handler.parsing_failed(str(error))
             return
         try:
-            attributes = ";".join(filter(None, [self.default_params, handler.headers.get("X-Amzn-SageMaker-Custom-Attributes")]))
+            attributes = ";".join(
+                filter(None, [self.default_params, handler.headers.get("X-Amzn-SageMaker-Custom-Attributes")])
+            )
             plan = scenarios.plan(request, attributes, self.default_scenario)
         except ValueError as error:  # an unknown scenario: the double's own refusal
             handler.error(400, str(error))
@@ -107,7 +116,9 @@ class ScriptedModel(ModelBackend):
         value = handler.headers.get("X-Amzn-SageMaker-Custom-Attributes")
         return {"X-Amzn-SageMaker-Custom-Attributes": value} if value else {}
 
-    def _stream(self, handler: ContainerHandler, plan: scenarios.Plan, pieces: list[str], usage_: dict | None, finish: str) -> None:
+    def _stream(
+        self, handler: ContainerHandler, plan: scenarios.Plan, pieces: list[str], usage_: dict | None, finish: str
+    ) -> None:
         events = ChunkStream(self.model_id, handler.stream_framing)
         handler.start_chunked(200, events.content_type, self._echo(handler))
 

@@ -38,7 +38,7 @@ IDENTITY = LocalIdentity.create(Path(tempfile.mkdtemp(prefix="agent-identity-"))
 atexit.register(shutil.rmtree, IDENTITY.folder, True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bearer(caller: str) -> dict[str, str]:
     """The Authorization header of `caller` (a 12-hour token: one per caller for the whole run)."""
     return IDENTITY.headers(caller)
@@ -62,8 +62,9 @@ def scripted_endpoint(tmp_path_factory):
 def mlflow_url(tmp_path_factory):
     port = processes.free_port()
     url = f"http://127.0.0.1:{port}"
-    child = processes.start("MLflow server", mlflow_server.command("127.0.0.1", port, tmp_path_factory.mktemp("mlflow")),
-                            url, quiet=True)
+    child = processes.start(
+        "MLflow server", mlflow_server.command("127.0.0.1", port, tmp_path_factory.mktemp("mlflow")), url, quiet=True
+    )
     processes.wait_until_ready(child, mlflow_server.health_url("127.0.0.1", port), 120)
     yield url
     child.stop()
@@ -82,13 +83,17 @@ class AgentProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, wait_for_tracing: bool = True) -> "AgentProcess":
+    def start(self, wait_for_tracing: bool = True) -> AgentProcess:
         """Start and wait until it answers; and, unless told not to, until its MLflow set-up (which runs
         in the background, off the request path) has finished or failed, so a first request is traced."""
         self.log_file = self.log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "agent_runtime", "--port", str(self.port)], cwd=PROJECT_DIR,
-            env={**os.environ, **self.env}, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-m", "agent_runtime", "--port", str(self.port)],
+            cwd=PROJECT_DIR,
+            env={**os.environ, **self.env},
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -109,7 +114,7 @@ class AgentProcess:
             self.process.wait(30)
         self.log_file.close()
 
-    def restart(self, wait_for_tracing: bool = True) -> "AgentProcess":
+    def restart(self, wait_for_tracing: bool = True) -> AgentProcess:
         self.stop()
         return self.start(wait_for_tracing)
 
@@ -177,7 +182,11 @@ class SlowMlflow:
                 time.sleep(delay)
                 connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
                 try:
-                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "transfer-encoding", "accept-encoding")}
+                    headers = {
+                        k: v
+                        for k, v in self.headers.items()
+                        if k.lower() not in ("host", "transfer-encoding", "accept-encoding")
+                    }
                     connection.request(self.command, self.path, body=body or None, headers=headers)
                     response = connection.getresponse()
                     payload = response.read()
@@ -216,40 +225,68 @@ class LambdaProcess:
         script = Path(__file__).with_name("lambda_process.py")
         self.started = time.monotonic()
         self.process = subprocess.run(
-            [sys.executable, str(script), *args], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=timeout,
-            env={**os.environ, "PYTHONPATH": str(PROJECT_DIR), "AWS_LAMBDA_FUNCTION_NAME": "governed-agents-dev-agent",
-                 **self.env, "AGENT_AUTH_MODE": "iam"},  # behind an IAM-authenticated Function URL
+            [sys.executable, str(script), *args],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={
+                **os.environ,
+                "PYTHONPATH": str(PROJECT_DIR),
+                "AWS_LAMBDA_FUNCTION_NAME": "governed-agents-dev-agent",
+                **self.env,
+                "AGENT_AUTH_MODE": "iam",
+            },  # behind an IAM-authenticated Function URL
         )
         assert self.process.returncode == 0, self.process.stderr[-3000:]
         return self.lines("RESULT")
 
     def lines(self, kind: str) -> list[dict]:
         prefix = f"{kind} "
-        return [json.loads(line[len(prefix):]) for line in self.process.stdout.splitlines() if line.startswith(prefix)]
+        return [json.loads(line[len(prefix) :]) for line in self.process.stdout.splitlines() if line.startswith(prefix)]
 
     def emf_records(self) -> list[dict]:
         return emf_records(self.process.stdout)
 
 
-def post(url: str, body, headers: dict | None = None, timeout: float = 60,
-         caller: str | None = CALLER) -> tuple[int, dict, dict]:
+def post(
+    url: str, body, headers: dict | None = None, timeout: float = 60, caller: str | None = CALLER
+) -> tuple[int, dict, dict]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers={
-        "Content-Type": "application/json", **(bearer(caller) if caller else {}), **(headers or {})})
+    request = urllib.request.Request(
+        url,
+        data=data,
+        headers={"Content-Type": "application/json", **(bearer(caller) if caller else {}), **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, {k.lower(): v for k, v in response.headers.items()}, json.loads(response.read() or b"{}")
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.headers.items()},
+                json.loads(response.read() or b"{}"),
+            )
     except urllib.error.HTTPError as error:
         return error.code, {k.lower(): v for k, v in error.headers.items()}, json.loads(error.read() or b"{}")
 
 
 def get(url: str, timeout: float = 30) -> tuple[int, dict, dict]:
     with urllib.request.urlopen(url, timeout=timeout) as response:
-        return response.status, {k.lower(): v for k, v in response.headers.items()}, json.loads(response.read() or b"{}")
+        return (
+            response.status,
+            {k.lower(): v for k, v in response.headers.items()},
+            json.loads(response.read() or b"{}"),
+        )
 
 
-def turn(agent_url: str, prompt: str, session: str | None = None, *, path: str = "/invoke",
-         caller: str | None = CALLER, **kwargs) -> tuple[int, dict, dict]:
+def turn(
+    agent_url: str,
+    prompt: str,
+    session: str | None = None,
+    *,
+    path: str = "/invoke",
+    caller: str | None = CALLER,
+    **kwargs,
+) -> tuple[int, dict, dict]:
     """One turn: a new session unless `session` (an id the server issued) continues one."""
     body = {"prompt": prompt, **({"session_id": session} if session else {})}
     return post(f"{agent_url}{path}", body, caller=caller, **kwargs)
@@ -267,8 +304,9 @@ def sse(raw: str) -> list[tuple[str, dict]]:
 @pytest.fixture(scope="module")
 def agent_env(scripted_endpoint, mlflow_url, tmp_path_factory):
     """The dev environment's AGENT_* settings, as the stacks set them, pointed at the local endpoint."""
-    deployed = runtime_environment(load_environment("dev"), mlflow_tracking_uri=mlflow_url,
-                                   session_dir=str(tmp_path_factory.mktemp("sessions")))
+    deployed = runtime_environment(
+        load_environment("dev"), mlflow_tracking_uri=mlflow_url, session_dir=str(tmp_path_factory.mktemp("sessions"))
+    )
     return {
         **{name: value for name, value in deployed.items() if name not in FOREIGN_SETTINGS},
         **IDENTITY.agent_settings(),

@@ -50,8 +50,13 @@ def main(out: str, bodies: list[dict]) -> None:
         event["body"] = base64.b64encode(raw.encode()).decode() if event.get("isBase64Encoded") else raw
         response = handler(event, Context(number))
         payload = base64.b64decode(response["body"]) if response.get("isBase64Encoded") else response["body"]
-        responses.append({"status": response["statusCode"], "body": json.loads(payload),
-                          "aws_request_id": Context(number).aws_request_id})
+        responses.append(
+            {
+                "status": response["statusCode"],
+                "body": json.loads(payload),
+                "aws_request_id": Context(number).aws_request_id,
+            }
+        )
     Path(out).write_text(json.dumps(responses))
 
 

@@ -65,15 +65,21 @@ def stored_traces(tracking_uri: str, trace_ids: list[str]) -> list[dict]:
     for trace_id in trace_ids:
         try:
             trace = client.get_trace(trace_id)
-        except Exception:  # noqa: BLE001 - not (yet) stored
+        except Exception:
             trace = None
         if trace is None:
             found.append({"trace_id": trace_id, "stored": False})
             continue
-        found.append({"trace_id": trace_id, "stored": True, "state": str(trace.info.state),
-                      "spans": len(trace.data.spans),
-                      "ended": all(span.end_time_ns is not None for span in trace.data.spans),
-                      "tags": {k: v for k, v in trace.info.tags.items() if k.startswith("agent.")}})
+        found.append(
+            {
+                "trace_id": trace_id,
+                "stored": True,
+                "state": str(trace.info.state),
+                "spans": len(trace.data.spans),
+                "ended": all(span.end_time_ns is not None for span in trace.data.spans),
+                "tags": {k: v for k, v in trace.info.tags.items() if k.startswith("agent.")},
+            }
+        )
     return found
 
 
@@ -112,9 +118,15 @@ def main() -> None:
         post_response_ms = (time.perf_counter() - returned) * 1000
         body = response["body"]
         body = json.loads(base64.b64decode(body).decode() if response.get("isBase64Encoded") else body)
-        result = {"status": response["statusCode"], "body": body, "handler_ms": round((returned - started) * 1000, 1),
-                  "post_response_ms": round(post_response_ms, 1), "since_start_s": round(since_start, 3),
-                  "tracing": tracing, "setup_seconds": setup_seconds}
+        result = {
+            "status": response["statusCode"],
+            "body": body,
+            "handler_ms": round((returned - started) * 1000, 1),
+            "post_response_ms": round(post_response_ms, 1),
+            "since_start_s": round(since_start, 3),
+            "tracing": tracing,
+            "setup_seconds": setup_seconds,
+        }
         if args.check_at_freeze:  # at once: whatever is not stored now would be lost to a freeze
             trace_ids += [body["trace_id"]] if body.get("trace_id") else []
             result["at_freeze"] = stored_traces(args.check_at_freeze, trace_ids)

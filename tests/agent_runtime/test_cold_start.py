@@ -25,8 +25,14 @@ EXPERIMENT = "governed-agents-dev-agent"  # config/dev.yaml's project and name (
 def test_the_first_answer_does_not_wait_for_mlflow_set_up(agent_env, blackhole_mlflow):
     # MLflow accepts the connection and never answers; the client would wait 120 s per call. A set-up
     # on the request's path would hold the first answer that long (twice: one retry).
-    lam = LambdaProcess({**agent_env, "AGENT_MLFLOW_TRACKING_URI": blackhole_mlflow.url,
-                         "MLFLOW_HTTP_REQUEST_TIMEOUT": "120", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1"})
+    lam = LambdaProcess(
+        {
+            **agent_env,
+            "AGENT_MLFLOW_TRACKING_URI": blackhole_mlflow.url,
+            "MLFLOW_HTTP_REQUEST_TIMEOUT": "120",
+            "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+        }
+    )
     [first] = lam.run("first of the day", "--then-wait", "5")
     assert first["status"] == 200 and first["body"]["answer"] == "You said: first of the day"
     assert first["since_start_s"] < 60, first  # process start -> first answer, far below MLflow's 120 s
@@ -54,22 +60,42 @@ def test_mlflow_is_set_up_after_the_first_response_and_traces_the_next_ones(agen
 def fresh_mlflow(tmp_path_factory):
     """An MLflow server of its own: the agent version must not be registered there before the deploy step."""
     port = processes.free_port()
-    child = processes.start("MLflow server", mlflow_server.command("127.0.0.1", port, tmp_path_factory.mktemp("fresh")),
-                            f"http://127.0.0.1:{port}", quiet=True)
+    child = processes.start(
+        "MLflow server",
+        mlflow_server.command("127.0.0.1", port, tmp_path_factory.mktemp("fresh")),
+        f"http://127.0.0.1:{port}",
+        quiet=True,
+    )
     processes.wait_until_ready(child, mlflow_server.health_url("127.0.0.1", port), 120)
     yield f"http://127.0.0.1:{port}"
     child.stop()
 
 
 def register_at_deploy(tracking_uri: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "release.register_agent", "--env", "dev", "--tracking-uri", tracking_uri,
-                           "--commit", "0123456789abcdef0123456789abcdef01234567"],
-                          cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "release.register_agent",
+            "--env",
+            "dev",
+            "--tracking-uri",
+            tracking_uri,
+            "--commit",
+            "0123456789abcdef0123456789abcdef01234567",
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def versions(client, name: str) -> list:
     experiment = client.get_experiment_by_name(EXPERIMENT)
-    return client.search_logged_models([experiment.experiment_id], filter_string=f"name = '{name}'") if experiment else []
+    return (
+        client.search_logged_models([experiment.experiment_id], filter_string=f"name = '{name}'") if experiment else []
+    )
 
 
 def test_the_version_registered_at_deploy_is_reused_and_its_traces_link_to_it(agent_env, fresh_mlflow):
@@ -78,14 +104,18 @@ def test_the_version_registered_at_deploy_is_reused_and_its_traces_link_to_it(ag
     assert deployed.returncode == 0 and " registered: LoggedModel " in deployed.stderr, deployed.stderr[-2000:]
 
     [first] = LambdaProcess({**agent_env, "AGENT_MLFLOW_TRACKING_URI": fresh_mlflow}).run(
-        "which version am I?", "--wait-for-tracing", "120")
+        "which version am I?", "--wait-for-tracing", "120"
+    )
     version = first["body"]["agent_version"]
     [model] = versions(client, version)  # the deploy step's, computed from the same config: not a second one
     assert model.tags["agent.registered_by"] == "deploy"
     assert model.tags["mlflow.source.git.commit"] == "0123456789abcdef0123456789abcdef01234567"
     assert model.params["endpoint.endpoint_name"] == "governed-agents-dev-llm"
     assert {a.path for a in client.list_logged_model_artifacts(model.model_id)} == {
-        "system_prompt.md", "tool_specs.json", "version_material.json"}
+        "system_prompt.md",
+        "tool_specs.json",
+        "version_material.json",
+    }
     # Traced once set up, and the trace names the LoggedModel it ran as.
     assert first["tracing"] == "ready" and first["body"]["trace_id"]
     trace = client.get_trace(first["body"]["trace_id"])

@@ -20,7 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from agent_runtime.concurrency import (
-    RETRY_AFTER_SECONDS, SessionAdmission, default_executor_threads, executor_threads, install_executor,
+    RETRY_AFTER_SECONDS,
+    SessionAdmission,
+    default_executor_threads,
+    executor_threads,
+    install_executor,
 )
 from agent_runtime.errors import ApiError
 from agent_runtime.settings import RuntimeSettings
@@ -31,8 +35,10 @@ MODEL_LATENCY_S = 0.5  # the scripted model's `fixed_latency` default
 
 # --- the parts -------------------------------------------------------------------------------
 
+
 def _wall_time_of_blocking_calls(calls: int, seconds: float, sessions: int | None) -> float:
     """`calls` concurrent asyncio.to_thread(time.sleep) on a fresh loop, with or without the worker's executor."""
+
     async def main() -> float:
         if sessions is not None:
             install_executor(asyncio.get_running_loop(), sessions)
@@ -91,24 +97,27 @@ def test_admission_slot_is_released_when_the_turn_fails(failure):
 def test_gauge_is_the_time_weighted_mean_peak_and_refusals_of_the_period():
     now = [0.0]
     admission = SessionAdmission(2, clock=lambda: now[0])
-    admission.enter()            # t=0: 1 in flight
+    admission.enter()  # t=0: 1 in flight
     now[0] = 1.0
-    admission.enter()            # t=1: 2
+    admission.enter()  # t=1: 2
     with pytest.raises(ApiError):
-        admission.enter()        # refused
+        admission.enter()  # refused
     now[0] = 2.0
-    admission.leave()            # t=2: 1
+    admission.leave()  # t=2: 1
     now[0] = 4.0
     sample = admission.sample()  # (1*1 + 2*1 + 1*2) / 4 s
     assert (sample.average, sample.peak, sample.rejected, sample.seconds) == (1.25, 2, 1, 4.0)
     now[0] = 6.0
-    idle = admission.sample()    # the next period starts where the last ended, with 1 still in flight
+    idle = admission.sample()  # the next period starts where the last ended, with 1 still in flight
     assert (idle.average, idle.peak, idle.rejected) == (1.0, 1, 0)
 
 
 # --- real processes ----------------------------------------------------------------------------
 
-def _turn(agent: AgentProcess, prompt: str, session: str | None = None, caller: str = CALLER) -> tuple[float, int, dict, dict]:
+
+def _turn(
+    agent: AgentProcess, prompt: str, session: str | None = None, caller: str = CALLER
+) -> tuple[float, int, dict, dict]:
     """One turn (a new session unless `session`); each simulated user is its own caller, as the per-caller
     turn limit (AGENT_MAX_TURNS_PER_CALLER) would otherwise refuse a single caller's 32 parallel turns."""
     started = time.perf_counter()
@@ -162,11 +171,18 @@ def test_32_concurrent_sessions_answer_at_about_the_model_latency(agent_env, tmp
         alone = statistics.median(_turn(worker, prompt)[0] for _ in range(5))
         assert MODEL_LATENCY_S <= alone < MODEL_LATENCY_S * 1.5
         # 32 users, 3 turns each, every turn a new session: as the issue measured it.
-        runs = [run for user in _concurrently(32, lambda index: [
-            _turn(worker, prompt, caller=f"user-{index:02d}") for _ in range(3)]) for run in user]
+        runs = [
+            run
+            for user in _concurrently(
+                32, lambda index: [_turn(worker, prompt, caller=f"user-{index:02d}") for _ in range(3)]
+            )
+            for run in user
+        ]
         assert [status for _, status, _, _ in runs] == [200] * 96
         together = statistics.median(seconds for seconds, _, _, _ in runs)
-        print(f"1 user p50 {alone:.3f} s; 32 users p50 {together:.3f} s, p95 {statistics.quantiles([r[0] for r in runs], n=20)[-1]:.3f} s")
+        print(
+            f"1 user p50 {alone:.3f} s; 32 users p50 {together:.3f} s, p95 {statistics.quantiles([r[0] for r in runs], n=20)[-1]:.3f} s"
+        )
         # Queued behind the default executor (6 threads on 2 vCPUs) this was 5.1x (2.72 s). Behind any pool of
         # T threads, 32 users who keep calling see 32 x 0.5 s / T per turn (Little's law): >= 2x for T < 16.
         # With a thread per session it measured 1.05-1.75x on this shared 2-core machine; the rest is the
@@ -178,23 +194,32 @@ def test_32_concurrent_sessions_answer_at_about_the_model_latency(agent_env, tmp
 
 def test_beyond_the_limit_a_request_gets_503_and_its_session_continues_on_retry(agent_env, tmp_path):
     limit = 4
-    worker = AgentProcess({**agent_env, "AGENT_MAX_CONCURRENT_SESSIONS": str(limit), "AGENT_SESSIONS_METRIC_SECONDS": "0.3"},
-                          tmp_path / "limit.log").start()
+    worker = AgentProcess(
+        {**agent_env, "AGENT_MAX_CONCURRENT_SESSIONS": str(limit), "AGENT_SESSIONS_METRIC_SECONDS": "0.3"},
+        tmp_path / "limit.log",
+    ).start()
     try:
         first = _turn(worker, "[scenario:multi_turn] first")[3]
         session = first["session_id"]
         assert first["answer"] == "Turn 1: first"
         slow = "[scenario:slow_tokens] " + "word " * 30  # ~1.5 s at 50 ms a token
         busy_results: list = []
-        busy = threading.Thread(target=lambda: busy_results.extend(
-            _concurrently(limit, lambda index: _turn(worker, slow, caller=f"busy-{index}"))))
+        busy = threading.Thread(
+            target=lambda: busy_results.extend(
+                _concurrently(limit, lambda index: _turn(worker, slow, caller=f"busy-{index}"))
+            )
+        )
         busy.start()
         _until(lambda: _health(worker)["sessions"]["in_flight"] == limit)
 
         _, status, headers, body = _turn(worker, "[scenario:multi_turn] second", session)
         assert (status, headers.get("retry-after"), body["error"]["code"]) == (503, "1", "AtCapacity"), body
         stream_status, stream_headers, stream_body = post(f"{worker.url}/invoke/stream", {"prompt": "hi"})
-        assert (stream_status, stream_headers.get("retry-after"), stream_body["error"]["code"]) == (503, "1", "AtCapacity")
+        assert (stream_status, stream_headers.get("retry-after"), stream_body["error"]["code"]) == (
+            503,
+            "1",
+            "AtCapacity",
+        )
         assert _health(worker)["status"] == "ok"  # health checks are never refused
 
         busy.join(60)
@@ -223,15 +248,20 @@ def test_a_stream_holds_its_slot_until_it_ends_even_when_the_client_leaves(agent
     try:
         connection = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=30)
         body = json.dumps({"prompt": "[scenario:slow_tokens] " + "word " * 200})
-        connection.request("POST", "/invoke/stream", body=body, headers={"Content-Type": "application/json", **bearer(CALLER)})
+        connection.request(
+            "POST", "/invoke/stream", body=body, headers={"Content-Type": "application/json", **bearer(CALLER)}
+        )
         response = connection.getresponse()
         assert b"event: token" in response.read1(4096)
         assert _turn(worker, "meanwhile", caller="other")[1] == 503  # the stream holds the only slot
         connection.close()  # 200 tokens at 50 ms would take 10 s more
         _until(lambda: _health(worker)["sessions"]["in_flight"] == 0)
         assert _turn(worker, "after the stream", caller="other")[1] == 200
-        request = urllib.request.Request(f"{worker.url}/invoke/stream", headers={"Content-Type": "application/json", **bearer(CALLER)},
-                                         data=json.dumps({"prompt": "a whole stream"}).encode())
+        request = urllib.request.Request(
+            f"{worker.url}/invoke/stream",
+            headers={"Content-Type": "application/json", **bearer(CALLER)},
+            data=json.dumps({"prompt": "a whole stream"}).encode(),
+        )
         with urllib.request.urlopen(request, timeout=30) as finished:
             assert b"event: final" in finished.read()
         _until(lambda: _health(worker)["sessions"]["in_flight"] == 0)  # a finished stream frees it too

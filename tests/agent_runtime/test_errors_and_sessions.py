@@ -3,6 +3,8 @@ namespace; one request per session at a time; at most N turns per caller."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, EventStreamError, ReadTimeoutError
 from botocore.stub import ANY
@@ -14,21 +16,32 @@ from tests.helpers import stubbed_client
 
 
 def client_error(code: str, status: int = 400) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "InvokeEndpoint")
+    return ClientError(
+        {"Error": {"Code": code, "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "InvokeEndpoint"
+    )
 
 
-@pytest.mark.parametrize("error, status, retry_after", [
-    (client_error("ThrottlingException", 429), 429, "5"),
-    (client_error("ModelNotReadyException", 429), 503, "5"),
-    (client_error("ServiceUnavailable", 503), 503, "5"),
-    (client_error("ModelError", 424), 502, None),
-    (client_error("ValidationError"), 502, None),
-    (EventStreamError({"Error": {"Code": "ModelStreamError", "Message": "broken"}}, "InvokeEndpointWithResponseStream"), 502, None),
-    (ReadTimeoutError(endpoint_url="http://x"), 504, None),
-    (TimeoutError(), 504, None),
-    (EndpointConnectionError(endpoint_url="http://x"), 503, "5"),
-    (RuntimeError("bug"), 500, None),
-])
+@pytest.mark.parametrize(
+    "error, status, retry_after",
+    [
+        (client_error("ThrottlingException", 429), 429, "5"),
+        (client_error("ModelNotReadyException", 429), 503, "5"),
+        (client_error("ServiceUnavailable", 503), 503, "5"),
+        (client_error("ModelError", 424), 502, None),
+        (client_error("ValidationError"), 502, None),
+        (
+            EventStreamError(
+                {"Error": {"Code": "ModelStreamError", "Message": "broken"}}, "InvokeEndpointWithResponseStream"
+            ),
+            502,
+            None,
+        ),
+        (ReadTimeoutError(endpoint_url="http://x"), 504, None),
+        (TimeoutError(), 504, None),
+        (EndpointConnectionError(endpoint_url="http://x"), 503, "5"),
+        (RuntimeError("bug"), 500, None),
+    ],
+)
 def test_upstream_faults_map_to_documented_statuses(error, status, retry_after):
     mapped = from_exception(error)
     assert mapped.status == status
@@ -81,7 +94,11 @@ def test_a_caller_holds_at_most_its_turn_slots_and_other_callers_are_not_affecte
     held = [caller_slot(settings, "caller-a") for _ in range(3)]
     with pytest.raises(ApiError) as refused:
         caller_slot(settings, "caller-a")
-    assert (refused.value.status, refused.value.code, refused.value.headers()) == (429, "TooManyTurns", {"Retry-After": "2"})
+    assert (refused.value.status, refused.value.code, refused.value.headers()) == (
+        429,
+        "TooManyTurns",
+        {"Retry-After": "2"},
+    )
     with caller_slot(settings, "caller-b"):  # another caller still gets through
         pass
     held[1].release()
@@ -107,9 +124,17 @@ def test_a_session_exists_only_in_its_caller_s_namespace(tmp_path, monkeypatch):
 
 
 def test_model_error_from_an_overloaded_container_is_a_throttle_and_its_timeout_a_504():
-    overloaded = ClientError({"Error": {"Code": "ModelError", "Message": "x"}, "OriginalStatusCode": 429}, "InvokeEndpoint")
-    timed_out = ClientError({"Error": {"Code": "ModelError", "Message": "x"}, "OriginalStatusCode": 0,
-                             "OriginalMessage": "Your invocation timed out while waiting for a response"}, "InvokeEndpoint")
+    overloaded = ClientError(
+        {"Error": {"Code": "ModelError", "Message": "x"}, "OriginalStatusCode": 429}, "InvokeEndpoint"
+    )
+    timed_out = ClientError(
+        {
+            "Error": {"Code": "ModelError", "Message": "x"},
+            "OriginalStatusCode": 0,
+            "OriginalMessage": "Your invocation timed out while waiting for a response",
+        },
+        "InvokeEndpoint",
+    )
     assert from_exception(overloaded).status == 429
     assert from_exception(timed_out).status == 504
 
@@ -127,7 +152,7 @@ class TestS3SessionLock:
         monkeypatch.setenv("AGENT_ENDPOINT_NAME", "e")
         return RuntimeSettings(session_bucket="sessions-bucket", request_timeout_seconds=60)
 
-    KEY = {"Bucket": "sessions-bucket", "Key": "sessions/caller-a/s3-lock-01/.lock"}
+    KEY: ClassVar[dict[str, str]] = {"Bucket": "sessions-bucket", "Key": "sessions/caller-a/s3-lock-01/.lock"}
 
     def lock_held_since(self, stubber, acquired_at: float) -> None:
         """The conditional write fails, and reading the lock shows when it was taken."""
@@ -280,8 +305,12 @@ class TestOneS3ClientPerProcess:
         _, stubber, made = sessions_made
         for number in range(2):
             self.new_session(stubber, f"default-{number:04d}", prefix="sessions/")
-            S3SessionManager(session_id=f"default-{number:04d}", bucket="sessions-bucket", prefix="sessions/",
-                             region_name="us-east-1")
+            S3SessionManager(
+                session_id=f"default-{number:04d}",
+                bucket="sessions-bucket",
+                prefix="sessions/",
+                region_name="us-east-1",
+            )
         assert len(made) == 2
 
     def test_only_the_s3_client_is_handed_out(self):

@@ -23,8 +23,11 @@ def invoke(agent, prompt: str, session: str | None = None, **kwargs):
 
 
 def stream_request(agent, body: dict) -> urllib.request.Request:
-    return urllib.request.Request(f"{agent.url}/invoke/stream", data=json.dumps(body).encode(),
-                                  headers={"Content-Type": "application/json", **bearer("tester")})
+    return urllib.request.Request(
+        f"{agent.url}/invoke/stream",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **bearer("tester")},
+    )
 
 
 def test_health_reports_the_agent_version(agent):
@@ -123,7 +126,10 @@ def test_bad_requests_get_a_json_error_and_never_a_trace(agent, body, status, co
 
 
 def test_unknown_routes_and_methods_answer_json(agent):
-    assert post(f"{agent.url}/nope", {})[0:3:2] == (404, {"error": {"code": "NotFound", "message": "no route POST /nope"}})
+    assert post(f"{agent.url}/nope", {})[0:3:2] == (
+        404,
+        {"error": {"code": "NotFound", "message": "no route POST /nope"}},
+    )
     request = urllib.request.Request(f"{agent.url}/invoke", method="GET")
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(request, timeout=10)
@@ -169,7 +175,9 @@ def test_a_client_disconnect_cancels_the_work_and_frees_the_session(agent):
     session = invoke(agent, "start")[2]["session_id"]
     connection = http.client.HTTPConnection("127.0.0.1", agent.port, timeout=30)
     body = json.dumps({"prompt": "[scenario:slow_tokens] " + "word " * 200, "session_id": session})
-    connection.request("POST", "/invoke/stream", body=body, headers={"Content-Type": "application/json", **bearer("tester")})
+    connection.request(
+        "POST", "/invoke/stream", body=body, headers={"Content-Type": "application/json", **bearer("tester")}
+    )
     response = connection.getresponse()
     assert b"event: token" in response.read1(4096)
     connection.close()  # 200 tokens at 50 ms would take 10 s more
@@ -209,14 +217,17 @@ def test_endpoint_throttling_and_outage_answer_429_and_503_with_retry_after(agen
 def test_botocore_retries_of_a_throttled_endpoint_are_counted(agent_env, tmp_path):
     # The emulator's token bucket (0.5 request/s) throttles; botocore's adaptive mode retries
     # inside one API call, which Strands never sees: the runtime counts the attempts itself.
-    retrying = AgentProcess({**agent_env, "AGENT_ENDPOINT_NAME": "throttled-llm", "AGENT_MAX_ATTEMPTS": "5"},
-                            tmp_path / "retrying.log").start()
+    retrying = AgentProcess(
+        {**agent_env, "AGENT_ENDPOINT_NAME": "throttled-llm", "AGENT_MAX_ATTEMPTS": "5"}, tmp_path / "retrying.log"
+    ).start()
     try:
         answers = [invoke(retrying, "hi") for _ in range(2)]
         # Powertools writes a metric's values as a list ([n]) or a bare number.
-        retries = [sum(value) if isinstance(value := record["Retries"], list) else value for record in retrying.emf_records()]
+        retries = [
+            sum(value) if isinstance(value := record["Retries"], list) else value for record in retrying.emf_records()
+        ]
         assert len(retries) == 2 and sum(retries) >= 1 and max(retries) <= 4  # 5 attempts at most
-        for (status, _, body), counted in zip(answers, retries):
+        for (status, _, body), counted in zip(answers, retries, strict=True):
             if status == 200:
                 assert body["usage"]["retries"] == counted
     finally:
@@ -227,10 +238,24 @@ def test_metrics_are_emitted_as_emf_per_request(agent):
     invoke(agent, "measure me")
     record = agent.emf_records()[-1]
     names = {m["Name"] for m in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
-    assert {"Latency", "TimeToFirstToken", "InputTokens", "OutputTokens", "ModelCalls", "ToolCalls", "Retries",
-            "EstimatedCostUSD", "TracingFailures", "Requests", "Errors", "Throttled"} <= names
+    assert {
+        "Latency",
+        "TimeToFirstToken",
+        "InputTokens",
+        "OutputTokens",
+        "ModelCalls",
+        "ToolCalls",
+        "Retries",
+        "EstimatedCostUSD",
+        "TracingFailures",
+        "Requests",
+        "Errors",
+        "Throttled",
+    } <= names
     assert record["Environment"] == "dev" and record["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "GovernedAgents"
-    assert record["InputTokens"][0] > 0 and record["OutputTokens"] == [len("You said: measure me".split())]  # EMF values are lists
+    assert record["InputTokens"][0] > 0 and record["OutputTokens"] == [
+        len("You said: measure me".split())
+    ]  # EMF values are lists
 
 
 def test_an_answer_cut_by_max_tokens_is_returned_and_marked(agent_env, tmp_path):

@@ -40,7 +40,14 @@ def unsigned(header: dict, claims: dict, signature: bytes = b"") -> str:
 
 def claims(**overrides) -> dict:
     now = int(time.time())
-    return {"iss": IDENTITY.issuer, "aud": IDENTITY.audience, "sub": "mallory", "iat": now, "exp": now + 600, **overrides}
+    return {
+        "iss": IDENTITY.issuer,
+        "aud": IDENTITY.audience,
+        "sub": "mallory",
+        "iat": now,
+        "exp": now + 600,
+        **overrides,
+    }
 
 
 def hs256_with_the_public_key() -> str:
@@ -48,7 +55,8 @@ def hs256_with_the_public_key() -> str:
     from cryptography.hazmat.primitives import serialization
 
     public_pem = IDENTITY.private_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     header = {"alg": "HS256", "typ": "JWT", "kid": IDENTITY.kid}
     signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims()).encode())}"
     return f"{signing_input}.{b64url(hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest())}"
@@ -68,8 +76,12 @@ BAD_TOKENS = {
     "alg none": lambda _: unsigned({"alg": "none", "typ": "JWT", "kid": IDENTITY.kid}, claims()),
     "HS256 with the public key": lambda _: hs256_with_the_public_key(),
     "unknown kid": lambda _: LocalIdentity(IDENTITY.folder, IDENTITY.private_key, "other-kid").token("mallory"),
-    "no sub": lambda _: __import__("jwt").encode({k: v for k, v in claims().items() if k != "sub"}, IDENTITY.private_key,
-                                                 algorithm="ES256", headers={"kid": IDENTITY.kid}),
+    "no sub": lambda _: __import__("jwt").encode(
+        {k: v for k, v in claims().items() if k != "sub"},
+        IDENTITY.private_key,
+        algorithm="ES256",
+        headers={"kid": IDENTITY.kid},
+    ),
     "not a JWT": lambda _: "not-a-token",
 }
 
@@ -78,12 +90,19 @@ BAD_TOKENS = {
 def settings():
     """What `make local` gives the agent: the local provider's issuer, audience, JWKS file and secret."""
     local = IDENTITY.agent_settings()
-    return RuntimeSettings(endpoint_name="identity-test", auth_mode="jwt", jwt_issuer=local["AGENT_JWT_ISSUER"],
-                           jwt_audience=local["AGENT_JWT_AUDIENCE"], jwt_algorithms=json.loads(local["AGENT_JWT_ALGORITHMS"]),
-                           jwks_file=local["AGENT_JWKS_FILE"], caller_id_secret=local["AGENT_CALLER_ID_SECRET"])
+    return RuntimeSettings(
+        endpoint_name="identity-test",
+        auth_mode="jwt",
+        jwt_issuer=local["AGENT_JWT_ISSUER"],
+        jwt_audience=local["AGENT_JWT_AUDIENCE"],
+        jwt_algorithms=json.loads(local["AGENT_JWT_ALGORITHMS"]),
+        jwks_file=local["AGENT_JWKS_FILE"],
+        caller_id_secret=local["AGENT_CALLER_ID_SECRET"],
+    )
 
 
 # --- the verifier ------------------------------------------------------------------------------
+
 
 def test_a_token_of_the_configured_issuer_is_accepted(settings):
     assert Authenticator(settings).verify(IDENTITY.token("alice"))["sub"] == "alice"
@@ -100,21 +119,27 @@ def test_bad_tokens_are_refused_with_401(settings, kind, tmp_path_factory):
         assert secret not in error.message
 
 
-@pytest.mark.parametrize("unset, variable", [
-    ({"jwt_issuer": None}, "AGENT_JWT_ISSUER"),
-    ({"jwt_audience": None}, "AGENT_JWT_AUDIENCE"),
-    ({"jwks_file": None}, "AGENT_JWKS"),
-    ({"caller_id_secret": None}, "AGENT_CALLER_ID_KMS_KEY"),
-])
+@pytest.mark.parametrize(
+    "unset, variable",
+    [
+        ({"jwt_issuer": None}, "AGENT_JWT_ISSUER"),
+        ({"jwt_audience": None}, "AGENT_JWT_AUDIENCE"),
+        ({"jwks_file": None}, "AGENT_JWKS"),
+        ({"caller_id_secret": None}, "AGENT_CALLER_ID_KMS_KEY"),
+    ],
+)
 def test_jwt_mode_without_its_settings_stops_start_up_naming_the_variable(settings, unset, variable):
     with pytest.raises(IdentityConfigError, match=variable):
         Authenticator(settings.model_copy(update=unset))
 
 
-@pytest.mark.parametrize("jwks, message", [
-    ('{"keys": [{"kty": "oct", "k": "c2VjcmV0", "alg": "HS256", "kid": "hmac"}]}', "no signing key for"),
-    ("not json", "not a JWKS document"),
-])
+@pytest.mark.parametrize(
+    "jwks, message",
+    [
+        ('{"keys": [{"kty": "oct", "k": "c2VjcmV0", "alg": "HS256", "kid": "hmac"}]}', "no signing key for"),
+        ("not json", "not a JWKS document"),
+    ],
+)
 def test_a_jwks_without_usable_keys_is_a_start_up_error(settings, jwks, message):
     with pytest.raises(IdentityConfigError, match=message):
         Authenticator(settings.model_copy(update={"jwks_file": None, "jwks": jwks}))
@@ -127,20 +152,29 @@ def test_the_inline_jwks_the_stacks_pass_verifies_like_the_file(settings):
 
 def test_rotation_accepts_tokens_of_the_old_and_the_new_key(settings, tmp_path_factory):
     new = LocalIdentity.create(tmp_path_factory.mktemp("rotated"))
-    both = settings.model_copy(update={"jwks_file": None, "jwks": json.dumps({"keys": [IDENTITY.public_jwk(), new.public_jwk()]})})
+    both = settings.model_copy(
+        update={"jwks_file": None, "jwks": json.dumps({"keys": [IDENTITY.public_jwk(), new.public_jwk()]})}
+    )
     authenticator = Authenticator(both)
     assert authenticator.verify(IDENTITY.token("alice"))["sub"] == authenticator.verify(new.token("alice"))["sub"]
 
 
 def test_the_agent_refuses_to_start_with_a_broken_identity_config(agent_env):
     broken = {name: value for name, value in agent_env.items() if name != "AGENT_JWT_AUDIENCE"}
-    result = subprocess.run([sys.executable, "-m", "agent_runtime", "--port", "1"], cwd=PROJECT_DIR, capture_output=True,
-                            text=True, timeout=60, env={"PATH": "/usr/bin:/bin", **broken})
+    result = subprocess.run(
+        [sys.executable, "-m", "agent_runtime", "--port", "1"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", **broken},
+    )
     assert result.returncode != 0
     assert "AGENT_JWT_AUDIENCE is not set" in result.stderr and "Traceback" not in result.stderr
 
 
 # --- the pseudonymous caller id ----------------------------------------------------------------
+
 
 class TestPseudonyms:
     KEY = "arn:aws:kms:us-east-1:111111111111:key/mrk-0123456789abcdef0123456789abcdef"
@@ -158,8 +192,11 @@ class TestPseudonyms:
 
         client, stubber = kms
         mac = bytes(range(32))
-        stubber.add_response("generate_mac", {"Mac": mac, "KeyId": self.KEY, "MacAlgorithm": "HMAC_SHA_256"},
-                             {"KeyId": self.KEY, "MacAlgorithm": "HMAC_SHA_256", "Message": b"iam:arn:aws:iam::1:user/a"})
+        stubber.add_response(
+            "generate_mac",
+            {"Mac": mac, "KeyId": self.KEY, "MacAlgorithm": "HMAC_SHA_256"},
+            {"KeyId": self.KEY, "MacAlgorithm": "HMAC_SHA_256", "Message": b"iam:arn:aws:iam::1:user/a"},
+        )
         pseudonyms = Pseudonyms(self.kms_settings(settings), client)
         first = asyncio.run(pseudonyms.caller_id("iam:arn:aws:iam::1:user/a"))
         again = asyncio.run(pseudonyms.caller_id("iam:arn:aws:iam::1:user/a"))  # cached: no second KMS call
@@ -197,11 +234,13 @@ class TestPseudonyms:
 
 # --- over HTTP -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", sorted(BAD_TOKENS))
 def test_the_api_answers_401_json_for_bad_tokens_and_logs_none_of_them(agent, kind, tmp_path_factory):
     token = BAD_TOKENS[kind](tmp_path_factory)
-    status, headers, body = post(f"{agent.url}/invoke", {"prompt": "let me in"}, caller=None,
-                                 headers={"Authorization": f"Bearer {token}"})
+    status, headers, body = post(
+        f"{agent.url}/invoke", {"prompt": "let me in"}, caller=None, headers={"Authorization": f"Bearer {token}"}
+    )
     assert (status, body["error"]["code"], headers["www-authenticate"]) == (401, "Unauthorized", "Bearer")
     assert token not in json.dumps(body)
     time.sleep(0.2)  # the request's log line is written as the response ends
@@ -211,8 +250,11 @@ def test_the_api_answers_401_json_for_bad_tokens_and_logs_none_of_them(agent, ki
         assert secret not in log
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Basic dXNlcjpwYXNz"}, {"Authorization": "Bearer "}],
-                         ids=["missing", "basic", "empty"])
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Basic dXNlcjpwYXNz"}, {"Authorization": "Bearer "}],
+    ids=["missing", "basic", "empty"],
+)
 @pytest.mark.parametrize("path", ["/invoke", "/invoke/stream"])
 def test_the_api_answers_401_without_a_bearer_token(agent, headers, path):
     status, response_headers, body = post(f"{agent.url}{path}", {"prompt": "hi"}, caller=None, headers=headers)
@@ -229,12 +271,18 @@ def test_another_caller_gets_404_for_a_session_and_cannot_continue_it(agent):
     # No existence oracle: the other caller's session and a session that does not exist look the same.
     raw = {}
     for name, session_id in (("stolen", session), ("nobody", "f" * 32)):
-        request = urllib.request.Request(f"{agent.url}/invoke", data=json.dumps({"prompt": "x", "session_id": session_id}).encode(),
-                                         headers={"Content-Type": "application/json", **bearer("bob")})
+        request = urllib.request.Request(
+            f"{agent.url}/invoke",
+            data=json.dumps({"prompt": "x", "session_id": session_id}).encode(),
+            headers={"Content-Type": "application/json", **bearer("bob")},
+        )
         with pytest.raises(urllib.error.HTTPError) as error:
             urllib.request.urlopen(request, timeout=30)
-        raw[name] = (error.value.code, sorted((k.lower(), v) for k, v in error.value.headers.items() if k.lower() != "date"),
-                     error.value.read())
+        raw[name] = (
+            error.value.code,
+            sorted((k.lower(), v) for k, v in error.value.headers.items() if k.lower() != "date"),
+            error.value.read(),
+        )
     assert raw["stolen"] == raw["nobody"]
     stream = post(f"{agent.url}/invoke/stream", {"prompt": "x", "session_id": session}, caller="bob")
     assert (stream[0], stream[2]["error"]["code"]) == (404, "SessionNotFound")
@@ -252,8 +300,12 @@ def test_a_caller_beyond_its_turns_in_flight_gets_429_on_any_worker_while_others
         started = turn(workers[0].url, "[scenario:multi_turn] one", caller="carol")[2]["session_id"]
         connection = http.client.HTTPConnection("127.0.0.1", workers[0].port, timeout=30)
         # ~6 s of tokens (one per 50 ms): outlasts the three checks below even on a loaded machine
-        connection.request("POST", "/invoke/stream", headers={"Content-Type": "application/json", **bearer("carol")},
-                           body=json.dumps({"prompt": "[scenario:slow_tokens] " + "word " * 120}))
+        connection.request(
+            "POST",
+            "/invoke/stream",
+            headers={"Content-Type": "application/json", **bearer("carol")},
+            body=json.dumps({"prompt": "[scenario:slow_tokens] " + "word " * 120}),
+        )
         response = connection.getresponse()
         assert response.status == 200 and b"event: token" in response.read1(4096)  # it holds carol's only slot now
         status, headers, body = turn(workers[1].url, "[scenario:multi_turn] two", started, caller="carol")

@@ -69,7 +69,9 @@ def test_the_double_refuses_what_lambda_refuses_an_internal_extension(api):
 
     def register(headers: dict, events: list) -> int:
         connection = http.client.HTTPConnection(host, int(port), timeout=5)
-        connection.request("POST", "/2020-01-01/extension/register", body=json.dumps({"events": events}), headers=headers)
+        connection.request(
+            "POST", "/2020-01-01/extension/register", body=json.dumps({"events": events}), headers=headers
+        )
         return connection.getresponse().status
 
     assert register({"Lambda-Extension-Name": "x"}, ["INVOKE", "SHUTDOWN"]) == 400

@@ -12,7 +12,6 @@ import copy
 import importlib
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -98,19 +97,28 @@ def test_an_event_without_an_iam_authorizer_is_refused(handler):
 
 def test_a_second_invocation_in_the_same_environment_reuses_the_session(handler):
     first = decoded(handler(event("function_url.json", {"prompt": "[scenario:multi_turn] one"}), Context()))
-    second = handler(event("function_url.json", {"prompt": "[scenario:multi_turn] two", "session_id": first["session_id"]}), Context())
+    second = handler(
+        event("function_url.json", {"prompt": "[scenario:multi_turn] two", "session_id": first["session_id"]}),
+        Context(),
+    )
     assert first["answer"] == "Turn 1: one" and decoded(second)["answer"] == "Turn 2: two"
 
 
 def test_another_principal_gets_404_for_a_session_and_cannot_continue_it(handler):
     first = decoded(handler(event("function_url.json", {"prompt": "[scenario:multi_turn] portal's"}), Context()))
     session = first["session_id"]
-    stolen = handler(event("function_url.json", {"prompt": "[scenario:multi_turn] steal", "session_id": session}, OTHER), Context())
-    nobody = handler(event("function_url.json", {"prompt": "[scenario:multi_turn] steal", "session_id": "0" * 32}, OTHER), Context())
+    stolen = handler(
+        event("function_url.json", {"prompt": "[scenario:multi_turn] steal", "session_id": session}, OTHER), Context()
+    )
+    nobody = handler(
+        event("function_url.json", {"prompt": "[scenario:multi_turn] steal", "session_id": "0" * 32}, OTHER), Context()
+    )
     assert stolen["statusCode"] == nobody["statusCode"] == 404
     assert stolen["body"] == nobody["body"] and stolen["headers"] == nobody["headers"]  # no existence oracle
     assert decoded(stolen)["error"]["code"] == "SessionNotFound"
-    again = decoded(handler(event("function_url.json", {"prompt": "[scenario:multi_turn] mine", "session_id": session}), Context()))
+    again = decoded(
+        handler(event("function_url.json", {"prompt": "[scenario:multi_turn] mine", "session_id": session}), Context())
+    )
     assert again["answer"] == "Turn 2: mine"  # the owner continues; the other principal's attempts left no turn
 
 
@@ -134,11 +142,14 @@ def test_a_principal_at_its_turn_limit_gets_429_while_another_gets_through(handl
     assert handler(event("function_url.json", {"prompt": "freed"}), Context())["statusCode"] == 200
 
 
-@pytest.mark.parametrize("body, status, code", [
-    ("{broken", 400, "InvalidJson"),
-    ({"prompt": "hi", "session_id": "no"}, 400, "InvalidSessionId"),
-    ({"prompt": "[scenario:throttle] hi"}, 429, "Throttled"),
-])
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        ("{broken", 400, "InvalidJson"),
+        ({"prompt": "hi", "session_id": "no"}, 400, "InvalidSessionId"),
+        ({"prompt": "[scenario:throttle] hi"}, 429, "Throttled"),
+    ],
+)
 def test_errors_are_json_with_the_documented_status(handler, body, status, code):
     response = handler(event("function_url.json", body), Context())
     assert response["statusCode"] == status
@@ -150,11 +161,16 @@ def test_streaming_route_returns_the_whole_sse_body_on_lambda(handler):
     payload["rawPath"] = payload["requestContext"]["http"]["path"] = "/invoke/stream"
     response = handler(payload, Context())
     body = base64.b64decode(response["body"]).decode() if response.get("isBase64Encoded") else response["body"]
-    assert response["statusCode"] == 200 and "event: token" in body and body.rstrip().split("\n\n")[-1].startswith("event: final")
+    assert (
+        response["statusCode"] == 200
+        and "event: token" in body
+        and body.rstrip().split("\n\n")[-1].startswith("event: final")
+    )
 
 
-def test_without_the_runtime_api_the_handler_exports_before_it_returns_without_the_flush_stall(handler, mlflow_url,
-                                                                                                monkeypatch):
+def test_without_the_runtime_api_the_handler_exports_before_it_returns_without_the_flush_stall(
+    handler, mlflow_url, monkeypatch
+):
     """The fallback (no AWS_LAMBDA_RUNTIME_API, as here): each handler drains MLflow's export queue
     before returning, so N requests leave N complete traces the moment the last handler returns, with
     no `flush_trace_async_logging` (it stops and restarts the export threads, ~1.1 s a call)."""
@@ -178,11 +194,15 @@ def test_without_the_runtime_api_the_handler_exports_before_it_returns_without_t
     # Immediately: no sleep, no polling, no flush. A search reads what the tracking store holds now.
     client = mlflow.MlflowClient(mlflow_url)
     experiment = client.get_experiment_by_name("governed-agents-dev-agent")
-    found = {trace.info.trace_id: trace for trace in client.search_traces(
-        locations=[experiment.experiment_id], order_by=["timestamp_ms DESC"], max_results=100, flush=False)}
+    found = {
+        trace.info.trace_id: trace
+        for trace in client.search_traces(
+            locations=[experiment.experiment_id], order_by=["timestamp_ms DESC"], max_results=100, flush=False
+        )
+    }
     traces = [found.get(answer["trace_id"]) for answer in answers]
     assert all(traces), f"{sum(t is None for t in traces)} of {n} traces missing when the last handler returned"
-    for answer, trace in zip(answers, traces):
+    for answer, trace in zip(answers, traces, strict=True):
         assert trace.info.state == "OK"
         root = next(span for span in trace.data.spans if span.parent_id is None)
         assert root.end_time_ns is not None and root.status.status_code == "OK"
@@ -197,8 +217,9 @@ def test_without_the_runtime_api_the_handler_exports_before_it_returns_without_t
     assert all(t.is_alive() for t in consumers[-1])
 
 
-def test_with_the_extension_the_caller_does_not_wait_for_the_export_and_nothing_is_lost_to_a_freeze(agent_env,
-                                                                                                    mlflow_url):
+def test_with_the_extension_the_caller_does_not_wait_for_the_export_and_nothing_is_lost_to_a_freeze(
+    agent_env, mlflow_url
+):
     """The real handler in a fresh process with the Lambda Runtime API test double: its internal
     extension registers at init and calls Next only once the invocation's traces are stored. MLflow is
     reached through a proxy that holds every request for 0.4 s (test double), so an export on the
@@ -219,7 +240,7 @@ def test_with_the_extension_the_caller_does_not_wait_for_the_export_and_nothing_
             assert result["handler_ms"] < delay * 1000, result  # the caller never waits on MLflow
         at_freeze = result["at_freeze"]
         assert len(at_freeze) == number  # every trace of this environment so far, as the server holds it
-        for stored, answer in zip(at_freeze, [r["body"] for r in results[:number]]):
+        for stored, answer in zip(at_freeze, [r["body"] for r in results[:number]], strict=True):
             assert stored["stored"], (number, stored)
             assert stored["state"] in ("OK", "TraceState.OK") and stored["spans"] >= 2 and stored["ended"], stored
             assert stored["tags"]["agent.session_id"] == answer["session_id"]

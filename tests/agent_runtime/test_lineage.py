@@ -28,8 +28,12 @@ def wait_for_trace(tracking_uri: str, trace_id: str, timeout: float = 20):
 
 def test_each_request_is_traced_with_its_context(agent, mlflow_url):
     assert get(f"{agent.url}/health")[2]["tracing"] == "ready"  # set up in the background, before any request
-    status, _, body = post(f"{agent.url}/invoke", {"prompt": "[scenario:tool_call] trace me"},
-                           headers={"X-Request-Id": "req-trace-1"}, caller="numbat5150")
+    status, _, body = post(
+        f"{agent.url}/invoke",
+        {"prompt": "[scenario:tool_call] trace me"},
+        headers={"X-Request-Id": "req-trace-1"},
+        caller="numbat5150",
+    )
     assert status == 200
     trace = wait_for_trace(mlflow_url, body["trace_id"])
     tags = trace.info.tags
@@ -51,8 +55,11 @@ def test_the_agent_version_is_registered_once_with_its_parameters_and_prompt(age
     assert status == 200
     mlflow.set_tracking_uri(mlflow_url)
     experiment = mlflow.get_experiment_by_name("governed-agents-dev-agent")
-    models = mlflow.search_logged_models(experiment_ids=[experiment.experiment_id],
-                                         filter_string=f"name = '{body['agent_version']}'", output_format="list")
+    models = mlflow.search_logged_models(
+        experiment_ids=[experiment.experiment_id],
+        filter_string=f"name = '{body['agent_version']}'",
+        output_format="list",
+    )
     assert len(models) == 1
     params = models[0].params
     assert params["param.max_tokens"] == "512" and params["endpoint.endpoint_name"] == "governed-agents-dev-llm"
@@ -62,10 +69,15 @@ def test_the_agent_version_is_registered_once_with_its_parameters_and_prompt(age
 
 
 def test_lineage_command_prints_the_runtime_context_of_a_trace(agent, mlflow_url):
-    status, _, body = post(f"{agent.url}/invoke", {"prompt": "what produced this?"})
+    _status, _, body = post(f"{agent.url}/invoke", {"prompt": "what produced this?"})
     wait_for_trace(mlflow_url, body["trace_id"])
-    result = subprocess.run([sys.executable, "-m", "agent_runtime.lineage", body["trace_id"], "--tracking-uri", mlflow_url],
-                            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "agent_runtime.lineage", body["trace_id"], "--tracking-uri", mlflow_url],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     context = json.loads(result.stdout)
     assert context["tags"]["agent.session_id"] == body["session_id"]
@@ -74,20 +86,31 @@ def test_lineage_command_prints_the_runtime_context_of_a_trace(agent, mlflow_url
     assert context["agent_version"]["name"] == body["agent_version"]
     assert "support-triage assistant" in material["system_prompt"]
     assert material["parameters"] == {"max_tokens": 512, "temperature": 0.2, "top_p": 0.9}
-    assert [tool["name"] for tool in material["tools"]] == ["classify_ticket_priority", "current_time", "search_knowledge_base"]
+    assert [tool["name"] for tool in material["tools"]] == [
+        "classify_ticket_priority",
+        "current_time",
+        "search_knowledge_base",
+    ]
 
 
 def test_lineage_command_reports_an_unknown_trace(mlflow_url):
-    result = subprocess.run([sys.executable, "-m", "agent_runtime.lineage", "tr-0000", "--tracking-uri", mlflow_url],
-                            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "agent_runtime.lineage", "tr-0000", "--tracking-uri", mlflow_url],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1 and "no trace tr-0000" in result.stderr
 
 
 def test_mlflow_down_never_fails_a_request_and_is_counted(agent_env, tmp_path):
     from local_runtime import processes
 
-    down = AgentProcess({**agent_env, "AGENT_MLFLOW_TRACKING_URI": f"http://127.0.0.1:{processes.free_port()}"},
-                        tmp_path / "no-mlflow.log").start()
+    down = AgentProcess(
+        {**agent_env, "AGENT_MLFLOW_TRACKING_URI": f"http://127.0.0.1:{processes.free_port()}"},
+        tmp_path / "no-mlflow.log",
+    ).start()
     try:
         status, _, body = post(f"{down.url}/invoke", {"prompt": "still answer"}, timeout=120)
         assert status == 200 and body["answer"] == "You said: still answer" and body["trace_id"] is None

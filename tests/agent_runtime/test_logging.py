@@ -31,7 +31,7 @@ SYSTEM_PROMPT = (Path(PROJECT_DIR) / "agent_runtime" / "prompts" / "support_tria
 
 def plain_runs(text: str, words: int = 5) -> list[str]:
     """Runs of `words` plain words from a text: needles that JSON escaping cannot disguise."""
-    return re.findall(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+){%d}" % (words - 1), text)
+    return re.findall(rf"[A-Za-z0-9]+(?: [A-Za-z0-9]+){{{words - 1}}}", text)
 
 
 def json_lines(text: str) -> list[dict]:
@@ -64,14 +64,24 @@ def uvicorn_run(agent_env: dict, log: Path, **env: str):
     try:
         turns = [
             post(f"{agent.url}/invoke", {"prompt": PROMPT}, headers={"X-Request-Id": "req-logs-echo"}, caller=SUBJECT),
-            post(f"{agent.url}/invoke", {"prompt": f"[scenario:tool_call] {PROMPT}"},
-                 headers={"X-Request-Id": "req-logs-tool"}, caller=SUBJECT),
-            post(f"{agent.url}/invoke", {"prompt": f"[scenario:malformed_event] {PROMPT}"},
-                 headers={"X-Request-Id": "req-logs-malformed"}, caller=SUBJECT),
+            post(
+                f"{agent.url}/invoke",
+                {"prompt": f"[scenario:tool_call] {PROMPT}"},
+                headers={"X-Request-Id": "req-logs-tool"},
+                caller=SUBJECT,
+            ),
+            post(
+                f"{agent.url}/invoke",
+                {"prompt": f"[scenario:malformed_event] {PROMPT}"},
+                headers={"X-Request-Id": "req-logs-malformed"},
+                caller=SUBJECT,
+            ),
         ]
-        request = urllib.request.Request(f"{agent.url}/invoke/stream", data=json.dumps({"prompt": PROMPT}).encode(),
-                                         headers={"Content-Type": "application/json", "X-Request-Id": "req-logs-stream",
-                                                  **bearer(SUBJECT)})
+        request = urllib.request.Request(
+            f"{agent.url}/invoke/stream",
+            data=json.dumps({"prompt": PROMPT}).encode(),
+            headers={"Content-Type": "application/json", "X-Request-Id": "req-logs-stream", **bearer(SUBJECT)},
+        )
         with urllib.request.urlopen(request, timeout=60) as response:
             final = sse(response.read().decode())[-1][1]
     finally:
@@ -85,10 +95,21 @@ def lambda_run(agent_env: dict, tmp_path: Path, **env: str):
     out = tmp_path / "responses.json"
     bodies = [{"prompt": PROMPT}, {"prompt": f"[scenario:tool_call] {PROMPT}"}]
     host = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("lambda_host.py")), str(out), json.dumps(bodies)], cwd=PROJECT_DIR,
-        env={**os.environ, **agent_env, "AWS_LAMBDA_FUNCTION_NAME": Context.function_name,
-             "AGENT_AUTH_MODE": "iam", "PYTHONPATH": str(PROJECT_DIR), **env},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=180, text=True)
+        [sys.executable, str(Path(__file__).with_name("lambda_host.py")), str(out), json.dumps(bodies)],
+        cwd=PROJECT_DIR,
+        env={
+            **os.environ,
+            **agent_env,
+            "AWS_LAMBDA_FUNCTION_NAME": Context.function_name,
+            "AGENT_AUTH_MODE": "iam",
+            "PYTHONPATH": str(PROJECT_DIR),
+            **env,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=180,
+        text=True,
+    )
     assert host.returncode == 0, host.stdout[-3000:]
     responses = json.loads(out.read_text())
     for response in responses:
@@ -105,8 +126,11 @@ def test_uvicorn_writes_only_json_and_no_prompt_or_answer(uvicorn_default):
     output, bodies = uvicorn_default
     records = json_lines(output)
     # Two defences: the payload loggers held at WARNING (so no INFO payload lines at all) ...
-    assert not [r for r in records if r.get("name", "").startswith(("strands.", "botocore."))
-                and r["level"] in ("DEBUG", "INFO")]
+    assert not [
+        r
+        for r in records
+        if r.get("name", "").startswith(("strands.", "botocore.")) and r["level"] in ("DEBUG", "INFO")
+    ]
     # ... and, whatever still gets through, no content (see also the malformed-event WARNING below).
     answers = [body["answer"] for body in bodies]
     assert answers[0] == f"You said: {PROMPT}" and answers[1].startswith("The tool returned: ")
@@ -118,8 +142,9 @@ def caller_id(principal: str) -> str:
     from agent_runtime.identity import Pseudonyms
     from agent_runtime.settings import RuntimeSettings
 
-    return Pseudonyms(RuntimeSettings(endpoint_name="logs", caller_id_secret=IDENTITY.agent_settings()["AGENT_CALLER_ID_SECRET"])
-                      ).compute(principal)
+    return Pseudonyms(
+        RuntimeSettings(endpoint_name="logs", caller_id_secret=IDENTITY.agent_settings()["AGENT_CALLER_ID_SECRET"])
+    ).compute(principal)
 
 
 def test_uvicorn_logs_the_pseudonymous_caller_and_never_the_subject_or_the_token(uvicorn_default):
@@ -137,7 +162,7 @@ def test_uvicorn_logs_the_pseudonymous_caller_and_never_the_subject_or_the_token
 def test_uvicorn_logs_one_structured_line_per_request_with_its_ids(uvicorn_default):
     output, bodies = uvicorn_default
     lines = request_lines(json_lines(output))
-    for body, path in zip(bodies, ["/invoke", "/invoke", "/invoke", "/invoke/stream"]):
+    for body, path in zip(bodies, ["/invoke", "/invoke", "/invoke", "/invoke/stream"], strict=True):
         line = lines[body["request_id"]]
         assert (line["method"], line["path"], line["status"]) == ("POST", path, 200)
         assert line["session_id"] == body["session_id"]
@@ -235,12 +260,15 @@ class TestProviderPayloadFormatting:
         def default(value):  # json's hook for values it cannot encode: counts encodings
             calls.append(value)
             return "<opaque>"
+
         return default
 
     def test_an_off_logger_never_encodes_the_payload(self, provider, caplog):
         calls: list = []
         caplog.set_level(logging.WARNING, logger="strands.models.sagemaker")
-        provider.logger.info("payload=<%s>", provider.json.dumps({"x": object()}, indent=2, default=self.counting(calls)))
+        provider.logger.info(
+            "payload=<%s>", provider.json.dumps({"x": object()}, indent=2, default=self.counting(calls))
+        )
         assert calls == []
         # The rejecting direction: the json module itself encodes eagerly, whatever the level.
         provider.logger.info("payload=<%s>", json.dumps({"x": object()}, indent=2, default=self.counting(calls)))

@@ -34,12 +34,13 @@ def model(agent_env, monkeypatch):
 
 def run(model, prompt: str, specs) -> tuple[list, str | None]:
     """(events yielded, 'ExceptionType: message' or None) of one provider stream."""
+
     async def consume():
         events = []
         try:
             async for event in model.stream([{"role": "user", "content": [{"text": prompt}]}], specs, "Be brief."):
                 events.append(event)
-        except Exception as error:  # noqa: BLE001 - compared below
+        except Exception as error:
             return events, f"{type(error).__name__}: {error}"
         return events, None
 

@@ -28,8 +28,15 @@ def test_settings_read_typed_values_from_the_environment(env):
     env.setenv("AGENT_TOOLS", '["current_time"]')
     env.setenv("AGENT_TARGET_VARIANT", "challenger")
     settings = RuntimeSettings()
-    assert settings.max_tokens == 256 and settings.stop == ["</s>", "Observation:"] and settings.tools == ["current_time"]
-    assert settings.payload_parameters() == {"max_tokens": 256, "temperature": 0.2, "top_p": 0.9, "stop": ["</s>", "Observation:"]}
+    assert (
+        settings.max_tokens == 256 and settings.stop == ["</s>", "Observation:"] and settings.tools == ["current_time"]
+    )
+    assert settings.payload_parameters() == {
+        "max_tokens": 256,
+        "temperature": 0.2,
+        "top_p": 0.9,
+        "stop": ["</s>", "Observation:"],
+    }
     assert settings.endpoint_settings()["target_variant"] == "challenger"
     assert "Example Corp" in settings.system_prompt and "{organisation}" not in settings.system_prompt
 
@@ -58,15 +65,18 @@ def test_version_is_deterministic(env):
     assert agent_version(settings, specs(settings)).startswith("agent-")
 
 
-@pytest.mark.parametrize("variable, value", [
-    ("AGENT_TEMPERATURE", "0.7"),
-    ("AGENT_MAX_TOKENS", "1024"),
-    ("AGENT_STOP", '["END"]'),
-    ("AGENT_TOOLS", '["current_time"]'),
-    ("AGENT_TARGET_VARIANT", "challenger"),
-    ("AGENT_ENDPOINT_NAME", "other-endpoint"),
-    ("AGENT_MAX_CYCLES", "2"),
-])
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("AGENT_TEMPERATURE", "0.7"),
+        ("AGENT_MAX_TOKENS", "1024"),
+        ("AGENT_STOP", '["END"]'),
+        ("AGENT_TOOLS", '["current_time"]'),
+        ("AGENT_TARGET_VARIANT", "challenger"),
+        ("AGENT_ENDPOINT_NAME", "other-endpoint"),
+        ("AGENT_MAX_CYCLES", "2"),
+    ],
+)
 def test_version_changes_with_anything_that_shapes_an_answer(env, variable, value):
     before = agent_version(RuntimeSettings(), specs(RuntimeSettings()))
     env.setenv(variable, value)

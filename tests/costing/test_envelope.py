@@ -32,8 +32,14 @@ def test_dev_endpoint_lambda_and_network_by_hand():
 def test_staging_sums_both_variants_and_the_fargate_service():
     staging = items("staging")
     # primary 1..3 and challenger 1..1 x ml.g5.2xlarge $1.515/h x 730 h = $1,105.95 each.
-    assert (staging["Endpoint variant primary"].min_usd, staging["Endpoint variant primary"].max_usd) == (1105.95, 3317.85)
-    assert (staging["Endpoint variant challenger"].min_usd, staging["Endpoint variant challenger"].max_usd) == (1105.95, 1105.95)
+    assert (staging["Endpoint variant primary"].min_usd, staging["Endpoint variant primary"].max_usd) == (
+        1105.95,
+        3317.85,
+    )
+    assert (staging["Endpoint variant challenger"].min_usd, staging["Endpoint variant challenger"].max_usd) == (
+        1105.95,
+        1105.95,
+    )
     # 1 vCPU x $0.04048 + 2 GB x $0.004445 = $0.04937/task-h x 730 = $36.0401; 1..3 tasks.
     assert (staging["Agent on Fargate"].min_usd, staging["Agent on Fargate"].max_usd) == (36.04, 108.12)
     # ALB $0.0225 x 730 = $16.425; max adds 1 LCU x $0.008 x 730 = $5.84.
@@ -55,6 +61,7 @@ def test_existing_vpc_endpoints_follow_its_zone_count(config_dir):  # noqa: F811
     def two_zones(network):
         for key in ("availability_zones", "subnet_ids", "route_table_ids"):
             network[key] = network[key][:2]
+
     edit(config_dir, "prod", two_zones, section="network")
     prod = items(load_environment("prod", config_dir))
     assert prod["VPC interface endpoints"].min_usd == 131.40  # 9 x 2 x $0.01 x 730
@@ -65,6 +72,7 @@ def test_ireland_uses_ireland_prices(config_dir):  # noqa: F811
     def to_ireland(data):
         data["region"] = "eu-west-1"
         data["network"]["availability_zones"] = ["eu-west-1a", "eu-west-1b"]
+
     edit(config_dir, "dev", to_ireland)
     dev = items(load_environment("dev", config_dir))
     assert dev["Endpoint variant primary"].min_usd == 828.55  # ml.g6.xlarge $1.135 x 730
@@ -75,8 +83,9 @@ def test_region_without_prices_is_named(config_dir):  # noqa: F811
     def to_sydney(data):
         data["region"] = "ap-southeast-2"
         data["network"]["availability_zones"] = ["ap-southeast-2a", "ap-southeast-2b"]
+
     edit(config_dir, "dev", to_sydney)
-    with pytest.raises(PriceNotListed, match="ml.g6.xlarge has no ap-southeast-2 price"):
+    with pytest.raises(PriceNotListed, match=r"ml\.g6\.xlarge has no ap-southeast-2 price"):
         cost_envelope(load_environment("dev", config_dir))
 
 

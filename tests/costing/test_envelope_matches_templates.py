@@ -11,8 +11,11 @@ from tests.helpers import ENVIRONMENTS, STACKS, resources
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_interface_endpoint_zones_match_the_network_template(synthesized, env):
     template = synthesized.templates[(env, "Network")]
-    interface = [r for r in resources(template, "AWS::EC2::VPCEndpoint").values()
-                 if r["Properties"].get("VpcEndpointType") == "Interface"]
+    interface = [
+        r
+        for r in resources(template, "AWS::EC2::VPCEndpoint").values()
+        if r["Properties"].get("VpcEndpointType") == "Interface"
+    ]
     endpoint_zones = sum(len(r["Properties"]["SubnetIds"]) for r in interface)
     item = next(i for i in cost_envelope(synthesized.configs[env]).items if i.component == "VPC interface endpoints")
     assert item.basis.startswith(f"{len(interface)} endpoints x {endpoint_zones // len(interface)} AZs")
@@ -28,7 +31,10 @@ def test_kms_keys_match_the_templates(synthesized, env):
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_no_nat_gateway_or_extra_load_balancer(synthesized, env):
     nat = sum(len(resources(synthesized.templates[(env, stack)], "AWS::EC2::NatGateway")) for stack in STACKS)
-    albs = sum(len(resources(synthesized.templates[(env, stack)], "AWS::ElasticLoadBalancingV2::LoadBalancer")) for stack in STACKS)
+    albs = sum(
+        len(resources(synthesized.templates[(env, stack)], "AWS::ElasticLoadBalancingV2::LoadBalancer"))
+        for stack in STACKS
+    )
     components = {i.component for i in cost_envelope(synthesized.configs[env]).items}
     assert nat == 0
     assert albs == int("Internal load balancer" in components)

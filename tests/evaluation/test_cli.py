@@ -14,19 +14,23 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "evaluation", *args], cwd=PROJECT_DIR, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "evaluation", *args], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120
+    )
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (["--limit", "0"], "error: --limit: must be at least 1"),
-    (["--judge-model", "gpt-4o-mini"], "error: --judge-model: 'gpt-4o-mini' is not a judge model URI"),
-    (["--min-pass-rate", "tool_choice=1.5"], "error: --min-pass-rate: 'tool_choice=1.5'"),
-    (["--concurrency", "64"], "error: --concurrency: must be between 1 and 8"),
-    (["--env", "nope"], "error: --env: unknown environment 'nope'"),
-    (["--model", "proxy"], "error: --proxy-base-url: required with --model proxy"),
-    (["--agent-url", "http://127.0.0.1:9"], "error: --agent-url: no agent answers at http://127.0.0.1:9/health"),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--limit", "0"], "error: --limit: must be at least 1"),
+        (["--judge-model", "gpt-4o-mini"], "error: --judge-model: 'gpt-4o-mini' is not a judge model URI"),
+        (["--min-pass-rate", "tool_choice=1.5"], "error: --min-pass-rate: 'tool_choice=1.5'"),
+        (["--concurrency", "64"], "error: --concurrency: must be between 1 and 8"),
+        (["--env", "nope"], "error: --env: unknown environment 'nope'"),
+        (["--model", "proxy"], "error: --proxy-base-url: required with --model proxy"),
+        (["--agent-url", "http://127.0.0.1:9"], "error: --agent-url: no agent answers at http://127.0.0.1:9/health"),
+    ],
+)
 def test_a_bad_flag_is_named_and_exits_2(args, expected):
     result = run_cli(*args)
     assert result.returncode == 2, result.stdout + result.stderr
@@ -35,7 +39,9 @@ def test_a_bad_flag_is_named_and_exits_2(args, expected):
 
 def test_a_broken_cases_file_names_the_file_and_the_field(tmp_path):
     cases = tmp_path / "cases.yaml"
-    cases.write_text("budgets: {latency_ms: 1000, cost_usd: 0.01}\ncases:\n  - {id: a, prompt: hi, expected_tools: [ask_a_friend]}\n")
+    cases.write_text(
+        "budgets: {latency_ms: 1000, cost_usd: 0.01}\ncases:\n  - {id: a, prompt: hi, expected_tools: [ask_a_friend]}\n"
+    )
     result = run_cli("--cases", str(cases), "--agent-url", "http://127.0.0.1:9")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{cases}: cases[0].expected_tools: unknown tool(s) ['ask_a_friend']" in result.stderr
@@ -55,7 +61,9 @@ def test_a_floor_for_every_scorer_reports_each_scorer_below_it():
 
 def test_a_scorers_own_floor_overrides_the_general_one():
     assert unmet_floors({None: 0.1, "tool_choice": 0.3, "cost_within_budget": 0.0}, RATES) == [
-        "tool_choice: pass rate 25.0% is below --min-pass-rate 30.0%", "cost_within_budget: pass rate n/a is below --min-pass-rate 0.0%"]
+        "tool_choice: pass rate 25.0% is below --min-pass-rate 30.0%",
+        "cost_within_budget: pass rate n/a is below --min-pass-rate 0.0%",
+    ]
 
 
 def test_a_floor_for_an_unknown_scorer_is_reported_by_name():

@@ -33,9 +33,23 @@ def stack(tmp_path_factory):
 @pytest.fixture(scope="module")
 def evaluation(stack):
     result = subprocess.run(
-        [sys.executable, "-m", "evaluation", "--agent-url", stack.agent_url, "--tracking-uri", stack.mlflow_url,
-         "--limit", str(CASES)], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=900,
-        env={**os.environ, "AGENT_TOKEN": stack.identity().token("evaluator")})  # as with a deployed agent
+        [
+            sys.executable,
+            "-m",
+            "evaluation",
+            "--agent-url",
+            stack.agent_url,
+            "--tracking-uri",
+            stack.mlflow_url,
+            "--limit",
+            str(CASES),
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "AGENT_TOKEN": stack.identity().token("evaluator")},
+    )  # as with a deployed agent
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     run_id = re.search(r"^MLflow run\s+([0-9a-f]{32}) ", result.stdout, re.M).group(1)
     mlflow.set_tracking_uri(stack.mlflow_url)

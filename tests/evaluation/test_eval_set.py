@@ -23,7 +23,12 @@ def test_the_shipped_set_has_at_least_20_cases_covering_every_tool_and_no_tool()
 
 def test_every_cited_article_exists_and_the_search_finds_it_for_the_case():
     eval_set, _ = load_eval_set(DEFAULT_CASES_FILE)
-    cited = [(case, fact) for case in eval_set.cases for fact in case.expected_facts if isinstance(fact, str) and fact in ARTICLE_IDS]
+    cited = [
+        (case, fact)
+        for case in eval_set.cases
+        for fact in case.expected_facts
+        if isinstance(fact, str) and fact in ARTICLE_IDS
+    ]
     assert len(cited) >= 5
     for case, article in cited:
         results = search_knowledge_base._tool_func(query=case.prompt)["results"]
@@ -51,16 +56,35 @@ def write(tmp_path: Path, text: str) -> Path:
 VALID_HEAD = "budgets: {latency_ms: 1000, cost_usd: 0.001}\ncases:\n"
 
 
-@pytest.mark.parametrize(("body", "field", "message"), [
-    ("  - {id: a, prompt: hi, expected_tools: [search_kb]}\n", "cases[0].expected_tools", "unknown tool(s) ['search_kb']"),
-    ("  - {id: a, prompt: hi}\n", "cases[0].expected_tools", "required key is missing"),
-    ("  - {id: a, prompt: hi, expected_tools: [], expected_fact: [x]}\n", "cases[0].expected_fact", "unknown key"),
-    ("  - {id: a, prompt: hi, expected_tools: [], expected_facts: [ok, []]}\n", "cases[0].expected_facts[1]", "at least 1 item"),
-    ("  - {id: a, prompt: '  ', expected_tools: []}\n", "cases[0].prompt", "at least 1 character"),
-    ("  - {id: a, prompt: hi, expected_tools: [], budgets: {latency_ms: -5}}\n", "cases[0].budgets.latency_ms", "greater than 0"),
-    ("  - {id: a, prompt: hi, expected_tools: []}\n  - {id: a, prompt: ho, expected_tools: []}\n", "(top level)", "repeated: ['a']"),
-    ("  - {id: Bad Id, prompt: hi, expected_tools: []}\n", "cases[0].id", "should match pattern"),
-])
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (
+            "  - {id: a, prompt: hi, expected_tools: [search_kb]}\n",
+            "cases[0].expected_tools",
+            "unknown tool(s) ['search_kb']",
+        ),
+        ("  - {id: a, prompt: hi}\n", "cases[0].expected_tools", "required key is missing"),
+        ("  - {id: a, prompt: hi, expected_tools: [], expected_fact: [x]}\n", "cases[0].expected_fact", "unknown key"),
+        (
+            "  - {id: a, prompt: hi, expected_tools: [], expected_facts: [ok, []]}\n",
+            "cases[0].expected_facts[1]",
+            "at least 1 item",
+        ),
+        ("  - {id: a, prompt: '  ', expected_tools: []}\n", "cases[0].prompt", "at least 1 character"),
+        (
+            "  - {id: a, prompt: hi, expected_tools: [], budgets: {latency_ms: -5}}\n",
+            "cases[0].budgets.latency_ms",
+            "greater than 0",
+        ),
+        (
+            "  - {id: a, prompt: hi, expected_tools: []}\n  - {id: a, prompt: ho, expected_tools: []}\n",
+            "(top level)",
+            "repeated: ['a']",
+        ),
+        ("  - {id: Bad Id, prompt: hi, expected_tools: []}\n", "cases[0].id", "should match pattern"),
+    ],
+)
 def test_a_broken_case_is_rejected_naming_the_file_and_the_field(tmp_path, body, field, message):
     path = write(tmp_path, VALID_HEAD + body)
     with pytest.raises(EvalSetError) as caught:
@@ -75,7 +99,7 @@ def test_missing_budgets_not_yaml_and_missing_file_are_rejected_naming_the_file(
     not_yaml = write(tmp_path, "cases: [unclosed\n")
     with pytest.raises(EvalSetError, match=f"{not_yaml}: not valid YAML"):
         load_eval_set(not_yaml)
-    with pytest.raises(EvalSetError, match="nope.yaml: no such file"):
+    with pytest.raises(EvalSetError, match=r"nope\.yaml: no such file"):
         load_eval_set(tmp_path / "nope.yaml")
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Validations
-from aws_cdk import Acknowledgment
+from aws_cdk import Acknowledgment, RemovalPolicy, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
@@ -27,9 +26,15 @@ def test_aws_solutions_rejects_a_topic_without_tls_enforcement(tmp_path):
 
 def wildcard_role(stack) -> iam.Role:
     role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-    role.add_managed_policy(iam.ManagedPolicy(stack, "Policy", statements=[
-        iam.PolicyStatement(actions=["s3:*"], resources=["*"]),
-    ]))
+    role.add_managed_policy(
+        iam.ManagedPolicy(
+            stack,
+            "Policy",
+            statements=[
+                iam.PolicyStatement(actions=["s3:*"], resources=["*"]),
+            ],
+        )
+    )
     return role
 
 
@@ -47,8 +52,10 @@ def test_acknowledging_one_finding_leaves_the_others_failing(tmp_path):
 
 def test_acknowledging_every_finding_passes_the_gate(tmp_path):
     ids = [
-        "AwsSolutions-IAM5[Action::s3:*]", "AwsSolutions-IAM5[Resource::*]",
-        "HIPAA.Security-IAMPolicyNoStatementsWithFullAccess", "NIST.800.53.R5-IAMPolicyNoStatementsWithFullAccess",
+        "AwsSolutions-IAM5[Action::s3:*]",
+        "AwsSolutions-IAM5[Resource::*]",
+        "HIPAA.Security-IAMPolicyNoStatementsWithFullAccess",
+        "NIST.800.53.R5-IAMPolicyNoStatementsWithFullAccess",
     ]
 
     def build(stack):

@@ -49,7 +49,9 @@ def report_for(tmp_path, acknowledgments: list[str], tag: bool = True):
     stack = Stack(stage, "Stack")
     role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     role.apply_removal_policy(RemovalPolicy.DESTROY)
-    policy = iam.ManagedPolicy(stack, "Policy", statements=[iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"])])
+    policy = iam.ManagedPolicy(
+        stack, "Policy", statements=[iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"])]
+    )
     role.add_managed_policy(policy)
     for rule_id in acknowledgments:
         Validations.of(policy).acknowledge(Acknowledgment(id=rule_id, reason=f"reason for {rule_id}"))
@@ -71,7 +73,10 @@ def test_report_lists_unacknowledged_findings_and_fails(tmp_path):
     assert ("AwsSolutions", "AwsSolutions-IAM5[Resource::*]", "review/Stack/Policy/Resource") in found
     assert ("Kit", "Kit-RequiredTags[Missing::Owner]", "review/Stack/Role/Resource") in found
     assert "**Result: FAIL**" in report.to_markdown()
-    assert "review,AwsSolutions,AwsSolutions-IAM5[Resource::*],review/Stack/Policy/Resource,UNACKNOWLEDGED," in report.to_csv()
+    assert (
+        "review,AwsSolutions,AwsSolutions-IAM5[Resource::*],review/Stack/Policy/Resource,UNACKNOWLEDGED,"
+        in report.to_csv()
+    )
 
 
 def test_report_records_each_acknowledgment_with_rule_path_and_reason(tmp_path):
@@ -79,9 +84,14 @@ def test_report_records_each_acknowledgment_with_rule_path_and_reason(tmp_path):
     assert report.passed
     [ack] = report.acknowledgments
     assert (ack.pack, ack.rule_id, ack.resource_path, ack.reason) == (
-        "AwsSolutions", "AwsSolutions-IAM5[Resource::*]", "review/Stack/Policy", "reason for AwsSolutions-IAM5[Resource::*]",
+        "AwsSolutions",
+        "AwsSolutions-IAM5[Resource::*]",
+        "review/Stack/Policy",
+        "reason for AwsSolutions-IAM5[Resource::*]",
     )
-    assert "| AwsSolutions | `AwsSolutions-IAM5[Resource::*]` | `review/Stack/Policy` | reason for" in report.to_markdown()
+    assert (
+        "| AwsSolutions | `AwsSolutions-IAM5[Resource::*]` | `review/Stack/Policy` | reason for" in report.to_markdown()
+    )
     assert "| AwsSolutions | 131 | 0 | 1 |" in report.to_markdown()
 
 

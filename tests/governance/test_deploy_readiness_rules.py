@@ -5,7 +5,7 @@ Each test builds the broken form and shows the gate rejecting it, then the fixed
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -30,11 +30,16 @@ def kit(findings: dict, rule: str) -> list[str]:
 
 # -- RetainExceptOnCreate -----------------------------------------------------------------------
 
+
 def test_retain_is_rejected_and_retain_except_on_create_passes(tmp_path):
     def build(stack):
         logs.LogGroup(stack, "Retained", log_group_name="/kit/retained", removal_policy=RemovalPolicy.RETAIN)
-        logs.LogGroup(stack, "RetainedExceptOnCreate", log_group_name="/kit/ok",
-                      removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+        logs.LogGroup(
+            stack,
+            "RetainedExceptOnCreate",
+            log_group_name="/kit/ok",
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+        )
 
     findings = gate_findings(build, tmp_path=tmp_path)
     assert kit(findings, "RetainExceptOnCreate") == ["Kit-RetainExceptOnCreate"]
@@ -43,24 +48,47 @@ def test_retain_is_rejected_and_retain_except_on_create_passes(tmp_path):
 
 # -- SnsPublishersAllowed -----------------------------------------------------------------------
 
+
 def _alarm_to(stack, topic):
-    alarm = cloudwatch.Alarm(stack, "Alarm", metric=cloudwatch.Metric(namespace="Kit", metric_name="Errors"),
-                             threshold=1, evaluation_periods=1)
+    alarm = cloudwatch.Alarm(
+        stack,
+        "Alarm",
+        metric=cloudwatch.Metric(namespace="Kit", metric_name="Errors"),
+        threshold=1,
+        evaluation_periods=1,
+    )
     alarm.add_alarm_action(actions.SnsAction(topic))
 
 
 def _budget_to(stack, topic):
-    budgets.CfnBudget(stack, "Budget", budget=budgets.CfnBudget.BudgetDataProperty(
-        budget_type="COST", time_unit="MONTHLY", budget_limit=budgets.CfnBudget.SpendProperty(amount=10, unit="USD")),
-        notifications_with_subscribers=[budgets.CfnBudget.NotificationWithSubscribersProperty(
-            notification=budgets.CfnBudget.NotificationProperty(notification_type="ACTUAL", comparison_operator="GREATER_THAN", threshold=80),
-            subscribers=[budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=topic.topic_arn)])])
+    budgets.CfnBudget(
+        stack,
+        "Budget",
+        budget=budgets.CfnBudget.BudgetDataProperty(
+            budget_type="COST", time_unit="MONTHLY", budget_limit=budgets.CfnBudget.SpendProperty(amount=10, unit="USD")
+        ),
+        notifications_with_subscribers=[
+            budgets.CfnBudget.NotificationWithSubscribersProperty(
+                notification=budgets.CfnBudget.NotificationProperty(
+                    notification_type="ACTUAL", comparison_operator="GREATER_THAN", threshold=80
+                ),
+                subscribers=[budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=topic.topic_arn)],
+            )
+        ],
+    )
 
 
 def _allow(topic, service: str, conditions: dict | None = None):
-    topic.add_to_resource_policy(iam.PolicyStatement(
-        principals=[iam.ServicePrincipal(service)], actions=["sns:Publish"], resources=[topic.topic_arn],
-        conditions=conditions if conditions is not None else {"StringEquals": {"aws:SourceAccount": "123456789012"}}))
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal(service)],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions=conditions
+            if conditions is not None
+            else {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+        )
+    )
 
 
 def test_ssl_only_topic_policy_locks_out_alarms_and_budgets(tmp_path):
@@ -82,7 +110,8 @@ def test_an_allow_without_source_conditions_does_not_count(tmp_path):
         _allow(topic, "cloudwatch.amazonaws.com", conditions={})
 
     assert kit(gate_findings(build, tmp_path=tmp_path), "SnsPublishersAllowed") == [
-        "Kit-SnsPublishersAllowed[NoPublishAllow::cloudwatch.amazonaws.com]"]
+        "Kit-SnsPublishersAllowed[NoPublishAllow::cloudwatch.amazonaws.com]"
+    ]
 
 
 def test_publishers_with_a_scoped_allow_pass(tmp_path):
@@ -98,6 +127,7 @@ def test_publishers_with_a_scoped_allow_pass(tmp_path):
 
 # -- SageMaker models, endpoints and rollouts -----------------------------------------------------
 
+
 def _role_with_policy(stack, statements: list[iam.PolicyStatement]):
     role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
     policy = iam.ManagedPolicy(stack, "Policy", statements=statements, roles=[role])
@@ -105,16 +135,24 @@ def _role_with_policy(stack, statements: list[iam.PolicyStatement]):
 
 
 def _model(stack, role, policy=None):
-    model = sagemaker.CfnModel(stack, "Model", execution_role_arn=role.role_arn, enable_network_isolation=True,
-                               primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(image=IMAGE),
-                               vpc_config=sagemaker.CfnModel.VpcConfigProperty(
-                                   security_group_ids=["sg-0123456789abcdef0"], subnets=["subnet-0123456789abcdef0"]))
+    model = sagemaker.CfnModel(
+        stack,
+        "Model",
+        execution_role_arn=role.role_arn,
+        enable_network_isolation=True,
+        primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(image=IMAGE),
+        vpc_config=sagemaker.CfnModel.VpcConfigProperty(
+            security_group_ids=["sg-0123456789abcdef0"], subnets=["subnet-0123456789abcdef0"]
+        ),
+    )
     if policy is not None:
         model.node.add_dependency(policy)
     return model
 
 
-PULL = iam.PolicyStatement(actions=["ecr:BatchGetImage"], resources=["arn:aws:ecr:us-east-1:763104351884:repository/djl-inference"])
+PULL = iam.PolicyStatement(
+    actions=["ecr:BatchGetImage"], resources=["arn:aws:ecr:us-east-1:763104351884:repository/djl-inference"]
+)
 
 
 def test_model_created_before_its_role_policy_is_rejected(tmp_path):
@@ -135,94 +173,171 @@ def test_model_after_its_role_policy_passes(tmp_path):
     assert kit(gate_findings(build, tmp_path=tmp_path), "SageMakerModelAfterRolePolicy") == []
 
 
-def _endpoint(stack, *, describe_alarms: bool, routing: dict, min_capacity: int, retain: bool = True,
-              exclude: tuple[str, ...] = ()):
-    alarm = cloudwatch.Alarm(stack, "Errors", alarm_name="llm-errors", threshold=1, evaluation_periods=1,
-                             metric=cloudwatch.Metric(namespace="AWS/SageMaker", metric_name="Invocation5XXErrors"))
+def _endpoint(
+    stack,
+    *,
+    describe_alarms: bool,
+    routing: dict,
+    min_capacity: int,
+    retain: bool = True,
+    exclude: tuple[str, ...] = (),
+):
+    alarm = cloudwatch.Alarm(
+        stack,
+        "Errors",
+        alarm_name="llm-errors",
+        threshold=1,
+        evaluation_periods=1,
+        metric=cloudwatch.Metric(namespace="AWS/SageMaker", metric_name="Invocation5XXErrors"),
+    )
     statements = [PULL]
     if describe_alarms:
         statements.append(iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=[alarm.alarm_arn]))
     role, policy = _role_with_policy(stack, statements)
     model = _model(stack, role, policy)
-    config = sagemaker.CfnEndpointConfig(stack, "Config", production_variants=[
-        sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-            variant_name="primary", model_name=model.attr_model_name, instance_type="ml.g5.2xlarge",
-            initial_instance_count=max(min_capacity, 1))])
+    config = sagemaker.CfnEndpointConfig(
+        stack,
+        "Config",
+        production_variants=[
+            sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                variant_name="primary",
+                model_name=model.attr_model_name,
+                instance_type="ml.g5.2xlarge",
+                initial_instance_count=max(min_capacity, 1),
+            )
+        ],
+    )
     endpoint = sagemaker.CfnEndpoint(
-        stack, "Endpoint", endpoint_name="llm", endpoint_config_name=config.attr_endpoint_config_name,
+        stack,
+        "Endpoint",
+        endpoint_name="llm",
+        endpoint_config_name=config.attr_endpoint_config_name,
         retain_all_variant_properties=retain or None,
-        exclude_retained_variant_properties=[sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=kind)
-                                             for kind in exclude] or None,
+        exclude_retained_variant_properties=[
+            sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=kind) for kind in exclude
+        ]
+        or None,
         deployment_config=sagemaker.CfnEndpoint.DeploymentConfigProperty(
             blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
-                traffic_routing_configuration=sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(**routing)),
+                traffic_routing_configuration=sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(**routing)
+            ),
             auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
-                alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=alarm.alarm_name)])))
-    target = appscaling.ScalableTarget(stack, "Scaling", service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
-                                       resource_id="endpoint/llm/variant/primary",
-                                       scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-                                       min_capacity=min_capacity, max_capacity=max(4, min_capacity))
+                alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=alarm.alarm_name)]
+            ),
+        ),
+    )
+    target = appscaling.ScalableTarget(
+        stack,
+        "Scaling",
+        service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+        resource_id="endpoint/llm/variant/primary",
+        scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+        min_capacity=min_capacity,
+        max_capacity=max(4, min_capacity),
+    )
     target.node.add_dependency(endpoint)
-    target.scale_on_schedule("Nightly", schedule=appscaling.Schedule.cron(hour="20", minute="0"), min_capacity=min_capacity)
+    target.scale_on_schedule(
+        "Nightly", schedule=appscaling.Schedule.cron(hour="20", minute="0"), min_capacity=min_capacity
+    )
 
 
 ALL_AT_ONCE = {"type": "ALL_AT_ONCE", "wait_interval_in_seconds": 300}
 
 
 def canary(percent: int) -> dict:
-    return {"type": "CANARY", "wait_interval_in_seconds": 300,
-            "canary_size": sagemaker.CfnEndpoint.CapacitySizeProperty(type="CAPACITY_PERCENT", value=percent)}
+    return {
+        "type": "CANARY",
+        "wait_interval_in_seconds": 300,
+        "canary_size": sagemaker.CfnEndpoint.CapacitySizeProperty(type="CAPACITY_PERCENT", value=percent),
+    }
 
 
 def linear(percent: int) -> dict:
-    return {"type": "LINEAR", "wait_interval_in_seconds": 300,
-            "linear_step_size": sagemaker.CfnEndpoint.CapacitySizeProperty(type="CAPACITY_PERCENT", value=percent)}
+    return {
+        "type": "LINEAR",
+        "wait_interval_in_seconds": 300,
+        "linear_step_size": sagemaker.CfnEndpoint.CapacitySizeProperty(type="CAPACITY_PERCENT", value=percent),
+    }
 
 
 def test_rollback_alarm_the_role_cannot_read_is_rejected(tmp_path):
-    findings = gate_findings(lambda s: _endpoint(s, describe_alarms=False, routing=ALL_AT_ONCE, min_capacity=1), tmp_path=tmp_path)
+    findings = gate_findings(
+        lambda s: _endpoint(s, describe_alarms=False, routing=ALL_AT_ONCE, min_capacity=1), tmp_path=tmp_path
+    )
     [finding] = kit(findings, "SageMakerRollbackAlarmsReadable")
     assert finding.startswith("Kit-SageMakerRollbackAlarmsReadable[NotReadable::primary::Errors"), finding
 
 
 def test_update_that_resets_autoscaled_capacity_is_rejected(tmp_path):
-    findings = gate_findings(lambda s: _endpoint(s, describe_alarms=True, routing=ALL_AT_ONCE, min_capacity=1, retain=False),
-                             tmp_path=tmp_path)
-    assert kit(findings, "SageMakerEndpointRetainsCapacity") == ["Kit-SageMakerEndpointRetainsCapacity[CapacityResetOnUpdate]"]
-    findings = gate_findings(lambda s: _endpoint(s, describe_alarms=True, routing=ALL_AT_ONCE, min_capacity=1,
-                                                 exclude=("DesiredInstanceCount",)), tmp_path=tmp_path / "excluded")
-    assert kit(findings, "SageMakerEndpointRetainsCapacity") == ["Kit-SageMakerEndpointRetainsCapacity[DesiredInstanceCountExcluded]"]
-    findings = gate_findings(lambda s: _endpoint(s, describe_alarms=True, routing=ALL_AT_ONCE, min_capacity=1,
-                                                 exclude=("DataCaptureConfig",)), tmp_path=tmp_path / "capture")
+    findings = gate_findings(
+        lambda s: _endpoint(s, describe_alarms=True, routing=ALL_AT_ONCE, min_capacity=1, retain=False),
+        tmp_path=tmp_path,
+    )
     assert kit(findings, "SageMakerEndpointRetainsCapacity") == [
-        "Kit-SageMakerEndpointRetainsCapacity[UnsupportedExclusion::DataCaptureConfig]"]
+        "Kit-SageMakerEndpointRetainsCapacity[CapacityResetOnUpdate]"
+    ]
+    findings = gate_findings(
+        lambda s: _endpoint(
+            s, describe_alarms=True, routing=ALL_AT_ONCE, min_capacity=1, exclude=("DesiredInstanceCount",)
+        ),
+        tmp_path=tmp_path / "excluded",
+    )
+    assert kit(findings, "SageMakerEndpointRetainsCapacity") == [
+        "Kit-SageMakerEndpointRetainsCapacity[DesiredInstanceCountExcluded]"
+    ]
+    findings = gate_findings(
+        lambda s: _endpoint(
+            s, describe_alarms=True, routing=ALL_AT_ONCE, min_capacity=1, exclude=("DataCaptureConfig",)
+        ),
+        tmp_path=tmp_path / "capture",
+    )
+    assert kit(findings, "SageMakerEndpointRetainsCapacity") == [
+        "Kit-SageMakerEndpointRetainsCapacity[UnsupportedExclusion::DataCaptureConfig]"
+    ]
 
 
 def test_canary_or_linear_on_a_one_instance_fleet_is_rejected(tmp_path):
-    findings = gate_findings(lambda s: _endpoint(s, describe_alarms=True, routing=canary(10), min_capacity=1), tmp_path=tmp_path)
+    findings = gate_findings(
+        lambda s: _endpoint(s, describe_alarms=True, routing=canary(10), min_capacity=1), tmp_path=tmp_path
+    )
     assert kit(findings, "SageMakerRolloutStepFitsCapacity") == [
-        "Kit-SageMakerRolloutStepFitsCapacity[CanarySizeNotFit::primary::1Instances]"]
-    findings = gate_findings(lambda s: _endpoint(s, describe_alarms=True, routing=linear(5), min_capacity=20), tmp_path=tmp_path / "small")
+        "Kit-SageMakerRolloutStepFitsCapacity[CanarySizeNotFit::primary::1Instances]"
+    ]
+    findings = gate_findings(
+        lambda s: _endpoint(s, describe_alarms=True, routing=linear(5), min_capacity=20), tmp_path=tmp_path / "small"
+    )
     assert kit(findings, "SageMakerRolloutStepFitsCapacity") == [
-        "Kit-SageMakerRolloutStepFitsCapacity[LinearStepSizeNotFit::primary::20Instances]"]
+        "Kit-SageMakerRolloutStepFitsCapacity[LinearStepSizeNotFit::primary::20Instances]"
+    ]
 
 
 def test_a_compliant_endpoint_passes_every_deploy_readiness_rule(tmp_path):
-    findings = gate_findings(lambda s: _endpoint(s, describe_alarms=True, routing=canary(10), min_capacity=2), tmp_path=tmp_path)
-    for rule in ("SageMakerRollbackAlarmsReadable", "SageMakerEndpointRetainsCapacity", "SageMakerRolloutStepFitsCapacity",
-                 "SageMakerModelAfterRolePolicy"):
+    findings = gate_findings(
+        lambda s: _endpoint(s, describe_alarms=True, routing=canary(10), min_capacity=2), tmp_path=tmp_path
+    )
+    for rule in (
+        "SageMakerRollbackAlarmsReadable",
+        "SageMakerEndpointRetainsCapacity",
+        "SageMakerRolloutStepFitsCapacity",
+        "SageMakerModelAfterRolePolicy",
+    ):
         assert kit(findings, rule) == [], rule
 
 
 # -- EcsWritableScratch -------------------------------------------------------------------------
 
+
 def _task(stack, *, mount: bool, environment: dict[str, str], tmpfs: bool = False):
     task = ecs.FargateTaskDefinition(stack, "Task", cpu=256, memory_limit_mib=512)
     task.add_volume(name="tmp")
     container = task.add_container(
-        "App", image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/python:3.11-slim"), user="10001",
-        readonly_root_filesystem=True, environment=environment,
-        linux_parameters=ecs.LinuxParameters(stack, "Linux", init_process_enabled=False) if tmpfs else None)
+        "App",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/python:3.11-slim"),
+        user="10001",
+        readonly_root_filesystem=True,
+        environment=environment,
+        linux_parameters=ecs.LinuxParameters(stack, "Linux", init_process_enabled=False) if tmpfs else None,
+    )
     if tmpfs:
         container.linux_parameters.add_tmpfs(ecs.Tmpfs(container_path="/tmp", size=64))
     if mount:
@@ -232,18 +347,26 @@ def _task(stack, *, mount: bool, environment: dict[str, str], tmpfs: bool = Fals
 def test_read_only_root_without_writable_tmp_or_home_is_rejected(tmp_path):
     findings = gate_findings(lambda s: _task(s, mount=False, environment={}), tmp_path=tmp_path)
     assert kit(findings, "EcsWritableScratch") == [
-        "Kit-EcsWritableScratch[HOMENotWritable::App]", "Kit-EcsWritableScratch[TMPDIRNotWritable::App]"]
-    findings = gate_findings(lambda s: _task(s, mount=True, environment={"HOME": "/home/agent"}), tmp_path=tmp_path / "home")
+        "Kit-EcsWritableScratch[HOMENotWritable::App]",
+        "Kit-EcsWritableScratch[TMPDIRNotWritable::App]",
+    ]
+    findings = gate_findings(
+        lambda s: _task(s, mount=True, environment={"HOME": "/home/agent"}), tmp_path=tmp_path / "home"
+    )
     assert kit(findings, "EcsWritableScratch") == ["Kit-EcsWritableScratch[HOMENotWritable::App]"]
 
 
 def test_a_tmpfs_at_tmp_counts_as_writable(tmp_path):
-    findings = gate_findings(lambda s: _task(s, mount=False, environment={"HOME": "/tmp/home"}, tmpfs=True), tmp_path=tmp_path)
+    findings = gate_findings(
+        lambda s: _task(s, mount=False, environment={"HOME": "/tmp/home"}, tmpfs=True), tmp_path=tmp_path
+    )
     assert kit(findings, "EcsWritableScratch") == []
 
 
 def test_mounted_tmp_with_home_and_tmpdir_inside_passes(tmp_path):
-    findings = gate_findings(lambda s: _task(s, mount=True, environment={"HOME": "/tmp", "TMPDIR": "/tmp"}), tmp_path=tmp_path)
+    findings = gate_findings(
+        lambda s: _task(s, mount=True, environment={"HOME": "/tmp", "TMPDIR": "/tmp"}), tmp_path=tmp_path
+    )
     assert kit(findings, "EcsWritableScratch") == []
 
 
@@ -254,69 +377,115 @@ CU130 = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.38.0-lmi29
 
 def _gpu_config(stack, instance_type: str, ami: str | None, image: str = CU130):
     role, policy = _role_with_policy(stack, [PULL])
-    model = sagemaker.CfnModel(stack, "Model", execution_role_arn=role.role_arn, enable_network_isolation=True,
-                               primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(image=image),
-                               vpc_config=sagemaker.CfnModel.VpcConfigProperty(
-                                   security_group_ids=["sg-0123456789abcdef0"], subnets=["subnet-0123456789abcdef0"]))
+    model = sagemaker.CfnModel(
+        stack,
+        "Model",
+        execution_role_arn=role.role_arn,
+        enable_network_isolation=True,
+        primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(image=image),
+        vpc_config=sagemaker.CfnModel.VpcConfigProperty(
+            security_group_ids=["sg-0123456789abcdef0"], subnets=["subnet-0123456789abcdef0"]
+        ),
+    )
     model.node.add_dependency(policy)
-    sagemaker.CfnEndpointConfig(stack, "Config", production_variants=[
-        sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-            variant_name="primary", model_name=model.attr_model_name, instance_type=instance_type,
-            initial_instance_count=1, inference_ami_version=ami)])
+    sagemaker.CfnEndpointConfig(
+        stack,
+        "Config",
+        production_variants=[
+            sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                variant_name="primary",
+                model_name=model.attr_model_name,
+                instance_type=instance_type,
+                initial_instance_count=1,
+                inference_ami_version=ami,
+            )
+        ],
+    )
 
 
 def test_cuda13_image_on_a_default_driver_host_is_rejected(tmp_path):
     findings = gate_findings(lambda s: _gpu_config(s, "ml.g5.2xlarge", None), tmp_path=tmp_path)
-    assert kit(findings, "SageMakerGpuDriverFitsImage") == ["Kit-SageMakerGpuDriverFitsImage[DriverTooOld::primary::470<580]"]
-    findings = gate_findings(lambda s: _gpu_config(s, "ml.g6.xlarge", "al2-ami-sagemaker-inference-gpu-3-1"), tmp_path=tmp_path / "ami")
-    assert kit(findings, "SageMakerGpuDriverFitsImage") == ["Kit-SageMakerGpuDriverFitsImage[DriverTooOld::primary::550<580]"]
+    assert kit(findings, "SageMakerGpuDriverFitsImage") == [
+        "Kit-SageMakerGpuDriverFitsImage[DriverTooOld::primary::470<580]"
+    ]
+    findings = gate_findings(
+        lambda s: _gpu_config(s, "ml.g6.xlarge", "al2-ami-sagemaker-inference-gpu-3-1"), tmp_path=tmp_path / "ami"
+    )
+    assert kit(findings, "SageMakerGpuDriverFitsImage") == [
+        "Kit-SageMakerGpuDriverFitsImage[DriverTooOld::primary::550<580]"
+    ]
     findings = gate_findings(lambda s: _gpu_config(s, "ml.g6e.xlarge", None), tmp_path=tmp_path / "g6e")
-    assert kit(findings, "SageMakerGpuDriverFitsImage") == ["Kit-SageMakerGpuDriverFitsImage[UnknownHostDriver::primary]"]
+    assert kit(findings, "SageMakerGpuDriverFitsImage") == [
+        "Kit-SageMakerGpuDriverFitsImage[UnknownHostDriver::primary]"
+    ]
 
 
 def test_an_ami_whose_driver_runs_the_image_passes(tmp_path):
-    findings = gate_findings(lambda s: _gpu_config(s, "ml.g6e.xlarge", "al2023-ami-sagemaker-inference-gpu-4-1"), tmp_path=tmp_path)
+    findings = gate_findings(
+        lambda s: _gpu_config(s, "ml.g6e.xlarge", "al2023-ami-sagemaker-inference-gpu-4-1"), tmp_path=tmp_path
+    )
     assert kit(findings, "SageMakerGpuDriverFitsImage") == []
-    findings = gate_findings(lambda s: _gpu_config(s, "ml.g5.2xlarge", None, image=IMAGE.replace("cu128", "cu118")),
-                             tmp_path=tmp_path / "cu118")
+    findings = gate_findings(
+        lambda s: _gpu_config(s, "ml.g5.2xlarge", None, image=IMAGE.replace("cu128", "cu118")),
+        tmp_path=tmp_path / "cu118",
+    )
     assert kit(findings, "SageMakerGpuDriverFitsImage") == []
 
 
 # -- KmsKeySpecUsage ----------------------------------------------------------------------------
 
+
 def _keys(**keys):
     """L1 keys, which reach CreateKey without the L2's own checks."""
+
     def build(stack):
         for name, properties in keys.items():
             kms.CfnKey(stack, name, key_policy=KEY_POLICY, **properties)
+
     return build
 
 
-KEY_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-                                                      "Action": "kms:Describe*", "Resource": "*"}]}
+KEY_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Action": "kms:Describe*",
+            "Resource": "*",
+        }
+    ],
+}
 
 
 def test_an_hmac_key_with_the_default_usage_or_rotation_is_rejected(tmp_path):
-    findings = gate_findings(_keys(
-        DefaultUsage={"key_spec": "HMAC_256"},
-        EncryptUsage={"key_spec": "HMAC_256", "key_usage": "ENCRYPT_DECRYPT"},
-        Rotating={"key_spec": "HMAC_256", "key_usage": "GENERATE_VERIFY_MAC", "enable_key_rotation": True},
-        SymmetricMac={"key_usage": "GENERATE_VERIFY_MAC", "enable_key_rotation": True},
-    ), tmp_path=tmp_path)
+    findings = gate_findings(
+        _keys(
+            DefaultUsage={"key_spec": "HMAC_256"},
+            EncryptUsage={"key_spec": "HMAC_256", "key_usage": "ENCRYPT_DECRYPT"},
+            Rotating={"key_spec": "HMAC_256", "key_usage": "GENERATE_VERIFY_MAC", "enable_key_rotation": True},
+            SymmetricMac={"key_usage": "GENERATE_VERIFY_MAC", "enable_key_rotation": True},
+        ),
+        tmp_path=tmp_path,
+    )
     assert kit(findings, "KmsKeySpecUsage") == [
         "Kit-KmsKeySpecUsage[RotationNotSupported::HMAC_256]",
         "Kit-KmsKeySpecUsage[UsageNotValid::HMAC_256::ENCRYPT_DECRYPT]",
         "Kit-KmsKeySpecUsage[UsageNotValid::SYMMETRIC_DEFAULT::GENERATE_VERIFY_MAC]",
     ]
     assert sorted(findings["Kit-KmsKeySpecUsage[UsageNotValid::HMAC_256::ENCRYPT_DECRYPT]"]) == [
-        "gate/UnderTest/DefaultUsage", "gate/UnderTest/EncryptUsage"]
+        "gate/UnderTest/DefaultUsage",
+        "gate/UnderTest/EncryptUsage",
+    ]
 
 
 def test_the_caller_id_key_and_a_rotating_symmetric_key_pass(tmp_path):
     from kit_constructs.caller_id_key import CallerIdKey, CallerIdKeyProps
 
     def build(stack):
-        CallerIdKey(stack, "CallerIds", CallerIdKeyProps(env_name="gate", project="kit", removal_policy=RemovalPolicy.DESTROY))
+        CallerIdKey(
+            stack, "CallerIds", CallerIdKeyProps(env_name="gate", project="kit", removal_policy=RemovalPolicy.DESTROY)
+        )
         _keys(Symmetric={"enable_key_rotation": True})(stack)
 
     assert kit(gate_findings(build, tmp_path=tmp_path), "KmsKeySpecUsage") == []
@@ -324,10 +493,17 @@ def test_the_caller_id_key_and_a_rotating_symmetric_key_pass(tmp_path):
 
 # -- RuntimeSettingsFit -------------------------------------------------------------------------
 
+
 def _function(stack, name: str, variables: dict) -> None:
-    lambda_.CfnFunction(stack, name, role="arn:aws:iam::123456789012:role/agent", runtime="python3.12", handler="a.handler",
-                        code=lambda_.CfnFunction.CodeProperty(zip_file="def handler(e, c): pass"),
-                        environment=lambda_.CfnFunction.EnvironmentProperty(variables=variables))
+    lambda_.CfnFunction(
+        stack,
+        name,
+        role="arn:aws:iam::123456789012:role/agent",
+        runtime="python3.12",
+        handler="a.handler",
+        code=lambda_.CfnFunction.CodeProperty(zip_file="def handler(e, c): pass"),
+        environment=lambda_.CfnFunction.EnvironmentProperty(variables=variables),
+    )
 
 
 def test_a_lambda_environment_over_4_kb_is_rejected(tmp_path):
@@ -340,16 +516,30 @@ def test_a_lambda_environment_over_4_kb_is_rejected(tmp_path):
 
     findings = gate_findings(build, tmp_path=tmp_path)
     assert kit(findings, "RuntimeSettingsFit") == ["Kit-RuntimeSettingsFit[LambdaEnvironmentTooLarge]"]
-    assert sorted(findings["Kit-RuntimeSettingsFit[LambdaEnvironmentTooLarge]"]) == ["gate/UnderTest/Jwks", "gate/UnderTest/Tokens"]
+    assert sorted(findings["Kit-RuntimeSettingsFit[LambdaEnvironmentTooLarge]"]) == [
+        "gate/UnderTest/Jwks",
+        "gate/UnderTest/Tokens",
+    ]
 
 
 def test_a_task_definition_over_64_kib_is_rejected(tmp_path):
     def build(stack):
         for name, size in (("Large", 66 * 1024), ("Fits", 40 * 1024)):
-            ecs.CfnTaskDefinition(stack, name, requires_compatibilities=["FARGATE"], cpu="256", memory="512", network_mode="awsvpc",
-                                  container_definitions=[ecs.CfnTaskDefinition.ContainerDefinitionProperty(
-                                      name="agent", image="agent:latest",
-                                      environment=[ecs.CfnTaskDefinition.KeyValuePairProperty(name="AGENT_JWKS", value="x" * size)])])
+            ecs.CfnTaskDefinition(
+                stack,
+                name,
+                requires_compatibilities=["FARGATE"],
+                cpu="256",
+                memory="512",
+                network_mode="awsvpc",
+                container_definitions=[
+                    ecs.CfnTaskDefinition.ContainerDefinitionProperty(
+                        name="agent",
+                        image="agent:latest",
+                        environment=[ecs.CfnTaskDefinition.KeyValuePairProperty(name="AGENT_JWKS", value="x" * size)],
+                    )
+                ],
+            )
 
     findings = gate_findings(build, tmp_path=tmp_path)
     assert kit(findings, "RuntimeSettingsFit") == ["Kit-RuntimeSettingsFit[TaskDefinitionTooLarge]"]

@@ -24,7 +24,8 @@ def encrypted_topic(stack):
 def test_required_tags_rejects_an_untagged_resource(tmp_path):
     findings = gate_findings(encrypted_topic, tmp_path=tmp_path, tagged=False)
     assert kit_findings(findings, "RequiredTags")["Kit-RequiredTags[Missing::CostCenter]"] == [
-        "gate/UnderTest/TopicKey/Resource", "gate/UnderTest/Topic/Resource",
+        "gate/UnderTest/TopicKey/Resource",
+        "gate/UnderTest/Topic/Resource",
     ]
     assert "Kit-RequiredTags[Missing::DataClassification]" in findings
 
@@ -47,16 +48,26 @@ def test_log_group_rule_rejects_unencrypted_and_short_retention(tmp_path):
 def test_log_group_rule_accepts_encrypted_group_with_enough_retention(tmp_path):
     def build(stack):
         key = kms.Key(stack, "Key", enable_key_rotation=True, removal_policy=RemovalPolicy.DESTROY)
-        logs.LogGroup(stack, "Encrypted", encryption_key=key, retention=logs.RetentionDays.ONE_MONTH,
-                      removal_policy=RemovalPolicy.DESTROY)
+        logs.LogGroup(
+            stack,
+            "Encrypted",
+            encryption_key=key,
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
 
     assert kit_findings(gate_findings(build, tmp_path=tmp_path, min_retention=30), "LogGroupEncryptedRetained") == {}
 
 
 def test_open_security_group_rules_are_rejected_in_both_directions(tmp_path):
     def build(stack):
-        vpc = ec2.Vpc.from_vpc_attributes(stack, "Vpc", vpc_id="vpc-0123456789abcdef0", availability_zones=["us-east-1a"],
-                                          vpc_cidr_block="10.0.0.0/16")
+        vpc = ec2.Vpc.from_vpc_attributes(
+            stack,
+            "Vpc",
+            vpc_id="vpc-0123456789abcdef0",
+            availability_zones=["us-east-1a"],
+            vpc_cidr_block="10.0.0.0/16",
+        )
         group = ec2.SecurityGroup(stack, "Open", vpc=vpc, allow_all_outbound=True, allow_all_ipv6_outbound=True)
         group.add_ingress_rule(ec2.Peer.any_ipv6(), ec2.Port.tcp(443))
 
@@ -70,8 +81,15 @@ def test_open_security_group_rules_are_rejected_in_both_directions(tmp_path):
 
 def test_open_security_group_rule_as_separate_resource_is_rejected(tmp_path):
     def build(stack):
-        ec2.CfnSecurityGroupIngress(stack, "Rule", group_id="sg-0123456789abcdef0", ip_protocol="tcp",
-                                    from_port=22, to_port=22, cidr_ip="0.0.0.0/0")
+        ec2.CfnSecurityGroupIngress(
+            stack,
+            "Rule",
+            group_id="sg-0123456789abcdef0",
+            ip_protocol="tcp",
+            from_port=22,
+            to_port=22,
+            cidr_ip="0.0.0.0/0",
+        )
 
     findings = kit_findings(gate_findings(build, tmp_path=tmp_path), "NoOpenSecurityGroupRule")
     assert findings == {"Kit-NoOpenSecurityGroupRule[Ingress::0.0.0.0/0]": ["gate/UnderTest/Rule"]}
@@ -79,8 +97,13 @@ def test_open_security_group_rule_as_separate_resource_is_rejected(tmp_path):
 
 def test_security_group_with_named_peers_is_accepted(tmp_path):
     def build(stack):
-        vpc = ec2.Vpc.from_vpc_attributes(stack, "Vpc", vpc_id="vpc-0123456789abcdef0", availability_zones=["us-east-1a"],
-                                          vpc_cidr_block="10.0.0.0/16")
+        vpc = ec2.Vpc.from_vpc_attributes(
+            stack,
+            "Vpc",
+            vpc_id="vpc-0123456789abcdef0",
+            availability_zones=["us-east-1a"],
+            vpc_cidr_block="10.0.0.0/16",
+        )
         group = ec2.SecurityGroup(stack, "Scoped", vpc=vpc, allow_all_outbound=False)
         group.add_ingress_rule(ec2.Peer.ipv4("10.0.0.0/16"), ec2.Port.tcp(443))
 
@@ -89,9 +112,17 @@ def test_security_group_with_named_peers_is_accepted(tmp_path):
 
 def test_bucket_baseline_rejects_a_default_bucket(tmp_path):
     def build(stack):
-        s3.Bucket(stack, "Default", removal_policy=RemovalPolicy.DESTROY,
-                  block_public_access=s3.BlockPublicAccess(block_public_acls=True, block_public_policy=False,
-                                                           ignore_public_acls=True, restrict_public_buckets=False))
+        s3.Bucket(
+            stack,
+            "Default",
+            removal_policy=RemovalPolicy.DESTROY,
+            block_public_access=s3.BlockPublicAccess(
+                block_public_acls=True,
+                block_public_policy=False,
+                ignore_public_acls=True,
+                restrict_public_buckets=False,
+            ),
+        )
 
     findings = kit_findings(gate_findings(build, tmp_path=tmp_path), "S3BucketBaseline")
     assert sorted(findings) == [
@@ -105,9 +136,17 @@ def test_bucket_baseline_rejects_a_default_bucket(tmp_path):
 def test_bucket_baseline_accepts_a_compliant_bucket(tmp_path):
     def build(stack):
         key = kms.Key(stack, "Key", enable_key_rotation=True, removal_policy=RemovalPolicy.DESTROY)
-        s3.Bucket(stack, "Compliant", encryption=s3.BucketEncryption.KMS, encryption_key=key, versioned=True,
-                  enforce_ssl=True, block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                  removal_policy=RemovalPolicy.DESTROY, lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30))])
+        s3.Bucket(
+            stack,
+            "Compliant",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            versioned=True,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            removal_policy=RemovalPolicy.DESTROY,
+            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30))],
+        )
 
     findings = gate_findings(build, tmp_path=tmp_path)
     assert kit_findings(findings, "S3BucketBaseline") == {}

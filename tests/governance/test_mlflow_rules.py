@@ -16,7 +16,10 @@ from tests.governance.test_kit_rules import kit_findings
 from tests.helpers import gate_findings
 
 SERVER = MlflowTrackingServerConfig(
-    kind="tracking_server", size="Small", mlflow_version="3.0", weekly_maintenance_window_start="Tue:03:30",
+    kind="tracking_server",
+    size="Small",
+    mlflow_version="3.0",
+    weekly_maintenance_window_start="Tue:03:30",
     automatic_model_registration=True,
 )
 APP = MlflowAppConfig(kind="app", weekly_maintenance_window_start="Sat:22:00", artifact_retention_days=30)
@@ -24,11 +27,21 @@ APP = MlflowAppConfig(kind="app", weekly_maintenance_window_start="Sat:22:00", a
 
 def mlflow(stack, config=SERVER) -> MlflowTracking:
     key = kms.Key(stack, "Key", enable_key_rotation=True, removal_policy=RemovalPolicy.DESTROY)
-    logs = AccessLogBucket(stack, "AccessLogs", AccessLogBucketProps(retention_days=365, removal_policy=RemovalPolicy.DESTROY))
-    return MlflowTracking(stack, "Mlflow", MlflowTrackingProps(
-        config=config, name="gate-test", storage_key=key, access_logs=logs,
-        removal_policy=RemovalPolicy.DESTROY, noncurrent_version_days=30,
-    ))
+    logs = AccessLogBucket(
+        stack, "AccessLogs", AccessLogBucketProps(retention_days=365, removal_policy=RemovalPolicy.DESTROY)
+    )
+    return MlflowTracking(
+        stack,
+        "Mlflow",
+        MlflowTrackingProps(
+            config=config,
+            name="gate-test",
+            storage_key=key,
+            access_logs=logs,
+            removal_policy=RemovalPolicy.DESTROY,
+            noncurrent_version_days=30,
+        ),
+    )
 
 
 def role(stack) -> iam.Role:
@@ -44,8 +57,12 @@ def test_artifact_store_rule_rejects_a_non_compliant_bucket(tmp_path):
     def build(stack):
         bucket = s3.Bucket(stack, "Plain", removal_policy=RemovalPolicy.DESTROY)
         sagemaker.CfnMlflowTrackingServer(
-            stack, "Server", tracking_server_name="plain", artifact_store_uri=f"s3://{bucket.bucket_name}/mlflow",
-            role_arn=role(stack).role_arn, weekly_maintenance_window_start="Tue:03:30",
+            stack,
+            "Server",
+            tracking_server_name="plain",
+            artifact_store_uri=f"s3://{bucket.bucket_name}/mlflow",
+            role_arn=role(stack).role_arn,
+            weekly_maintenance_window_start="Tue:03:30",
         )
 
     findings = kit_findings(gate_findings(build, tmp_path=tmp_path), "MlflowArtifactStore")
@@ -60,8 +77,12 @@ def test_artifact_store_rule_rejects_a_non_compliant_bucket(tmp_path):
 def test_artifact_store_rule_rejects_a_bucket_the_app_does_not_define(tmp_path):
     def build(stack):
         sagemaker.CfnMlflowApp(
-            stack, "App", name="elsewhere", artifact_store_uri="s3://someone-elses-bucket/mlflow",
-            role_arn=role(stack).role_arn, weekly_maintenance_window_start="Tue:03:30",
+            stack,
+            "App",
+            name="elsewhere",
+            artifact_store_uri="s3://someone-elses-bucket/mlflow",
+            role_arn=role(stack).role_arn,
+            weekly_maintenance_window_start="Tue:03:30",
         )
 
     findings = kit_findings(gate_findings(build, tmp_path=tmp_path), "MlflowArtifactStore")

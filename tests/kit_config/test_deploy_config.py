@@ -25,13 +25,22 @@ def with_deploy(directory: Path, env: str, deploy) -> None:
 def test_shipped_sections():
     assert load_environment("dev").deploy.profile == "governed-agents-dev"
     prod = load_environment("prod").deploy
-    assert (prod.profile, prod.require_approval, prod.require_confirmation) == ("governed-agents-prod", "broadening", True)
+    assert (prod.profile, prod.require_approval, prod.require_confirmation) == (
+        "governed-agents-prod",
+        "broadening",
+        True,
+    )
 
 
 def test_section_is_optional_with_safe_defaults(config_dir):
     with_deploy(config_dir, "dev", None)
     deploy = load_environment("dev", config_dir).deploy
-    assert (deploy.profile, deploy.role_arn, deploy.require_approval, deploy.require_confirmation) == (None, None, "broadening", False)
+    assert (deploy.profile, deploy.role_arn, deploy.require_approval, deploy.require_confirmation) == (
+        None,
+        None,
+        "broadening",
+        False,
+    )
 
 
 @pytest.mark.parametrize(

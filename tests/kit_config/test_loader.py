@@ -31,7 +31,11 @@ def test_unknown_environment_lists_known_ones(config_dir):
 BAD_INPUTS = {
     # id: (change to dev.yaml, field path expected in the message, words expected)
     "unknown key": (lambda d: d.update(log_retention=30), "log_retention", "unknown key"),
-    "unknown nested key": (lambda d: d["network"].update(cidr_block="10.0.0.0/16"), "network.cidr_block", "unknown key"),
+    "unknown nested key": (
+        lambda d: d["network"].update(cidr_block="10.0.0.0/16"),
+        "network.cidr_block",
+        "unknown key",
+    ),
     "missing key": (lambda d: d.pop("region"), "region", "required key is missing"),
     "missing required tag": (lambda d: d["tags"].pop("CostCenter"), "tags.CostCenter", "required key is missing"),
     "wrong type": (lambda d: d.update(log_retention_days="30"), "log_retention_days", "valid integer"),
@@ -42,15 +46,39 @@ BAD_INPUTS = {
     "unquoted account id": (lambda d: d.update(account=111111111111), "account", "12-digit AWS account id in quotes"),
     "short account id": (lambda d: d.update(account="12345"), "account", "12-digit"),
     "malformed region": (lambda d: d.update(region="us-east"), "region", "not an AWS region"),
-    "retention CloudWatch rejects": (lambda d: d.update(log_retention_days=45), "log_retention_days", "not a retention CloudWatch Logs accepts"),
-    "removal policy not offered": (lambda d: d.update(removal_policy="snapshot"), "removal_policy", "'retain' or 'destroy'"),
-    "zone outside region": (lambda d: d["network"].update(availability_zones=["us-west-2a", "us-west-2b"]), "network", "not in region us-east-1"),
+    "retention CloudWatch rejects": (
+        lambda d: d.update(log_retention_days=45),
+        "log_retention_days",
+        "not a retention CloudWatch Logs accepts",
+    ),
+    "removal policy not offered": (
+        lambda d: d.update(removal_policy="snapshot"),
+        "removal_policy",
+        "'retain' or 'destroy'",
+    ),
+    "zone outside region": (
+        lambda d: d["network"].update(availability_zones=["us-west-2a", "us-west-2b"]),
+        "network",
+        "not in region us-east-1",
+    ),
     "zone count mismatch": (lambda d: d["network"].update(az_count=3), "network", "lists 2 zones; az_count is 3"),
     "unknown network mode": (lambda d: d["network"].update(mode="shared"), "network", "'create', 'existing'"),
-    "Environment tag for another env": (lambda d: d["tags"].update(Environment="prod"), "tags", "this file configures 'dev'"),
-    "bad data classification": (lambda d: d["tags"].update(DataClassification="secret"), "tags.DataClassification", "'internal'"),
+    "Environment tag for another env": (
+        lambda d: d["tags"].update(Environment="prod"),
+        "tags",
+        "this file configures 'dev'",
+    ),
+    "bad data classification": (
+        lambda d: d["tags"].update(DataClassification="secret"),
+        "tags.DataClassification",
+        "'internal'",
+    ),
     "bad tag value": (lambda d: d["tags"].update(Owner="team<ops>"), "tags", "not a valid AWS tag value"),
-    "bad email": (lambda d: d["alarms"].update(email_subscriptions=["not-an-address"]), "alarms.email_subscriptions[0]", "pattern"),
+    "bad email": (
+        lambda d: d["alarms"].update(email_subscriptions=["not-an-address"]),
+        "alarms.email_subscriptions[0]",
+        "pattern",
+    ),
 }
 
 

@@ -28,8 +28,11 @@ def test_app_needs_no_size_or_version(config_dir):
 
 def server(data: dict, **changes) -> None:
     data["mlflow"] = {
-        "kind": "tracking_server", "size": "Small", "mlflow_version": "3.0",
-        "weekly_maintenance_window_start": "Tue:03:30", **changes,
+        "kind": "tracking_server",
+        "size": "Small",
+        "mlflow_version": "3.0",
+        "weekly_maintenance_window_start": "Tue:03:30",
+        **changes,
     }
 
 
@@ -39,26 +42,53 @@ BAD_MLFLOW = {
     "unknown kind": (lambda d: d["mlflow"].update(kind="serverless"), "mlflow", "'tracking_server', 'app'"),
     "unknown size": (lambda d: server(d, size="XLarge"), "mlflow.size", "'Small', 'Medium' or 'Large'"),
     "size in lower case": (lambda d: server(d, size="small"), "mlflow.size", "'Small', 'Medium' or 'Large'"),
-    "unsupported MLflow version": (lambda d: server(d, mlflow_version="2.9.0"), "mlflow.mlflow_version",
-                                   "not an MLflow version SageMaker tracking servers support"),
+    "unsupported MLflow version": (
+        lambda d: server(d, mlflow_version="2.9.0"),
+        "mlflow.mlflow_version",
+        "not an MLflow version SageMaker tracking servers support",
+    ),
     "MLflow version as a number": (lambda d: server(d, mlflow_version=3.0), "mlflow.mlflow_version", "valid string"),
-    "window without leading zero": (lambda d: d["mlflow"].update(weekly_maintenance_window_start="Tue 3:30"),
-                                    "mlflow.weekly_maintenance_window_start", "not a weekly maintenance window"),
-    "window with hour 24": (lambda d: d["mlflow"].update(weekly_maintenance_window_start="Tue:24:00"),
-                            "mlflow.weekly_maintenance_window_start", "Ddd:HH:MM"),
-    "window with a long day name": (lambda d: d["mlflow"].update(weekly_maintenance_window_start="Tuesday:03:30"),
-                                    "mlflow.weekly_maintenance_window_start", "e.g. Tue:03:30"),
-    "missing window": (lambda d: d["mlflow"].pop("weekly_maintenance_window_start"),
-                       "mlflow.weekly_maintenance_window_start", "required key is missing"),
+    "window without leading zero": (
+        lambda d: d["mlflow"].update(weekly_maintenance_window_start="Tue 3:30"),
+        "mlflow.weekly_maintenance_window_start",
+        "not a weekly maintenance window",
+    ),
+    "window with hour 24": (
+        lambda d: d["mlflow"].update(weekly_maintenance_window_start="Tue:24:00"),
+        "mlflow.weekly_maintenance_window_start",
+        "Ddd:HH:MM",
+    ),
+    "window with a long day name": (
+        lambda d: d["mlflow"].update(weekly_maintenance_window_start="Tuesday:03:30"),
+        "mlflow.weekly_maintenance_window_start",
+        "e.g. Tue:03:30",
+    ),
+    "missing window": (
+        lambda d: d["mlflow"].pop("weekly_maintenance_window_start"),
+        "mlflow.weekly_maintenance_window_start",
+        "required key is missing",
+    ),
     "size on an app": (lambda d: d["mlflow"].update(size="Small"), "mlflow.size", "unknown key"),
-    "server without version": (lambda d: (server(d), d["mlflow"].pop("mlflow_version")), "mlflow.mlflow_version",
-                               "required key is missing"),
-    "registration not a bool": (lambda d: d["mlflow"].update(automatic_model_registration="yes"),
-                                "mlflow.automatic_model_registration", "valid boolean"),
-    "prefix with leading slash": (lambda d: d["mlflow"].update(artifact_prefix="/mlflow"), "mlflow.artifact_prefix",
-                                  "not an artifact prefix"),
-    "zero retention": (lambda d: d["mlflow"].update(artifact_retention_days=0), "mlflow.artifact_retention_days",
-                       "greater than or equal to 1"),
+    "server without version": (
+        lambda d: (server(d), d["mlflow"].pop("mlflow_version")),
+        "mlflow.mlflow_version",
+        "required key is missing",
+    ),
+    "registration not a bool": (
+        lambda d: d["mlflow"].update(automatic_model_registration="yes"),
+        "mlflow.automatic_model_registration",
+        "valid boolean",
+    ),
+    "prefix with leading slash": (
+        lambda d: d["mlflow"].update(artifact_prefix="/mlflow"),
+        "mlflow.artifact_prefix",
+        "not an artifact prefix",
+    ),
+    "zero retention": (
+        lambda d: d["mlflow"].update(artifact_retention_days=0),
+        "mlflow.artifact_retention_days",
+        "greater than or equal to 1",
+    ),
 }
 
 

@@ -20,10 +20,24 @@ def scheduled(section: dict, index: int = 0) -> dict:
 
 
 VALID = [
-    "cron(0 20 ? * MON-FRI *)", "cron(30 6 ? * MON *)", "cron(0 10 * * ? *)", "cron(0 8 1 * ? *)",
-    "cron(0/15 * ? * MON-FRI *)", "cron(*/5 8-17 ? * MON-FRI *)", "cron(0 9 ? * 2#1 *)", "cron(0 0 L * ? *)",
-    "cron(0 0 3W * ? *)", "cron(0 0 ? * 6L *)", "cron(0 0 ? JUL,DEC WED *)", "cron(0 22 ? * FRI-MON 2030-2031)",
-    "cron(0 12 * DEC ? 2030)", "rate(1 minute)", "rate(5 minutes)", "rate(1 hour)", "rate(12 hours)", "rate(1 day)",
+    "cron(0 20 ? * MON-FRI *)",
+    "cron(30 6 ? * MON *)",
+    "cron(0 10 * * ? *)",
+    "cron(0 8 1 * ? *)",
+    "cron(0/15 * ? * MON-FRI *)",
+    "cron(*/5 8-17 ? * MON-FRI *)",
+    "cron(0 9 ? * 2#1 *)",
+    "cron(0 0 L * ? *)",
+    "cron(0 0 3W * ? *)",
+    "cron(0 0 ? * 6L *)",
+    "cron(0 0 ? JUL,DEC WED *)",
+    "cron(0 22 ? * FRI-MON 2030-2031)",
+    "cron(0 12 * DEC ? 2030)",
+    "rate(1 minute)",
+    "rate(5 minutes)",
+    "rate(1 hour)",
+    "rate(12 hours)",
+    "rate(1 day)",
     "at(2030-03-31T22:00:00)",
 ]
 
@@ -35,7 +49,10 @@ def test_documented_forms_are_accepted(expression):
 
 INVALID = {
     "five fields (Unix cron)": ("cron(0 20 * * MON-FRI)", "needs 6 fields"),
-    "neither day field is ?": ("cron(0 20 * * MON-FRI *)", "exactly one of day-of-month and day-of-week must be ?; neither is"),
+    "neither day field is ?": (
+        "cron(0 20 * * MON-FRI *)",
+        "exactly one of day-of-month and day-of-week must be ?; neither is",
+    ),
     "both day fields are ?": ("cron(0 20 ? * ? *)", "both are"),
     "minute 60": ("cron(60 20 ? * MON *)", "minutes: 60 is outside 0-59"),
     "hour 24": ("cron(0 24 ? * MON *)", "hours: 24 is outside 0-23"),
@@ -70,15 +87,47 @@ def test_invalid_expressions_say_what_is_wrong(expression, words):
 
 
 BAD_CONFIG = {
-    "Unix cron in config": (lambda s: scheduled(s).update(schedule="cron(0 20 * * 1-5)"), f"{SCHEDULED}[0].schedule", "needs 6 fields"),
-    "rate unit in config": (lambda s: scheduled(s).update(schedule="rate(1 hours)"), f"{SCHEDULED}[0].schedule", "write rate(1 hour)"),
-    "time zone that is not IANA": (lambda s: scheduled(s).update(timezone="EST5EDT-ish"), f"{SCHEDULED}[0].timezone", "is not an IANA time zone name"),
-    "time zone without its area": (lambda s: scheduled(s).update(timezone="New_York"), f"{SCHEDULED}[0].timezone", "did you mean America/New_York"),
-    "name with a colon": (lambda s: scheduled(s).update(name="nights:minimum"), f"{SCHEDULED}[0].name", "without leading or trailing spaces, control characters, ':', '/' or '|'"),
+    "Unix cron in config": (
+        lambda s: scheduled(s).update(schedule="cron(0 20 * * 1-5)"),
+        f"{SCHEDULED}[0].schedule",
+        "needs 6 fields",
+    ),
+    "rate unit in config": (
+        lambda s: scheduled(s).update(schedule="rate(1 hours)"),
+        f"{SCHEDULED}[0].schedule",
+        "write rate(1 hour)",
+    ),
+    "time zone that is not IANA": (
+        lambda s: scheduled(s).update(timezone="EST5EDT-ish"),
+        f"{SCHEDULED}[0].timezone",
+        "is not an IANA time zone name",
+    ),
+    "time zone without its area": (
+        lambda s: scheduled(s).update(timezone="New_York"),
+        f"{SCHEDULED}[0].timezone",
+        "did you mean America/New_York",
+    ),
+    "name with a colon": (
+        lambda s: scheduled(s).update(name="nights:minimum"),
+        f"{SCHEDULED}[0].name",
+        "without leading or trailing spaces, control characters, ':', '/' or '|'",
+    ),
     "name too long": (lambda s: scheduled(s).update(name="n" * 257), f"{SCHEDULED}[0].name", "1-256 characters"),
-    "duplicate names": (lambda s: scheduled(s, 1).update(name="nights-at-minimum"), f"{SCHEDULED}[1].name", "'nights-at-minimum' is already the name of another scheduled action"),
-    "scheduled min above max": (lambda s: scheduled(s).update(min_instances=2, max_instances=1), f"{SCHEDULED}[0]", "min_instances (2) is greater than max_instances (1)"),
-    "scheduled max above autoscaling max": (lambda s: scheduled(s, 1).update(max_instances=3), f"{SCHEDULED}[1].max_instances", "3 is above autoscaling max_instances (2)"),
+    "duplicate names": (
+        lambda s: scheduled(s, 1).update(name="nights-at-minimum"),
+        f"{SCHEDULED}[1].name",
+        "'nights-at-minimum' is already the name of another scheduled action",
+    ),
+    "scheduled min above max": (
+        lambda s: scheduled(s).update(min_instances=2, max_instances=1),
+        f"{SCHEDULED}[0]",
+        "min_instances (2) is greater than max_instances (1)",
+    ),
+    "scheduled max above autoscaling max": (
+        lambda s: scheduled(s, 1).update(max_instances=3),
+        f"{SCHEDULED}[1].max_instances",
+        "3 is above autoscaling max_instances (2)",
+    ),
 }
 
 

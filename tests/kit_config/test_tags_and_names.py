@@ -9,19 +9,39 @@ from kit_config.resource_names import mlflow_artifact_bucket_name, mlflow_resour
 from tests.kit_config.conftest import assert_rejected, edit
 
 BAD = {
-    "aws: tag key": (lambda d: d["tags"].update({"aws:team": "ml"}), "tags", "the aws: prefix is reserved for AWS on tag keys and values"),
+    "aws: tag key": (
+        lambda d: d["tags"].update({"aws:team": "ml"}),
+        "tags",
+        "the aws: prefix is reserved for AWS on tag keys and values",
+    ),
     "AWS: tag value": (lambda d: d["tags"].update(Team="AWS:ml"), "tags", "the aws: prefix is reserved"),
-    "tag key with a bad character": (lambda d: d["tags"].update({"team#": "ml"}), "tags", "'team#' is not a valid AWS tag key"),
+    "tag key with a bad character": (
+        lambda d: d["tags"].update({"team#": "ml"}),
+        "tags",
+        "'team#' is not a valid AWS tag key",
+    ),
     "tag key too long": (lambda d: d["tags"].update({"k" * 129: "v"}), "tags", "is not a valid AWS tag key (1-128"),
-    "too many tags": (lambda d: d["tags"].update({f"Extra{i}": "x" for i in range(45)}), "tags",
-                      "50 tags plus the kit's 1 (DeployedCommit) exceed AWS's 50 tags per resource"),
-    "Project too long for the MLflow bucket": (lambda d: d["tags"].update(Project="governed-agents-for-the-customer-support-desk"), "tags.Project",
-                                               "MLflow artifact bucket 'governed-agents-for-the-customer-support-desk-dev-mlflow-111111111111' (69 characters; S3 allows 3-63)"),
-    "Project with a space": (lambda d: d["tags"].update(Project="Governed Agents"), "tags.Project",
-                             "KMS alias 'alias/Governed Agents/dev/logs' (letters, digits, / _ - only"),
+    "too many tags": (
+        lambda d: d["tags"].update({f"Extra{i}": "x" for i in range(45)}),
+        "tags",
+        "50 tags plus the kit's 1 (DeployedCommit) exceed AWS's 50 tags per resource",
+    ),
+    "Project too long for the MLflow bucket": (
+        lambda d: d["tags"].update(Project="governed-agents-for-the-customer-support-desk"),
+        "tags.Project",
+        "MLflow artifact bucket 'governed-agents-for-the-customer-support-desk-dev-mlflow-111111111111' (69 characters; S3 allows 3-63)",
+    ),
+    "Project with a space": (
+        lambda d: d["tags"].update(Project="Governed Agents"),
+        "tags.Project",
+        "KMS alias 'alias/Governed Agents/dev/logs' (letters, digits, / _ - only",
+    ),
     # Every key's alias is alias/<Project>/<env>/<purpose>; alias/aws/ is AWS's (CreateAlias).
-    "Project aws": (lambda d: d["tags"].update(Project="AWS"), "tags.Project",
-                    "KMS alias 'alias/AWS/dev/logs' (alias/aws/ is reserved for AWS managed keys)"),
+    "Project aws": (
+        lambda d: d["tags"].update(Project="AWS"),
+        "tags.Project",
+        "KMS alias 'alias/AWS/dev/logs' (alias/aws/ is reserved for AWS managed keys)",
+    ),
 }
 
 

@@ -15,7 +15,9 @@ def agent(synthesized, env: str) -> dict:
 
 
 def permissions(template: dict) -> list[dict]:
-    policy = next(p for k, p in resources(template, "AWS::IAM::ManagedPolicy").items() if k.startswith("AgentPermissions"))
+    policy = next(
+        p for k, p in resources(template, "AWS::IAM::ManagedPolicy").items() if k.startswith("AgentPermissions")
+    )
     return policy["Properties"]["PolicyDocument"]["Statement"]
 
 
@@ -55,16 +57,27 @@ def test_lambda_is_private_and_reachable_only_through_an_iam_function_url(synthe
     template, config = agent(synthesized, "dev"), synthesized.configs["dev"].agent
     function = only(resources(template, "AWS::Lambda::Function"))["Properties"]
     assert function["PackageType"] == "Image"
-    assert function["ImageConfig"] == {"Command": ["agent_runtime.lambda_handler.handler"], "EntryPoint": ["python", "-m", "awslambdaric"]}
+    assert function["ImageConfig"] == {
+        "Command": ["agent_runtime.lambda_handler.handler"],
+        "EntryPoint": ["python", "-m", "awslambdaric"],
+    }
     assert (function["MemorySize"], function["Timeout"], function.get("ReservedConcurrentExecutions")) == (
-        config.memory_mb, config.timeout_seconds, config.reserved_concurrency)
+        config.memory_mb,
+        config.timeout_seconds,
+        config.reserved_concurrency,
+    )
     assert config.reserved_concurrency is None and "ReservedConcurrentExecutions" not in function  # dev: no reservation
     assert len(function["VpcConfig"]["SubnetIds"]) == 2 and len(function["VpcConfig"]["SecurityGroupIds"]) == 1
     assert function["LoggingConfig"]["LogGroup"]["Ref"].startswith("AgentLogs")
     url = only(resources(template, "AWS::Lambda::Url"))["Properties"]
     assert url["AuthType"] == "AWS_IAM"
-    assert all(p["Properties"].get("FunctionUrlAuthType", "AWS_IAM") == "AWS_IAM" for p in resources(template, "AWS::Lambda::Permission").values())
-    assert not any(p["Properties"].get("Principal") == "*" for p in resources(template, "AWS::Lambda::Permission").values())
+    assert all(
+        p["Properties"].get("FunctionUrlAuthType", "AWS_IAM") == "AWS_IAM"
+        for p in resources(template, "AWS::Lambda::Permission").values()
+    )
+    assert not any(
+        p["Properties"].get("Principal") == "*" for p in resources(template, "AWS::Lambda::Permission").values()
+    )
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
@@ -98,10 +111,14 @@ def test_load_balancer_is_internal_and_admits_only_configured_callers(synthesize
         assert listener["Certificates"] == [{"CertificateArn": config.certificate_arn}]
     target_group = only(resources(template, "AWS::ElasticLoadBalancingV2::TargetGroup"))["Properties"]
     assert (target_group["HealthCheckPath"], target_group["Port"]) == ("/health", 8080)
-    alb_group_id, alb_group = next((k, g["Properties"]) for k, g in resources(template, "AWS::EC2::SecurityGroup").items()
-                                   if "load balancer" in g["Properties"]["GroupDescription"])
+    alb_group_id, alb_group = next(
+        (k, g["Properties"])
+        for k, g in resources(template, "AWS::EC2::SecurityGroup").items()
+        if "load balancer" in g["Properties"]["GroupDescription"]
+    )
     ingress = alb_group.get("SecurityGroupIngress", []) + [
-        r["Properties"] for r in resources(template, "AWS::EC2::SecurityGroupIngress").values()
+        r["Properties"]
+        for r in resources(template, "AWS::EC2::SecurityGroupIngress").values()
         if r["Properties"]["GroupId"] == {"Fn::GetAtt": [alb_group_id, "GroupId"]}
     ]
     sources = sorted(r.get("CidrIp") or r.get("SourceSecurityGroupId") for r in ingress)
@@ -114,17 +131,29 @@ def test_fargate_scales_on_sessions_in_flight_from_the_same_limit_and_on_cpu(syn
     template, config = agent(synthesized, env), synthesized.configs[env].agent
     target = only(resources(template, "AWS::ApplicationAutoScaling::ScalableTarget"))["Properties"]
     assert (target["MinCapacity"], target["MaxCapacity"]) == (config.min_tasks, config.max_tasks)
-    policies = [p["Properties"]["TargetTrackingScalingPolicyConfiguration"]
-                for p in resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy").values()]
-    assert sorted(p["PredefinedMetricSpecification"]["PredefinedMetricType"] for p in policies
-                  if "PredefinedMetricSpecification" in p) == ["ECSServiceAverageCPUUtilization"]  # no request-rate policy
+    policies = [
+        p["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+        for p in resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    ]
+    assert sorted(
+        p["PredefinedMetricSpecification"]["PredefinedMetricType"]
+        for p in policies
+        if "PredefinedMetricSpecification" in p
+    ) == ["ECSServiceAverageCPUUtilization"]  # no request-rate policy
     [sessions] = [p for p in policies if "CustomizedMetricSpecification" in p]
     metric = sessions["CustomizedMetricSpecification"]
-    assert (metric["Namespace"], metric["MetricName"], metric["Statistic"]) == ("GovernedAgents", "ConcurrentSessions", "Average")
+    assert (metric["Namespace"], metric["MetricName"], metric["Statistic"]) == (
+        "GovernedAgents",
+        "ConcurrentSessions",
+        "Average",
+    )
     assert metric["Dimensions"] == [{"Name": "Environment", "Value": env}, {"Name": "service", "Value": "agent"}]
     # The number that bounds a task (503 beyond it) also sets where the service scales out.
     limit = int(runtime_environment(synthesized, env)["AGENT_MAX_CONCURRENT_SESSIONS"])
-    assert limit == config.max_concurrent_sessions and sessions["TargetValue"] == limit * config.sessions_target_percent / 100
+    assert (
+        limit == config.max_concurrent_sessions
+        and sessions["TargetValue"] == limit * config.sessions_target_percent / 100
+    )
     assert runtime_environment(synthesized, env)["AGENT_SESSIONS_METRIC_SECONDS"] == "30"  # the gauge the policy reads
     target_group = only(resources(template, "AWS::ElasticLoadBalancingV2::TargetGroup"))["Properties"]
     attributes = {a["Key"]: a["Value"] for a in target_group["TargetGroupAttributes"]}
@@ -152,8 +181,11 @@ def test_agent_permissions_are_exactly_the_grants(synthesized, env):
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_agent_security_group_has_no_ingress_and_only_private_egress(synthesized, env):
     template = agent(synthesized, env)
-    group = next(g["Properties"] for g in resources(template, "AWS::EC2::SecurityGroup").values()
-                 if "agent: egress" in g["Properties"]["GroupDescription"])
+    group = next(
+        g["Properties"]
+        for g in resources(template, "AWS::EC2::SecurityGroup").values()
+        if "agent: egress" in g["Properties"]["GroupDescription"]
+    )
     assert "SecurityGroupEgress" not in group
     for egress in (e["Properties"] for e in resources(template, "AWS::EC2::SecurityGroupEgress").values()):
         assert "CidrIp" not in egress  # only security groups and the S3 prefix list
@@ -165,7 +197,10 @@ def test_alarms_on_errors_throttles_and_latency_notify_the_topic(synthesized, en
     named = {a["MetricName"]: a for a in alarms}
     assert {"Errors", "Throttled", "Latency"} <= set(named)
     assert named["Latency"]["ExtendedStatistic"] == "p95"
-    assert named["Errors"]["Dimensions"] == [{"Name": "Environment", "Value": env}, {"Name": "service", "Value": "agent"}]
+    assert named["Errors"]["Dimensions"] == [
+        {"Name": "Environment", "Value": env},
+        {"Name": "service", "Value": "agent"},
+    ]
     assert all("AlarmTopic" in json.dumps(a["AlarmActions"]) for a in alarms)
 
 
@@ -173,4 +208,6 @@ def test_alarms_on_errors_throttles_and_latency_notify_the_topic(synthesized, en
 def test_session_bucket_follows_the_retention(synthesized, env):
     template = agent(synthesized, env)
     bucket = only(resources(template, "AWS::S3::Bucket"))["Properties"]
-    assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == synthesized.configs[env].log_retention_days
+    assert (
+        bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == synthesized.configs[env].log_retention_days
+    )

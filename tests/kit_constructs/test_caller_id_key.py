@@ -15,9 +15,12 @@ from tests.kit_constructs.test_agent_service import actions, agent, permissions,
 
 
 def caller_id_key(synthesized, env: str) -> tuple[str, dict]:
-    keys = {k: v for k, v in resources(synthesized.templates[(env, "Foundation")], "AWS::KMS::Key").items()
-            if k.startswith("CallerIdsKey")}
-    (logical_id, key), = keys.items()
+    keys = {
+        k: v
+        for k, v in resources(synthesized.templates[(env, "Foundation")], "AWS::KMS::Key").items()
+        if k.startswith("CallerIdsKey")
+    }
+    ((logical_id, key),) = keys.items()
     return logical_id, key
 
 
@@ -36,8 +39,12 @@ def test_an_hmac_256_key_that_is_never_rotated_and_retained_like_the_others(synt
     assert properties["PendingWindowInDays"] == 30
     retained = synthesized.configs[env].removal_policy == "retain"
     assert (key["DeletionPolicy"], key["UpdateReplacePolicy"]) == (
-        ("RetainExceptOnCreate", "Retain") if retained else ("Delete", "Delete"))
-    aliases = [a["Properties"]["AliasName"] for a in resources(synthesized.templates[(env, "Foundation")], "AWS::KMS::Alias").values()]
+        ("RetainExceptOnCreate", "Retain") if retained else ("Delete", "Delete")
+    )
+    aliases = [
+        a["Properties"]["AliasName"]
+        for a in resources(synthesized.templates[(env, "Foundation")], "AWS::KMS::Alias").values()
+    ]
     assert f"alias/governed-agents/{env}/caller-ids" in aliases
 
 
@@ -57,8 +64,11 @@ def test_the_key_policy_allows_generate_mac_with_sha_256_only(synthesized, env):
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_agent_may_only_generate_macs_with_that_key(synthesized, env):
     logical_id, _ = caller_id_key(synthesized, env)
-    kms = [s for s in permissions(agent(synthesized, env)) if any(a.startswith("kms:") and "GenerateData" not in a and a != "kms:Decrypt"
-                                                                    for a in actions(s))]
+    kms = [
+        s
+        for s in permissions(agent(synthesized, env))
+        if any(a.startswith("kms:") and "GenerateData" not in a and a != "kms:Decrypt" for a in actions(s))
+    ]
     (grant,) = kms
     assert grant["Action"] == "kms:GenerateMac" and grant["Effect"] == "Allow" and "Condition" not in grant
     assert refers_to_key_arn(grant["Resource"], logical_id)
@@ -91,8 +101,15 @@ def test_the_lambda_function_url_authenticates_with_iam(synthesized):
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_kms_is_reachable_from_the_isolated_subnets(synthesized, env):
     """GenerateMac goes through the KMS interface endpoint; without an endpoint policy it allows every action."""
-    endpoints = [e["Properties"] for e in resources(synthesized.templates[(env, "Network")], "AWS::EC2::VPCEndpoint").values()]
-    kms = [e for e in endpoints if json.dumps(e["ServiceName"]).endswith('.kms"]]}') or e["ServiceName"] == f"com.amazonaws.{synthesized.configs[env].region}.kms"]
+    endpoints = [
+        e["Properties"] for e in resources(synthesized.templates[(env, "Network")], "AWS::EC2::VPCEndpoint").values()
+    ]
+    kms = [
+        e
+        for e in endpoints
+        if json.dumps(e["ServiceName"]).endswith('.kms"]]}')
+        or e["ServiceName"] == f"com.amazonaws.{synthesized.configs[env].region}.kms"
+    ]
     (endpoint,) = kms
     assert endpoint["PrivateDnsEnabled"] is True and "PolicyDocument" not in endpoint
 
@@ -108,7 +125,9 @@ def test_no_finding_on_the_hmac_key_is_acknowledged(synthesized, env):
 
 def test_the_construct_alone_passes_every_pack_without_acknowledgments(tmp_path):
     def build(stack):
-        key = CallerIdKey(stack, "CallerIds", CallerIdKeyProps(env_name="gate", project="kit", removal_policy=RemovalPolicy.DESTROY))
+        key = CallerIdKey(
+            stack, "CallerIds", CallerIdKeyProps(env_name="gate", project="kit", removal_policy=RemovalPolicy.DESTROY)
+        )
         policy = iam.ManagedPolicy(stack, "Pseudonyms")  # granted as the agent's permissions are
         iam.Role(stack, "Agent", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), managed_policies=[policy])
         key.grant_generate_mac(policy)

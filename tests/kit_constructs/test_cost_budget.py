@@ -19,10 +19,12 @@ def test_monthly_limit_and_tag_filter_from_config(synthesized, env):
     assert (data["BudgetType"], data["TimeUnit"]) == ("COST", "MONTHLY")
     assert data["BudgetName"] == f"governed-agents-{env}-monthly"
     # AND of both tags: Project alone would count every environment's spend.
-    assert data["FilterExpression"] == {"And": [
-        {"Tags": {"Key": "Project", "Values": ["governed-agents"], "MatchOptions": ["EQUALS"]}},
-        {"Tags": {"Key": "Environment", "Values": [env], "MatchOptions": ["EQUALS"]}},
-    ]}
+    assert data["FilterExpression"] == {
+        "And": [
+            {"Tags": {"Key": "Project", "Values": ["governed-agents"], "MatchOptions": ["EQUALS"]}},
+            {"Tags": {"Key": "Environment", "Values": [env], "MatchOptions": ["EQUALS"]}},
+        ]
+    }
     assert "CostFilters" not in data
 
 
@@ -71,7 +73,7 @@ def test_only_the_notifications_key_lets_budgets_encrypt(synthesized):
         for statement in key["Properties"]["KeyPolicy"]["Statement"]:
             if statement.get("Principal") == {"Service": "budgets.amazonaws.com"}:
                 granted[logical_id] = statement
-    (logical_id, statement), = granted.items()
+    ((logical_id, statement),) = granted.items()
     assert logical_id.startswith("KeysNotifications")
     assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
     assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "333333333333"}}

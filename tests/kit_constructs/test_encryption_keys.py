@@ -86,8 +86,14 @@ def test_alarm_topic_is_encrypted_with_the_notifications_key_and_tls_only(synthe
     assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "ml-platform-dev@example.com")
 
 
-@pytest.mark.parametrize("env, deletion, replacement", [
-    ("dev", "Delete", "Delete"), ("staging", "RetainExceptOnCreate", "Retain"), ("prod", "RetainExceptOnCreate", "Retain")])
+@pytest.mark.parametrize(
+    "env, deletion, replacement",
+    [
+        ("dev", "Delete", "Delete"),
+        ("staging", "RetainExceptOnCreate", "Retain"),
+        ("prod", "RetainExceptOnCreate", "Retain"),
+    ],
+)
 def test_removal_policy_follows_config(synthesized, env, deletion, replacement):
     for key in resources(synthesized.templates[(env, "Foundation")], "AWS::KMS::Key").values():
         assert (key["DeletionPolicy"], key["UpdateReplacePolicy"]) == (deletion, replacement)

@@ -55,23 +55,27 @@ def test_model_security_group_only_reaches_service_endpoints_and_s3(synthesized,
     group = only(resources(template, "AWS::EC2::SecurityGroup"))["Properties"]
     assert "SecurityGroupIngress" not in group and "SecurityGroupEgress" not in group  # no inline (open) rules
     egress = by_type(template, "AWS::EC2::SecurityGroupEgress")
-    assert sorted((e["FromPort"], "DestinationPrefixListId" in e, "DestinationSecurityGroupId" in e) for e in egress) == [
-        (443, False, True), (443, True, False)
-    ]
+    assert sorted(
+        (e["FromPort"], "DestinationPrefixListId" in e, "DestinationSecurityGroupId" in e) for e in egress
+    ) == [(443, False, True), (443, True, False)]
     [s3] = [e for e in egress if "DestinationPrefixListId" in e]
     assert s3["DestinationPrefixListId"] == synthesized.configs[env].network.s3_prefix_list_id
 
 
 def test_execution_role_is_least_privilege(synthesized):
-    template, config = inference(synthesized, "staging")
+    template, _config = inference(synthesized, "staging")
     role = next(
-        r for r in resources(template, "AWS::IAM::Role").values()
+        r
+        for r in resources(template, "AWS::IAM::Role").values()
         if "sagemaker.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
     )
     assert "ManagedPolicyArns" not in role["Properties"]  # no AWS-managed (e.g. *FullAccess) policies
     [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "222222222222"}}
-    statements = {s.get("Sid", ""): s for s in only(resources(template, "AWS::IAM::ManagedPolicy"))["Properties"]["PolicyDocument"]["Statement"]}
+    statements = {
+        s.get("Sid", ""): s
+        for s in only(resources(template, "AWS::IAM::ManagedPolicy"))["Properties"]["PolicyDocument"]["Statement"]
+    }
     text = json.dumps(list(statements.values()))
     assert "sagemaker:*" not in text and '"s3:*"' not in text
     read = statements["ReadWeightsGovernedAgentsStagingModels"]
@@ -85,8 +89,12 @@ def test_execution_role_is_least_privilege(synthesized):
     assert statements["WriteContainerLogs"]["Resource"] == {"Fn::GetAtt": [log_group_id, "Arn"]}
     wildcard = [s for s in statements.values() if s["Resource"] == "*"]
     assert sorted(a for s in wildcard for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])) == [
-        "ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups",
-        "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ecr:GetAuthorizationToken",
+        "ec2:DescribeDhcpOptions",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeVpcs",
+        "ecr:GetAuthorizationToken",
     ]
 
 
@@ -103,7 +111,10 @@ def test_endpoint_config_routes_to_least_outstanding_and_captures_encrypted(synt
         assert rendered["InitialInstanceCount"] == variant.initial_instance_count
         assert rendered["InitialVariantWeight"] == variant.initial_weight
         assert rendered["RoutingConfig"] == {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
-        assert rendered["ContainerStartupHealthCheckTimeoutInSeconds"] == config.container_startup_health_check_timeout_seconds
+        assert (
+            rendered["ContainerStartupHealthCheckTimeoutInSeconds"]
+            == config.container_startup_health_check_timeout_seconds
+        )
         assert rendered["ModelDataDownloadTimeoutInSeconds"] == config.model_data_download_timeout_seconds
         assert "VolumeSizeInGB" not in rendered
     capture = endpoint_config["DataCaptureConfig"]
@@ -117,11 +128,14 @@ def test_endpoint_config_routes_to_least_outstanding_and_captures_encrypted(synt
     assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == config.data_capture.capture_days
 
 
-@pytest.mark.parametrize("env, routing, step", [
-    ("dev", "ALL_AT_ONCE", None),
-    ("staging", "ALL_AT_ONCE", None),
-    ("prod", "CANARY", ("CanarySize", 10)),
-])
+@pytest.mark.parametrize(
+    "env, routing, step",
+    [
+        ("dev", "ALL_AT_ONCE", None),
+        ("staging", "ALL_AT_ONCE", None),
+        ("prod", "CANARY", ("CanarySize", 10)),
+    ],
+)
 def test_blue_green_rollout_rolls_back_on_latency_and_5xx_alarms(synthesized, env, routing, step):
     template, config = inference(synthesized, env)
     endpoint = only(resources(template, "AWS::SageMaker::Endpoint"))["Properties"]
@@ -149,11 +163,17 @@ def test_every_variant_scales_on_high_resolution_concurrency(synthesized, env):
     for variant in config.variants:
         target = targets[f"endpoint/{config.endpoint_name}/variant/{variant.name}"]
         assert target["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
-        assert (target["MinCapacity"], target["MaxCapacity"]) == (variant.autoscaling.min_instances, variant.autoscaling.max_instances)
+        assert (target["MinCapacity"], target["MaxCapacity"]) == (
+            variant.autoscaling.min_instances,
+            variant.autoscaling.max_instances,
+        )
         assert len(target.get("ScheduledActions", [])) == len(variant.autoscaling.scheduled)
     for policy in policies:
         tracking = policy["TargetTrackingScalingPolicyConfiguration"]
-        assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == "SageMakerVariantConcurrentRequestsPerModelHighResolution"
+        assert (
+            tracking["PredefinedMetricSpecification"]["PredefinedMetricType"]
+            == "SageMakerVariantConcurrentRequestsPerModelHighResolution"
+        )
         assert tracking["TargetValue"] in {v.autoscaling.target_value for v in config.variants}
 
 
@@ -217,15 +237,34 @@ def _standalone_endpoint(stack, config_data: dict):
     from kit_constructs.secure_bucket import AccessLogBucket, AccessLogBucketProps
 
     keys = EnvironmentKeys(stack, "Keys", EnvironmentKeysProps("test", "kit", RemovalPolicy.DESTROY))
-    network = IsolatedNetwork(stack, "Net", IsolatedNetworkProps(
-        network=CreateVpc(mode="create", cidr="10.0.0.0/16", az_count=1, s3_prefix_list_id="pl-63a5400a"),
-        availability_zones=["us-east-1a"], vpc_cidr="10.0.0.0/16", flow_log_key=keys.logs, log_retention_days=30,
-        removal_policy=RemovalPolicy.DESTROY, s3_prefix_list_id="pl-63a5400a"))
-    return InferenceEndpoint(stack, "Llm", InferenceEndpointProps(
-        config=InferenceConfig.model_validate(config_data), network=network, inference_key=keys.inference,
-        storage_key=keys.storage, logs_key=keys.logs,
-        access_logs=AccessLogBucket(stack, "Logs", AccessLogBucketProps(30, RemovalPolicy.DESTROY)),
-        alarm_topic=sns.Topic(stack, "Topic"), log_retention_days=30, removal_policy=RemovalPolicy.DESTROY))
+    network = IsolatedNetwork(
+        stack,
+        "Net",
+        IsolatedNetworkProps(
+            network=CreateVpc(mode="create", cidr="10.0.0.0/16", az_count=1, s3_prefix_list_id="pl-63a5400a"),
+            availability_zones=["us-east-1a"],
+            vpc_cidr="10.0.0.0/16",
+            flow_log_key=keys.logs,
+            log_retention_days=30,
+            removal_policy=RemovalPolicy.DESTROY,
+            s3_prefix_list_id="pl-63a5400a",
+        ),
+    )
+    return InferenceEndpoint(
+        stack,
+        "Llm",
+        InferenceEndpointProps(
+            config=InferenceConfig.model_validate(config_data),
+            network=network,
+            inference_key=keys.inference,
+            storage_key=keys.storage,
+            logs_key=keys.logs,
+            access_logs=AccessLogBucket(stack, "Logs", AccessLogBucketProps(30, RemovalPolicy.DESTROY)),
+            alarm_topic=sns.Topic(stack, "Topic"),
+            log_retention_days=30,
+            removal_policy=RemovalPolicy.DESTROY,
+        ),
+    )
 
 
 def test_ebs_backed_instances_get_the_inference_key_and_a_volume_size():
@@ -234,15 +273,28 @@ def test_ebs_backed_instances_get_the_inference_key_and_a_volume_size():
 
     from stacks.kit_app import cdk_json_context
 
-    stack = Stack(App(context=cdk_json_context()), "Neuron", env=Environment(account="123456789012", region="us-east-1"))
-    _standalone_endpoint(stack, {
-        "endpoint_name": "neuron-llm", "max_instances_cap": 4,
-        "image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.29.0-neuronx-sdk2.19.1",
-        "variants": [{"name": "primary", "instance_type": "ml.inf2.xlarge", "initial_instance_count": 1, "volume_size_gb": 64,
-                      "model": {"name": "m", "s3_uri": "s3://weights-bucket/m/"},
-                      "autoscaling": {"min_instances": 1, "max_instances": 2, "target_value": 2}}],
-        "deployment": {"strategy": "all_at_once"},
-    })
+    stack = Stack(
+        App(context=cdk_json_context()), "Neuron", env=Environment(account="123456789012", region="us-east-1")
+    )
+    _standalone_endpoint(
+        stack,
+        {
+            "endpoint_name": "neuron-llm",
+            "max_instances_cap": 4,
+            "image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.29.0-neuronx-sdk2.19.1",
+            "variants": [
+                {
+                    "name": "primary",
+                    "instance_type": "ml.inf2.xlarge",
+                    "initial_instance_count": 1,
+                    "volume_size_gb": 64,
+                    "model": {"name": "m", "s3_uri": "s3://weights-bucket/m/"},
+                    "autoscaling": {"min_instances": 1, "max_instances": 2, "target_value": 2},
+                }
+            ],
+            "deployment": {"strategy": "all_at_once"},
+        },
+    )
     rendered = Template.from_stack(stack).to_json()
     endpoint_config = only(resources(rendered, "AWS::SageMaker::EndpointConfig"))["Properties"]
     [inference_key] = [k for k in resources(rendered, "AWS::KMS::Key") if k.startswith("KeysInference")]
@@ -261,7 +313,9 @@ def test_updates_keep_the_autoscaled_instance_count_but_apply_weights(synthesize
 def test_execution_role_reads_exactly_the_rollback_alarms_and_models_wait_for_it(synthesized, env):
     template, _ = inference(synthesized, env)
     endpoint = only(resources(template, "AWS::SageMaker::Endpoint"))["Properties"]
-    rollback = sorted(a["AlarmName"]["Ref"] for a in endpoint["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"])
+    rollback = sorted(
+        a["AlarmName"]["Ref"] for a in endpoint["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+    )
     [(policy_id, policy)] = resources(template, "AWS::IAM::ManagedPolicy").items()
     [read] = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s.get("Sid") == "ReadRollbackAlarms"]
     assert read["Action"] == "cloudwatch:DescribeAlarms"
@@ -274,14 +328,31 @@ def test_an_unregistered_variant_has_no_scalable_target_and_its_finding_is_ackno
     from tests.helpers import gate_findings
 
     def build(stack):
-        _standalone_endpoint(stack, {
-            "endpoint_name": "llm", "max_instances_cap": 8,
-            "variants": [{"name": name, "instance_type": "ml.g6e.xlarge", "inference_ami_version": "al2023-ami-sagemaker-inference-gpu-4-1", "initial_instance_count": 1, "initial_weight": 0.5,
-                          "model": {"name": "m", "s3_uri": "s3://weights-bucket/m/"},
-                          "autoscaling": {"min_instances": 1, "max_instances": 2, "target_value": 2, "registered": name == "a"}}
-                         for name in ("a", "b")],
-            "deployment": {"strategy": "all_at_once"},
-        })
+        _standalone_endpoint(
+            stack,
+            {
+                "endpoint_name": "llm",
+                "max_instances_cap": 8,
+                "variants": [
+                    {
+                        "name": name,
+                        "instance_type": "ml.g6e.xlarge",
+                        "inference_ami_version": "al2023-ami-sagemaker-inference-gpu-4-1",
+                        "initial_instance_count": 1,
+                        "initial_weight": 0.5,
+                        "model": {"name": "m", "s3_uri": "s3://weights-bucket/m/"},
+                        "autoscaling": {
+                            "min_instances": 1,
+                            "max_instances": 2,
+                            "target_value": 2,
+                            "registered": name == "a",
+                        },
+                    }
+                    for name in ("a", "b")
+                ],
+                "deployment": {"strategy": "all_at_once"},
+            },
+        )
         built.append(stack)
 
     built: list = []
@@ -297,12 +368,26 @@ def test_strategy_none_updates_without_guardrails_for_a_variant_change(tmp_path)
     from tests.helpers import gate_findings
 
     def build(stack):
-        built.append(_standalone_endpoint(stack, {
-            "endpoint_name": "llm", "max_instances_cap": 4, "deployment": {"strategy": "none"},
-            "variants": [{"name": "a", "instance_type": "ml.g6e.xlarge", "inference_ami_version": "al2023-ami-sagemaker-inference-gpu-4-1", "initial_instance_count": 1,
-                          "model": {"name": "m", "s3_uri": "s3://weights-bucket/m/"},
-                          "autoscaling": {"min_instances": 1, "max_instances": 2, "target_value": 2}}],
-        }))
+        built.append(
+            _standalone_endpoint(
+                stack,
+                {
+                    "endpoint_name": "llm",
+                    "max_instances_cap": 4,
+                    "deployment": {"strategy": "none"},
+                    "variants": [
+                        {
+                            "name": "a",
+                            "instance_type": "ml.g6e.xlarge",
+                            "inference_ami_version": "al2023-ami-sagemaker-inference-gpu-4-1",
+                            "initial_instance_count": 1,
+                            "model": {"name": "m", "s3_uri": "s3://weights-bucket/m/"},
+                            "autoscaling": {"min_instances": 1, "max_instances": 2, "target_value": 2},
+                        }
+                    ],
+                },
+            )
+        )
 
     built: list = []
     assert not [f for f in gate_findings(build, tmp_path=tmp_path) if f.startswith("Kit-SageMaker")]

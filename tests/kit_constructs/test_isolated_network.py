@@ -23,8 +23,14 @@ def service_name(endpoint: dict, region: str) -> str:
 def test_created_vpc_has_no_path_to_the_internet(synthesized, env):
     template = synthesized.templates[(env, "Network")]
     config = synthesized.configs[env]
-    for forbidden in ("AWS::EC2::InternetGateway", "AWS::EC2::NatGateway", "AWS::EC2::EIP",
-                      "AWS::EC2::EgressOnlyInternetGateway", "AWS::EC2::VPCGatewayAttachment", "AWS::EC2::Route"):
+    for forbidden in (
+        "AWS::EC2::InternetGateway",
+        "AWS::EC2::NatGateway",
+        "AWS::EC2::EIP",
+        "AWS::EC2::EgressOnlyInternetGateway",
+        "AWS::EC2::VPCGatewayAttachment",
+        "AWS::EC2::Route",
+    ):
         assert resources(template, forbidden) == {}, forbidden
     vpc = only(resources(template, "AWS::EC2::VPC"))["Properties"]
     assert vpc["CidrBlock"] == config.network.cidr
@@ -71,7 +77,11 @@ def test_flow_logs_go_to_an_encrypted_log_group_kept_for_the_env_retention(synth
     config = synthesized.configs[env]
     flow_log = only(resources(template, "AWS::EC2::FlowLog"))["Properties"]
     log_group_id, log_group = next(iter(resources(template, "AWS::Logs::LogGroup").items()))
-    assert (flow_log["ResourceType"], flow_log["TrafficType"], flow_log["LogDestinationType"]) == ("VPC", "ALL", "cloud-watch-logs")
+    assert (flow_log["ResourceType"], flow_log["TrafficType"], flow_log["LogDestinationType"]) == (
+        "VPC",
+        "ALL",
+        "cloud-watch-logs",
+    )
     assert flow_log["LogGroupName"] == {"Ref": log_group_id}
     assert log_group["Properties"]["RetentionInDays"] == config.log_retention_days
     # The Foundation stack's logs key, by cross-stack reference.
@@ -85,13 +95,25 @@ def test_flow_log_role_is_scoped_to_its_log_group_and_account(synthesized):
     [log_group_id] = resources(template, "AWS::Logs::LogGroup")
     assert resources(template, "AWS::IAM::Policy") == {}  # no inline policies
     policy = only(resources(template, "AWS::IAM::ManagedPolicy"))["Properties"]["PolicyDocument"]["Statement"]
-    assert policy == [{
-        "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-        "Effect": "Allow",
-        "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
-    }]
-    role = next(r for r in resources(template, "AWS::IAM::Role").values() if "ManagedPolicyArns" in r["Properties"]
-                and "vpc-flow-logs" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"]))
+    assert policy == [
+        {
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:DescribeLogGroups",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+            ],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
+        }
+    ]
+    role = next(
+        r
+        for r in resources(template, "AWS::IAM::Role").values()
+        if "ManagedPolicyArns" in r["Properties"]
+        and "vpc-flow-logs" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+    )
     [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "111111111111"}
     assert trust["Condition"]["ArnLike"] == {"aws:SourceArn": "arn:aws:ec2:us-east-1:111111111111:vpc-flow-log/*"}
@@ -130,25 +152,40 @@ def _existing_network(existing: dict):
     config = load_environment("prod")
     network = ExistingVpc.model_validate({**config.network.model_dump(), "existing_endpoints": existing})
     stack = Stack(App(), "Net", env=Environment(account="123456789012", region="us-west-2"))
-    isolated = IsolatedNetwork(stack, "Network", IsolatedNetworkProps(
-        network=network, availability_zones=config.availability_zones, vpc_cidr=config.vpc_cidr,
-        flow_log_key=kms.Key(stack, "Key"), log_retention_days=30, removal_policy=RemovalPolicy.DESTROY,
-        s3_prefix_list_id=network.s3_prefix_list_id))
+    isolated = IsolatedNetwork(
+        stack,
+        "Network",
+        IsolatedNetworkProps(
+            network=network,
+            availability_zones=config.availability_zones,
+            vpc_cidr=config.vpc_cidr,
+            flow_log_key=kms.Key(stack, "Key"),
+            log_retention_days=30,
+            removal_policy=RemovalPolicy.DESTROY,
+            s3_prefix_list_id=network.s3_prefix_list_id,
+        ),
+    )
     workload = ec2.SecurityGroup(stack, "Workload", vpc=isolated.vpc, allow_all_outbound=False)
     isolated.allow_endpoint_access(workload)
     return Template.from_stack(stack).to_json(), stack.get_logical_id(workload.node.default_child)
 
 
 def test_existing_endpoints_are_reused_not_created_again():
-    template, workload = _existing_network({"services": ["sts", "logs", "kms"], "security_group_ids": ["sg-0aaaabbbbccccdddd"],
-                                            "s3_gateway": True})
+    template, workload = _existing_network(
+        {"services": ["sts", "logs", "kms"], "security_group_ids": ["sg-0aaaabbbbccccdddd"], "s3_gateway": True}
+    )
     endpoints = resources(template, "AWS::EC2::VPCEndpoint").values()
     created = {service_name(e, "us-west-2").rsplit(".", 1)[-1] for e in endpoints}
     assert not {"sts", "logs", "kms", "s3"} & created, created
     assert {"runtime", "api", "experiments", "monitoring", "dkr"} <= created
     egress = template["Resources"][workload]["Properties"]["SecurityGroupEgress"]
-    assert {"DestinationSecurityGroupId": "sg-0aaaabbbbccccdddd", "FromPort": 443, "ToPort": 443, "IpProtocol": "tcp",
-            "Description": "HTTPS to the VPC's existing AWS service endpoints"} in egress
+    assert {
+        "DestinationSecurityGroupId": "sg-0aaaabbbbccccdddd",
+        "FromPort": 443,
+        "ToPort": 443,
+        "IpProtocol": "tcp",
+        "Description": "HTTPS to the VPC's existing AWS service endpoints",
+    } in egress
 
 
 def test_without_existing_endpoints_every_endpoint_is_created():

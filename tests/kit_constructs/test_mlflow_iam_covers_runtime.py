@@ -26,7 +26,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from kit_constructs.mlflow_actions import (
-    NAMED, NO_ACTION, REST_CALLS, SERVICE_AUTHORIZATION_ACTIONS, coverage_gaps, rest_call_for,
+    NAMED,
+    NO_ACTION,
+    REST_CALLS,
+    SERVICE_AUTHORIZATION_ACTIONS,
+    coverage_gaps,
+    rest_call_for,
 )
 from kit_constructs.mlflow_tracking import _CALL_API, READ_ACTIONS, TRACING_ACTIONS
 from tests.agent_runtime.conftest import AgentProcess, agent_env, mlflow_url, post, scripted_endpoint  # noqa: F401 - fixtures
@@ -83,7 +88,9 @@ class _Forward(BaseHTTPRequestHandler):
         with spy.lock:
             spy.calls.append((self.command, urlsplit(self.path).path))
         upstream = http.client.HTTPConnection(spy.upstream.hostname, spy.upstream.port, timeout=60)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "transfer-encoding")}
+        headers = {
+            k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "transfer-encoding")
+        }
         upstream.request(self.command, self.path, body=body, headers=headers)
         response = upstream.getresponse()
         data = response.read()
@@ -115,8 +122,13 @@ def recorded(mlflow_url, agent_env, tmp_path_factory):  # noqa: F811 - the impor
         agent.stop()
     assert agent.emf_records()[-1]["TracingFailures"] == [0.0], agent.log.read_text()[-3000:]
     tracing = spy.take()
-    result = subprocess.run([sys.executable, "-m", "agent_runtime.lineage", body["trace_id"], "--tracking-uri", spy.url],
-                            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "agent_runtime.lineage", body["trace_id"], "--tracking-uri", spy.url],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     read = spy.take()
     spy.shutdown()
@@ -136,8 +148,16 @@ def operations(calls) -> set[str]:
 
 def test_the_runtime_really_registered_its_version_and_exported_a_trace(recorded):
     # Not vacuous: set-up took the registration path and the trace went through the v3 API.
-    assert {"GetExperimentByName", "CreateExperiment", "SearchLoggedModels", "CreateLoggedModel",
-            "FinalizeLoggedModel", "GetLoggedModel", "UploadArtifact", "StartTraceV3"} <= operations(recorded["tracing"])
+    assert {
+        "GetExperimentByName",
+        "CreateExperiment",
+        "SearchLoggedModels",
+        "CreateLoggedModel",
+        "FinalizeLoggedModel",
+        "GetLoggedModel",
+        "UploadArtifact",
+        "StartTraceV3",
+    } <= operations(recorded["tracing"])
     assert {"GetTraceInfoV3", "SearchLoggedModels", "DownloadArtifact"} <= operations(recorded["read"])
 
 
@@ -197,6 +217,8 @@ def test_table_paths_are_routes_of_the_installed_mlflow_server():
         return template.replace("{artifact_path*}", "<path:artifact_path>").replace("{", "<").replace("}", ">")
 
     # /v1/traces is the OTLP receiver, served by MLflow's FastAPI app rather than the Flask routes.
-    missing = [f"{c.method} {c.path}" for c in REST_CALLS if c.path != "/v1/traces" and (c.method, flask(c.path)) not in routes]
+    missing = [
+        f"{c.method} {c.path}" for c in REST_CALLS if c.path != "/v1/traces" and (c.method, flask(c.path)) not in routes
+    ]
     assert missing == []
     assert ("POST", flask("/api/2.0/mlflow/logged-models/create")) not in routes  # a plausible typo is caught

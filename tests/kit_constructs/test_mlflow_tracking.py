@@ -38,9 +38,16 @@ def test_tracking_server_properties_come_from_config():
     assert server["TrackingServerSize"] == "Small" and server["MlflowVersion"] == "3.0"
     assert server["WeeklyMaintenanceWindowStart"] == "Tue:03:30" and server["AutomaticModelRegistration"] is True
     assert server["TrackingServerName"] == "gate-test"
-    bucket = next(iter(resources(template, "AWS::S3::Bucket").keys() - {k for k in resources(template, "AWS::S3::Bucket") if k.startswith("AccessLogs")}))
+    bucket = next(
+        iter(
+            resources(template, "AWS::S3::Bucket").keys()
+            - {k for k in resources(template, "AWS::S3::Bucket") if k.startswith("AccessLogs")}
+        )
+    )
     assert server["ArtifactStoreUri"] == {"Fn::Join": ["", ["s3://", {"Ref": bucket}, "/mlflow"]]}
-    assert uri == {"Fn::GetAtt": [next(iter(resources(template, "AWS::SageMaker::MlflowTrackingServer"))), "TrackingServerArn"]}
+    assert uri == {
+        "Fn::GetAtt": [next(iter(resources(template, "AWS::SageMaker::MlflowTrackingServer"))), "TrackingServerArn"]
+    }
     assert "VpcConfig" not in server and "KmsKeyId" not in server  # SageMaker-managed: no such properties
 
 
@@ -58,8 +65,13 @@ def test_app_properties_come_from_config():
 def test_service_role_is_trusted_by_sagemaker_and_limited_to_the_prefix_and_key():
     template, _ = synth(SERVER)
     trust = only(resources(template, "AWS::IAM::Role"))["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert trust == [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}]
-    statements = {s["Sid"]: s for s in only(resources(template, "AWS::IAM::ManagedPolicy"))["Properties"]["PolicyDocument"]["Statement"]}
+    assert trust == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}
+    ]
+    statements = {
+        s["Sid"]: s
+        for s in only(resources(template, "AWS::IAM::ManagedPolicy"))["Properties"]["PolicyDocument"]["Statement"]
+    }
     assert json.dumps(statements["ArtifactObjects"]["Resource"]).endswith('"/mlflow/*"]]}')
     assert statements["ArtifactListing"]["Condition"] == {"StringLike": {"s3:prefix": ["mlflow", "mlflow/*"]}}
     assert statements["ArtifactEncryption"]["Resource"] == {"Fn::GetAtt": ["Key961B73FD", "Arn"]}
@@ -72,11 +84,16 @@ def test_service_role_is_trusted_by_sagemaker_and_limited_to_the_prefix_and_key(
 
 def test_app_without_registration_gets_no_model_registry_access():
     template, _ = synth(APP)
-    sids = [s["Sid"] for s in only(resources(template, "AWS::IAM::ManagedPolicy"))["Properties"]["PolicyDocument"]["Statement"]]
+    sids = [
+        s["Sid"]
+        for s in only(resources(template, "AWS::IAM::ManagedPolicy"))["Properties"]["PolicyDocument"]["Statement"]
+    ]
     assert "ModelRegistrySync" not in sids
 
 
-@pytest.mark.parametrize("config, extra", [(SERVER, []), (APP, ["sagemaker:CallMlflowAppApi"])], ids=["tracking_server", "app"])
+@pytest.mark.parametrize(
+    "config, extra", [(SERVER, []), (APP, ["sagemaker:CallMlflowAppApi"])], ids=["tracking_server", "app"]
+)
 def test_grant_tracing_gives_exactly_the_tracing_actions_on_this_resource(config, extra):
     template, uri = synth(config, lambda tracking, agent: tracking.grant_tracing(agent))
     statements = agent_statements(template)
@@ -90,10 +107,14 @@ def test_grant_tracing_gives_exactly_the_tracing_actions_on_this_resource(config
     assert not any(a in ("s3:DeleteObject", "s3:GetObject") for s in statements for a in actions_of(s))
 
 
-@pytest.mark.parametrize("config, ui", [
-    (SERVER, "sagemaker:CreatePresignedMlflowTrackingServerUrl"),
-    (APP, "sagemaker:CreatePresignedMlflowAppUrl"),
-], ids=["tracking_server", "app"])
+@pytest.mark.parametrize(
+    "config, ui",
+    [
+        (SERVER, "sagemaker:CreatePresignedMlflowTrackingServerUrl"),
+        (APP, "sagemaker:CreatePresignedMlflowAppUrl"),
+    ],
+    ids=["tracking_server", "app"],
+)
 def test_grant_read_is_read_only_and_scoped(config, ui):
     template, uri = synth(config, lambda tracking, agent: tracking.grant_read(agent))
     statements = agent_statements(template)

@@ -9,12 +9,26 @@ import pytest
 from agent_runtime.metrics import NAMESPACE
 from tests.helpers import ENVIRONMENTS, only, resources
 
-AGENT_METRICS = ("Latency", "TimeToFirstToken", "InputTokens", "OutputTokens", "ModelCalls", "ToolCalls", "Retries",
-                 "TracingFailures", "EstimatedCostUSD", "Requests", "Errors", "Throttled")
+AGENT_METRICS = (
+    "Latency",
+    "TimeToFirstToken",
+    "InputTokens",
+    "OutputTokens",
+    "ModelCalls",
+    "ToolCalls",
+    "Retries",
+    "TracingFailures",
+    "EstimatedCostUSD",
+    "Requests",
+    "Errors",
+    "Throttled",
+)
 
 
 def dashboard(synthesized, env: str) -> dict:
-    body = only(resources(synthesized.templates[(env, "Observability")], "AWS::CloudWatch::Dashboard"))["Properties"]["DashboardBody"]
+    body = only(resources(synthesized.templates[(env, "Observability")], "AWS::CloudWatch::Dashboard"))["Properties"][
+        "DashboardBody"
+    ]
     # The body is a Fn::Join of literal JSON and {"Ref": "AWS::Region"}; put the region back in.
     text = "".join(part if isinstance(part, str) else synthesized.configs[env].region for part in body["Fn::Join"][1])
     return json.loads(text)
@@ -30,7 +44,14 @@ def plain_metrics(properties: dict) -> list[dict]:
     for row in properties["metrics"]:
         if isinstance(row[0], str):
             *head, options = row
-            rows.append({"namespace": head[0], "name": head[1], "dims": dict(zip(head[2::2], head[3::2])), **options})
+            rows.append(
+                {
+                    "namespace": head[0],
+                    "name": head[1],
+                    "dims": dict(zip(head[2::2], head[3::2], strict=True)),
+                    **options,
+                }
+            )
     return rows
 
 
@@ -47,7 +68,9 @@ def test_model_latency_percentiles_per_variant_in_milliseconds(synthesized, env)
     assert {(r["dims"]["VariantName"], r["stat"]) for r in rows if r["name"] == "ModelLatency"} == expected
     assert {r["dims"]["EndpointName"] for r in rows} == {config.endpoint_name}
     assert all(not r["visible"] for r in rows)  # only the /1000 expressions are drawn
-    assert all(e["expression"].endswith(" / 1000") for e in expressions(latency)) and len(expressions(latency)) == len(expected)
+    assert all(e["expression"].endswith(" / 1000") for e in expressions(latency)) and len(expressions(latency)) == len(
+        expected
+    )
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -56,14 +79,18 @@ def test_invocations_errors_and_gpu_per_variant(synthesized, env):
     board = dashboard(synthesized, env)
     variants = {v.name for v in config.variants}
     invocations = plain_metrics(widget(board, "Invocations per variant"))
-    assert {(r["name"], r["dims"]["VariantName"], r["stat"]) for r in invocations} == {("Invocations", v, "Sum") for v in variants}
+    assert {(r["name"], r["dims"]["VariantName"], r["stat"]) for r in invocations} == {
+        ("Invocations", v, "Sum") for v in variants
+    }
     errors = plain_metrics(widget(board, "Endpoint errors"))
     assert {(r["name"], r["dims"]["VariantName"]) for r in errors} == {
-        (name, v) for v in variants for name in ("Invocation4XXErrors", "Invocation5XXErrors")}
+        (name, v) for v in variants for name in ("Invocation4XXErrors", "Invocation5XXErrors")
+    }
     gpu = plain_metrics(widget(board, "GPU utilization"))
     assert {r["namespace"] for r in gpu} == {"/aws/sagemaker/Endpoints"}
     assert {(r["name"], r["dims"]["VariantName"]) for r in gpu} == {
-        (name, v) for v in variants for name in ("GPUUtilization", "GPUMemoryUtilization")}
+        (name, v) for v in variants for name in ("GPUUtilization", "GPUMemoryUtilization")
+    }
     assert {r["dims"]["EndpointName"] for r in invocations + errors + gpu} == {config.endpoint_name}
 
 
@@ -80,12 +107,19 @@ def test_instance_count_is_invocations_over_invocations_per_instance(synthesized
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_agent_metric_with_the_runtime_dimensions(synthesized, env):
     board = dashboard(synthesized, env)
-    agent_rows = [r for w in board["widgets"] if "metrics" in w["properties"]
-                  for r in plain_metrics(w["properties"]) if r["namespace"] == NAMESPACE]
+    agent_rows = [
+        r
+        for w in board["widgets"]
+        if "metrics" in w["properties"]
+        for r in plain_metrics(w["properties"])
+        if r["namespace"] == NAMESPACE
+    ]
     assert {r["name"] for r in agent_rows} == set(AGENT_METRICS)
     assert {tuple(sorted(r["dims"].items())) for r in agent_rows} == {(("Environment", env), ("service", "agent"))}
     latency = plain_metrics(widget(board, "Agent latency and time to first token"))
-    assert {(r["name"], r["stat"]) for r in latency} == {(n, p) for n in ("Latency", "TimeToFirstToken") for p in ("p50", "p95", "p99")}
+    assert {(r["name"], r["stat"]) for r in latency} == {
+        (n, p) for n in ("Latency", "TimeToFirstToken") for p in ("p50", "p95", "p99")
+    }
 
 
 def test_cost_per_request_divides_summed_cost_by_summed_requests(synthesized):

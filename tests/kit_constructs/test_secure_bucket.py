@@ -16,9 +16,16 @@ from tests.helpers import gate_findings, only, resources
 
 def build(stack: Stack) -> SecureBucket:
     key = kms.Key(stack, "Key", enable_key_rotation=True, removal_policy=RemovalPolicy.DESTROY)
-    logs = AccessLogBucket(stack, "AccessLogs", AccessLogBucketProps(retention_days=365, removal_policy=RemovalPolicy.DESTROY))
-    return SecureBucket(stack, "Data", SecureBucketProps(key=key, access_logs=logs, removal_policy=RemovalPolicy.DESTROY,
-                                                         purpose="data", expiration_days=90))
+    logs = AccessLogBucket(
+        stack, "AccessLogs", AccessLogBucketProps(retention_days=365, removal_policy=RemovalPolicy.DESTROY)
+    )
+    return SecureBucket(
+        stack,
+        "Data",
+        SecureBucketProps(
+            key=key, access_logs=logs, removal_policy=RemovalPolicy.DESTROY, purpose="data", expiration_days=90
+        ),
+    )
 
 
 def test_secure_bucket_and_access_log_bucket_pass_the_gate(tmp_path):
@@ -31,7 +38,9 @@ def test_secure_bucket_properties():
     role = iam.Role(stack, "Reader", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
     bucket.grant_read(role, "models/*")
     template = Template.from_stack(stack).to_json()
-    data = template["Resources"][next(k for k in resources(template, "AWS::S3::Bucket") if k.startswith("Data"))]["Properties"]
+    data = template["Resources"][next(k for k in resources(template, "AWS::S3::Bucket") if k.startswith("Data"))][
+        "Properties"
+    ]
     [rule] = data["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms" and rule["BucketKeyEnabled"] is True
     assert data["VersioningConfiguration"] == {"Status": "Enabled"}

@@ -27,18 +27,24 @@ def test_variants_add_up_and_region_prices_differ():
 def test_configured_price_replaces_the_catalogue():
     fleet = fleet_for([("ml.g6.xlarge", 3)], "us-east-1", price_per_hour=2.0)
     assert fleet.hourly_usd == 6.0 and fleet.source == "--price-per-hour"
-    assert costs(fleet, wall_s=3600, succeeded=600, output_tokens=0, turns_per_session=1).per_request_usd == pytest.approx(0.01)
+    assert costs(
+        fleet, wall_s=3600, succeeded=600, output_tokens=0, turns_per_session=1
+    ).per_request_usd == pytest.approx(0.01)
 
 
 def test_nothing_succeeded_leaves_per_unit_costs_undefined():
-    figures = costs(fleet_for([("ml.g6.xlarge", 1)], "us-east-1"), wall_s=36, succeeded=0, output_tokens=0, turns_per_session=2)
+    figures = costs(
+        fleet_for([("ml.g6.xlarge", 1)], "us-east-1"), wall_s=36, succeeded=0, output_tokens=0, turns_per_session=2
+    )
     assert figures.total_usd == pytest.approx(0.0101)
-    assert figures.per_request_usd is None and figures.per_1k_output_tokens_usd is None and figures.per_session_usd is None
+    assert (
+        figures.per_request_usd is None and figures.per_1k_output_tokens_usd is None and figures.per_session_usd is None
+    )
     assert set(figures.metrics()) == {"cost_total_usd"}
 
 
 def test_unpriced_region_or_absurd_price_is_refused_by_name():
-    with pytest.raises(LoadtestError, match="ml.g6.xlarge in ap-south-1: give --price-per-hour"):
+    with pytest.raises(LoadtestError, match=r"ml\.g6\.xlarge in ap-south-1: give --price-per-hour"):
         fleet_for([("ml.g6.xlarge", 1)], "ap-south-1")
     with pytest.raises(LoadtestError, match="--price-per-hour"):
         fleet_for([("ml.g6.xlarge", 1)], "us-east-1", price_per_hour=0)

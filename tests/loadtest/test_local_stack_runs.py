@@ -26,20 +26,29 @@ def stack(tmp_path_factory):
         yield running
 
 
-def loadtest(tmp_path: Path, *args: str, timeout: float = 240, env: dict | None = None) -> tuple[subprocess.CompletedProcess, dict, Path]:
+def loadtest(
+    tmp_path: Path, *args: str, timeout: float = 240, env: dict | None = None
+) -> tuple[subprocess.CompletedProcess, dict, Path]:
     """Run the CLI; return its result, summary.json and the run's output folder."""
     output = tmp_path / "out"
     env = {**os.environ, "COLUMNS": "120", "AWS_EC2_METADATA_DISABLED": "true", **(env or {})}
-    result = subprocess.run([sys.executable, "-m", "loadtest", "--output-dir", str(output), *args], cwd=PROJECT_DIR,
-                            capture_output=True, text=True, timeout=timeout, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "loadtest", "--output-dir", str(output), *args],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
     runs = sorted(output.glob("*/summary.json"))
     summary = json.loads(runs[-1].read_text()) if runs else {}
     return result, summary, (runs[-1].parent if runs else output)
 
 
 def test_smoke_against_the_endpoint_measures_costs_and_logs_an_mlflow_run(stack, tmp_path):
-    result, summary, folder = loadtest(tmp_path, "--profile", "smoke", "--runtime-url", stack.runtime_url,
-                                       "--tracking-uri", stack.mlflow_url)
+    result, summary, folder = loadtest(
+        tmp_path, "--profile", "smoke", "--runtime-url", stack.runtime_url, "--tracking-uri", stack.mlflow_url
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     metrics = summary["metrics"]
     assert metrics["requests"] == 12 and metrics["succeeded"] == 12 and metrics["error_rate"] == 0
@@ -71,15 +80,35 @@ def test_smoke_against_the_endpoint_measures_costs_and_logs_an_mlflow_run(stack,
 
 def test_payload_parts_cut_mid_event_are_measured_like_whole_ones(stack, tmp_path):
     # split=1: the container sends every JSON line in two chunks, so PayloadParts split JSON.
-    result, summary, _ = loadtest(tmp_path, "--profile", "smoke", "--requests", "4", "--runtime-url", stack.runtime_url,
-                                  "--custom-attributes", "split=1", "--no-mlflow")
+    result, summary, _ = loadtest(
+        tmp_path,
+        "--profile",
+        "smoke",
+        "--requests",
+        "4",
+        "--runtime-url",
+        stack.runtime_url,
+        "--custom-attributes",
+        "split=1",
+        "--no-mlflow",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert summary["metrics"]["succeeded"] == 4 and summary["metrics"]["output_tokens"] > 0
 
 
 def test_injected_throttles_count_as_throttles_not_successes(stack, tmp_path):
-    result, summary, _ = loadtest(tmp_path, "--profile", "smoke", "--requests", "6", "--runtime-url", stack.runtime_url,
-                                  "--custom-attributes", "scenario=throttle", "--no-mlflow")
+    result, summary, _ = loadtest(
+        tmp_path,
+        "--profile",
+        "smoke",
+        "--requests",
+        "6",
+        "--runtime-url",
+        stack.runtime_url,
+        "--custom-attributes",
+        "scenario=throttle",
+        "--no-mlflow",
+    )
     metrics = summary["metrics"]
     assert (metrics["requests"], metrics["throttled"], metrics["succeeded"], metrics["errors"]) == (6, 6, 0, 0)
     assert metrics["throttle_rate"] == 1.0 and "cost_per_request_usd" not in metrics
@@ -88,8 +117,19 @@ def test_injected_throttles_count_as_throttles_not_successes(stack, tmp_path):
 
 def test_agent_target_streams_tokens_and_counts_its_429_as_throttles(stack, tmp_path):
     token = {"AGENT_TOKEN": stack.identity().token("load-tester")}  # a given stack: the caller brings a token
-    result, summary, folder = loadtest(tmp_path, "--profile", "smoke", "--target", "agent", "--requests", "6",
-                                       "--agent-url", stack.agent_url, "--no-mlflow", env=token)
+    result, summary, folder = loadtest(
+        tmp_path,
+        "--profile",
+        "smoke",
+        "--target",
+        "agent",
+        "--requests",
+        "6",
+        "--agent-url",
+        stack.agent_url,
+        "--no-mlflow",
+        env=token,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     metrics = summary["metrics"]
     assert metrics["succeeded"] == 6 and metrics["output_tokens"] > 0 and metrics["ttft_p50_s"] < metrics["e2e_p50_s"]
@@ -100,15 +140,29 @@ def test_agent_target_streams_tokens_and_counts_its_429_as_throttles(stack, tmp_
 
     prompts = tmp_path / "throttled.yaml"  # the scripted model reads [scenario:NAME] from the prompt
     prompts.write_text("name: throttled\nconversations:\n  - id: t\n    turns: ['Help [scenario:throttle]']\n")
-    result, summary, _ = loadtest(tmp_path, "--profile", "smoke", "--target", "agent", "--requests", "3",
-                                  "--agent-url", stack.agent_url, "--prompts", str(prompts), "--no-mlflow", env=token)
+    result, summary, _ = loadtest(
+        tmp_path,
+        "--profile",
+        "smoke",
+        "--target",
+        "agent",
+        "--requests",
+        "3",
+        "--agent-url",
+        stack.agent_url,
+        "--prompts",
+        str(prompts),
+        "--no-mlflow",
+        env=token,
+    )
     assert (summary["metrics"]["throttled"], summary["metrics"]["errors"]) == (3, 0) and result.returncode == 1
 
 
 def test_unreachable_mlflow_still_prints_the_figures_and_exits_3(stack, tmp_path):
     dead = f"http://127.0.0.1:{free_port()}"
-    result, summary, _ = loadtest(tmp_path, "--profile", "smoke", "--requests", "2", "--runtime-url", stack.runtime_url,
-                                  "--tracking-uri", dead)
+    result, summary, _ = loadtest(
+        tmp_path, "--profile", "smoke", "--requests", "2", "--runtime-url", stack.runtime_url, "--tracking-uri", dead
+    )
     assert result.returncode == 3
     assert "end-to-end latency" in result.stdout and summary["metrics"]["succeeded"] == 2
     assert "NOT logged" in result.stderr and "Traceback" not in result.stderr
@@ -119,8 +173,20 @@ def test_make_loadtest_starts_and_stops_its_own_stack(tmp_path):
     # on every child's command line, under tmp_path, so leftovers can be looked for afterwards.
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    result, summary, _ = loadtest(tmp_path, "--profile", "smoke", "--requests", "4", "--stack", "own", "--model", "scripted",
-                                  "--no-mlflow", timeout=400, env={"TMPDIR": str(scratch)})
+    result, summary, _ = loadtest(
+        tmp_path,
+        "--profile",
+        "smoke",
+        "--requests",
+        "4",
+        "--stack",
+        "own",
+        "--model",
+        "scripted",
+        "--no-mlflow",
+        timeout=400,
+        env={"TMPDIR": str(scratch)},
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "starting a local stack (scripted model)" in result.stdout and summary["metrics"]["succeeded"] == 4
     assert "MLflow: not logged (--no-mlflow)" in result.stdout
@@ -137,9 +203,20 @@ def _cmdline_mentions(pid: str, text: str) -> bool:
 
 def test_ramp_stages_run_in_order_within_their_time(stack, tmp_path):
     # fixed_latency: each answer takes 200 ms, so the time limit, not the cap, ends each stage
-    result, summary, folder = loadtest(tmp_path, "--profile", "ramp", "--stages", "1:2,3:2", "--requests", "500",
-                                       "--runtime-url", stack.runtime_url, "--no-mlflow",
-                                       "--custom-attributes", "scenario=fixed_latency;latency_ms=200")
+    result, summary, folder = loadtest(
+        tmp_path,
+        "--profile",
+        "ramp",
+        "--stages",
+        "1:2,3:2",
+        "--requests",
+        "500",
+        "--runtime-url",
+        stack.runtime_url,
+        "--no-mlflow",
+        "--custom-attributes",
+        "scenario=fixed_latency;latency_ms=200",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     rows = json.loads((folder / "requests.json").read_text())
     first, second = [r for r in rows if r["stage"] == 0], [r for r in rows if r["stage"] == 1]

@@ -18,9 +18,19 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 def test_make_loadtest_smoke_prints_percentiles_and_cost_and_logs_an_mlflow_run(tmp_path):
     mlflow_dir, output_dir = tmp_path / "mlflow", tmp_path / "out"
     result = subprocess.run(
-        ["make", "-s", "loadtest", "PROFILE=smoke",
-         f"LOADTEST_ARGS=--stack own --mlflow-dir {mlflow_dir} --output-dir {output_dir}"],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "120"})
+        [
+            "make",
+            "-s",
+            "loadtest",
+            "PROFILE=smoke",
+            f"LOADTEST_ARGS=--stack own --mlflow-dir {mlflow_dir} --output-dir {output_dir}",
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "120"},
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert re.search(r"figure\s+┃\s+p50\s+┃\s+p95\s+┃\s+p99", out), out[-3000:]

@@ -8,12 +8,19 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
+from loadtest.records import ERROR, OK, THROTTLED
+from loadtest.targets import (
+    ENDPOINT_SYSTEM_PROMPT,
+    EndpointTarget,
+    SseEvents,
+    SseJsonLines,
+    classify_client_error,
+    stream_failure,
+)
 from local_runtime import scenarios
 from local_runtime.endpoints import LocalEndpoint, LocalVariant
-from loadtest.records import ERROR, OK, THROTTLED
-from loadtest.targets import ENDPOINT_SYSTEM_PROMPT, EndpointTarget, SseEvents, SseJsonLines, classify_client_error, stream_failure
-from tools import bench_runtime
 from tests.local_runtime.support import start_emulator, start_server
+from tools import bench_runtime
 
 CHUNKS = [{"choices": [{"delta": {"content": word}}]} for word in ("Reset", " your", " password")]
 USAGE = {"choices": [], "usage": {"completion_tokens": 3}}
@@ -26,7 +33,7 @@ LMI_STREAM = b"".join(json.dumps(c).encode() + b"\n" for c in [*CHUNKS, USAGE]) 
 @pytest.mark.parametrize("stream", [LMI_STREAM, STREAM], ids=["lmi-json-lines", "sse"])
 def test_events_split_at_every_byte_come_out_whole(stream):
     lines = SseJsonLines()
-    events = [event for byte in range(len(stream)) for event in lines.feed(stream[byte:byte + 1])] + lines.close()
+    events = [event for byte in range(len(stream)) for event in lines.feed(stream[byte : byte + 1])] + lines.close()
     assert events == [*CHUNKS, USAGE] and lines.malformed == 0
 
 
@@ -34,7 +41,12 @@ def test_an_sse_only_reader_finds_nothing_in_the_containers_stream():
     # The rejecting direction: reading only `data: ` lines (what tools/bench_runtime.py did) gets no
     # chunk, and so no usage, out of what LMI sends; the line parser gets all of them.
     assert [line for line in LMI_STREAM.split(b"\n") if line.startswith(b"data: ")] == []
-    assert bench_runtime.stream_timings([{"PayloadPart": {"Bytes": LMI_STREAM[:7]}}, {"PayloadPart": {"Bytes": LMI_STREAM[7:]}}])[2] == USAGE["usage"]
+    assert (
+        bench_runtime.stream_timings(
+            [{"PayloadPart": {"Bytes": LMI_STREAM[:7]}}, {"PayloadPart": {"Bytes": LMI_STREAM[7:]}}]
+        )[2]
+        == USAGE["usage"]
+    )
 
 
 def test_several_events_in_one_part_and_one_event_across_parts():
@@ -85,7 +97,9 @@ def test_throttles_are_told_apart_from_errors():
 def local_endpoint(tmp_path_factory):
     """The scripted model (test double) behind the emulator: answers 'You said: <prompt>'."""
     model = start_server("scripted model (test double)", "local_runtime.model_servers.scripted")
-    emulator = start_emulator([LocalEndpoint("load", (LocalVariant("AllTraffic", model.url),))], tmp_path_factory.mktemp("emulator"))
+    emulator = start_emulator(
+        [LocalEndpoint("load", (LocalVariant("AllTraffic", model.url),))], tmp_path_factory.mktemp("emulator")
+    )
     yield emulator
     emulator.child.stop()
     model.child.stop()
@@ -104,8 +118,14 @@ def test_the_endpoint_target_asks_for_usage_and_takes_the_servers_token_counts(l
 def test_a_failure_mid_stream_is_an_error_not_a_short_success(local_endpoint):
     # vLLM's error line arrives in a 200 stream after two tokens; without looking for it the request
     # would count as a success with a truncated answer (Strands' provider does not look).
-    target = EndpointTarget("load", "us-east-1", max_tokens=48, endpoint_url=local_endpoint.url, local_credentials=True,
-                            custom_attributes="scenario=stream_error;after_tokens=2")
+    target = EndpointTarget(
+        "load",
+        "us-east-1",
+        max_tokens=48,
+        endpoint_url=local_endpoint.url,
+        local_credentials=True,
+        custom_attributes="scenario=stream_error;after_tokens=2",
+    )
     reply = target.send([], "reset my password", "session-1")
     assert reply.result.status == ERROR and reply.result.error == "StreamError: 500: Internal server error"
     assert reply.result.ttft_s is not None  # the tokens before the failure were still timed

@@ -18,6 +18,7 @@ from local_runtime import processes
 from local_runtime.endpoints import LocalEndpoint, LocalVariant, endpoints_from_environment
 from tests.local_runtime.support import DUMMY_AWS, NO_RETRIES, Server, start_emulator, start_server
 
+
 @pytest.fixture(scope="session")
 def scripted_model():
     server = start_server("scripted model (test double)", "local_runtime.model_servers.scripted")
@@ -28,7 +29,9 @@ def scripted_model():
 @pytest.fixture(scope="session")
 def scripted_canary():
     """A second scripted server whose default scenario differs, so A/B replies show which one answered."""
-    server = start_server("scripted canary (test double)", "local_runtime.model_servers.scripted", "--scenario", "multi_turn")
+    server = start_server(
+        "scripted canary (test double)", "local_runtime.model_servers.scripted", "--scenario", "multi_turn"
+    )
     yield server
     server.child.stop()
 
@@ -37,8 +40,15 @@ def scripted_canary():
 def real_model():
     # One thread: llama.cpp's threads spin-wait on each other, and on 2 cores shared with the test
     # process two threads can stall for seconds; one is steady (speed is bench-runtime's business).
-    server = start_server("SmolLM2 model server", "local_runtime.model_servers.llama", "--n-ctx", "2048", "--threads", "1",
-                          ready_timeout=90)
+    server = start_server(
+        "SmolLM2 model server",
+        "local_runtime.model_servers.llama",
+        "--n-ctx",
+        "2048",
+        "--threads",
+        "1",
+        ready_timeout=90,
+    )
     yield server
     server.child.stop()
 
@@ -53,7 +63,9 @@ def header_capture():
     class Capture(QuietHandler):
         def do_POST(self):
             seen.append({"path": self.path, "headers": dict(self.headers), "body": self.read_body()})
-            self.send_bytes(200, b"{}", "application/x-captured", {"X-Amzn-SageMaker-Custom-Attributes": "from=container"})
+            self.send_bytes(
+                200, b"{}", "application/x-captured", {"X-Amzn-SageMaker-Custom-Attributes": "from=container"}
+            )
 
     server = LoopbackServer("127.0.0.1", processes.free_port(), Capture)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
@@ -81,7 +93,9 @@ def recording_model():
             super().invoke(handler, body)
 
     backend = Recording()
-    server = LoopbackServer("127.0.0.1", processes.free_port(), type("Handler", (ContainerHandler,), {"backend": backend}))
+    server = LoopbackServer(
+        "127.0.0.1", processes.free_port(), type("Handler", (ContainerHandler,), {"backend": backend})
+    )
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
     server.bodies = backend.bodies
@@ -94,8 +108,13 @@ def recording_model():
 def emulator(scripted_model, scripted_canary, header_capture, recording_model, tmp_path_factory):
     dev = endpoints_from_environment(load_environment("dev"), {"primary": scripted_model.url})
     endpoints = dev + [
-        LocalEndpoint("ab-test", (LocalVariant("primary", scripted_model.url, weight=1.0),
-                                  LocalVariant("canary", scripted_canary.url, weight=1.0))),
+        LocalEndpoint(
+            "ab-test",
+            (
+                LocalVariant("primary", scripted_model.url, weight=1.0),
+                LocalVariant("canary", scripted_canary.url, weight=1.0),
+            ),
+        ),
         LocalEndpoint("throttled", (LocalVariant("AllTraffic", scripted_model.url),), throttle_rps=1.0),
         LocalEndpoint("capture", (LocalVariant("AllTraffic", header_capture.url),)),
         LocalEndpoint("recorded", (LocalVariant("AllTraffic", recording_model.url),)),

@@ -9,7 +9,6 @@ from botocore.config import Config
 
 from local_runtime import processes
 
-
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}
 CHILD_ENV = {**DUMMY_AWS, "PYTHONPATH": str(PROJECT_DIR)}
@@ -25,7 +24,9 @@ class Server:
 def start_server(name: str, module: str, *args: str, ready_timeout: float = 30.0) -> Server:
     port = processes.free_port()
     url = f"http://127.0.0.1:{port}"
-    child = processes.start(name, processes.python_module(module, "--port", str(port), *args), url, env=CHILD_ENV, quiet=True)
+    child = processes.start(
+        name, processes.python_module(module, "--port", str(port), *args), url, env=CHILD_ENV, quiet=True
+    )
     try:
         processes.wait_until_ready(child, f"{url}/ping", ready_timeout)
     except BaseException:
@@ -39,12 +40,20 @@ def start_emulator(endpoints: list, folder: Path, invocation_timeout: float = IN
 
     path = folder / "endpoints.json"
     path.write_text(dump_endpoints(endpoints), encoding="utf-8")
-    return start_server("SageMaker Runtime emulator", "local_runtime.emulator", "--endpoints-file", str(path),
-                        "--invocation-timeout", str(invocation_timeout))
+    return start_server(
+        "SageMaker Runtime emulator",
+        "local_runtime.emulator",
+        "--endpoints-file",
+        str(path),
+        "--invocation-timeout",
+        str(invocation_timeout),
+    )
 
 
 def chat(text: str, stream: bool = False, **extra) -> str:
-    return json.dumps({"messages": [{"role": "user", "content": [{"type": "text", "text": text}]}], "stream": stream, **extra})
+    return json.dumps(
+        {"messages": [{"role": "user", "content": [{"type": "text", "text": text}]}], "stream": stream, **extra}
+    )
 
 
 def stream_chunks(raw: bytes) -> list[dict]:
@@ -65,6 +74,6 @@ def sse_events(raw: bytes) -> list:
     events = []
     for line in raw.decode("utf-8").split("\n"):
         if line.startswith("data: "):
-            payload = line[len("data: "):]
+            payload = line[len("data: ") :]
             events.append(payload if payload == "[DONE]" else json.loads(payload))
     return events

@@ -14,17 +14,24 @@ import time
 
 import pytest
 
-from tests.local_runtime.support import start_server
-from tests.local_runtime.support import chat, sse_events, stream_chunks
+from tests.local_runtime.support import chat, sse_events, start_server, stream_chunks
 
 
-def _request(url: str, method: str, path: str, body: str | None = None, timeout: float = 30.0,
-             headers: dict[str, str] | None = None) -> tuple[int, bytes, float, str]:
+def _request(
+    url: str,
+    method: str,
+    path: str,
+    body: str | None = None,
+    timeout: float = 30.0,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes, float, str]:
     """(status, body, seconds, Content-Type)."""
     host, port = url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
     started = time.monotonic()
-    connection.request(method, path, body=body, headers={**({"Content-Type": "application/json"} if body else {}), **(headers or {})})
+    connection.request(
+        method, path, body=body, headers={**({"Content-Type": "application/json"} if body else {}), **(headers or {})}
+    )
     response = connection.getresponse()
     data = response.read()
     connection.close()
@@ -34,8 +41,14 @@ def _request(url: str, method: str, path: str, body: str | None = None, timeout:
 @pytest.fixture(scope="module")
 def proxy_model(scripted_model):
     """The proxy server in front of the scripted double's OpenAI-compatible route."""
-    server = start_server("proxy model server", "local_runtime.model_servers.proxy", "--base-url", f"{scripted_model.url}/v1",
-                          "--model", "scripted")
+    server = start_server(
+        "proxy model server",
+        "local_runtime.model_servers.proxy",
+        "--base-url",
+        f"{scripted_model.url}/v1",
+        "--model",
+        "scripted",
+    )
     yield server
     server.child.stop()
 
@@ -51,8 +64,12 @@ def test_ping_answers_200_within_two_seconds(model_server):
 
 
 def test_invocations_answers_chat_completions_as_lmi_writes_them(model_server):
-    status, data, _, content_type = _request(model_server.url, "POST", "/invocations", chat("Say hi", max_tokens=8, temperature=0))
-    assert status == 200 and content_type == "application/json" and data.endswith(b"}\n")  # create_non_stream_output adds the newline
+    status, data, _, content_type = _request(
+        model_server.url, "POST", "/invocations", chat("Say hi", max_tokens=8, temperature=0)
+    )
+    assert (
+        status == 200 and content_type == "application/json" and data.endswith(b"}\n")
+    )  # create_non_stream_output adds the newline
     body = json.loads(data)
     assert body["object"] == "chat.completion" and body["choices"][0]["message"]["role"] == "assistant"
     # vLLM dumps a whole response without exclusions: the unset prompt_tokens_details comes as null.
@@ -68,7 +85,10 @@ def test_streamed_invocations_are_lmis_json_lines_ending_with_vllms_usage_chunk(
     chunks = stream_chunks(data)
     final = chunks[-1]  # vLLM's final usage chunk: no choices, the three counters
     assert set(final) == {"id", "object", "created", "model", "choices", "usage"} and final["choices"] == []
-    assert set(final["usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens"} and final["usage"]["completion_tokens"] >= 1
+    assert (
+        set(final["usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens"}
+        and final["usage"]["completion_tokens"] >= 1
+    )
     assert all("usage" not in c for c in chunks[:-1])  # only the final chunk (no continuous_usage_stats asked)
     assert all(c["object"] == "chat.completion.chunk" for c in chunks)
     assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
@@ -79,7 +99,9 @@ def test_streamed_invocations_are_lmis_json_lines_ending_with_vllms_usage_chunk(
 def test_streamed_invocations_not_asking_for_usage_carry_none(model_server, stream_options):
     # As vLLM/LMI: a client that does not ask gets no token counts (the proxy must not ask for it).
     extra = {} if stream_options is None else {"stream_options": stream_options}
-    status, data, _, _ = _request(model_server.url, "POST", "/invocations", chat("Say hi", stream=True, max_tokens=8, temperature=0, **extra))
+    status, data, _, _ = _request(
+        model_server.url, "POST", "/invocations", chat("Say hi", stream=True, max_tokens=8, temperature=0, **extra)
+    )
     chunks = stream_chunks(data)
     assert status == 200 and len(chunks) > 1
     assert all(c["choices"] and "usage" not in c for c in chunks)
@@ -87,12 +109,19 @@ def test_streamed_invocations_not_asking_for_usage_carry_none(model_server, stre
 
 
 def test_stream_options_without_stream_are_refused_as_lmi_refuses_them(model_server):
-    status, data, _, _ = _request(model_server.url, "POST", "/invocations", chat("Say hi", max_tokens=8, stream_options={"include_usage": True}))
+    status, data, _, _ = _request(
+        model_server.url, "POST", "/invocations", chat("Say hi", max_tokens=8, stream_options={"include_usage": True})
+    )
     body = json.loads(data)
     assert status == 424 and set(body) == {"code", "error"} and body["code"] == 424
-    assert body["error"].startswith("Input parsing failed: ") and "Stream options can only be defined when `stream=True`." in body["error"]
+    assert (
+        body["error"].startswith("Input parsing failed: ")
+        and "Stream options can only be defined when `stream=True`." in body["error"]
+    )
     # An empty stream_options is falsy to vLLM's check: answered, with the usage a whole answer always has.
-    status, data, _, _ = _request(model_server.url, "POST", "/invocations", chat("Say hi", max_tokens=8, stream_options={}))
+    status, data, _, _ = _request(
+        model_server.url, "POST", "/invocations", chat("Say hi", max_tokens=8, stream_options={})
+    )
     assert status == 200 and "usage" in json.loads(data)
 
 
@@ -108,27 +137,38 @@ def test_unreadable_bodies_are_lmis_424_and_unknown_paths_404(model_server):
 def test_the_proxys_upstream_speaks_sse_so_the_proxy_really_reframes(scripted_model):
     # The scripted double's OpenAI pose answers as vLLM's own server: SSE ending with [DONE]. The
     # proxy's JSON lines above therefore come from its re-framing, not from a pass-through.
-    status, data, _, content_type = _request(scripted_model.url, "POST", "/v1/chat/completions", chat("Say hi", stream=True))
+    status, data, _, content_type = _request(
+        scripted_model.url, "POST", "/v1/chat/completions", chat("Say hi", stream=True)
+    )
     assert status == 200 and content_type == "text/event-stream" and sse_events(data)[-1] == "[DONE]"
     with pytest.raises(ValueError):
         stream_chunks(data)  # the contract's parser refuses SSE: the JSON-lines checks above can fail
 
 
 def test_a_failure_mid_stream_is_vllms_error_line_in_a_200_stream(scripted_model):
-    status, data, _, content_type = _request(scripted_model.url, "POST", "/invocations", chat("a b c d e", stream=True),
-                                             headers={"X-Amzn-SageMaker-Custom-Attributes": "scenario=stream_error;after_tokens=2"})
+    status, data, _, content_type = _request(
+        scripted_model.url,
+        "POST",
+        "/invocations",
+        chat("a b c d e", stream=True),
+        headers={"X-Amzn-SageMaker-Custom-Attributes": "scenario=stream_error;after_tokens=2"},
+    )
     chunks = stream_chunks(data)
     assert status == 200 and content_type == "application/jsonlines"
     assert [c["choices"][0]["delta"].get("content") for c in chunks[1:3]] == ["You", " said:"]
-    assert chunks[-1] == {"error": {"message": "Internal server error", "type": "InternalServerError", "param": None, "code": 500}}
+    assert chunks[-1] == {
+        "error": {"message": "Internal server error", "type": "InternalServerError", "param": None, "code": 500}
+    }
 
 
 def test_the_contract_parser_rejects_sse_and_accepts_lmis_framing():
     chunk = b'{"choices": []}'
     assert stream_chunks(chunk + b"\n" + chunk + b"\n\n") == [{"choices": []}, {"choices": []}]
-    for wrong in (b"data: " + chunk + b"\n\ndata: [DONE]\n\n",  # vLLM's own SSE
-                  chunk + b"\n\n" + chunk + b"\n\n",  # JSON with SSE's blank lines between
-                  chunk + b"\n"):  # no empty last line
+    for wrong in (
+        b"data: " + chunk + b"\n\ndata: [DONE]\n\n",  # vLLM's own SSE
+        chunk + b"\n\n" + chunk + b"\n\n",  # JSON with SSE's blank lines between
+        chunk + b"\n",
+    ):  # no empty last line
         with pytest.raises(ValueError):
             stream_chunks(wrong)
 
@@ -139,8 +179,11 @@ def test_ping_stays_fast_while_a_slow_generation_runs(scripted_model):
     import urllib.request
 
     def slow_call():
-        request = urllib.request.Request(f"{scripted_model.url}/invocations", data=chat("a b c d", stream=True).encode(),
-                                         headers={"X-Amzn-SageMaker-Custom-Attributes": "scenario=slow_tokens;delay_ms=300"})
+        request = urllib.request.Request(
+            f"{scripted_model.url}/invocations",
+            data=chat("a b c d", stream=True).encode(),
+            headers={"X-Amzn-SageMaker-Custom-Attributes": "scenario=slow_tokens;delay_ms=300"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
         done.set()
@@ -152,10 +195,13 @@ def test_ping_stays_fast_while_a_slow_generation_runs(scripted_model):
     assert done.wait(10)
 
 
-@pytest.mark.parametrize("module,args", [
-    ("local_runtime.model_servers.scripted", ()),
-    ("local_runtime.model_servers.llama", ("--n-ctx", "512", "--threads", "1")),
-])
+@pytest.mark.parametrize(
+    "module,args",
+    [
+        ("local_runtime.model_servers.scripted", ()),
+        ("local_runtime.model_servers.llama", ("--n-ctx", "512", "--threads", "1")),
+    ],
+)
 def test_sigterm_exits_cleanly(module, args):
     server = start_server(module, module, *args, ready_timeout=90)
     process = server.child.process
@@ -168,16 +214,27 @@ def test_a_port_in_use_is_named_in_the_error(scripted_model):
     import sys
 
     port = scripted_model.url.rsplit(":", 1)[1]
-    result = subprocess.run([sys.executable, "-m", "local_runtime.model_servers.scripted", "--port", port],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "local_runtime.model_servers.scripted", "--port", port],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2 and f"port {port}" in result.stderr and "already in use" in result.stderr
 
 
 def test_a_failure_without_a_stream_is_lmis_500_around_vllms_error_object(scripted_model):
     # vLLM answers with ErrorResponse(error=ErrorInfo(...)); LMI's formatter looks for `message` and
     # `code` attributes it no longer has, so it sends 500 and the object's str() (request_response_utils.py).
-    status, data, _, content_type = _request(scripted_model.url, "POST", "/invocations", chat("a b c"),
-                                             headers={"X-Amzn-SageMaker-Custom-Attributes": "scenario=stream_error"})
+    status, data, _, content_type = _request(
+        scripted_model.url,
+        "POST",
+        "/invocations",
+        chat("a b c"),
+        headers={"X-Amzn-SageMaker-Custom-Attributes": "scenario=stream_error"},
+    )
     assert status == 500 and content_type == "application/json"
-    assert json.loads(data) == {"code": 500, "error": "error=ErrorInfo(message='Internal server error', "
-                                                      "type='InternalServerError', param=None, code=500)"}
+    assert json.loads(data) == {
+        "code": 500,
+        "error": "error=ErrorInfo(message='Internal server error', type='InternalServerError', param=None, code=500)",
+    }

@@ -11,19 +11,31 @@ from kit_config.loader import load_environment
 
 def test_list_endpoints_names_every_local_endpoint_in_service(control_plane):
     endpoints = control_plane.list_endpoints()["Endpoints"]
-    assert {e["EndpointName"] for e in endpoints} == {"governed-agents-dev-llm", "ab-test", "throttled", "capture", "recorded", "no-model"}
+    assert {e["EndpointName"] for e in endpoints} == {
+        "governed-agents-dev-llm",
+        "ab-test",
+        "throttled",
+        "capture",
+        "recorded",
+        "no-model",
+    }
     assert {e["EndpointStatus"] for e in endpoints} == {"InService"}
     dev = next(e for e in endpoints if e["EndpointName"] == "governed-agents-dev-llm")
     assert dev["EndpointArn"] == "arn:aws:sagemaker:us-east-1:111111111111:endpoint/governed-agents-dev-llm"
 
 
 def test_list_endpoints_filters_sorts_and_pages(control_plane):
-    assert [e["EndpointName"] for e in control_plane.list_endpoints(NameContains="dev")["Endpoints"]] == ["governed-agents-dev-llm"]
+    assert [e["EndpointName"] for e in control_plane.list_endpoints(NameContains="dev")["Endpoints"]] == [
+        "governed-agents-dev-llm"
+    ]
     assert control_plane.list_endpoints(StatusEquals="Creating")["Endpoints"] == []
     names = [e["EndpointName"] for e in control_plane.list_endpoints(SortBy="Name", SortOrder="Ascending")["Endpoints"]]
     assert names == sorted(names)
-    paged = [e["EndpointName"] for page in control_plane.get_paginator("list_endpoints").paginate(PaginationConfig={"PageSize": 1})
-             for e in page["Endpoints"]]
+    paged = [
+        e["EndpointName"]
+        for page in control_plane.get_paginator("list_endpoints").paginate(PaginationConfig={"PageSize": 1})
+        for e in page["Endpoints"]
+    ]
     assert sorted(paged) == sorted(names)
 
 
@@ -50,11 +62,16 @@ def test_describe_unknown_endpoint_is_a_validation_exception(control_plane):
     with pytest.raises(ClientError) as caught:
         control_plane.describe_endpoint(EndpointName="missing")
     assert caught.value.response["Error"]["Code"] == "ValidationException"
-    assert caught.value.response["Error"]["Message"] == 'Could not find endpoint "arn:aws:sagemaker:us-east-1:111111111111:endpoint/missing".'
+    assert (
+        caught.value.response["Error"]["Message"]
+        == 'Could not find endpoint "arn:aws:sagemaker:us-east-1:111111111111:endpoint/missing".'
+    )
     with pytest.raises(ClientError) as caught:
         control_plane.describe_endpoint_config(EndpointConfigName="missing")
     assert caught.value.response["Error"]["Code"] == "ValidationException"
 
 
 def test_waiter_sees_the_endpoint_in_service(control_plane):
-    control_plane.get_waiter("endpoint_in_service").wait(EndpointName="governed-agents-dev-llm", WaiterConfig={"Delay": 1, "MaxAttempts": 2})
+    control_plane.get_waiter("endpoint_in_service").wait(
+        EndpointName="governed-agents-dev-llm", WaiterConfig={"Delay": 1, "MaxAttempts": 2}
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import struct
 
@@ -11,9 +12,9 @@ import pytest
 from botocore.eventstream import ChecksumMismatch, EventStream, EventStreamBuffer
 from botocore.exceptions import EventStreamError
 from botocore.parsers import EventStreamJSONParser
+from strands.models.sagemaker import _parse_event_stream
 
 from local_runtime import event_stream
-from strands.models.sagemaker import _parse_event_stream
 
 
 def _stream_of(frames: bytes, read_size: int = 7) -> EventStream:
@@ -40,7 +41,11 @@ def test_payload_part_decodes_with_valid_crcs_and_headers():
     buffer = EventStreamBuffer()
     buffer.add_data(frame)
     [message] = list(buffer)
-    assert message.headers == {":event-type": "PayloadPart", ":content-type": "application/octet-stream", ":message-type": "event"}
+    assert message.headers == {
+        ":event-type": "PayloadPart",
+        ":content-type": "application/octet-stream",
+        ":message-type": "event",
+    }
     assert message.payload == b'data: {"a": 1}\n\n'
     total, headers_length = struct.unpack(">II", frame[:8])
     assert total == len(frame) and headers_length == len(frame) - 16 - len(message.payload)
@@ -64,7 +69,8 @@ def test_empty_and_large_parts_round_trip():
 
 def test_model_stream_error_surfaces_as_botocores_event_stream_error():
     frames = event_stream.payload_part(b"data: {}\n\n") + event_stream.stream_exception(
-        "ModelStreamError", "connection reset", event_stream.STREAM_BROKEN)
+        "ModelStreamError", "connection reset", event_stream.STREAM_BROKEN
+    )
     stream = iter(_stream_of(frames))
     assert next(stream) == {"PayloadPart": {"Bytes": b"data: {}\n\n"}}
     with pytest.raises(EventStreamError) as caught:
@@ -85,7 +91,7 @@ def test_parts_that_split_sse_events_reassemble_in_strands_parser():
     events = [{"choices": [{"delta": {"content": word}, "finish_reason": None}]} for word in ("Hello", " wor", "ld")]
     sse = b"".join(b"data: " + json.dumps(event).encode() + b"\n\n" for event in events)
     cuts = [0, 3, 17, 40, 41, 90, len(sse)]  # mid-prefix, mid-JSON, between the two newlines
-    frames = b"".join(event_stream.payload_part(sse[a:b]) for a, b in zip(cuts, cuts[1:]))
+    frames = b"".join(event_stream.payload_part(sse[a:b]) for a, b in itertools.pairwise(cuts))
     parts = list(_stream_of(frames))
     assert len(parts) == len(cuts) - 1
     assert not all(part["PayloadPart"]["Bytes"].endswith(b"\n\n") for part in parts)
@@ -97,7 +103,7 @@ def test_parts_that_split_lmis_json_lines_reassemble_in_strands_parser():
     events = [{"choices": [{"delta": {"content": word}, "finish_reason": None}]} for word in ("Hello", " wor", "ld")]
     body = b"".join(json.dumps(event).encode() + b"\n" for event in events) + b"\n"
     cuts = [0, 5, 30, 61, 62, 100, len(body) - 1, len(body)]  # mid-JSON, at a newline, the last empty line alone
-    parts = list(_stream_of(b"".join(event_stream.payload_part(body[a:b]) for a, b in zip(cuts, cuts[1:]))))
+    parts = list(_stream_of(b"".join(event_stream.payload_part(body[a:b]) for a, b in itertools.pairwise(cuts))))
     assert len(parts) == len(cuts) - 1
     assert list(_parse_event_stream(parts)) == events
 

@@ -23,7 +23,7 @@ def _lmi(chunks) -> bytes:
 def test_sse_cut_at_every_byte_comes_out_as_lmis_json_lines():
     reframe = SseToJsonLines()
     source = b": keep-alive\r\n\r\n" + _sse(CHUNKS).replace(b"\n", b"\r\n")  # a comment, CRLF line ends
-    out = b"".join(reframe.feed(source[i:i + 1]) for i in range(len(source))) + reframe.close()
+    out = b"".join(reframe.feed(source[i : i + 1]) for i in range(len(source))) + reframe.close()
     assert out == _lmi(CHUNKS) and stream_chunks(out) == CHUNKS
 
 
@@ -41,14 +41,21 @@ def test_chunk_streams_frame_the_same_chunks_both_ways():
     sse = b"".join([chunks[SSE].text("hi"), chunks[SSE].done()])
     assert stream_chunks(lmi)[0]["choices"][0]["delta"] == {"content": "hi"}
     assert sse_events(sse)[0]["choices"][0]["delta"] == {"content": "hi"} and sse_events(sse)[-1] == "[DONE]"
-    assert chunks[JSON_LINES].content_type == "application/jsonlines" and chunks[SSE].content_type == "text/event-stream"
+    assert (
+        chunks[JSON_LINES].content_type == "application/jsonlines" and chunks[SSE].content_type == "text/event-stream"
+    )
     with pytest.raises(ValueError):
         ChunkStream("m", "application/json")
 
 
 def test_tool_call_deltas_are_vllms():
     stream = ChunkStream("m")
-    call = {"index": 0, "id": "chatcmpl-tool-1", "type": "function", "function": {"name": "lookup", "arguments": '{"a": 1}'}}
+    call = {
+        "index": 0,
+        "id": "chatcmpl-tool-1",
+        "type": "function",
+        "function": {"name": "lookup", "arguments": '{"a": 1}'},
+    }
     (start,) = stream_chunks(stream.tool_call_start(call) + b"\n")[0]["choices"][0]["delta"]["tool_calls"]
     assert start == {"index": 0, "type": "function", "id": "chatcmpl-tool-1", "function": {"name": "lookup"}}
     (piece,) = stream_chunks(stream.tool_call_arguments(0, '{"a"') + b"\n")[0]["choices"][0]["delta"]["tool_calls"]

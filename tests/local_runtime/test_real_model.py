@@ -16,9 +16,16 @@ ENDPOINT = "governed-agents-dev-llm"
 
 
 def _answer(runtime, **options) -> dict:
-    body = json.dumps({"messages": [{"role": "user", "content": [{"type": "text", "text": "Name three colors."}]}],
-                       "temperature": 0, **options})
-    return json.loads(runtime.invoke_endpoint(EndpointName=ENDPOINT, Body=body, ContentType="application/json")["Body"].read())
+    body = json.dumps(
+        {
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "Name three colors."}]}],
+            "temperature": 0,
+            **options,
+        }
+    )
+    return json.loads(
+        runtime.invoke_endpoint(EndpointName=ENDPOINT, Body=body, ContentType="application/json")["Body"].read()
+    )
 
 
 def test_the_real_model_answers_through_the_emulator(real_runtime):
@@ -39,8 +46,11 @@ def test_max_tokens_and_stop_are_honoured(real_runtime):
 
 def test_the_real_model_streams_lmis_json_lines_with_a_usage_chunk(real_runtime):
     response = real_runtime.invoke_endpoint_with_response_stream(
-        EndpointName=ENDPOINT, Body=chat("Count from one to five.", stream=True, max_tokens=20, temperature=0,
-                                         stream_options={"include_usage": True}))
+        EndpointName=ENDPOINT,
+        Body=chat(
+            "Count from one to five.", stream=True, max_tokens=20, temperature=0, stream_options={"include_usage": True}
+        ),
+    )
     assert response["ContentType"] == "application/jsonlines"
     parts = [event["PayloadPart"]["Bytes"] for event in response["Body"]]
     chunks = stream_chunks(b"".join(parts))
@@ -51,7 +61,9 @@ def test_the_real_model_streams_lmis_json_lines_with_a_usage_chunk(real_runtime)
 
 def test_the_agents_strands_model_talks_to_the_real_model(real_runtime):
     model = build_model(RuntimeSettings(endpoint_name=ENDPOINT, region="us-east-1", max_tokens=256, temperature=0))
-    result = Agent(model=model, callback_handler=None, system_prompt="Answer in one short sentence.")("What is the capital of France?")
+    result = Agent(model=model, callback_handler=None, system_prompt="Answer in one short sentence.")(
+        "What is the capital of France?"
+    )
     assert str(result).strip()
     usage = result.metrics.accumulated_usage  # streamed: counted only because the agent asks for the usage chunk
     assert usage["inputTokens"] > 0 and usage["outputTokens"] > 0
@@ -62,10 +74,17 @@ def test_content_parts_are_flattened_and_tools_offered_in_hermes_form():
         "messages": [
             {"role": "system", "content": [{"type": "text", "text": "Be kind."}]},
             {"role": "user", "content": [{"type": "text", "text": "Weather in "}, {"type": "text", "text": "Oslo?"}]},
-            {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "weather", "arguments": "{\"city\": \"Oslo\"}"}}]},
+            {
+                "role": "assistant",
+                "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "weather", "arguments": '{"city": "Oslo"}'}}
+                ],
+            },
             {"role": "tool", "tool_call_id": "c1", "content": "rain"},
         ],
-        "tools": [{"type": "function", "function": {"name": "weather", "description": "d", "parameters": {"type": "object"}}}],
+        "tools": [
+            {"type": "function", "function": {"name": "weather", "description": "d", "parameters": {"type": "object"}}}
+        ],
     }
     messages = chat_messages(request)
     assert all(isinstance(m["content"], str) for m in messages)
@@ -79,7 +98,7 @@ def test_hermes_tool_calls_are_parsed_and_never_streamed_as_text():
     text, calls = split_tool_calls('Sure. <tool_call>{"name": "weather", "arguments": {"city": "Oslo"}}</tool_call>')
     assert text == "Sure." and calls[0]["function"] == {"name": "weather", "arguments": '{"city": "Oslo"}'}
     stream_filter = ToolCallFilter()
-    pieces = ["Let", " me", " check <", "tool", "_call>{\"name\": \"weather\", ", "\"arguments\": {}}</tool_call>"]
+    pieces = ["Let", " me", " check <", "tool", '_call>{"name": "weather", ', '"arguments": {}}</tool_call>']
     streamed = "".join(stream_filter.feed(piece) for piece in pieces)
     rest, calls = stream_filter.finish()
     assert streamed == "Let me check " and rest == "" and calls[0]["function"]["name"] == "weather"

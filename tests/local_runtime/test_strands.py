@@ -15,8 +15,11 @@ ASK_FOR_USAGE = {"stream_options": {"include_usage": True}}
 
 def _agent(stream: bool, tools, scenario: str, endpoint: str = "governed-agents-dev-llm") -> Agent:
     model = SageMakerAIModel(
-        endpoint_config={"endpoint_name": endpoint, "region_name": "us-east-1",
-                         "additional_args": {"CustomAttributes": f"scenario={scenario}"}},
+        endpoint_config={
+            "endpoint_name": endpoint,
+            "region_name": "us-east-1",
+            "additional_args": {"CustomAttributes": f"scenario={scenario}"},
+        },
         payload_config={"max_tokens": 64, "stream": stream, **({"additional_args": ASK_FOR_USAGE} if stream else {})},
     )
     return Agent(model=model, tools=tools, callback_handler=None)
@@ -58,11 +61,15 @@ def test_model_error_reaches_the_agent_as_botocores_exception(runtime):
 def test_streamed_usage_reads_zero_when_the_provider_does_not_ask(runtime):
     # Strands' provider alone sends no stream_options: vLLM/LMI then send no usage chunk, and the
     # local servers must not hide that by sending one anyway.
-    model = SageMakerAIModel(endpoint_config={"endpoint_name": "governed-agents-dev-llm", "region_name": "us-east-1"},
-                             payload_config={"max_tokens": 64, "stream": True})
+    model = SageMakerAIModel(
+        endpoint_config={"endpoint_name": "governed-agents-dev-llm", "region_name": "us-east-1"},
+        payload_config={"max_tokens": 64, "stream": True},
+    )
     result = Agent(model=model, callback_handler=None)("count my tokens")
     assert str(result).strip() == "You said: count my tokens"
-    assert result.metrics.accumulated_usage["inputTokens"] == 0 and result.metrics.accumulated_usage["outputTokens"] == 0
+    assert (
+        result.metrics.accumulated_usage["inputTokens"] == 0 and result.metrics.accumulated_usage["outputTokens"] == 0
+    )
 
 
 def test_the_agents_model_asks_for_usage_and_gets_the_token_counts(runtime, recording_model):

@@ -20,8 +20,7 @@ import boto3
 import pytest
 
 from local_runtime import processes
-from tests.local_runtime.support import CHILD_ENV, NO_RETRIES, PROJECT_DIR
-from tests.local_runtime.support import chat
+from tests.local_runtime.support import CHILD_ENV, NO_RETRIES, PROJECT_DIR, chat
 
 
 def _lines(process: subprocess.Popen) -> queue.Queue:
@@ -47,11 +46,35 @@ def test_local_runtime_comes_up_serves_and_stops_cleanly(tmp_path, monkeypatch):
     runtime_port, model_port, mlflow_port = processes.free_port(), processes.free_port(), processes.free_port()
     agent_port = processes.free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "local_runtime", "--env", "dev", "--model", "scripted", "--port", str(runtime_port),
-         "--model-port", str(model_port), "--mlflow-port", str(mlflow_port), "--mlflow-dir", str(tmp_path / "mlflow"),
-         "--agent-port", str(agent_port), "--session-dir", str(tmp_path / "sessions"),
-         "--identity-dir", str(tmp_path / "identity")],
-        cwd=PROJECT_DIR, env={**os.environ, **CHILD_ENV}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "local_runtime",
+            "--env",
+            "dev",
+            "--model",
+            "scripted",
+            "--port",
+            str(runtime_port),
+            "--model-port",
+            str(model_port),
+            "--mlflow-port",
+            str(mlflow_port),
+            "--mlflow-dir",
+            str(tmp_path / "mlflow"),
+            "--agent-port",
+            str(agent_port),
+            "--session-dir",
+            str(tmp_path / "sessions"),
+            "--identity-dir",
+            str(tmp_path / "identity"),
+        ],
+        cwd=PROJECT_DIR,
+        env={**os.environ, **CHILD_ENV},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         lines = _lines(process)
         summary = _wait_for(lines, "continues the conversation", timeout=150)
@@ -65,9 +88,11 @@ def test_local_runtime_comes_up_serves_and_stops_cleanly(tmp_path, monkeypatch):
         reply = client.invoke_endpoint(EndpointName="governed-agents-dev-llm", Body=chat("up?"))
         assert json.loads(reply["Body"].read())["choices"][0]["message"]["content"] == "You said: up?"
 
-        request = urllib.request.Request(f"http://127.0.0.1:{mlflow_port}/api/2.0/mlflow/experiments/create",
-                                         data=json.dumps({"name": "local-runtime-test"}).encode(),
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{mlflow_port}/api/2.0/mlflow/experiments/create",
+            data=json.dumps({"name": "local-runtime-test"}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             assert json.loads(response.read())["experiment_id"]
         assert (tmp_path / "mlflow" / "mlflow.db").is_file()  # the SQLite backend
@@ -78,21 +103,39 @@ def test_local_runtime_comes_up_serves_and_stops_cleanly(tmp_path, monkeypatch):
         token = re.search(r"Authorization: Bearer ([\w.-]+)", summary).group(1)
         body = json.dumps({"prompt": "agent up?"}).encode()
         with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{agent_port}/invoke", data=body,
-                                                          headers={"Content-Type": "application/json"}), timeout=60)
+            urllib.request.urlopen(
+                urllib.request.Request(
+                    f"http://127.0.0.1:{agent_port}/invoke", data=body, headers={"Content-Type": "application/json"}
+                ),
+                timeout=60,
+            )
         assert refused.value.code == 401
-        request = urllib.request.Request(f"http://127.0.0.1:{agent_port}/invoke", data=body,
-                                         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{agent_port}/invoke",
+            data=body,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
         with urllib.request.urlopen(request, timeout=60) as response:
             answer = json.loads(response.read())
         assert answer["answer"] == "You said: agent up?" and answer["trace_id"]
         # Another caller name, minted from the same folder as clients do, is another caller.
-        other = subprocess.run([sys.executable, "-m", "local_runtime.identity", "token", "bob", "--dir", str(tmp_path / "identity")],
-                               cwd=PROJECT_DIR, capture_output=True, text=True, timeout=30).stdout.strip()
+        other = subprocess.run(
+            [sys.executable, "-m", "local_runtime.identity", "token", "bob", "--dir", str(tmp_path / "identity")],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.strip()
         follow_up = json.dumps({"prompt": "mine?", "session_id": answer["session_id"]}).encode()
         with pytest.raises(urllib.error.HTTPError) as foreign:
-            urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{agent_port}/invoke", data=follow_up, headers={
-                "Content-Type": "application/json", "Authorization": f"Bearer {other}"}), timeout=60)
+            urllib.request.urlopen(
+                urllib.request.Request(
+                    f"http://127.0.0.1:{agent_port}/invoke",
+                    data=follow_up,
+                    headers={"Content-Type": "application/json", "Authorization": f"Bearer {other}"},
+                ),
+                timeout=60,
+            )
         assert foreign.value.code == 404
         assert (tmp_path / "sessions").is_dir()
 
@@ -112,8 +155,24 @@ def test_a_port_in_use_stops_startup_with_its_number():
         busy.listen()
         port = busy.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "local_runtime", "--model", "scripted", "--no-mlflow", "--no-agent", "--model-port", str(port),
-             "--port", str(processes.free_port())],
-            cwd=PROJECT_DIR, env={**os.environ, **CHILD_ENV}, capture_output=True, text=True, timeout=60)
+            [
+                sys.executable,
+                "-m",
+                "local_runtime",
+                "--model",
+                "scripted",
+                "--no-mlflow",
+                "--no-agent",
+                "--model-port",
+                str(port),
+                "--port",
+                str(processes.free_port()),
+            ],
+            cwd=PROJECT_DIR,
+            env={**os.environ, **CHILD_ENV},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode == 2
     assert f"model server for variant primary: port {port} on 127.0.0.1 is already in use" in result.stderr

@@ -27,26 +27,42 @@ def write_assembly(root: Path, env: str, templates: dict[str, dict] | None = Non
     templates = {stack: copy.deepcopy((templates or {}).get(stack) or snapshot(env, stack)) for stack in STACKS}
     nested = root / f"assembly-{env}"
     nested.mkdir(parents=True, exist_ok=True)
-    (root / "manifest.json").write_text(json.dumps({
-        "version": "55.0.0",
-        "artifacts": {f"assembly-{env}": {"type": "cdk:cloud-assembly",
-                                          "properties": {"directoryName": f"assembly-{env}", "displayName": env}}},
-    }), encoding="utf-8")
+    (root / "manifest.json").write_text(
+        json.dumps(
+            {
+                "version": "55.0.0",
+                "artifacts": {
+                    f"assembly-{env}": {
+                        "type": "cdk:cloud-assembly",
+                        "properties": {"directoryName": f"assembly-{env}", "displayName": env},
+                    }
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
     artifacts = {}
     for stack, template in templates.items():
         artifact_id = f"{env}{stack}"
         (nested / f"{artifact_id}.template.json").write_text(json.dumps(template), encoding="utf-8")
         artifacts[f"{artifact_id}.assets"] = {
             "type": "cdk:asset-manifest",
-            "properties": {"file": f"{artifact_id}.assets.json", "requiresBootstrapStackVersion": requires,
-                           "bootstrapStackVersionSsmParameter": BOOTSTRAP_PARAMETER},
+            "properties": {
+                "file": f"{artifact_id}.assets.json",
+                "requiresBootstrapStackVersion": requires,
+                "bootstrapStackVersionSsmParameter": BOOTSTRAP_PARAMETER,
+            },
         }
         artifacts[artifact_id] = {
             "type": "aws:cloudformation:stack",
             "environment": "aws://111111111111/us-east-1",
             "displayName": f"{env}/{stack}",
-            "properties": {"templateFile": f"{artifact_id}.template.json", "stackName": f"{env}-{stack}",
-                           "requiresBootstrapStackVersion": requires, "bootstrapStackVersionSsmParameter": BOOTSTRAP_PARAMETER},
+            "properties": {
+                "templateFile": f"{artifact_id}.template.json",
+                "stackName": f"{env}-{stack}",
+                "requiresBootstrapStackVersion": requires,
+                "bootstrapStackVersionSsmParameter": BOOTSTRAP_PARAMETER,
+            },
             "dependencies": [f"{artifact_id}.assets"],
         }
     (nested / "manifest.json").write_text(json.dumps({"version": "55.0.0", "artifacts": artifacts}), encoding="utf-8")

@@ -14,13 +14,19 @@ PYTHON = str(PROJECT_DIR / ".venv" / "bin" / "python")
 
 def clean_environment(home: Path, **extra: str) -> dict[str, str]:
     """os.environ without any AWS_* or deploy variables, HOME pointing at an empty directory."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AWS_") and k not in ("CONFIRM", "KIT_CONFIG_DIR", "KIT_DEPLOY_DRY_RUN", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AWS_")
+        and k not in ("CONFIRM", "KIT_CONFIG_DIR", "KIT_DEPLOY_DRY_RUN", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+    }
     env.update({"HOME": str(home), "AWS_EC2_METADATA_DISABLED": "true", **extra})
     return env
 
 
-def run(command: list[str], cwd: Path, env: dict[str, str], timeout: int = 900, stdin=subprocess.DEVNULL) -> subprocess.CompletedProcess:
+def run(
+    command: list[str], cwd: Path, env: dict[str, str], timeout: int = 900, stdin=subprocess.DEVNULL
+) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, stdin=stdin)
 
 

@@ -28,7 +28,10 @@ def deploy_cli(project: Path, env: dict, *args: str) -> subprocess.CompletedProc
 def test_make_deploy_prod_refuses_without_credentials(empty_home):
     result = run(["make", "deploy", "ENV=prod"], PROJECT_DIR, clean_environment(empty_home), timeout=300)
     assert result.returncode != 0
-    assert "deploy refused: no AWS credentials are configured: profile 'governed-agents-prod' (deploy.profile)" in result.stderr
+    assert (
+        "deploy refused: no AWS credentials are configured: profile 'governed-agents-prod' (deploy.profile)"
+        in result.stderr
+    )
 
 
 def test_make_deploy_needs_exactly_one_environment(empty_home):
@@ -59,7 +62,9 @@ def test_typed_confirmation(monkeypatch):
 
 
 def test_dirty_working_tree_is_refused(empty_home, clean_clone):
-    (clean_clone / "config" / "dev.yaml").write_text((clean_clone / "config" / "dev.yaml").read_text() + "\n# local edit\n")
+    (clean_clone / "config" / "dev.yaml").write_text(
+        (clean_clone / "config" / "dev.yaml").read_text() + "\n# local edit\n"
+    )
     (clean_clone / "notes.txt").write_text("untracked\n")
     result = deploy_cli(clean_clone, clean_environment(empty_home, **FAKE_KEYS), "--env", "dev")
     assert result.returncode == 1
@@ -76,10 +81,12 @@ def test_configured_profile_missing_and_no_credentials(empty_home, clean_clone):
 def test_governance_gate_failure_is_refused(empty_home, clean_clone):
     # A committed change that adds an unencrypted SNS topic: the nag packs fail synth.
     stage = clean_clone / "stacks" / "environment_stage.py"
-    stage.write_text(stage.read_text().replace(
-        "        # Resource-level tags, so they show",
-        "        from aws_cdk import aws_sns\n        aws_sns.Topic(self.foundation, 'Unencrypted')\n        # Resource-level tags, so they show",
-    ))
+    stage.write_text(
+        stage.read_text().replace(
+            "        # Resource-level tags, so they show",
+            "        from aws_cdk import aws_sns\n        aws_sns.Topic(self.foundation, 'Unencrypted')\n        # Resource-level tags, so they show",
+        )
+    )
     subprocess.run(["git", "-C", str(clean_clone), "commit", "-qam", "non-compliant topic"], check=True)
     result = deploy_cli(clean_clone, clean_environment(empty_home, **FAKE_KEYS), "--env", "dev")
     assert result.returncode == 1
@@ -91,7 +98,9 @@ def test_all_guards_pass_dry_run_records_the_commit(empty_home, clean_clone):
     (empty_home / ".aws" / "config").write_text("[profile governed-agents-dev]\nregion = us-east-1\n")
     result = deploy_cli(clean_clone, clean_environment(empty_home), "--env", "dev", "--dry-run")
     assert result.returncode == 0, result.stderr[-3000:]
-    commit = subprocess.run(["git", "-C", str(clean_clone), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", str(clean_clone), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     assert f"Deploying dev at {commit[:12]} with profile governed-agents-dev" in result.stderr
     assert f"-c deployed_commit={commit}" in result.stderr
     assert "deploy --app" in result.stderr and "dev/*" in result.stderr
@@ -147,7 +156,7 @@ def deploy_in_process(monkeypatch, tmp_path, empty_home):
     executed = []
 
     def recording_run(command, **kwargs):
-        account.assert_all_answered()   # every preflight call was made before this command
+        account.assert_all_answered()  # every preflight call was made before this command
         executed.append(command)
         return subprocess.CompletedProcess(command, 0)
 
@@ -164,7 +173,7 @@ def test_a_preflight_refusal_stops_the_deploy_before_cdk_deploy(deploy_in_proces
     answer(account, broken=True)
     with pytest.raises(deploy.Refused) as refusal:
         deploy.run("dev", project, dry_run=False)
-    assert executed == []   # `cdk deploy` never ran
+    assert executed == []  # `cdk deploy` never ran
     message = str(refusal.value)
     assert message.startswith("preflight found 6 problem(s) in dev's account that would fail the deploy:")
     assert "[quota] quota 'ml.g6.xlarge for endpoint usage'" in message and message.endswith("Nothing was deployed.")
@@ -196,7 +205,7 @@ def test_after_cdk_deploy_the_agent_version_is_registered_in_the_envs_mlflow(dep
 
     monkeypatch.setattr(deploy.subprocess, "run", cdk_deploy_writing_outputs)
     assert deploy.run("dev", project, dry_run=False) == 0
-    [(step, kwargs)] = [entry for entry in executed if entry[0] == "register"]
+    [(_step, kwargs)] = [entry for entry in executed if entry[0] == "register"]
     assert kwargs["tracking_uri"] == arn and kwargs["commit"] == "c0ffee" * 6 + "c0ff"
     assert kwargs["config"].name == "dev" and kwargs["profile"] is None and kwargs["region"] == "us-east-1"
     # After `cdk deploy` (a first deploy creates the MLflow server): the deploy command came first.

@@ -25,19 +25,26 @@ def test_offline_diff_names_a_widened_security_group_and_a_bigger_instance(tmp_p
     env = clean_environment(empty_home, KIT_CONFIG_DIR=str(config))
     result = run(["make", "diff", "ENV=staging", "BASE=HEAD", "FAIL_ON=broadening"], PROJECT_DIR, env)
 
-    assert result.returncode == 2, result.stderr[-3000:]   # make passes on the tool's 2 as its own 2
+    assert result.returncode == 2, result.stderr[-3000:]  # make passes on the tool's 2 as its own 2
     assert "No AWS credentials (or --offline): comparing with a git baseline." in result.stderr
     assert "failing: --fail-on broadening is met" in result.stderr
     # The primary variant is autoscaled: its instance type change would fail the deploy.
     assert "failing: update hazard(s) found, the deploy would fail" in result.stderr
     out = result.stdout
-    assert out.index("## Update hazards: `staging` (1; deploying this change would fail)") < out.index("## Security summary: `staging`")
-    assert (f"staging/staging-Inference: endpoint governed-agents-staging-llm, variant 'primary': instance type {old_type} -> ml.g5.12xlarge"
-            in out)
+    assert out.index("## Update hazards: `staging` (1; deploying this change would fail)") < out.index(
+        "## Security summary: `staging`"
+    )
+    assert (
+        f"staging/staging-Inference: endpoint governed-agents-staging-llm, variant 'primary': instance type {old_type} -> ml.g5.12xlarge"
+        in out
+    )
     assert "set `autoscaling.registered: false` on variant 'primary' in config/staging.yaml" in out
     # The summary comes first and names the stacks compared and the change.
     assert out.index("## Security summary: `staging`") < out.index("## cdk diff: `staging`")
-    assert "Stacks compared: `staging-Agent`, `staging-Foundation`, `staging-Inference`, `staging-Mlflow`, `staging-Network`, `staging-Observability`" in out
+    assert (
+        "Stacks compared: `staging-Agent`, `staging-Foundation`, `staging-Inference`, `staging-Mlflow`, `staging-Network`, `staging-Observability`"
+        in out
+    )
     assert "[broadening] `staging-Agent`" in out and "from 10.0.0.0/8 (widened from 10.40.0.0/16)" in out
     assert f"InstanceType: {old_type} -> ml.g5.12xlarge" in out
     # The full cdk diff follows, from the CLI itself.
@@ -48,19 +55,28 @@ def test_offline_diff_names_a_widened_security_group_and_a_bigger_instance(tmp_p
     summary = json.loads((PROJECT_DIR / "cdk.diff" / "staging-summary.json").read_text())
     assert summary["broadening_count"] >= 1 and summary["baseline"].startswith("HEAD@")
     assert len(summary["update_hazards"]) == 1 and "variant 'primary'" in summary["update_hazards"][0]
-    assert not any("kit-baseline-" in line for line in run(["git", "worktree", "list"], PROJECT_DIR, env).stdout.splitlines())
+    assert not any(
+        "kit-baseline-" in line for line in run(["git", "worktree", "list"], PROJECT_DIR, env).stdout.splitlines()
+    )
 
 
 def test_unknown_base_ref_is_a_clear_error(empty_home):
     env = clean_environment(empty_home)
-    result = run([str(PROJECT_DIR / ".venv/bin/python"), "-m", "release.diff", "--env", "dev", "--base", "no-such-ref"], PROJECT_DIR, env, timeout=60)
+    result = run(
+        [str(PROJECT_DIR / ".venv/bin/python"), "-m", "release.diff", "--env", "dev", "--base", "no-such-ref"],
+        PROJECT_DIR,
+        env,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "diff failed: unknown git ref 'no-such-ref'" in result.stderr
 
 
 def test_unknown_environment(empty_home):
     env = clean_environment(empty_home)
-    result = run([str(PROJECT_DIR / ".venv/bin/python"), "-m", "release.diff", "--env", "qa"], PROJECT_DIR, env, timeout=60)
+    result = run(
+        [str(PROJECT_DIR / ".venv/bin/python"), "-m", "release.diff", "--env", "qa"], PROJECT_DIR, env, timeout=60
+    )
     assert result.returncode == 1 and "unknown environment(s) qa" in result.stderr
 
 
@@ -72,7 +88,9 @@ def test_a_hazard_fails_the_diff_even_with_fail_on_none(monkeypatch, tmp_path):
     from release.security_summary import summarize
     from release.update_hazards import Hazard
 
-    hazard = Hazard("dev", "dev-Inference", "governed-agents-dev-llm", "primary", "instance_type", "ml.g6.xlarge", "ml.g6.2xlarge")
+    hazard = Hazard(
+        "dev", "dev-Inference", "governed-agents-dev-llm", "primary", "instance_type", "ml.g6.xlarge", "ml.g6.2xlarge"
+    )
     results = {
         "with": [diff.EnvironmentDiff("dev", summarize("dev", {}, {}), "no differences", 0, [hazard])],
         "without": [diff.EnvironmentDiff("dev", summarize("dev", {}, {}), "no differences", 0, [])],
@@ -80,10 +98,14 @@ def test_a_hazard_fails_the_diff_even_with_fail_on_none(monkeypatch, tmp_path):
     monkeypatch.setattr(diff, "credential_source", lambda *args: None)
     for case, expected in (("with", diff.HAZARD_STATUS), ("without", 0)):
         monkeypatch.setattr(diff, "offline_diff", lambda *args, case=case: (results[case], "HEAD@0000", "working tree"))
-        status = diff.main(["--env", "dev", "--out", str(tmp_path / case), "--fail-on", "none", "--project-dir", str(PROJECT_DIR)])
+        status = diff.main(
+            ["--env", "dev", "--out", str(tmp_path / case), "--fail-on", "none", "--project-dir", str(PROJECT_DIR)]
+        )
         assert status == expected, case
     report = (tmp_path / "with" / "dev-diff.md").read_text()
-    assert report.startswith("## Update hazards: `dev` (1; deploying this change would fail)\n\n- dev/dev-Inference: endpoint")
+    assert report.startswith(
+        "## Update hazards: `dev` (1; deploying this change would fail)\n\n- dev/dev-Inference: endpoint"
+    )
     assert "Update hazards" not in (tmp_path / "without" / "dev-diff.md").read_text()
 
 
@@ -107,10 +129,21 @@ def test_deployed_hazards_compare_with_the_deployed_templates(monkeypatch, tmp_p
         if name == "dev-Inference":
             cloudformation.add_response("get_template", {"TemplateBody": json.dumps(deployed)}, params)
         else:
-            not_found(cloudformation, "get_template", "ValidationError", message=f"Stack with id {name} does not exist", params=params)
+            not_found(
+                cloudformation,
+                "get_template",
+                "ValidationError",
+                message=f"Stack with id {name} does not exist",
+                params=params,
+            )
     monkeypatch.setattr(preflight, "session_for", lambda config, profile: account)
     [hazard] = diff.deployed_hazards(load_environment("dev"), stacks(assembly, "dev"), None)
-    assert (hazard.stack, hazard.variant, hazard.before, hazard.after) == ("dev-Inference", "primary", "ml.g5.2xlarge", "ml.g6.xlarge")
+    assert (hazard.stack, hazard.variant, hazard.before, hazard.after) == (
+        "dev-Inference",
+        "primary",
+        "ml.g5.2xlarge",
+        "ml.g6.xlarge",
+    )
     account.assert_all_answered()
 
 
@@ -124,5 +157,8 @@ def test_deployed_hazards_warn_when_the_templates_cannot_be_read(monkeypatch, tm
     account = StubbedAccount()
     not_found(account.stub("cloudformation"), "get_template", "AccessDenied", 403, message="not authorized")
     monkeypatch.setattr(preflight, "session_for", lambda config, profile: account)
-    assert diff.deployed_hazards(load_environment("dev"), stacks(write_assembly(tmp_path / "out", "dev"), "dev"), None) == []
+    assert (
+        diff.deployed_hazards(load_environment("dev"), stacks(write_assembly(tmp_path / "out", "dev"), "dev"), None)
+        == []
+    )
     assert "could not read dev's deployed templates, update hazards not checked" in capsys.readouterr().err

@@ -44,7 +44,13 @@ def test_docs_cover_deploy_and_operations():
     for topic in ("cdk bootstrap aws://", "--profile", "CONFIRM=prod", "LMI", "s3_uri"):
         assert topic in deploy
     runbook = (PROJECT_DIR / "docs" / "runbook.md").read_text()
-    for heading in ("## Rollback", "## Scaling", "## Rotating keys", "## Endpoint failing health checks", "## MLflow unavailable"):
+    for heading in (
+        "## Rollback",
+        "## Scaling",
+        "## Rotating keys",
+        "## Endpoint failing health checks",
+        "## MLflow unavailable",
+    ):
         assert heading in runbook
     governance = (PROJECT_DIR / "docs" / "governance.md").read_text()
     assert "newly acknowledged" in governance.lower() and "cdk.out/compliance/" in governance
@@ -55,13 +61,15 @@ def test_docs_cover_deploy_and_operations():
 
 def test_ci_workflow_calls_ci_run_and_uploads_reports_and_diff():
     workflow = yaml.safe_load((PROJECT_DIR / ".github" / "workflows" / "ci.yml").read_text())
-    triggers = workflow.get("on") or workflow.get(True)   # PyYAML reads the key `on` as True
+    triggers = workflow.get("on") or workflow.get(True)  # PyYAML reads the key `on` as True
     assert "pull_request" in triggers
     [job] = workflow["jobs"].values()
     steps = job["steps"]
     checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
     assert checkout["with"]["fetch-depth"] == 0
-    assert any(s.get("uses", "").startswith("actions/setup-python@") and s["with"]["python-version"] == "3.11" for s in steps)
+    assert any(
+        s.get("uses", "").startswith("actions/setup-python@") and s["with"]["python-version"] == "3.11" for s in steps
+    )
     assert any(s.get("uses", "").startswith("actions/setup-node@") for s in steps)
     runs = [s["run"] for s in steps if "run" in s]
     assert any(r.strip() == "bash .ci/run" for r in runs)

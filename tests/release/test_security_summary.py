@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 
-
 from release.assembly import ComplianceRow
 from release.security_summary import summarize
 from tests.helpers import resources
@@ -24,7 +23,14 @@ def test_identical_syntheses_have_no_changes(synthesized):
     before = _env_templates(synthesized, "staging")
     summary = summarize("staging", before, copy.deepcopy(before))
     assert summary.changes == []
-    assert summary.stacks_compared == ["staging-Agent", "staging-Foundation", "staging-Inference", "staging-Mlflow", "staging-Network", "staging-Observability"]
+    assert summary.stacks_compared == [
+        "staging-Agent",
+        "staging-Foundation",
+        "staging-Inference",
+        "staging-Mlflow",
+        "staging-Network",
+        "staging-Observability",
+    ]
     assert "No security-relevant changes." in summary.to_markdown()
 
 
@@ -32,8 +38,10 @@ def test_widened_security_group_rule_is_named_and_broadening(synthesized):
     before = _env_templates(synthesized, "staging")
     after = copy.deepcopy(before)
     rule = next(
-        r for group in resources(after["staging-Agent"], "AWS::EC2::SecurityGroup").values()
-        for r in group["Properties"].get("SecurityGroupIngress", []) if r.get("CidrIp") == "10.40.0.0/16"
+        r
+        for group in resources(after["staging-Agent"], "AWS::EC2::SecurityGroup").values()
+        for r in group["Properties"].get("SecurityGroupIngress", [])
+        if r.get("CidrIp") == "10.40.0.0/16"
     )
     rule["CidrIp"] = "10.0.0.0/8"
     summary = summarize("staging", before, after)
@@ -55,16 +63,26 @@ def test_open_to_the_internet_egress_rule(synthesized):
 def test_added_iam_statement_and_trust(synthesized):
     before = _env_templates(synthesized, "dev")
     after = copy.deepcopy(before)
-    policy = _one(after, "dev-Agent", "AWS::IAM::ManagedPolicy") if resources(after["dev-Agent"], "AWS::IAM::ManagedPolicy") \
+    policy = (
+        _one(after, "dev-Agent", "AWS::IAM::ManagedPolicy")
+        if resources(after["dev-Agent"], "AWS::IAM::ManagedPolicy")
         else _one(after, "dev-Agent", "AWS::IAM::Policy")
+    )
     policy["Properties"]["PolicyDocument"]["Statement"].append({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
     role = _one(after, "dev-Mlflow", "AWS::IAM::Role")
     role["Properties"]["AssumeRolePolicyDocument"]["Statement"].append(
-        {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}})
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}}
+    )
     changes = summarize("dev", before, after).changes
     messages = [(c.category, c.stack, c.message) for c in changes]
-    assert ("iam", "dev-Agent", "policy: + Allow s3:* on *") in [(c, s, m.replace("managed policy", "policy")) for c, s, m in messages]
-    assert ("iam", "dev-Mlflow", "trust policy: + Allow sts:AssumeRole to {\"AWS\":\"arn:aws:iam::999999999999:root\"}") in messages
+    assert ("iam", "dev-Agent", "policy: + Allow s3:* on *") in [
+        (c, s, m.replace("managed policy", "policy")) for c, s, m in messages
+    ]
+    assert (
+        "iam",
+        "dev-Mlflow",
+        'trust policy: + Allow sts:AssumeRole to {"AWS":"arn:aws:iam::999999999999:root"}',
+    ) in messages
     assert all(c.broadening for c in changes)
 
 
@@ -84,7 +102,9 @@ def test_kms_rotation_and_key_policy(synthesized):
     after = copy.deepcopy(before)
     key = _one(after, "prod-Foundation", "AWS::KMS::Key")
     key["Properties"]["EnableKeyRotation"] = False
-    key["Properties"]["KeyPolicy"]["Statement"].append({"Effect": "Allow", "Action": "kms:Decrypt", "Principal": {"AWS": "*"}, "Resource": "*"})
+    key["Properties"]["KeyPolicy"]["Statement"].append(
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Principal": {"AWS": "*"}, "Resource": "*"}
+    )
     changes = [c for c in summarize("prod", before, after).changes]
     assert {c.category for c in changes} == {"kms"}
     assert any(c.message == "EnableKeyRotation: true -> false" and c.broadening for c in changes)
@@ -96,8 +116,11 @@ def test_network_paths(synthesized):
     after = copy.deepcopy(before)
     network = after["dev-Network"]["Resources"]
     network["Igw"] = {"Type": "AWS::EC2::InternetGateway", "Properties": {}}
-    network["DefaultRoute"] = {"Type": "AWS::EC2::Route", "Properties": {"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": {"Ref": "Igw"}}}
-    endpoint_id, endpoint = next(iter(resources(after["dev-Network"], "AWS::EC2::VPCEndpoint").items()))
+    network["DefaultRoute"] = {
+        "Type": "AWS::EC2::Route",
+        "Properties": {"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": {"Ref": "Igw"}},
+    }
+    endpoint_id, _endpoint = next(iter(resources(after["dev-Network"], "AWS::EC2::VPCEndpoint").items()))
     del network[endpoint_id]
     changes = summarize("dev", before, after).changes
     messages = {(c.resource, c.message, c.broadening) for c in changes if c.category == "network"}
@@ -123,8 +146,14 @@ def test_endpoint_instance_type_and_capacity(synthesized):
 
 def test_newly_acknowledged_findings(synthesized):
     before = _env_templates(synthesized, "dev")
-    rows = [ComplianceRow("AwsSolutions", "AwsSolutions-S1", "dev/Foundation/AccessLogs/Resource", "acknowledged", "log bucket")]
-    added = ComplianceRow("AwsSolutions", "AwsSolutions-IAM5[Resource::*]", "dev/Agent/Role/Policy", "acknowledged", "needs all")
+    rows = [
+        ComplianceRow(
+            "AwsSolutions", "AwsSolutions-S1", "dev/Foundation/AccessLogs/Resource", "acknowledged", "log bucket"
+        )
+    ]
+    added = ComplianceRow(
+        "AwsSolutions", "AwsSolutions-IAM5[Resource::*]", "dev/Agent/Role/Policy", "acknowledged", "needs all"
+    )
     failing = ComplianceRow("Kit", "Kit-RequiredTags[Missing::Owner]", "dev/Agent/Thing", "UNACKNOWLEDGED", "")
     summary = summarize("dev", before, copy.deepcopy(before), rows, [*rows, added, failing])
     assert [(c.resource, c.message) for c in summary.changes] == [

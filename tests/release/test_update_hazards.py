@@ -56,9 +56,16 @@ def test_instance_type_change_of_a_registered_variant_is_a_hazard_with_the_proce
     baseline = snapshot("dev")
     new = set_instance_type(baseline, "primary", "ml.g6.2xlarge")
     [hazard] = find_hazards(baseline, new, environment="dev", stack="dev-Inference")
-    assert (hazard.kind, hazard.variant, hazard.before, hazard.after) == ("instance_type", "primary", "ml.g6.xlarge", "ml.g6.2xlarge")
+    assert (hazard.kind, hazard.variant, hazard.before, hazard.after) == (
+        "instance_type",
+        "primary",
+        "ml.g6.xlarge",
+        "ml.g6.2xlarge",
+    )
     message = hazard.message
-    assert message.startswith("dev/dev-Inference: endpoint governed-agents-dev-llm, variant 'primary': instance type ml.g6.xlarge -> ml.g6.2xlarge")
+    assert message.startswith(
+        "dev/dev-Inference: endpoint governed-agents-dev-llm, variant 'primary': instance type ml.g6.xlarge -> ml.g6.2xlarge"
+    )
     assert "1) set `autoscaling.registered: false` on variant 'primary' in config/dev.yaml and deploy" in message
     assert "2) change the instance type and set `registered: true` again, and deploy" in message
     assert SOURCE in message
@@ -79,7 +86,10 @@ def test_removing_a_registered_variant_is_a_hazard():
     [hazard] = find_hazards(baseline, new, environment="staging", stack="staging-Inference")
     assert (hazard.kind, hazard.variant) == ("removed", "challenger")
     assert "variant 'challenger': the variant is removed while the variant is a registered" in hazard.message
-    assert "on variant 'challenger' in config/staging.yaml" in hazard.message and "2) remove the variant, and deploy" in hazard.message
+    assert (
+        "on variant 'challenger' in config/staging.yaml" in hazard.message
+        and "2) remove the variant, and deploy" in hazard.message
+    )
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
@@ -94,7 +104,9 @@ def test_scaling_and_model_changes_are_not_hazards():
     target["Properties"]["MaxCapacity"] = 4
     variants(new)[0]["InitialInstanceCount"] = 2
     [model] = of_type(new, "AWS::SageMaker::Model").values()
-    model["Properties"]["PrimaryContainer"]["Image"] = model["Properties"]["PrimaryContainer"]["Image"].replace("0.38.0", "0.39.0")
+    model["Properties"]["PrimaryContainer"]["Image"] = model["Properties"]["PrimaryContainer"]["Image"].replace(
+        "0.38.0", "0.39.0"
+    )
     assert find_hazards(baseline, new, environment="dev", stack="dev-Inference") == []
 
 
@@ -108,22 +120,27 @@ def test_first_deploy_and_a_renamed_endpoint_are_not_updates():
     new = set_instance_type(snapshot("dev"), "primary", "ml.g6.2xlarge")
     assert find_hazards(None, new, environment="dev", stack="dev-Inference") == []
     [endpoint] = of_type(new, "AWS::SageMaker::Endpoint").values()
-    endpoint["Properties"]["EndpointName"] = "governed-agents-dev-llm-2"   # replacement, not UpdateEndpoint
+    endpoint["Properties"]["EndpointName"] = "governed-agents-dev-llm-2"  # replacement, not UpdateEndpoint
     assert find_hazards(snapshot("dev"), new, environment="dev", stack="dev-Inference") == []
 
 
-@pytest.mark.parametrize("resource_id", [
-    {"Fn::Join": ["", ["endpoint/", {"Fn::GetAtt": ["LlmEndpoint0550A83E", "EndpointName"]}, "/variant/primary"]]},
-    {"Fn::Join": ["/", ["endpoint", {"Ref": "LlmEndpoint0550A83E"}, "variant", "primary"]]},
-    {"Fn::Sub": "endpoint/${LlmEndpoint0550A83E.EndpointName}/variant/primary"},
-])
+@pytest.mark.parametrize(
+    "resource_id",
+    [
+        {"Fn::Join": ["", ["endpoint/", {"Fn::GetAtt": ["LlmEndpoint0550A83E", "EndpointName"]}, "/variant/primary"]]},
+        {"Fn::Join": ["/", ["endpoint", {"Ref": "LlmEndpoint0550A83E"}, "variant", "primary"]]},
+        {"Fn::Sub": "endpoint/${LlmEndpoint0550A83E.EndpointName}/variant/primary"},
+    ],
+)
 def test_resource_ids_built_with_intrinsics_are_resolved(resource_id):
     baseline = snapshot("dev")
     [endpoint] = of_type(baseline, "AWS::SageMaker::Endpoint").values()
-    del endpoint["Properties"]["EndpointName"]          # a generated name: only references can point at it
+    del endpoint["Properties"]["EndpointName"]  # a generated name: only references can point at it
     [target] = of_type(baseline, "AWS::ApplicationAutoScaling::ScalableTarget").values()
     target["Properties"]["ResourceId"] = resource_id
-    [hazard] = find_hazards(baseline, set_instance_type(baseline, "primary", "ml.g6.2xlarge"), environment="dev", stack="dev-Inference")
+    [hazard] = find_hazards(
+        baseline, set_instance_type(baseline, "primary", "ml.g6.2xlarge"), environment="dev", stack="dev-Inference"
+    )
     assert hazard.endpoint == "logical id LlmEndpoint0550A83E" and hazard.variant == "primary"
 
 
@@ -131,7 +148,10 @@ def test_a_target_of_another_service_or_endpoint_does_not_count():
     baseline = snapshot("dev")
     [target] = of_type(baseline, "AWS::ApplicationAutoScaling::ScalableTarget").values()
     target["Properties"]["ResourceId"] = "endpoint/some-other-endpoint/variant/primary"
-    assert find_hazards(baseline, set_instance_type(baseline, "primary", "ml.g6.2xlarge"), environment="dev", stack="s") == []
+    assert (
+        find_hazards(baseline, set_instance_type(baseline, "primary", "ml.g6.2xlarge"), environment="dev", stack="s")
+        == []
+    )
 
 
 # --- blue/green (deployment guardrails) needs the same variant names ---------------------------------
@@ -172,19 +192,30 @@ def test_adding_a_variant_under_blue_green_is_a_hazard_with_the_procedure():
     # Not autoscaled yet, so no Application Auto Scaling hazard: the variant names alone fail the update.
     baseline = snapshot("dev")
     [hazard] = find_hazards(baseline, add_variant(baseline, "challenger"), environment="dev", stack="dev-Inference")
-    assert (hazard.kind, hazard.variant, hazard.before, hazard.after) == ("variant_names", "challenger", ("primary",), ("primary", "challenger"))
+    assert (hazard.kind, hazard.variant, hazard.before, hazard.after) == (
+        "variant_names",
+        "challenger",
+        ("primary",),
+        ("primary", "challenger"),
+    )
     message = hazard.message
-    assert message.startswith("dev/dev-Inference: endpoint governed-agents-dev-llm: the update adds 'challenger' "
-                              "(variants ['primary'] -> ['primary', 'challenger']) while the endpoint updates with deployment "
-                              "guardrails (BlueGreenUpdatePolicy)")
-    assert "1) make the variant change with `inference.deployment.strategy: none` in config/dev.yaml and deploy" in message
+    assert message.startswith(
+        "dev/dev-Inference: endpoint governed-agents-dev-llm: the update adds 'challenger' "
+        "(variants ['primary'] -> ['primary', 'challenger']) while the endpoint updates with deployment "
+        "guardrails (BlueGreenUpdatePolicy)"
+    )
+    assert (
+        "1) make the variant change with `inference.deployment.strategy: none` in config/dev.yaml and deploy" in message
+    )
     assert "2) set `inference.deployment.strategy` back, and deploy" in message
     assert GUARDRAILS_EXCLUSIONS in message
 
 
 def test_renaming_a_variant_is_a_hazard_even_when_nothing_is_autoscaled():
     baseline = drop_scalable_target(snapshot("dev"), "primary")
-    [hazard] = find_hazards(baseline, rename_variant(baseline, "primary", "main"), environment="dev", stack="dev-Inference")
+    [hazard] = find_hazards(
+        baseline, rename_variant(baseline, "primary", "main"), environment="dev", stack="dev-Inference"
+    )
     assert hazard.kind == "variant_names" and hazard.variant == "main, primary"
     assert "the update adds 'main'; removes 'primary'" in hazard.message
 
@@ -206,9 +237,11 @@ def test_removing_a_registered_variant_under_blue_green_gives_one_procedure_with
     [hazard] = find_hazards(baseline, new, environment="staging", stack="staging-Inference")
     assert hazard.kind == "removed" and hazard.guardrails == "BlueGreenUpdatePolicy"
     message = hazard.message
-    assert message.index("1) set `autoscaling.registered: false`") < message.index(
-        "2) remove the variant, and deploy with `inference.deployment.strategy: none`") < message.index(
-        "3) set `inference.deployment.strategy` back, and deploy")
+    assert (
+        message.index("1) set `autoscaling.registered: false`")
+        < message.index("2) remove the variant, and deploy with `inference.deployment.strategy: none`")
+        < message.index("3) set `inference.deployment.strategy` back, and deploy")
+    )
     assert GUARDRAILS_EXCLUSIONS in message
 
 
@@ -229,8 +262,12 @@ def test_retain_deployment_config_reuses_the_deployed_blue_green_policy():
 def test_a_rolling_update_policy_is_a_guardrail_update_too():
     baseline = without_guardrails(snapshot("dev"))
     new = add_variant(baseline, "challenger")
-    endpoint(new)["DeploymentConfig"] = {"RollingUpdatePolicy": {"MaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 50},
-                                                                 "WaitIntervalInSeconds": 300}}
+    endpoint(new)["DeploymentConfig"] = {
+        "RollingUpdatePolicy": {
+            "MaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 50},
+            "WaitIntervalInSeconds": 300,
+        }
+    }
     [hazard] = find_hazards(baseline, new, environment="dev", stack="dev-Inference")
     assert hazard.kind == "variant_names" and hazard.guardrails == "RollingUpdatePolicy"
 

@@ -12,7 +12,10 @@ def test_each_environment_is_a_stage_with_its_own_account_and_region(synthesized
     [stage] = [s for s in synthesized.kit.stages if s.stage_name == env]
     config = synthesized.configs[env]
     assert (stage.account, stage.region) == (config.account, config.region)
-    assert {stack.node.id for stack in (stage.foundation, stage.network, stage.mlflow, stage.inference, stage.agent, stage.observability)} == set(STACKS)
+    assert {
+        stack.node.id
+        for stack in (stage.foundation, stage.network, stage.mlflow, stage.inference, stage.agent, stage.observability)
+    } == set(STACKS)
     assert stage.network.stack_name == f"{env}-Network"  # `cdk deploy 'dev/*'` addresses these
 
 

@@ -42,7 +42,10 @@ def test_artifact_store_is_kms_encrypted_and_logs_to_the_environment_access_log_
     [rule] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
     assert "Fn::GetStackOutput" in rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]  # Foundation's storage key
-    assert bucket["LoggingConfiguration"]["DestinationBucketName"]["Fn::GetStackOutput"]["StackName"] == f"{env}-Foundation"
+    assert (
+        bucket["LoggingConfiguration"]["DestinationBucketName"]["Fn::GetStackOutput"]["StackName"]
+        == f"{env}-Foundation"
+    )
     lifecycle = bucket["LifecycleConfiguration"]["Rules"][0]
     assert lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"] == synthesized.configs[env].log_retention_days
     retention = synthesized.configs[env].mlflow.artifact_retention_days

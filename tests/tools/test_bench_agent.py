@@ -13,14 +13,23 @@ from tools import bench_agent
 
 LAST_LINE = re.compile(
     r"agent_overhead p50_ratio=\d+\.\d{3} p95_ratio=\d+\.\d{3} cold_init_s=\d+\.\d{2} "
-    r"lambda_warm_overhead_ms=-?\d+\.\d conc32_p50_ratio=\d+\.\d{3} cpu_ms_per_turn=\d+\.\d")
+    r"lambda_warm_overhead_ms=-?\d+\.\d conc32_p50_ratio=\d+\.\d{3} cpu_ms_per_turn=\d+\.\d"
+)
 
 
 def test_the_last_line_has_every_key_in_the_issues_order():
-    line = bench_agent.report_line(p50_ratio=1.2345, p95_ratio=1.5, cold_init_s=2.345, lambda_warm_overhead_ms=12.34,
-                                   conc32_p50_ratio=1.0712, cpu_ms_per_turn=11.26)
-    assert line == ("agent_overhead p50_ratio=1.234 p95_ratio=1.500 cold_init_s=2.35 lambda_warm_overhead_ms=12.3 "
-                    "conc32_p50_ratio=1.071 cpu_ms_per_turn=11.3")
+    line = bench_agent.report_line(
+        p50_ratio=1.2345,
+        p95_ratio=1.5,
+        cold_init_s=2.345,
+        lambda_warm_overhead_ms=12.34,
+        conc32_p50_ratio=1.0712,
+        cpu_ms_per_turn=11.26,
+    )
+    assert line == (
+        "agent_overhead p50_ratio=1.234 p95_ratio=1.500 cold_init_s=2.35 lambda_warm_overhead_ms=12.3 "
+        "conc32_p50_ratio=1.071 cpu_ms_per_turn=11.3"
+    )
     assert LAST_LINE.fullmatch(line)
     # The pattern is strict enough to catch a reordered or missing key.
     assert not LAST_LINE.fullmatch(line.replace("cold_init_s", "cold_s"))
@@ -29,8 +38,9 @@ def test_the_last_line_has_every_key_in_the_issues_order():
 
 def test_a_tracing_overhead_below_zero_still_formats():
     # Tracing on can measure a hair faster than off once its cost is gone: noise, not an error.
-    line = bench_agent.report_line(p50_ratio=1, p95_ratio=1, cold_init_s=1, lambda_warm_overhead_ms=-0.44,
-                                   conc32_p50_ratio=1, cpu_ms_per_turn=1)
+    line = bench_agent.report_line(
+        p50_ratio=1, p95_ratio=1, cold_init_s=1, lambda_warm_overhead_ms=-0.44, conc32_p50_ratio=1, cpu_ms_per_turn=1
+    )
     assert "lambda_warm_overhead_ms=-0.4 " in line and LAST_LINE.fullmatch(line)
 
 
@@ -64,12 +74,14 @@ def test_own_process_cpu_reads_from_proc():
 
 def test_the_childs_report_is_found_among_its_json_log_lines():
     report = {"import_s": 0.9, "first_answer_s": 2.1, "times_s": [0.07], "cpu_s": [0.01]}
-    stdout = "\n".join([
-        json.dumps({"level": "INFO", "message": "request", "status": 200}),
-        json.dumps({"bench_report": report}),
-        json.dumps({"_aws": {"CloudWatchMetrics": []}, "Latency": 70.0}),  # a metrics line after it
-        "not json at all",
-    ])
+    stdout = "\n".join(
+        [
+            json.dumps({"level": "INFO", "message": "request", "status": 200}),
+            json.dumps({"bench_report": report}),
+            json.dumps({"_aws": {"CloudWatchMetrics": []}, "Latency": 70.0}),  # a metrics line after it
+            "not json at all",
+        ]
+    )
     assert bench_agent.report_from_output(stdout) == report
 
 

@@ -104,8 +104,9 @@ def test_negated_workaround_does_not_lower_priority(summary):
     assert "workaround" not in reasons(summary)
 
 
-@pytest.mark.parametrize("summary", ["The drop-down menu label is wrong", "Need to scroll down to find the button",
-                                     "Form dropdown is empty"])
+@pytest.mark.parametrize(
+    "summary", ["The drop-down menu label is wrong", "Need to scroll down to find the button", "Form dropdown is empty"]
+)
 def test_down_in_ui_phrases_is_not_an_outage(summary):
     assert "outage" not in reasons(summary)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import zoneinfo
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -38,13 +38,26 @@ def freeze(monkeypatch):
 def test_conversion_against_a_fixed_clock(freeze, now, zone, iso, abbr, weekday):
     freeze(now)
     assert current_time(zone) == {
-        "timezone": zone, "iso8601": iso, "utc_offset": iso[-6:], "abbreviation": abbr, "weekday": weekday,
+        "timezone": zone,
+        "iso8601": iso,
+        "utc_offset": iso[-6:],
+        "abbreviation": abbr,
+        "weekday": weekday,
     }
 
 
-@pytest.mark.parametrize(("given", "key"), [("", "UTC"), ("  ", "UTC"), ("utc", "UTC"), ("Z", "UTC"),
-                                            ("GMT", "UTC"), ("europe/london", "Europe/London"),
-                                            (" Asia/Tokyo ", "Asia/Tokyo")])
+@pytest.mark.parametrize(
+    ("given", "key"),
+    [
+        ("", "UTC"),
+        ("  ", "UTC"),
+        ("utc", "UTC"),
+        ("Z", "UTC"),
+        ("GMT", "UTC"),
+        ("europe/london", "Europe/London"),
+        (" Asia/Tokyo ", "Asia/Tokyo"),
+    ],
+)
 def test_aliases_blank_and_case_are_forgiven(freeze, given, key):
     freeze("2024-07-01T12:00:00+00:00")
     assert current_time(given)["timezone"] == key
@@ -77,4 +90,4 @@ def test_utc_works_without_a_tz_database(monkeypatch, freeze):
 
 def test_real_clock_is_used_by_default():
     got = datetime.fromisoformat(current_time("Europe/Berlin")["iso8601"])
-    assert abs((got - datetime.now(timezone.utc)).total_seconds()) < 5
+    assert abs((got - datetime.now(UTC)).total_seconds()) < 5

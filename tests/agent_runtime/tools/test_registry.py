@@ -147,8 +147,11 @@ def test_tool_specs_identical_across_processes_and_hash_seeds():
     outs = set()
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(REPO)}
-        outs.add(subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, check=True,
-                                capture_output=True, text=True).stdout)
+        outs.add(
+            subprocess.run(
+                [sys.executable, "-c", code], env=env, cwd=REPO, check=True, capture_output=True, text=True
+            ).stdout
+        )
     assert len(outs) == 1
 
 
@@ -176,8 +179,9 @@ def test_invalid_input_from_the_model_becomes_an_error_result_not_an_exception()
     (t,) = load_tools(["classify_ticket_priority"])
 
     async def run():
-        events = [e async for e in t.stream({"toolUseId": "t1", "name": t.tool_name,
-                                             "input": {"affected_users": "many"}}, {})]
+        events = [
+            e async for e in t.stream({"toolUseId": "t1", "name": t.tool_name, "input": {"affected_users": "many"}}, {})
+        ]
         return events[-1].tool_result
 
     assert asyncio.run(run())["status"] == "error"
@@ -201,6 +205,12 @@ def test_loading_every_tool_imports_neither_cdk_nor_sagemaker():
         "import sys, agent_runtime.tools as t; t.load_tools(t.available_tools());"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'aws_cdk', 'jsii', 'sagemaker'}))"
     )
-    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(REPO)},
-                         cwd=REPO, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert out.strip() == "[]"

@@ -107,8 +107,15 @@ def test_shipped_knowledge_base_is_well_formed():
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("passwords", "password"), ("Resetting", "reset"), ("locked", "lock"), ("expired", "expires"),
-     ("policies", "policy"), ("accesses", "access"), ("devices", "device")],
+    [
+        ("passwords", "password"),
+        ("Resetting", "reset"),
+        ("locked", "lock"),
+        ("expired", "expires"),
+        ("policies", "policy"),
+        ("accesses", "access"),
+        ("devices", "device"),
+    ],
 )
 def test_tokenizer_conflates_simple_inflections(a, b):
     assert kb.tokenize(a) == kb.tokenize(b)
@@ -125,22 +132,28 @@ def write_kb(tmp_path, docs: dict[str, str]):
 
 
 def test_title_match_outranks_the_same_match_in_the_body(tmp_path):
-    articles = write_kb(tmp_path, {
-        "a-body": "# Office plants\n\nWatering schedule. The printer is near the plants.",
-        "b-title": "# Printer setup\n\nWatering schedule. The office is near the plants.",
-        "c-other": "# Parking\n\nVisitors park on level two.",
-    })
+    articles = write_kb(
+        tmp_path,
+        {
+            "a-body": "# Office plants\n\nWatering schedule. The printer is near the plants.",
+            "b-title": "# Printer setup\n\nWatering schedule. The office is near the plants.",
+            "c-other": "# Parking\n\nVisitors park on level two.",
+        },
+    )
     hits = kb.BM25Index(articles).search("printer", 5)
     assert [a.id for _, a in hits] == ["b-title", "a-body"]
 
 
 def test_rare_terms_weigh_more_than_common_ones(tmp_path):
-    articles = write_kb(tmp_path, {
-        "common": "# Note one\n\nnetwork network",
-        "rare": "# Note two\n\nnetwork firewall",
-        "x": "# Note three\n\nnetwork",
-        "y": "# Note four\n\nnetwork",
-    })
+    articles = write_kb(
+        tmp_path,
+        {
+            "common": "# Note one\n\nnetwork network",
+            "rare": "# Note two\n\nnetwork firewall",
+            "x": "# Note three\n\nnetwork",
+            "y": "# Note four\n\nnetwork",
+        },
+    )
     hits = kb.BM25Index(articles).search("network firewall", 5)
     assert hits[0][1].id == "rare"
     assert {a.id for _, a in hits} == {"common", "rare", "x", "y"}

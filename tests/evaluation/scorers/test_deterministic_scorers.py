@@ -24,9 +24,13 @@ def verdict(scorer, outputs, expectations) -> tuple[bool, str]:
 
 # --- tool_choice -------------------------------------------------------------------------------
 
+
 def test_tool_choice_passes_when_every_expected_tool_was_called_in_any_order_with_extras():
-    ok, why = verdict(tool_choice, answer(tools=["classify_ticket_priority", "search_knowledge_base", "current_time"]),
-                      {"expected_tools": ["search_knowledge_base", "classify_ticket_priority"]})
+    ok, why = verdict(
+        tool_choice,
+        answer(tools=["classify_ticket_priority", "search_knowledge_base", "current_time"]),
+        {"expected_tools": ["search_knowledge_base", "classify_ticket_priority"]},
+    )
     assert ok is True, why
 
 
@@ -68,6 +72,7 @@ def test_facts_present_without_facts_needs_a_non_empty_answer():
 
 # --- budgets -----------------------------------------------------------------------------------
 
+
 def test_latency_within_budget_passes_at_the_budget_and_fails_above_it():
     assert verdict(latency_within_budget, answer(latency_ms=1000.0), {})[0] is True
     ok, why = verdict(latency_within_budget, answer(latency_ms=1000.1), {})
@@ -86,8 +91,9 @@ def test_cost_within_budget_passes_at_the_budget_and_fails_above_it():
 
 # --- an agent error is a failed case for every scorer ------------------------------------------
 
+
 @pytest.mark.parametrize("scorer", DETERMINISTIC_SCORERS, ids=lambda s: s.name)
 def test_an_agent_error_fails_every_scorer_with_the_error_as_rationale(scorer):
-    outputs = {"answer": "", "error": "HTTP 504: {\"error\": {\"code\": \"ModelTimeout\"}}", "status": 504}
+    outputs = {"answer": "", "error": 'HTTP 504: {"error": {"code": "ModelTimeout"}}', "status": 504}
     ok, why = verdict(scorer, outputs, {"expected_tools": [], "fact_alternatives": []})
     assert ok is False and "HTTP 504" in why
