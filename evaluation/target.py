@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluation.agent_client import AgentUnreachable, bearer, health
+from kit_config.project import PROJECT_DIR
 from local_runtime import mlflow_server
-from local_runtime.launcher import MAKE_LOCAL, PROJECT_DIR
+from local_runtime.launcher import MAKE_LOCAL
 
 LASTING_MLFLOW_DIR = PROJECT_DIR / mlflow_server.DEFAULT_DIR
 EVALUATOR = "evaluation"  # the caller name the evaluation uses against a local stack

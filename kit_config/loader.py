@@ -13,10 +13,11 @@ import yaml
 from pydantic import ValidationError
 
 from kit_config.identity_schema import CONFIG_DIR_CONTEXT
+from kit_config.project import PROJECT_DIR
 from kit_config.schema import EnvironmentConfig
 from kit_config.validation_errors import describe, display_path
 
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEFAULT_CONFIG_DIR = PROJECT_DIR / "config"
 CONFIG_DIR_ENV_VAR = "KIT_CONFIG_DIR"
 
 

@@ -25,7 +25,7 @@ HEALTH_PATH = "/health"
 class FargateCompute(Construct):
     def __init__(self, scope: Construct, construct_id: str, service: AgentService) -> None:
         super().__init__(scope, construct_id)
-        from kit_constructs.agent_service import PROJECT_DIR
+        from kit_config.project import PROJECT_DIR
 
         props, config = service.props, service.props.config
         vpc = props.network.vpc

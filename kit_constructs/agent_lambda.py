@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 class LambdaCompute(Construct):
     def __init__(self, scope: Construct, construct_id: str, service: AgentService) -> None:
         super().__init__(scope, construct_id)
-        from kit_constructs.agent_service import PROJECT_DIR
+        from kit_config.project import PROJECT_DIR
 
         props, config = service.props, service.props.config
         self.role = iam.Role(

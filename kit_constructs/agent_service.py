@@ -9,7 +9,6 @@ group, the AGENT_* environment the runtime's settings object reads, and the alar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -32,8 +31,6 @@ from kit_constructs.inference_endpoint import InferenceEndpoint
 from kit_constructs.isolated_network import IsolatedNetwork
 from kit_constructs.mlflow_tracking import MlflowTracking
 from kit_constructs.secure_bucket import AccessLogBucket, SecureBucket, SecureBucketProps
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent  # the Dockerfile's build context
 
 
 @dataclass(frozen=True)

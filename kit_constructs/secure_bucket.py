@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, FeatureFlags, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -28,6 +28,10 @@ def _baseline(**overrides) -> dict:
     }
 
 
+# With this flag S3 log delivery is granted by bucket policy; without it CDK gives the target bucket
+# the LogDeliveryWrite ACL, which ACL-less buckets (BucketOwnerEnforced, the kit's baseline) refuse.
+ACCESS_LOGS_BY_POLICY_FLAG = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
+
 _NO_REPLICATION = (
     "Single-region kit: durability comes from S3's multi-AZ storage plus versioning; cross-region "
     "replication is a deployment choice, not a default."
@@ -45,6 +49,11 @@ class AccessLogBucket(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: AccessLogBucketProps) -> None:
         super().__init__(scope, construct_id)
+        if not FeatureFlags.of(self).is_enabled(ACCESS_LOGS_BY_POLICY_FLAG):
+            raise ValueError(
+                f"AccessLogBucket needs the feature flag {ACCESS_LOGS_BY_POLICY_FLAG} (set by `cdk init`): "
+                f'add "{ACCESS_LOGS_BY_POLICY_FLAG}": true to the context in your cdk.json'
+            )
         self.bucket = s3.Bucket(
             self,
             "Bucket",

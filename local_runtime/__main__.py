@@ -135,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_mlflow:  # slowest to start: launch first, wait for it last
             url = f"http://{args.host}:{args.mlflow_port}"
             mlflow = processes.start(
-                "MLflow server", mlflow_server.command(args.host, args.mlflow_port, args.mlflow_dir), url
+                "MLflow server",
+                mlflow_server.command(args.host, args.mlflow_port, args.mlflow_dir),
+                url,
+                env=mlflow_server.SERVER_ENV,
             )
             children.append(mlflow)
         upstreams = {}

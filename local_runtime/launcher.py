@@ -21,13 +21,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kit_config.project import PROJECT_DIR
 from local_runtime import mlflow_server, processes
 from local_runtime.emulator import DEFAULT_PORT as DEFAULT_RUNTIME_PORT
 from local_runtime.identity import DEFAULT_DIR as DEFAULT_IDENTITY_DIR
 from local_runtime.identity import LocalIdentity
 from local_runtime.processes import answers
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 READY_LINE = "is up"  # printed by local_runtime.__main__.print_summary once every child answers
 DEFAULT_AGENT_PORT = 8000
 
@@ -150,7 +150,6 @@ class LocalStack:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
             start_new_session=True,
         )
         lines: queue.Queue = queue.Queue()

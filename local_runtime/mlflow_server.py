@@ -11,6 +11,10 @@ from pathlib import Path
 
 DEFAULT_PORT = 5000
 DEFAULT_DIR = Path(".local/mlflow")
+# Start the server with this environment. It turns off MLflow's background job runner (huey
+# consumers for server-side scheduled jobs): the kit schedules none, and the runner is five more
+# processes per server, each importing MLflow and polling — CPU every local stack and test pays.
+SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
 def command(host: str = "127.0.0.1", port: int = DEFAULT_PORT, data_dir: Path = DEFAULT_DIR) -> list[str]:

@@ -8,7 +8,9 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-TOOLCHAIN_DIR = Path(__file__).resolve().parent.parent
+from kit_config.project import PROJECT_DIR
+
+TOOLCHAIN_DIR = PROJECT_DIR
 NODE_BIN = TOOLCHAIN_DIR / "node_modules" / ".bin"
 CDK = NODE_BIN / "cdk"
 # Variables that would make a synth read another config or write elsewhere than asked.

@@ -15,9 +15,8 @@ from governance.compliance_report import REPORT_DIR_NAME, ComplianceReport, buil
 from governance.gate import enable_governance
 from governance.policy import GovernancePolicy
 from kit_config import EnvironmentConfig
+from kit_config.project import PROJECT_DIR
 from stacks.environment_stage import EnvironmentStage
-
-_PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -48,7 +47,7 @@ def build_kit_app(app: App, configs: list[EnvironmentConfig]) -> KitApp:
     return KitApp(app=app, stages=stages, packs=enable_governance(app, policies))
 
 
-def cdk_json_context(project_dir: Path = _PROJECT_DIR) -> dict:
+def cdk_json_context(project_dir: Path = PROJECT_DIR) -> dict:
     """The feature flags in cdk.json, for apps built outside the CDK CLI (tests, benchmarks).
 
     The CLI passes them to app.py; an `App()` built in-process must be given them, or it

@@ -1,4 +1,14 @@
-"""Shared fixtures. The full app (every environment, every pack) is synthesized once per session."""
+"""Shared fixtures and the test tiers. The full app (every environment, every pack) is synthesized
+once per session — per pytest-xdist worker, and every test that uses it runs on one worker.
+
+Tiers (markers; `make test-fast` runs the first two, `make test` all of them, in parallel):
+  unit         in-process: no CDK synth of the app, no child servers
+  synth        synthesizes CDK (the `synthesized` app, a small app of the test's own, the CLI)
+  local_stack  starts local-runtime processes on loopback: emulator, model servers, MLflow, agent
+  real_model   the real small model (llama.cpp); always also local_stack
+A test's tier follows from the fixtures it uses (below) or its module's `pytestmark`; a test with
+none of them is `unit`.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +17,50 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from kit_config.project import PROJECT_DIR
+
 # jsii runs on the Node.js installed in node_modules (22), as under `make test`; set before
 # aws_cdk is imported, which starts the jsii runtime.
 os.environ["PATH"] = f"{PROJECT_DIR / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"
 
-import pytest  # noqa: E402
-from aws_cdk import App  # noqa: E402
+import pytest
+from aws_cdk import App
 
-from kit_config import EnvironmentConfig, load_environments  # noqa: E402
-from stacks.kit_app import KitApp, build_kit_app, cdk_json_context  # noqa: E402
-from tests.helpers import ENVIRONMENTS  # noqa: E402
+from kit_config import EnvironmentConfig, load_environments
+from stacks.kit_app import KitApp, build_kit_app, cdk_json_context
+from tests.helpers import ENVIRONMENTS
+
+# Fixtures that start local-runtime processes (tests/agent_runtime/conftest.py, tests/local_runtime/conftest.py).
+LOCAL_STACK_FIXTURES = frozenset(
+    {
+        "scripted_endpoint", "mlflow_url", "agent_env", "agent", "blackhole_mlflow", "fresh_mlflow",
+        "scripted_model", "scripted_canary", "header_capture", "recording_model", "emulator", "runtime",
+        "control_plane",
+    }
+)  # fmt: skip
+REAL_MODEL_FIXTURES = frozenset({"real_model", "real_emulator", "real_runtime"})
+TIERS = ("unit", "synth", "local_stack", "real_model")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for tier, meaning in zip(TIERS, __doc__.split("Tiers")[1].splitlines()[1:5], strict=True):
+        config.addinivalue_line("markers", f"{tier}: {meaning.strip().removeprefix(tier).strip()}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & REAL_MODEL_FIXTURES or item.get_closest_marker("real_model"):
+            item.add_marker(pytest.mark.real_model)
+            item.add_marker(pytest.mark.local_stack)
+        elif fixtures & LOCAL_STACK_FIXTURES:
+            item.add_marker(pytest.mark.local_stack)
+        if "synthesized" in fixtures:
+            item.add_marker(pytest.mark.synth)
+            # One synth per worker is ~all of a worker's CPU for a while: keep its users together.
+            item.add_marker(pytest.mark.xdist_group("synthesized-app"))
+        if not any(item.get_closest_marker(tier) for tier in TIERS[1:]):
+            item.add_marker(pytest.mark.unit)
 
 
 @dataclass

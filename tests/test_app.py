@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from kit_config.project import PROJECT_DIR
+
+pytestmark = pytest.mark.synth
+
 CDK = PROJECT_DIR / "node_modules" / ".bin" / "cdk"
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+import pytest
+
+from kit_config.project import PROJECT_DIR
+
+pytestmark = pytest.mark.real_model
 
 
 def test_demo_answers_and_traces_every_request():

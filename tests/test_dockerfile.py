@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 
-from tests.conftest import PROJECT_DIR
+from kit_config.project import PROJECT_DIR
 from tests.helpers import resources
 
 

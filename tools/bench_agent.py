@@ -62,8 +62,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_DIR))
+from kit_config.project import PROJECT_DIR
 
 DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
 PROMPT = "How do I reset my password?"
@@ -166,7 +165,7 @@ def start_server(name: str, module: str, *args: str, env: dict | None = None, pr
         name,
         processes.python_module(module, "--port", str(port), *args),
         url,
-        env={**DUMMY_AWS, "PYTHONPATH": str(PROJECT_DIR), **(env or {})},
+        env={**DUMMY_AWS, **(env or {})},
         quiet=True,
     )
     processes.wait_until_ready(child, url + probe, 120)
@@ -231,6 +230,7 @@ class Stack:
                 mlflow_server.command("127.0.0.1", mlflow_port, self.scratch / "mlflow"),
                 f"http://127.0.0.1:{mlflow_port}",
                 quiet=True,
+                env=mlflow_server.SERVER_ENV,
             )
             self.children.append(mlflow)  # slowest to start: overlaps the others
             scripted = "local_runtime.model_servers.scripted"
@@ -449,7 +449,6 @@ def lambda_process(env: dict, requests: int, *, warm: bool, timeout: float = 300
         **env,
         "AWS_LAMBDA_FUNCTION_NAME": "bench",
         "AGENT_AUTH_MODE": "iam",
-        "PYTHONPATH": str(PROJECT_DIR),
     }
     result = subprocess.run(
         [sys.executable, "-c", LAMBDA_CHILD, repr(time.time()), str(requests), PROMPT, "warm" if warm else "cold"],

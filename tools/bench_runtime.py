@@ -35,8 +35,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import boto3
 from botocore.config import Config
 
@@ -57,7 +55,6 @@ def start(name: str, module: str, port: int, *args: str, timeout: float = 90) ->
         processes.python_module(module, "--port", str(port), *args),
         url,
         quiet=True,
-        env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
     )
     processes.wait_until_ready(child, f"{url}/ping", timeout)
     return child

@@ -18,10 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_DIR))
-
-from local_runtime.launcher import LocalStack  # noqa: E402
+from local_runtime.launcher import LocalStack
 
 CONVERSATION = [
     "My VPN keeps disconnecting when I work from home. What should I do?",

@@ -24,11 +24,12 @@ from pathlib import Path
 import pytest
 
 from kit_config.loader import load_environment
+from kit_config.project import PROJECT_DIR
 from kit_config.runtime_environment import runtime_environment
 from local_runtime import mlflow_server, processes
 from local_runtime.endpoints import LocalEndpoint, LocalVariant, endpoints_from_environment
 from local_runtime.identity import FOREIGN_SETTINGS, LocalIdentity
-from tests.local_runtime.support import DUMMY_AWS, PROJECT_DIR, start_emulator, start_server
+from tests.local_runtime.support import DUMMY_AWS, start_emulator, start_server
 
 ENDPOINT = "governed-agents-dev-llm"
 CALLER = "tester"
@@ -63,7 +64,11 @@ def mlflow_url(tmp_path_factory):
     port = processes.free_port()
     url = f"http://127.0.0.1:{port}"
     child = processes.start(
-        "MLflow server", mlflow_server.command("127.0.0.1", port, tmp_path_factory.mktemp("mlflow")), url, quiet=True
+        "MLflow server",
+        mlflow_server.command("127.0.0.1", port, tmp_path_factory.mktemp("mlflow")),
+        url,
+        quiet=True,
+        env=mlflow_server.SERVER_ENV,
     )
     processes.wait_until_ready(child, mlflow_server.health_url("127.0.0.1", port), 120)
     yield url
@@ -232,7 +237,6 @@ class LambdaProcess:
             timeout=timeout,
             env={
                 **os.environ,
-                "PYTHONPATH": str(PROJECT_DIR),
                 "AWS_LAMBDA_FUNCTION_NAME": "governed-agents-dev-agent",
                 **self.env,
                 "AGENT_AUTH_MODE": "iam",

@@ -2,7 +2,7 @@
 would and feeds it Function URL events. The responses go to a file, so the process's stdout and
 stderr hold nothing but what it logged.
 
-Run: AGENT_AUTH_MODE=iam PYTHONPATH=. python tests/agent_runtime/lambda_host.py RESPONSES.json '[{"prompt": "..."}]'
+Run: AGENT_AUTH_MODE=iam python tests/agent_runtime/lambda_host.py RESPONSES.json '[{"prompt": "..."}]'
 """
 
 from __future__ import annotations

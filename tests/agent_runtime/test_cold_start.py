@@ -15,9 +15,9 @@ import sys
 import mlflow
 import pytest
 
+from kit_config.project import PROJECT_DIR
 from local_runtime import mlflow_server, processes
 from tests.agent_runtime.conftest import LambdaProcess
-from tests.local_runtime.support import PROJECT_DIR
 
 EXPERIMENT = "governed-agents-dev-agent"  # config/dev.yaml's project and name (runtime_environment)
 
@@ -65,6 +65,7 @@ def fresh_mlflow(tmp_path_factory):
         mlflow_server.command("127.0.0.1", port, tmp_path_factory.mktemp("fresh")),
         f"http://127.0.0.1:{port}",
         quiet=True,
+        env=mlflow_server.SERVER_ENV,
     )
     processes.wait_until_ready(child, mlflow_server.health_url("127.0.0.1", port), 120)
     yield f"http://127.0.0.1:{port}"

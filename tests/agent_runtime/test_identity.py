@@ -23,10 +23,10 @@ from pydantic import SecretStr
 from agent_runtime.errors import ApiError
 from agent_runtime.identity import Authenticator, IdentityConfigError, Pseudonyms, jwt_principal
 from agent_runtime.settings import RuntimeSettings
+from kit_config.project import PROJECT_DIR
 from local_runtime.identity import LocalIdentity
 from tests.agent_runtime.conftest import IDENTITY, AgentProcess, bearer, post, turn
 from tests.helpers import stubbed_client
-from tests.local_runtime.support import PROJECT_DIR
 
 
 def b64url(data: bytes) -> str:

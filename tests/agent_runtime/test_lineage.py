@@ -11,8 +11,8 @@ import time
 import mlflow
 import pytest
 
+from kit_config.project import PROJECT_DIR
 from tests.agent_runtime.conftest import AgentProcess, get, post
-from tests.local_runtime.support import PROJECT_DIR
 
 
 def wait_for_trace(tracking_uri: str, trace_id: str, timeout: float = 20):

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from agent_runtime.logging_setup import level_from_env
+from kit_config.project import PROJECT_DIR
 from tests.agent_runtime.conftest import IDENTITY, AgentProcess, bearer, post, sse
 from tests.agent_runtime.lambda_host import Context
-from tests.local_runtime.support import PROJECT_DIR
 
 MARK = "okapi4410"  # in every prompt: plain letters and digits survive any JSON escaping intact
 PROMPT = f"{MARK} my badge reader beeps twice at the north door"
@@ -102,7 +102,6 @@ def lambda_run(agent_env: dict, tmp_path: Path, **env: str):
             **agent_env,
             "AWS_LAMBDA_FUNCTION_NAME": Context.function_name,
             "AGENT_AUTH_MODE": "iam",
-            "PYTHONPATH": str(PROJECT_DIR),
             **env,
         },
         stdout=subprocess.PIPE,

@@ -7,9 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kit_config.project import PROJECT_DIR
 from tests.kit_config.conftest import config_dir, edit  # noqa: F401  (fixture)
-
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def run_cost(*args: str, config: Path | None = None) -> subprocess.CompletedProcess:

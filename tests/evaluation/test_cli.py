@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from evaluation.__main__ import unmet_floors
-
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+from kit_config.project import PROJECT_DIR
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

@@ -10,15 +10,16 @@ import re
 import subprocess
 import sys
 import urllib.request
-from pathlib import Path
 
 import mlflow
 import pytest
 from mlflow.utils.mlflow_tags import MLFLOW_RUN_TYPE, MLFLOW_RUN_TYPE_GENAI_EVALUATE
 
+from kit_config.project import PROJECT_DIR
 from local_runtime.launcher import LocalStack
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.real_model
+
 SCORERS = ["tool_choice", "facts_present", "latency_within_budget", "cost_within_budget"]
 CASES = 3
 

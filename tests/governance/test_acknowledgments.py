@@ -14,6 +14,8 @@ from kit_config import load_environments
 from stacks.kit_app import build_kit_app, cdk_json_context
 from tests.helpers import ENVIRONMENTS
 
+pytestmark = pytest.mark.synth
+
 
 class _Recorder:
     """Stands in for `Validations.of(scope)`: records acknowledgments, passes everything else on."""

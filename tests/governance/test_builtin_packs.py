@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from aws_cdk import Acknowledgment, RemovalPolicy, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 
 from tests.helpers import gate_findings
+
+pytestmark = pytest.mark.synth
 
 
 def test_each_builtin_pack_rejects_an_unencrypted_log_group(tmp_path):

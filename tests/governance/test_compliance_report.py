@@ -17,6 +17,8 @@ from governance.rules import ALL_RULES
 from stacks.kit_app import cdk_json_context
 from tests.helpers import ENVIRONMENTS
 
+pytestmark = pytest.mark.synth
+
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_synth_writes_a_passing_markdown_and_csv_report_per_environment(synthesized, env):

@@ -5,6 +5,7 @@ Each test builds the broken form and shows the gate rejecting it, then the fixed
 
 from __future__ import annotations
 
+import pytest
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_budgets as budgets
@@ -20,6 +21,8 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 
 from tests.helpers import gate_findings
+
+pytestmark = pytest.mark.synth
 
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.36.0-lmi18.0.0-cu128"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
@@ -10,6 +11,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 
 from tests.helpers import gate_findings
+
+pytestmark = pytest.mark.synth
 
 
 def kit_findings(findings: dict[str, list[str]], rule: str) -> dict[str, list[str]]:

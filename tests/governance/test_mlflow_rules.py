@@ -15,6 +15,8 @@ from kit_constructs.secure_bucket import AccessLogBucket, AccessLogBucketProps
 from tests.governance.test_kit_rules import kit_findings
 from tests.helpers import gate_findings
 
+pytestmark = pytest.mark.synth
+
 SERVER = MlflowTrackingServerConfig(
     kind="tracking_server",
     size="Small",

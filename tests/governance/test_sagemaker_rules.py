@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_sagemaker as sagemaker
 
 from tests.helpers import gate_findings
+
+pytestmark = pytest.mark.synth
 
 ROLE = "arn:aws:iam::123456789012:role/model"
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.38.0-lmi29.0.0-cu130"

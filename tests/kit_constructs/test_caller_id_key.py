@@ -13,6 +13,8 @@ from kit_constructs.caller_id_key import CallerIdKey, CallerIdKeyProps
 from tests.helpers import ENVIRONMENTS, gate_findings, only, resources
 from tests.kit_constructs.test_agent_service import actions, agent, permissions, runtime_environment
 
+pytestmark = pytest.mark.synth
+
 
 def caller_id_key(synthesized, env: str) -> tuple[str, dict]:
     keys = {

@@ -13,6 +13,8 @@ from kit_config.inference_schema import DEFAULT_LMI_VERSION
 from kit_constructs.inference_endpoint import INVOKE_ACTIONS
 from tests.helpers import ENVIRONMENTS, only, resources
 
+pytestmark = pytest.mark.synth
+
 
 def inference(synthesized, env: str) -> tuple[dict, object]:
     return synthesized.templates[(env, "Inference")], synthesized.configs[env].inference

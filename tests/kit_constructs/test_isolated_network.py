@@ -8,6 +8,8 @@ import pytest
 
 from tests.helpers import ENVIRONMENTS, only, resources
 
+pytestmark = pytest.mark.synth
+
 AWS_SERVICES = ("sagemaker.api", "sagemaker.runtime", "sts", "logs", "monitoring", "ecr.api", "ecr.dkr", "kms")
 
 

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from kit_config.project import PROJECT_DIR
 from kit_constructs.mlflow_actions import (
     NAMED,
     NO_ACTION,
@@ -38,7 +39,6 @@ from tests.agent_runtime.conftest import AgentProcess, agent_env, mlflow_url, po
 from tests.agent_runtime.test_lineage import wait_for_trace
 from tests.governance.test_mlflow_rules import APP, SERVER
 from tests.kit_constructs.test_mlflow_tracking import actions_of, agent_statements, synth
-from tests.local_runtime.support import PROJECT_DIR
 
 KINDS = {"tracking_server": SERVER, "app": APP}
 

@@ -14,6 +14,8 @@ from stacks.kit_app import cdk_json_context
 from tests.governance.test_mlflow_rules import APP, SERVER, mlflow
 from tests.helpers import only, resources
 
+pytestmark = pytest.mark.synth
+
 
 def synth(config, grant=None) -> tuple[dict, object]:
     stack = Stack(App(context=cdk_json_context()), "S", env=Environment(account="123456789012", region="us-east-1"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from aws_cdk import App, Environment, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -12,6 +13,8 @@ from aws_cdk.assertions import Template
 from kit_constructs.secure_bucket import AccessLogBucket, AccessLogBucketProps, SecureBucket, SecureBucketProps
 from stacks.kit_app import cdk_json_context
 from tests.helpers import gate_findings, only, resources
+
+pytestmark = pytest.mark.synth
 
 
 def build(stack: Stack) -> SecureBucket:

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from kit_config.project import PROJECT_DIR
 from local_runtime.launcher import LocalStack
 from local_runtime.processes import free_port
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.local_stack
 
 
 @pytest.fixture(scope="module")

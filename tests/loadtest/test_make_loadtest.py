@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from pathlib import Path
 
 import mlflow
+import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+from kit_config.project import PROJECT_DIR
+
+pytestmark = pytest.mark.real_model
 
 
 def test_make_loadtest_smoke_prints_percentiles_and_cost_and_logs_an_mlflow_run(tmp_path):

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from kit_config.project import PROJECT_DIR
 from loadtest.profiles import MAX_CONCURRENCY, MAX_REQUESTS, PROFILES, LoadtestError, load_prompt_set, resolve_profile
-
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("name", sorted(PROFILES))

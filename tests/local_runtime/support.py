@@ -9,9 +9,8 @@ from botocore.config import Config
 
 from local_runtime import processes
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}
-CHILD_ENV = {**DUMMY_AWS, "PYTHONPATH": str(PROJECT_DIR)}
+CHILD_ENV = dict(DUMMY_AWS)
 INVOCATION_TIMEOUT = 1.5  # seconds; the 'timeout' scenario sleeps past it
 NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=20, connect_timeout=5)
 

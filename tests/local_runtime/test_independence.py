@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 import local_runtime
-from tests.local_runtime.support import CHILD_ENV, PROJECT_DIR
+from kit_config.project import PROJECT_DIR
+from tests.local_runtime.support import CHILD_ENV
 
 
 def test_no_local_runtime_module_imports_aws_cdk():

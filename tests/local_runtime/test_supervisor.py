@@ -19,8 +19,11 @@ import urllib.request
 import boto3
 import pytest
 
+from kit_config.project import PROJECT_DIR
 from local_runtime import processes
-from tests.local_runtime.support import CHILD_ENV, NO_RETRIES, PROJECT_DIR, chat
+from tests.local_runtime.support import CHILD_ENV, NO_RETRIES, chat
+
+pytestmark = pytest.mark.local_stack
 
 
 def _lines(process: subprocess.Popen) -> queue.Queue:

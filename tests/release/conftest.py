@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+from kit_config.project import PROJECT_DIR
+
 PYTHON = str(PROJECT_DIR / ".venv" / "bin" / "python")
 
 

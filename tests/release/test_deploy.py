@@ -14,9 +14,12 @@ from pathlib import Path
 import pytest
 
 from kit_config import load_environment
+from kit_config.project import PROJECT_DIR
 from release import deploy
 from tests.helpers import STACKS
-from tests.release.conftest import PROJECT_DIR, PYTHON, clean_environment, run
+from tests.release.conftest import PYTHON, clean_environment, run
+
+pytestmark = pytest.mark.synth
 
 FAKE_KEYS = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE00", "AWS_SECRET_ACCESS_KEY": "not-a-real-secret"}
 

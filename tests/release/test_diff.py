@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 import yaml
 
-from tests.release.conftest import PROJECT_DIR, clean_environment, run
+from kit_config.project import PROJECT_DIR
+from tests.release.conftest import clean_environment, run
+
+pytestmark = pytest.mark.synth
 
 
 def test_offline_diff_names_a_widened_security_group_and_a_bigger_instance(tmp_path, empty_home):

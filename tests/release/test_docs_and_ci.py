@@ -7,8 +7,8 @@ import subprocess
 
 import yaml
 
+from kit_config.project import PROJECT_DIR
 from release.diagram import architecture_markdown
-from tests.release.conftest import PROJECT_DIR
 
 DOCS = [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]
 

@@ -12,6 +12,7 @@ import subprocess
 import pytest
 
 from kit_config import load_environment
+from kit_config.project import PROJECT_DIR
 from release import preflight
 from release.preflight import REFUSE, UNVERIFIED, ImageRef, QuotaNeed, WeightsRef
 from tests.release.assembly_fixture import write_assembly
@@ -30,7 +31,7 @@ from tests.release.aws_stubs import (
     role,
     zone_ids,
 )
-from tests.release.conftest import PROJECT_DIR, PYTHON, clean_environment, run
+from tests.release.conftest import PYTHON, clean_environment, run
 
 LMI = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.38.0-lmi29.0.0-cu130"
 WEIGHTS = "s3://governed-agents-dev-models/qwen2.5-7b-instruct/"

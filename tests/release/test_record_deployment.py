@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from kit_config.project import PROJECT_DIR
 from release.record_deployment import tracking_uri_from_outputs
-from tests.release.conftest import PROJECT_DIR, PYTHON, clean_environment, run
+from tests.release.conftest import PYTHON, clean_environment, run
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 

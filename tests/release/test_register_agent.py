@@ -10,9 +10,10 @@ import os
 import subprocess
 
 from kit_config import load_environment
+from kit_config.project import PROJECT_DIR
 from kit_config.runtime_environment import runtime_environment
 from release.register_agent import deployed_version, runtime_settings
-from tests.release.conftest import PROJECT_DIR, PYTHON, clean_environment, run
+from tests.release.conftest import PYTHON, clean_environment, run
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -63,7 +64,7 @@ def test_the_deployed_version_changes_with_what_shapes_an_answer():
 
 def test_registers_once_and_a_redeploy_finds_it(tmp_path, empty_home):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    env = clean_environment(empty_home, PYTHONPATH=str(PROJECT_DIR))
+    env = clean_environment(empty_home)
     command = [PYTHON, "-m", "release.register_agent", "--env", "dev", "--tracking-uri", uri, "--commit", COMMIT]
     first = run(command, tmp_path, env, timeout=300)  # cwd: the sqlite store's default artifact root lands in tmp
     assert first.returncode == 0, first.stderr[-2000:]

@@ -11,8 +11,8 @@ import json
 
 import pytest
 
+from kit_config.project import PROJECT_DIR
 from release.update_hazards import GUARDRAILS_EXCLUSIONS, SOURCE, endpoint_shapes, find_hazards
-from tests.release.conftest import PROJECT_DIR
 
 SNAPSHOTS = PROJECT_DIR / "tests" / "stacks" / "__snapshots__" / "test_snapshots"
 

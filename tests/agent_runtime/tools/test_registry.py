@@ -10,14 +10,14 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 import agent_runtime.tools as registry
 from agent_runtime.tools import available_tools, load_tools, tool_specs
+from kit_config.project import PROJECT_DIR
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = PROJECT_DIR
 TOOLS_DIR = REPO / "agent_runtime" / "tools"
 SHIPPED = ["classify_ticket_priority", "current_time", "search_knowledge_base"]
 
@@ -146,7 +146,7 @@ def test_tool_specs_identical_across_processes_and_hash_seeds():
     )
     outs = set()
     for seed in ("1", "2"):
-        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(REPO)}
+        env = {**os.environ, "PYTHONHASHSEED": seed}
         outs.add(
             subprocess.run(
                 [sys.executable, "-c", code], env=env, cwd=REPO, check=True, capture_output=True, text=True
@@ -207,7 +207,7 @@ def test_loading_every_tool_imports_neither_cdk_nor_sagemaker():
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env=os.environ,
         cwd=REPO,
         check=True,
         capture_output=True,
