@@ -47,6 +47,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{tier}: {meaning.strip().removeprefix(tier).strip()}")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
@@ -55,10 +56,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.local_stack)
         elif fixtures & LOCAL_STACK_FIXTURES:
             item.add_marker(pytest.mark.local_stack)
+        # xdist sends a group's tests to one worker, so what they share starts once: the app's
+        # synth for its users, a module's local stack (module-scoped fixtures) for its tests.
         if "synthesized" in fixtures:
             item.add_marker(pytest.mark.synth)
-            # One synth per worker is ~all of a worker's CPU for a while: keep its users together.
             item.add_marker(pytest.mark.xdist_group("synthesized-app"))
+        elif item.get_closest_marker("local_stack"):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
         if not any(item.get_closest_marker(tier) for tier in TIERS[1:]):
             item.add_marker(pytest.mark.unit)
 

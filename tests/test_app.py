@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,26 @@ def test_unknown_environment_is_a_clear_error(tmp_path):
     result = cdk_synth(tmp_path / "cdk.out", "-c", "env=qa")
     assert result.returncode != 0
     assert "unknown environment 'qa'" in result.stderr and "known environments: dev, staging, prod" in result.stderr
+
+
+def test_synth_imports_nothing_from_the_runtime_local_or_model_tiers(tmp_path):
+    """`make synth` installs only requirements.txt: the app must not need the other tiers."""
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['app.py']\n"
+        "try:\n"
+        f"    runpy.run_path({str(PROJECT_DIR / 'app.py')!r}, run_name='__main__')\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        "print(sorted({name.split('.')[0] for name in sys.modules}))\n"
+    )
+    env = {**os.environ, "CDK_OUTDIR": str(tmp_path / "out"), "CDK_CONTEXT_JSON": '{"env": "dev"}'}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    imported = set(ast.literal_eval(result.stdout.strip().splitlines()[-1]))
+    assert "aws_cdk" in imported and "cdk_nag" in imported  # the probe saw the synth
+    # (rich and boto3 are also the synth tier's: the sagemaker SDK depends on them)
+    other_tiers = {"strands", "mlflow", "starlette", "uvicorn", "mangum", "jwt", "llama_cpp", "matplotlib"}
+    assert imported & other_tiers == set()
