@@ -379,7 +379,7 @@ def describe_trace(trace_id: str, tracking_uri: str) -> dict:
     return context
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str] | None = None) -> int:
     import argparse
     import os
 

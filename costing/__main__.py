@@ -9,7 +9,8 @@ from costing.table import render, render_sources
 from kit_config.loader import ConfigError, load_environments
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     names = [name for arg in argv for name in arg.split(",") if name and name != "all"] or None
     try:
         envelopes = [cost_envelope(config) for config in load_environments(names)]

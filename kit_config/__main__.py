@@ -7,7 +7,8 @@ import sys
 from kit_config.loader import ConfigError, config_dir, load_environments
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     names = [name for arg in argv for name in arg.split(",") if name and name != "all"] or None
     try:
         configs = load_environments(names)
