@@ -1,8 +1,9 @@
 """Per-environment compliance report (Markdown and CSV), assembled by the kit.
 
 cdk-nag 3 writes no report of its own and leaves `validation-report.json` empty on success, so
-this module re-runs each pack over one environment's stage (`validate_scope`) for the
-unacknowledged findings, and reads every acknowledgment from construct metadata, where
+this module takes each pack's unacknowledged findings in one environment's stage from the synth's
+own evaluation (`governance.evaluation`; a pack the synth did not evaluate there is run over the
+stage with `validate_scope`), and reads every acknowledgment from construct metadata, where
 `Validations.of(construct).acknowledge(...)` records it.
 """
 
@@ -19,6 +20,7 @@ from aws_cdk import CfnResource, Stage, Validations
 from cdk_nag import NagPack
 from constructs import IConstruct
 
+from governance.evaluation import recorded_violations
 from governance.kit_pack import PACK_NAME as KIT_PACK
 from governance.kit_pack import KitChecks
 from governance.rule_catalogue import builtin_rule_ids, cdk_nag_version
@@ -133,10 +135,12 @@ def build_report(stage: Stage, packs: list[NagPack]) -> ComplianceReport:
     summaries = []
     acknowledgments = _acknowledgments(stage)
     for pack in packs:
-        result = pack.validate_scope(stage)
+        violations = recorded_violations(pack, stage)
+        if violations is None:
+            violations = pack.validate_scope(stage).violations
         unacknowledged = [
             Finding(pack.name, violation.rule_name, resource.construct_path, acknowledged=False)
-            for violation in result.violations
+            for violation in violations
             for resource in violation.violating_resources
         ]
         acknowledged = [ack for ack in acknowledgments if ack.pack == pack.name]

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks
 
+from governance.evaluation import RecordedPack
 from governance.kit_pack import KitChecks
 from governance.policy import GovernancePolicy
 
@@ -14,8 +15,9 @@ from governance.policy import GovernancePolicy
 def enable_governance(app: App, policies: Mapping[str, GovernancePolicy]) -> list[NagPack]:
     """Register AwsSolutions, HIPAA Security, NIST 800-53 rev 5 and the kit's pack on `app`.
 
-    `policies` maps stage names to the kit policy of that environment. Returns the packs, which
-    the compliance report re-runs per environment.
+    `policies` maps stage names to the kit policy of that environment. Returns the packs; each is
+    evaluated once per synth, and the compliance reports read that evaluation
+    (`governance.evaluation`).
     """
     packs: list[NagPack] = [
         AwsSolutionsChecks(app, verbose=True),
@@ -23,5 +25,5 @@ def enable_governance(app: App, policies: Mapping[str, GovernancePolicy]) -> lis
         NIST80053R5Checks(app, verbose=True),
         KitChecks(app, policies=policies),
     ]
-    Validations.of(app).add_plugins(*packs)
+    Validations.of(app).add_plugins(*(RecordedPack(pack) for pack in packs))
     return packs

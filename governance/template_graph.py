@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from aws_cdk import CfnResource, Stack
 
-from governance.kit_rule import cfn_properties
+from governance.kit_rule import cfn_properties, memoized
 
 
 def logical_id_of(reference) -> str | None:
@@ -25,12 +25,8 @@ def logical_id_of(reference) -> str | None:
 
 
 def resources_of(stack: Stack, resource_type: str | None = None) -> Iterator[CfnResource]:
-    for construct in stack.node.find_all():
-        if (
-            isinstance(construct, CfnResource)
-            and Stack.of(construct).node.path == stack.node.path
-            and (resource_type is None or construct.cfn_resource_type == resource_type)
-        ):
+    for construct, kind, _ in _stack_index(stack):
+        if resource_type is None or kind == resource_type:
             yield construct
 
 
@@ -38,7 +34,25 @@ def resource(stack: Stack, reference) -> CfnResource | None:
     logical_id = logical_id_of(reference)
     if logical_id is None:
         return None
-    return next((r for r in resources_of(stack) if stack.get_logical_id(r) == logical_id), None)
+    return next((r for r, _, r_logical_id in _stack_index(stack) if r_logical_id() == logical_id), None)
+
+
+def _stack_index(stack: Stack) -> list[tuple[CfnResource, str, object]]:
+    """(resource, type, logical id getter) of the stack's own resources, in tree order; read once per evaluation."""
+    return memoized("stack_index", stack, lambda: _read_stack_index(stack))
+
+
+def _read_stack_index(stack: Stack) -> list[tuple[CfnResource, str, object]]:
+    stack_path = stack.node.path
+    index = []
+    for construct in stack.node.find_all():
+        if isinstance(construct, CfnResource) and Stack.of(construct).node.path == stack_path:
+            index.append((construct, construct.cfn_resource_type, _logical_id_getter(stack, construct)))
+    return index
+
+
+def _logical_id_getter(stack: Stack, construct: CfnResource):
+    return lambda: memoized("logical_id", construct, lambda: stack.get_logical_id(construct))
 
 
 def role_policy_documents(stack: Stack, role: CfnResource) -> list[tuple[CfnResource, dict]]:

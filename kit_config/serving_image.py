@@ -1,11 +1,15 @@
 """The serving image's tag and region, known at config load, for the checks that depend on them.
 
-The default image is the LMI (DJL) container of `inference.lmi_version`. Synth resolves its URI
-with the sagemaker SDK (`kit_constructs.inference_endpoint.lmi_image_uri`: `image_uris.retrieve(
-framework="djl-lmi", ...)`), which reads the table `sagemaker/core/image_uri_config/djl-lmi.json`
-shipped in the `sagemaker-core` wheel pinned in requirements.txt. The same table is read here —
-as a file, without importing the SDK — so a version the SDK does not know fails at config load
-rather than at synth, and the tag's CUDA (`...-cu130`) can be checked against the hosts' drivers.
+The default image is the LMI (DJL) container of `inference.lmi_version`. Its URI is what the
+sagemaker SDK's `image_uris.retrieve(framework="djl-lmi", region=..., version=...)` returns, which
+reads the table `sagemaker/core/image_uri_config/djl-lmi.json` shipped in the `sagemaker-core`
+wheel pinned in requirements.txt. That table is read here as a file, without importing the SDK
+(≈ 3.5 s of import at every synth): a version the SDK does not know fails at config load rather
+than at synth, the tag's CUDA (`...-cu130`) can be checked against the hosts' drivers, and
+`lmi_image_uri` builds the URI from the table for the plain table entries and regions of the
+`aws` and `aws-cn` partitions, and asks the SDK itself for anything else
+(tests/kit_config/test_serving_image.py checks every version and region of the table against
+the SDK).
 
 The tag of a version is the same in every region; only the registry account changes. Whether the
 tag exists in ECR is not checkable offline; an operator confirms it with
@@ -62,6 +66,38 @@ def lmi_table() -> tuple[Path, str, dict]:
 
 def lmi_versions() -> list[str]:
     return list(lmi_table()[2]["versions"])
+
+
+# What `image_uris.retrieve` adds to the table entry for the partitions the fast path covers
+# (ECR's hostname is botocore's `ecr.<region>.amazonaws.com[.cn]`); other partitions ask the SDK.
+_ECR_HOSTNAME_SUFFIX = {"cn-": "amazonaws.com.cn"}
+_PLAIN_ENTRY_KEYS = {"registries", "repository", "tag_prefix"}
+
+
+def lmi_image_uri(region: str, version: str) -> str:
+    """The AWS LMI (DJL) serving image of `version` in `region`, as the sagemaker SDK resolves it."""
+    uri = _lmi_image_uri_from_table(region, version)
+    if uri is not None:
+        return uri
+    from sagemaker.core import image_uris  # a heavy import: only for what the table path does not cover
+
+    return image_uris.retrieve(framework="djl-lmi", region=region, version=version)
+
+
+def _lmi_image_uri_from_table(region: str, version: str) -> str | None:
+    try:
+        table = lmi_table()[2]
+    except LmiTableUnavailable:
+        return None
+    versions = table.get("versions") or {}
+    version = (table.get("version_aliases") or {}).get(version, version)
+    entry = versions.get(version)
+    if len(versions) == 1 or entry is None or set(entry) != _PLAIN_ENTRY_KEYS or region not in entry["registries"]:
+        return None  # the SDK's own rules (single-version defaulting, processors, errors) apply
+    if region.startswith(("us-gov-", "us-iso", "eu-isoe-")) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
+        return None
+    suffix = next((s for prefix, s in _ECR_HOSTNAME_SUFFIX.items() if region.startswith(prefix)), "amazonaws.com")
+    return f"{entry['registries'][region]}.dkr.ecr.{region}.{suffix}/{entry['repository']}:{entry['tag_prefix']}"
 
 
 def lmi_image_tag(version: str) -> str | None:

@@ -39,9 +39,9 @@ _ROUTING = {"all_at_once": "ALL_AT_ONCE", "canary": "CANARY", "linear": "LINEAR"
 
 def lmi_image_uri(region: str, version: str) -> str:
     """The AWS LMI (DJL) serving image for `region`, from the sagemaker SDK's offline URI tables."""
-    from sagemaker.core import image_uris  # synth-time only; a heavy import
+    from kit_config.serving_image import lmi_image_uri as from_sdk_table  # no SDK import (synth time)
 
-    return image_uris.retrieve(framework="djl-lmi", region=region, version=version)
+    return from_sdk_table(region, version)
 
 
 def lmi_environment(variant: Variant) -> dict[str, str]:

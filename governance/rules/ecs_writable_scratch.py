@@ -20,6 +20,7 @@ from governance.policy import GovernancePolicy
 
 class EcsWritableScratch:
     rule_id = "EcsWritableScratch"
+    resource_types = ("AWS::ECS::TaskDefinition",)  # check() is NOT_APPLICABLE to any other type
     info = "A container with a read-only root filesystem has no writable temp directory or HOME."
     explanation = (
         "Mount a task volume (declared as VOLUME in the image, owned by the container user) or a tmpfs at /tmp, "

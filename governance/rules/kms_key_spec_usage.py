@@ -34,6 +34,7 @@ _USAGES = {
 
 class KmsKeySpecUsage:
     rule_id = "KmsKeySpecUsage"
+    resource_types = ("AWS::KMS::Key",)  # check() is NOT_APPLICABLE to any other type
     info = "The KMS key's KeyUsage does not fit its KeySpec, or it enables rotation on a key that cannot rotate."
     explanation = (
         "Pair the key spec with a usage CreateKey allows (HMAC_* with GENERATE_VERIFY_MAC, SYMMETRIC_DEFAULT with "

@@ -9,6 +9,7 @@ from governance.policy import GovernancePolicy
 
 class LogGroupEncryptedRetained:
     rule_id = "LogGroupEncryptedRetained"
+    resource_types = ("AWS::Logs::LogGroup",)  # check() is NOT_APPLICABLE to any other type
     info = "The CloudWatch log group is not KMS-encrypted or keeps logs for less than the environment's minimum."
     explanation = (
         "Logs can carry prompts, identifiers and request data: they must be encrypted with a "

@@ -17,6 +17,7 @@ MLFLOW_TYPES = ("AWS::SageMaker::MlflowTrackingServer", "AWS::SageMaker::MlflowA
 
 class MlflowArtifactStore:
     rule_id = "MlflowArtifactStore"
+    resource_types = MLFLOW_TYPES  # check() is NOT_APPLICABLE to any other type
     info = "The MLflow artifact store is not a bucket of this app that meets the kit's bucket baseline."
     explanation = (
         "SageMaker runs MLflow in a service-managed VPC with no KMS setting of its own: the artifact "

@@ -12,6 +12,7 @@ from governance.rules.mlflow_artifact_store import MLFLOW_TYPES
 
 class MlflowMaintenanceWindow:
     rule_id = "MlflowMaintenanceWindow"
+    resource_types = MLFLOW_TYPES  # check() is NOT_APPLICABLE to any other type
     info = "The MLflow tracking server or app has no weekly maintenance window."
     explanation = (
         "SageMaker patches managed MLflow during a weekly window, and tracking is unavailable while it "

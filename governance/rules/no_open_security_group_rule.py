@@ -11,6 +11,11 @@ OPEN_CIDRS = {"CidrIp": "0.0.0.0/0", "CidrIpv6": "::/0"}
 
 class NoOpenSecurityGroupRule:
     rule_id = "NoOpenSecurityGroupRule"
+    resource_types = (
+        "AWS::EC2::SecurityGroup",
+        "AWS::EC2::SecurityGroupIngress",
+        "AWS::EC2::SecurityGroupEgress",
+    )  # check() is NOT_APPLICABLE to any other type
     info = "A security group rule allows traffic to or from anywhere (0.0.0.0/0 or ::/0)."
     explanation = (
         "The kit's workloads have no internet path; an any-address rule, even for egress, "

@@ -28,6 +28,10 @@ UNRESOLVED_VALUE_BYTES = 256
 
 class RuntimeSettingsFit:
     rule_id = "RuntimeSettingsFit"
+    resource_types = (
+        "AWS::Lambda::Function",
+        "AWS::ECS::TaskDefinition",
+    )  # check() is NOT_APPLICABLE to any other type
     info = "The Lambda function's environment variables exceed 4 KB, or the ECS task definition exceeds 64 KiB."
     explanation = (
         "Lambda and ECS reject the deployment, not CloudFormation's validation. Move large values out of the "

@@ -13,6 +13,7 @@ PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls
 
 class S3BucketBaseline:
     rule_id = "S3BucketBaseline"
+    resource_types = ("AWS::S3::Bucket",)  # check() is NOT_APPLICABLE to any other type
     info = "The S3 bucket does not meet the kit's bucket baseline."
     explanation = (
         "Every bucket holds model artifacts, captured inference data or agent sessions: it must "

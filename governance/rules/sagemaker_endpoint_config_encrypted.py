@@ -10,6 +10,7 @@ from kit_config.instance_catalogue import INSTANCE_CATALOGUE
 
 class SageMakerEndpointConfigEncrypted:
     rule_id = "SageMakerEndpointConfigEncrypted"
+    resource_types = ("AWS::SageMaker::EndpointConfig",)  # check() is NOT_APPLICABLE to any other type
     info = "The endpoint config lacks a KMS key for its storage volumes, or does not capture data encrypted with KMS."
     explanation = (
         "Inference volumes and captured payloads hold prompts and completions. EBS-backed instance "

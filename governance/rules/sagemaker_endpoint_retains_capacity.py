@@ -18,6 +18,7 @@ from governance.rules.sagemaker_variant_autoscaled import scaled_variants
 
 class SageMakerEndpointRetainsCapacity:
     rule_id = "SageMakerEndpointRetainsCapacity"
+    resource_types = ("AWS::SageMaker::Endpoint",)  # check() is NOT_APPLICABLE to any other type
     info = "An endpoint with autoscaled variants does not retain their instance count on update."
     explanation = (
         "Set RetainAllVariantProperties: true (and keep DesiredInstanceCount out of ExcludeRetainedVariantProperties), "

@@ -23,6 +23,7 @@ from kit_config.instance_catalogue import INSTANCE_CATALOGUE, NEURON_ACCELERATOR
 
 class SageMakerGpuDriverFitsImage:
     rule_id = "SageMakerGpuDriverFitsImage"
+    resource_types = ("AWS::SageMaker::EndpointConfig",)  # check() is NOT_APPLICABLE to any other type
     info = "A GPU variant's host NVIDIA driver is older than its image's CUDA needs: the container cannot start."
     explanation = (
         "Set the production variant's InferenceAmiVersion to an AMI whose driver runs the image's CUDA "

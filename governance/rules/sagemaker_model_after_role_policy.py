@@ -18,6 +18,11 @@ from governance.template_graph import depends_on, resource, role_policy_document
 
 class SageMakerModelAfterRolePolicy:
     rule_id = "SageMakerModelAfterRolePolicy"
+    resource_types = (
+        "AWS::SageMaker::Model",
+        "AWS::SageMaker::MlflowTrackingServer",
+        "AWS::SageMaker::MlflowApp",
+    )  # check() is NOT_APPLICABLE to any other type
     info = "The SageMaker model does not depend on its execution role's policy: CreateModel can run before the policy is attached."
     explanation = (
         "SageMaker checks the execution role's access to the image and the weights when the model is created; "

@@ -9,6 +9,7 @@ from governance.policy import GovernancePolicy
 
 class SageMakerModelIsolated:
     rule_id = "SageMakerModelIsolated"
+    resource_types = ("AWS::SageMaker::Model",)  # check() is NOT_APPLICABLE to any other type
     info = "The SageMaker model runs without network isolation or outside the environment's VPC."
     explanation = (
         "A model container is third-party code holding prompts and outputs: network isolation "

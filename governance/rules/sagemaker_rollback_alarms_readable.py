@@ -20,6 +20,7 @@ from governance.template_graph import allowed_resources, logical_id_of, resource
 
 class SageMakerRollbackAlarmsReadable:
     rule_id = "SageMakerRollbackAlarmsReadable"
+    resource_types = ("AWS::SageMaker::Endpoint",)  # check() is NOT_APPLICABLE to any other type
     info = "An auto-rollback alarm of the endpoint is not readable (cloudwatch:DescribeAlarms) by its models' execution role."
     explanation = (
         "SageMaker reads the rollback alarms as the execution role during a blue/green update; grant "

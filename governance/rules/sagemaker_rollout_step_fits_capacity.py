@@ -24,6 +24,7 @@ _LIMITS = {"CANARY": ("CanarySize", 0.0, 0.5), "LINEAR": ("LinearStepSize", 0.1,
 
 class SageMakerRolloutStepFitsCapacity:
     rule_id = "SageMakerRolloutStepFitsCapacity"
+    resource_types = ("AWS::SageMaker::Endpoint",)  # check() is NOT_APPLICABLE to any other type
     info = "A canary or linear rollout step is not a valid share (canary <= 50%, linear 10-50%) of a variant's smallest fleet."
     explanation = (
         "SageMaker rejects a blue/green update whose step is too large or too small for the variant's instance count; "

@@ -13,6 +13,7 @@ DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
 class SageMakerVariantAutoscaled:
     rule_id = "SageMakerVariantAutoscaled"
+    resource_types = ("AWS::SageMaker::Endpoint",)  # check() is NOT_APPLICABLE to any other type
     info = "An endpoint variant has no scalable target: it cannot scale with load or recover capacity."
     explanation = (
         "A GPU endpoint with fixed capacity either queues requests until they time out or pays for "

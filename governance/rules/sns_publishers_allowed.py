@@ -30,6 +30,7 @@ _SOURCE_KEYS = {"aws:sourceaccount", "aws:sourcearn", "aws:sourceowner"}
 
 class SnsPublishersAllowed:
     rule_id = "SnsPublishersAllowed"
+    resource_types = ("AWS::SNS::TopicPolicy",)  # check() is NOT_APPLICABLE to any other type
     info = "A service publishes to this topic but the topic policy gives it no Allow for sns:Publish."
     explanation = (
         "A topic policy replaces SNS's default policy; CloudWatch alarms and AWS Budgets publish as service "
