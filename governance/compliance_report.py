@@ -160,7 +160,8 @@ def build_report(stage: Stage, packs: list[NagPack]) -> ComplianceReport:
         environment=stage.stage_name,
         account=stage.account,
         region=stage.region,
-        resources_checked=sum(1 for node in stage.node.find_all() if CfnResource.is_cfn_resource(node)),
+        # jsii hands each construct out as its own Python class: isinstance, not a round trip per node
+        resources_checked=sum(1 for node in stage.node.find_all() if isinstance(node, CfnResource)),
         packs=summaries,
         findings=findings + builtin,
         unknown_acknowledgments=unknown,
@@ -182,9 +183,10 @@ def write_report(report: ComplianceReport, outdir: Path) -> list[Path]:
 
 def _acknowledgments(scope: IConstruct) -> list[Finding]:
     found = []
+    acknowledged_rules = Validations.ACKNOWLEDGED_RULES_METADATA_KEY  # a jsii round trip: read once
     for construct in scope.node.find_all():
         for entry in construct.node.metadata:
-            if entry.type != Validations.ACKNOWLEDGED_RULES_METADATA_KEY or not entry.data:
+            if entry.type != acknowledged_rules or not entry.data:
                 continue
             for qualified_id, reason in entry.data.items():
                 pack, rule_id = _split_rule_id(qualified_id)

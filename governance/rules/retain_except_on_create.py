@@ -23,10 +23,7 @@ class RetainExceptOnCreate:
     )
 
     def check(self, node: CfnResource, policy: GovernancePolicy) -> RuleResult:
-        if node.cfn_options.deletion_policy == CfnDeletionPolicy.RETAIN:
+        deletion_policy = node.cfn_options.deletion_policy  # read once: each read is a jsii round trip
+        if deletion_policy == CfnDeletionPolicy.RETAIN:
             return NagRuleCompliance.NON_COMPLIANT
-        return (
-            NagRuleCompliance.NOT_APPLICABLE
-            if node.cfn_options.deletion_policy is None
-            else NagRuleCompliance.COMPLIANT
-        )
+        return NagRuleCompliance.NOT_APPLICABLE if deletion_policy is None else NagRuleCompliance.COMPLIANT
