@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -133,19 +134,21 @@ def build_report(stage: Stage, packs: list[NagPack]) -> ComplianceReport:
     """Evaluate `packs` over one environment's stage and collect its acknowledgments."""
     findings: list[Finding] = []
     summaries = []
-    acknowledgments = _acknowledgments(stage)
+    synthesized = any(recorded_violations(pack, stage) is not None for pack in packs)
+    acknowledgments = _acknowledgments(stage, synthesized=synthesized)
     for pack in packs:
+        pack_name = pack.name  # a jsii round trip for cdk-nag's own packs: read once
         violations = recorded_violations(pack, stage)
         if violations is None:
             violations = pack.validate_scope(stage).violations
         unacknowledged = [
-            Finding(pack.name, violation.rule_name, resource.construct_path, acknowledged=False)
+            Finding(pack_name, violation.rule_name, resource.construct_path, acknowledged=False)
             for violation in violations
             for resource in violation.violating_resources
         ]
-        acknowledged = [ack for ack in acknowledgments if ack.pack == pack.name]
+        acknowledged = [ack for ack in acknowledgments if ack.pack == pack_name]
         findings += unacknowledged + acknowledged
-        summaries.append(PackSummary(pack.name, _rule_ids(pack), len(unacknowledged), len(acknowledged)))
+        summaries.append(PackSummary(pack_name, _rule_ids(pack), len(unacknowledged), len(acknowledged)))
     builtin = [ack for ack in acknowledgments if ack.pack == CDK_VALIDATOR]
     if builtin:
         summaries.append(PackSummary(f"{CDK_VALIDATOR} (aws-cdk-lib built-in)", (), 0, len(builtin)))
@@ -181,17 +184,81 @@ def write_report(report: ComplianceReport, outdir: Path) -> list[Path]:
     return [markdown, table]
 
 
-def _acknowledgments(scope: IConstruct) -> list[Finding]:
-    found = []
+def _acknowledgments(scope: IConstruct, *, synthesized: bool = False) -> list[Finding]:
+    """Every acknowledgment in `scope`, in construct-tree order (pre-order, as `find_all`).
+
+    `synthesized`: this process just synthesized `scope` (a stage), so its cloud assembly holds
+    the same metadata — read from there (each metadata entry read through jsii costs four round
+    trips; the kit has ~1,300 entries per synth). Falls back to the construct tree whenever the
+    assembly does not account for everything.
+    """
     acknowledged_rules = Validations.ACKNOWLEDGED_RULES_METADATA_KEY  # a jsii round trip: read once
-    for construct in scope.node.find_all():
-        for entry in construct.node.metadata:
-            if entry.type != acknowledged_rules or not entry.data:
-                continue
-            for qualified_id, reason in entry.data.items():
-                pack, rule_id = _split_rule_id(qualified_id)
-                found.append(Finding(pack, rule_id, construct.node.path, acknowledged=True, reason=reason))
+    entries = _metadata_from_assembly(scope, acknowledged_rules) if synthesized else None
+    if entries is None:
+        entries = (
+            (construct.node.path, entry.type, entry.data)
+            for construct in scope.node.find_all()
+            for entry in construct.node.metadata
+        )
+    found = []
+    for path, kind, data in entries:
+        if kind != acknowledged_rules or not data:
+            continue
+        for qualified_id, reason in data.items():
+            pack, rule_id = _split_rule_id(qualified_id)
+            found.append(Finding(pack, rule_id, path, acknowledged=True, reason=reason))
     return found
+
+
+def _metadata_from_assembly(stage: IConstruct, kind: str) -> list[tuple[str, str, object]] | None:
+    """(construct path, type, data) of the `kind` metadata entries in `stage`, in tree pre-order, from
+    the cloud assembly (stacks' metadata files, tree.json for the order); constructs outside any
+    stack are read from the tree. None if the assembly is not complete for this (a nested stage,
+    no tree file, an entry the tree does not place)."""
+    try:
+        if not Stage.is_stage(stage):
+            return None
+        stage_dir, root_dir = Path(stage.outdir), Path(stage.node.root.outdir)
+        root_manifest = json.loads((root_dir / "manifest.json").read_text())
+        [tree_file] = [a["properties"]["file"] for a in root_manifest["artifacts"].values() if a["type"] == "cdk:tree"]
+        node = json.loads((root_dir / tree_file).read_text())["tree"]
+        for segment in stage.node.path.split("/"):
+            node = node["children"][segment]
+        manifest = json.loads((stage_dir / "manifest.json").read_text())
+        stack_metadata: dict[str, list] = {}
+        for artifact in manifest["artifacts"].values():
+            if artifact["type"] != "aws:cloudformation:stack":
+                continue
+            metadata = artifact.get("metadata")
+            if metadata is None and artifact.get("additionalMetadataFile"):
+                metadata = json.loads((stage_dir / artifact["additionalMetadataFile"]).read_text())
+            stack_metadata[artifact["displayName"]] = dict(metadata or {})
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
+    entries: list[tuple[str, str, object]] = []
+    pending = [(node, None)]
+    while pending:  # pre-order, children in order (tree.json keeps the construct order)
+        current, stack_path = pending.pop()
+        path = current.get("path")
+        if not isinstance(path, str) or "id" not in current:
+            return None  # a split or unexpected tree file
+        if stack_path is None and path in stack_metadata:
+            stack_path = path
+        if stack_path is None:  # outside any stack: not in the assembly, read from the tree
+            if current.get("constructInfo", {}).get("fqn") == "aws-cdk-lib.Stage" and path != stage.node.path:
+                return None  # a nested stage: its own assembly
+            construct = stage
+            for segment in path.split("/")[len(stage.node.path.split("/")) :]:
+                construct = construct.node.find_child(segment)
+            entries += [(path, entry.type, entry.data) for entry in construct.node.metadata if entry.type == kind]
+        else:
+            for entry in stack_metadata[stack_path].pop("/" + path, []):
+                if entry.get("type") == kind:
+                    entries.append((path, kind, entry.get("data")))
+        pending += [(child, stack_path) for child in reversed(list((current.get("children") or {}).values()))]
+    if any(any(e.get("type") == kind for e in rest) for left in stack_metadata.values() for rest in left.values()):
+        return None  # an entry the tree does not place
+    return entries
 
 
 def _split_rule_id(qualified_id: str) -> tuple[str, str]:

@@ -187,3 +187,14 @@ def test_declared_resource_types_are_the_only_ones_a_rule_applies_to(synthesized
                     rule.rule_id,
                     resource_type,
                 )
+
+
+def test_acknowledgments_read_from_the_assembly_are_those_on_the_constructs(synthesized):
+    """The reports read acknowledgments from the assembly the synth wrote (stacks' metadata files,
+    tree.json for the order): the same findings, reasons and order as reading every construct."""
+    from governance.compliance_report import _acknowledgments, _metadata_from_assembly
+
+    for stage in synthesized.kit.stages:
+        assert _metadata_from_assembly(stage, "aws:cdk:acknowledged-rules") is not None  # not the fallback
+        from_assembly = _acknowledgments(stage, synthesized=True)
+        assert from_assembly and from_assembly == _acknowledgments(stage)
