@@ -14,8 +14,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
-from kit_config.project import PROJECT_DIR
+# The checkout this file is in (not `kit_config.project.PROJECT_DIR`, which follows the editable
+# install: from a second worktree it would time the other checkout's app.py).
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # Default context: with cdk.json's strict validation flag an empty template is itself an error.
 BARE_APP = """
@@ -38,6 +41,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     kit_times, bare_times = [], []
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as scratch:
         for run in range(args.runs):
             kit_times.append(timed([sys.executable, "app.py"], f"{scratch}/kit{run}"))
@@ -50,6 +54,11 @@ def main() -> int:
         f"bare app (one empty stack):                  median {bare:.2f} s  runs {', '.join(f'{t:.2f}' for t in bare_times)}"
     )
     print(f"ratio kit / bare: {kit / bare:.2f}x")
+    # Both run in the same minutes, so the ratio holds on a busy machine better than the seconds do.
+    print(
+        f"load average (1/5/15 min) before {'/'.join(f'{x:.1f}' for x in load_before)}, "
+        f"after {'/'.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
+    )
     return 0
 
 
