@@ -185,9 +185,10 @@ def test_32_concurrent_sessions_answer_at_about_the_model_latency(agent_env, tmp
         )
         # Queued behind the default executor (6 threads on 2 vCPUs) this was 5.1x (2.72 s). Behind any pool of
         # T threads, 32 users who keep calling see 32 x 0.5 s / T per turn (Little's law): >= 2x for T < 16.
-        # With a thread per session it measured 1.05-1.75x on this shared 2-core machine; the rest is the
-        # turns' CPU on the worker's one core (CPU per turn is measured by `make bench-agent`).
-        assert together < 2 * alone, f"32 users p50 {together:.2f} s vs 1 user {alone:.2f} s"
+        # With a thread per session it measured 1.05-1.75x on this shared 2-core machine, up to 2.2x with the
+        # other xdist worker busy; the rest is the turns' CPU on the worker's one core (CPU per turn is measured
+        # by `make bench-agent`). 3x still fails any pool of T <= 10 threads (32 x 0.5 s / 10 = 3.2x).
+        assert together < 3 * alone, f"32 users p50 {together:.2f} s vs 1 user {alone:.2f} s"
     finally:
         worker.stop()
 
