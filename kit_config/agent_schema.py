@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kit_config.identity_schema import FargateIdentity, LambdaIdentity
+from kit_config.runtime_fields import runtime_field
 from kit_config.validation_errors import errors_at
 
 # Lambda's regional default: 1000 concurrent executions per account, 100 of which must stay
@@ -53,17 +54,19 @@ class _Section(BaseModel):
 
 
 class AgentRuntimeOptions(_Section):
-    """Mirrors `RuntimeSettings` fields; the stack turns them into AGENT_* variables."""
+    """The `RuntimeSettings` a deployment decides, with the runtime's defaults and bounds
+    (kit_config.runtime_fields); the stack turns them into AGENT_* variables."""
 
-    target_variant: str | None = None
-    max_tokens: int = Field(default=512, ge=1, le=32768)
-    temperature: float = Field(default=0.2, ge=0, le=2)
-    top_p: float = Field(default=0.9, gt=0, le=1)
-    stop: list[str] = []
-    tools: list[str] = ["search_knowledge_base", "classify_ticket_priority", "current_time"]
-    max_cycles: int = Field(default=6, ge=1, le=50)
-    max_tool_calls: int = Field(default=8, ge=0, le=100)
-    request_timeout_seconds: int = Field(default=60, ge=1, le=900)
+    target_variant: str | None = runtime_field("target_variant")
+    max_tokens: int = runtime_field("max_tokens")
+    temperature: float = runtime_field("temperature")
+    top_p: float = runtime_field("top_p")
+    stop: list[str] = runtime_field("stop")
+    tools: list[str] = runtime_field("tools")
+    max_cycles: int = runtime_field("max_cycles")
+    max_tool_calls: int = runtime_field("max_tool_calls")
+    # Whole seconds: the Lambda timeout and the load balancer's idle timeout are derived from it.
+    request_timeout_seconds: int = runtime_field("request_timeout_seconds", ge=1)
 
 
 class AgentAlarms(_Section):

@@ -16,14 +16,16 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
+from agent_runtime.settings import RuntimeSettings
 from kit_config.jwks import ALGORITHM_KEYS, compact_jwks
+from kit_config.runtime_fields import runtime_field, setting_bounds
 from kit_config.validation_errors import display_path, errors_at
 
 # The validation context key under which the loader passes the config file's directory;
 # `jwks_file` is relative to it.
 CONFIG_DIR_CONTEXT = "config_dir"
-# Bounds of agent_runtime.settings.RuntimeSettings.max_turns_per_caller (a test keeps them equal).
-MAX_TURNS_PER_CALLER = 1024
+# The upper bound of agent_runtime.settings.RuntimeSettings.max_turns_per_caller, which the config field shares.
+MAX_TURNS_PER_CALLER = setting_bounds(RuntimeSettings.model_fields["max_turns_per_caller"])["le"]
 
 
 class _Section(BaseModel):
@@ -37,7 +39,8 @@ class JwtVerification(_Section):
     audience: str = Field(min_length=1, description="The `aud` the IdP puts in tokens for this agent")
     algorithms: list[str] = Field(min_length=1, description="Accepted signature algorithms: RS256 and/or ES256")
     jwks_file: str = Field(description="The IdP's public keys as a JWKS document, relative to the config file")
-    leeway_seconds: int = Field(default=30, ge=0, le=300, description="Clock skew allowed on exp/nbf/iat")
+    # Whole seconds, with the runtime's default and bounds (jwt_leeway_seconds).
+    leeway_seconds: int = runtime_field("jwt_leeway_seconds", description="Clock skew allowed on exp/nbf/iat")
     _jwks: str = PrivateAttr()
 
     @field_validator("issuer")
@@ -91,11 +94,8 @@ class JwtVerification(_Section):
 
 
 class _Identity(_Section):
-    max_turns_per_caller: int = Field(
-        default=4,
-        ge=1,
-        le=MAX_TURNS_PER_CALLER,
-        description="Turns one caller may have in flight; the next answers 429 with Retry-After",
+    max_turns_per_caller: int = runtime_field(
+        "max_turns_per_caller", description="Turns one caller may have in flight; the next answers 429 with Retry-After"
     )
 
 

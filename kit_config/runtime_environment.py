@@ -16,6 +16,24 @@ from kit_config.schema import EnvironmentConfig
 # one-minute period has a data point from every task.
 SESSIONS_METRIC_SECONDS = 30
 
+# The RuntimeSettings no config decides: a deployment runs with the runtime's defaults, and `make
+# local` brings its own identity (local_runtime.identity: AGENT_JWKS_FILE, AGENT_CALLER_ID_SECRET).
+# Every other setting is set here from config; a test fails on a setting in neither place, so a new
+# runtime setting is a decision rather than a default nobody chose.
+NOT_FROM_CONFIG = frozenset(
+    {
+        "organisation",
+        "inference_component",
+        "system_prompt_file",
+        "connect_timeout_seconds",
+        "max_attempts",
+        "max_prompt_chars",
+        "usd_per_1k_output_tokens",
+        "jwks_file",
+        "caller_id_secret",
+    }
+)
+
 
 def runtime_environment(
     config: EnvironmentConfig,

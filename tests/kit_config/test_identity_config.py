@@ -222,13 +222,8 @@ def test_bad_identity_settings_name_file_and_field(config_dir, env, change, fiel
     assert_rejected(config_dir, env, field, words)
 
 
-def test_turn_limit_bounds_are_the_runtime_settings_bounds():
-    metadata = RuntimeSettings.model_fields["max_turns_per_caller"].metadata
-    assert [(getattr(m, "ge", None), getattr(m, "le", None)) for m in metadata] == [
-        (1, None),
-        (None, MAX_TURNS_PER_CALLER),
-    ]
-    assert RuntimeSettings.model_fields["max_turns_per_caller"].default == 4
+def test_the_algorithms_are_those_the_runtime_accepts():
+    # The turn limit's and the leeway's bounds are the runtime's own (tests/kit_config/test_runtime_fields.py).
     assert typing.get_args(RuntimeSettings.model_fields["jwt_algorithms"].annotation) == (
         typing.Literal["RS256", "ES256"],
     )
