@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aws_cdk import Duration, IgnoreMode, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -14,22 +12,21 @@ from constructs import Construct
 
 from agent_runtime.metrics import NAMESPACE, SERVICE
 from kit_constructs.acknowledgments import acknowledge
-
-if TYPE_CHECKING:
-    from kit_constructs.agent_service import AgentService
+from kit_constructs.agent_compute import AgentAlarmSpec, AgentComputeProps, ApiOutput
 
 CONTAINER_PORT = 8080
 HEALTH_PATH = "/health"
 
 
 class FargateCompute(Construct):
-    def __init__(self, scope: Construct, construct_id: str, service: AgentService) -> None:
-        super().__init__(scope, construct_id)
-        from kit_config.project import PROJECT_DIR
+    """An `AgentCompute` (kit_constructs.agent_compute)."""
 
-        props, config = service.props, service.props.config
+    def __init__(self, scope: Construct, construct_id: str, props: AgentComputeProps) -> None:
+        super().__init__(scope, construct_id)
+        config = props.config
         vpc = props.network.vpc
         self._errors_threshold = config.alarms.errors_per_5_minutes
+        self._https = config.certificate_arn is not None
         self.cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
 
         self.task_role = iam.Role(
@@ -38,7 +35,7 @@ class FargateCompute(Construct):
             assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
             description=f"{props.project} {props.env_name} agent task",
         )
-        service.permissions.attach_to_role(self.task_role)
+        props.permissions.attach_to_role(self.task_role)
         self.task_definition = ecs.FargateTaskDefinition(
             self,
             "Task",
@@ -54,14 +51,16 @@ class FargateCompute(Construct):
         self.task_definition.add_volume(name="tmp")
         self.container = self.task_definition.add_container(
             "Agent",
-            image=ecs.ContainerImage.from_asset(str(PROJECT_DIR), file="Dockerfile", ignore_mode=IgnoreMode.DOCKER),
+            image=ecs.ContainerImage.from_asset(
+                str(props.build_context), file="Dockerfile", ignore_mode=IgnoreMode.DOCKER
+            ),
             user="10001",
             readonly_root_filesystem=True,
             # Kit-EcsWritableScratch: HOME and TMPDIR inside the writable /tmp volume (the image sets them too;
             # the task states them so the template shows where the runtime writes).
-            environment={**service.environment, "HOME": "/tmp", "TMPDIR": "/tmp"},
+            environment={**props.environment, "HOME": "/tmp", "TMPDIR": "/tmp"},
             port_mappings=[ecs.PortMapping(container_port=CONTAINER_PORT)],
-            logging=ecs.LogDrivers.aws_logs(stream_prefix="agent", log_group=service.log_group.log_group),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="agent", log_group=props.log_group.log_group),
             stop_timeout=Duration.seconds(35),  # uvicorn drains in-flight requests for 30 s on SIGTERM
         )
         self.container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))
@@ -85,7 +84,7 @@ class FargateCompute(Construct):
             },
         )
 
-        self.security_group = service.security_group
+        self.security_group = props.security_group
         self.fargate_service = ecs.FargateService(
             self,
             "Service",
@@ -100,7 +99,7 @@ class FargateCompute(Construct):
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
             health_check_grace_period=Duration.seconds(60),
         )
-        self.load_balancer, self.target_group = self._load_balancer(service)
+        self.load_balancer, self.target_group = self._load_balancer(props)
         scaling = self.fargate_service.auto_scale_task_count(
             min_capacity=config.min_tasks, max_capacity=config.max_tasks
         )
@@ -133,8 +132,8 @@ class FargateCompute(Construct):
             scale_out_cooldown=Duration.seconds(60),
         )
 
-    def _load_balancer(self, service: AgentService):
-        props, config = service.props, service.props.config
+    def _load_balancer(self, props: AgentComputeProps):
+        config = props.config
         https = config.certificate_arn is not None
         port = 443 if https else 80
         alb_group = ec2.SecurityGroup(
@@ -219,13 +218,25 @@ class FargateCompute(Construct):
         )
         return alb, target_group
 
-    def extra_alarm_metrics(self) -> list:
+    @property
+    def api_output(self) -> ApiOutput:
+        scheme = "https" if self._https else "http"
+        return ApiOutput(
+            "LoadBalancerUrl",
+            f"{scheme}://{self.load_balancer.load_balancer_dns_name}",
+            "Agent API on the internal load balancer (reachable from the configured callers only)",
+        )
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         # Callers are admitted by security group or CIDR (agent.ingress_*), so there is no IAM grant here.
+        return iam.Grant.drop(grantee, "call the agent (admitted by the load balancer's security group)")
+
+    def host_alarms(self) -> list[AgentAlarmSpec]:
         target_5xx = self.load_balancer.metrics.http_code_target(
             elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=Duration.minutes(5), statistic="Sum"
         )
         return [
-            (
+            AgentAlarmSpec(
                 "LoadBalancer5xx",
                 target_5xx,
                 self._errors_threshold,

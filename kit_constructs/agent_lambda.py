@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aws_cdk import Duration, IgnoreMode
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from kit_constructs.acknowledgments import acknowledge
-
-if TYPE_CHECKING:
-    from kit_constructs.agent_service import AgentService
+from kit_constructs.agent_compute import AgentAlarmSpec, AgentComputeProps, ApiOutput
 
 
 class LambdaCompute(Construct):
-    def __init__(self, scope: Construct, construct_id: str, service: AgentService) -> None:
-        super().__init__(scope, construct_id)
-        from kit_config.project import PROJECT_DIR
+    """An `AgentCompute` (kit_constructs.agent_compute)."""
 
-        props, config = service.props, service.props.config
+    def __init__(self, scope: Construct, construct_id: str, props: AgentComputeProps) -> None:
+        super().__init__(scope, construct_id)
+        config = props.config
         self.role = iam.Role(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"{props.project} {props.env_name} agent function",
         )
-        service.permissions.attach_to_role(self.role)
-        service.log_group.grant_write(service.permissions)
+        props.permissions.attach_to_role(self.role)
+        props.log_group.grant_write(props.permissions)
         # ENI management for a function in a VPC; Lambda checks for exactly these actions.
         vpc_access = iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole")
         self.role.add_managed_policy(vpc_access)
@@ -44,7 +40,7 @@ class LambdaCompute(Construct):
             "Function",
             description=f"{props.project} {props.env_name} support-triage agent",
             code=lambda_.DockerImageCode.from_image_asset(
-                str(PROJECT_DIR),
+                str(props.build_context),
                 file="Dockerfile",
                 ignore_mode=IgnoreMode.DOCKER,  # .dockerignore: only agent_runtime/ is staged
                 entrypoint=["python", "-m", "awslambdaric"],
@@ -53,7 +49,7 @@ class LambdaCompute(Construct):
             role=self.role,
             vpc=props.network.vpc,
             vpc_subnets=props.network.subnets,
-            security_groups=[service.security_group],
+            security_groups=[props.security_group],
             memory_size=config.memory_mb,
             timeout=Duration.seconds(config.timeout_seconds),
             # Lambda runs each concurrent request in its own execution environment
@@ -61,11 +57,11 @@ class LambdaCompute(Construct):
             # session per environment (AGENT_MAX_CONCURRENT_SESSIONS=1) and the reservation, when set, is the most
             # sessions the agent answers at once; beyond it Lambda throttles (the ConcurrencyThrottles alarm).
             reserved_concurrent_executions=config.reserved_concurrency,
-            environment=service.environment,
-            log_group=service.log_group.log_group,
+            environment=dict(props.environment),
+            log_group=props.log_group.log_group,
             architecture=lambda_.Architecture.X86_64,
         )
-        self.function.node.add_dependency(service.permissions)
+        self.function.node.add_dependency(props.permissions)
         no_async = (
             "Invoked synchronously through its Function URL only; there are no asynchronous events that a "
             "dead-letter queue could keep."
@@ -89,9 +85,13 @@ class LambdaCompute(Construct):
         """Call the agent through its Function URL (SigV4-signed requests)."""
         return self.function.grant_invoke_url(grantee)
 
-    def extra_alarm_metrics(self) -> list:
+    @property
+    def api_output(self) -> ApiOutput:
+        return ApiOutput("FunctionUrl", self.url.url, "Agent API (SigV4 / AWS_IAM auth only)")
+
+    def host_alarms(self) -> list[AgentAlarmSpec]:
         return [
-            (
+            AgentAlarmSpec(
                 "ConcurrencyThrottles",
                 self.function.metric_throttles(period=Duration.minutes(5), statistic="Sum"),
                 0,

@@ -21,9 +21,13 @@ from constructs import Construct
 from agent_runtime.metrics import NAMESPACE, SERVICE
 from kit_config import EnvironmentConfig
 from kit_config.agent_schema import FargateAgent, LambdaAgent
+from kit_config.project import PROJECT_DIR  # the Dockerfile's build context
 from kit_config.resource_names import agent_alarm_name
 from kit_config.runtime_environment import runtime_environment
 from kit_constructs.acknowledgments import acknowledge
+from kit_constructs.agent_compute import AgentAlarmSpec, AgentCompute, AgentComputeProps
+from kit_constructs.agent_fargate import FargateCompute
+from kit_constructs.agent_lambda import LambdaCompute
 from kit_constructs.alarms import notifying_alarm
 from kit_constructs.caller_id_key import CallerIdKey
 from kit_constructs.encrypted_log_group import EncryptedLogGroup, EncryptedLogGroupProps
@@ -107,14 +111,22 @@ class AgentService(Construct):
             caller_id_kms_key=props.caller_ids.key_arn,
         )
 
-        if isinstance(props.config, LambdaAgent):
-            from kit_constructs.agent_lambda import LambdaCompute
-
-            self.compute = LambdaCompute(self, "Lambda", self)
-        else:
-            from kit_constructs.agent_fargate import FargateCompute
-
-            self.compute = FargateCompute(self, "Fargate", self)
+        self.compute = agent_compute(
+            self,
+            AgentComputeProps(
+                project=props.project,
+                env_name=props.env_name,
+                config=props.config,
+                network=props.network,
+                security_group=self.security_group,
+                permissions=self.permissions,
+                log_group=self.log_group,
+                environment=self.environment,
+                build_context=PROJECT_DIR,
+                access_logs=props.access_logs,
+                removal_policy=props.removal_policy,
+            ),
+        )
         self.alarms = self._alarms()
 
     def _acknowledge_prefix_grants(self, props: AgentServiceProps) -> None:
@@ -143,30 +155,40 @@ class AgentService(Construct):
             )
 
         defined = [
-            ("Errors", metric("Errors", "Sum"), config.errors_per_5_minutes, "agent requests failed (5xx)"),
-            (
+            AgentAlarmSpec(
+                "Errors", metric("Errors", "Sum"), config.errors_per_5_minutes, "agent requests failed (5xx)"
+            ),
+            AgentAlarmSpec(
                 "Throttles",
                 metric("Throttled", "Sum"),
                 config.throttles_per_5_minutes,
                 "agent requests throttled by the endpoint (429)",
             ),
-            (
+            AgentAlarmSpec(
                 "LatencyP95",
                 metric("Latency", "p95"),
                 config.latency_p95_ms,
                 f"p95 agent latency above {config.latency_p95_ms} ms",
             ),
-        ] + self.compute.extra_alarm_metrics()
+            *self.compute.host_alarms(),
+        ]
         return [
             notifying_alarm(
                 self,
-                f"{alarm_id}Alarm",
-                alarm_name=agent_alarm_name(self.props.project, env_name, alarm_id),
-                description=f"{self.props.project} {env_name}: {description}",
-                metric=source,
-                threshold=threshold,
+                f"{spec.alarm_id}Alarm",
+                alarm_name=agent_alarm_name(self.props.project, env_name, spec.alarm_id),
+                description=f"{self.props.project} {env_name}: {spec.description}",
+                metric=spec.metric,
+                threshold=spec.threshold,
                 evaluation_periods=1,
                 topic=self.props.alarm_topic,
             )
-            for alarm_id, source, threshold, description in defined
+            for spec in defined
         ]
+
+
+def agent_compute(scope: Construct, props: AgentComputeProps) -> AgentCompute:
+    """The host the config chooses: the one place that tells Lambda from Fargate."""
+    if isinstance(props.config, LambdaAgent):
+        return LambdaCompute(scope, "Lambda", props)
+    return FargateCompute(scope, "Fargate", props)

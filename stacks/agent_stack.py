@@ -44,17 +44,8 @@ class AgentStack(Stack):
                 removal_policy=removal_policy(config),
             ),
         )
-        compute = self.agent.compute
-        if config.agent.compute == "lambda":
-            CfnOutput(self, "FunctionUrl", value=compute.url.url, description="Agent API (SigV4 / AWS_IAM auth only)")
-        else:
-            scheme = "https" if config.agent.certificate_arn else "http"
-            CfnOutput(
-                self,
-                "LoadBalancerUrl",
-                value=f"{scheme}://{compute.load_balancer.load_balancer_dns_name}",
-                description="Agent API on the internal load balancer (reachable from the configured callers only)",
-            )
+        api = self.agent.compute.api_output
+        CfnOutput(self, api.output_id, value=api.url, description=api.description)
         CfnOutput(
             self, "SessionBucket", value=self.agent.session_bucket.bucket_name, description="Agent conversation state"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -211,3 +212,30 @@ def test_session_bucket_follows_the_retention(synthesized, env):
     assert (
         bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == synthesized.configs[env].log_retention_days
     )
+
+
+def test_the_hosts_import_neither_the_service_nor_each_other():
+    """The service chooses the host; the hosts know only the props and the interface (no import circle)."""
+    import subprocess
+    import sys
+
+    for host, other in (("agent_lambda", "agent_fargate"), ("agent_fargate", "agent_lambda")):
+        code = (
+            f"import sys, kit_constructs.{host}; "
+            f"loaded = {{'kit_constructs.agent_service', 'kit_constructs.{other}'}} & set(sys.modules); "
+            "assert not loaded, loaded"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_stack_outputs_the_hosts_api_url_through_the_compute_interface(synthesized, env):
+    from kit_constructs.agent_compute import AgentCompute
+
+    [stage] = [stage for stage in synthesized.kit.stages if stage.stage_name == env]
+    compute = stage.agent.agent.compute
+    assert isinstance(compute, AgentCompute)
+    expected = "FunctionUrl" if synthesized.configs[env].agent.compute == "lambda" else "LoadBalancerUrl"
+    assert compute.api_output.output_id == expected
+    outputs = agent(synthesized, env)["Outputs"]
+    assert outputs[expected]["Description"] == compute.api_output.description
