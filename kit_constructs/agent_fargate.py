@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from agent_runtime.metrics import NAMESPACE, SERVICE
-from kit_constructs.acknowledgments import acknowledge
+from kit_constructs.acknowledgments import acknowledge, finding_id
 from kit_constructs.agent_compute import AgentAlarmSpec, AgentComputeProps, ApiOutput
 
 CONTAINER_PORT = 8080
@@ -67,7 +67,9 @@ class FargateCompute(Construct):
         acknowledge(
             self.task_definition,
             {
-                "AwsSolutions-ECS2": "The variables are the runtime's non-secret settings (endpoint name, limits, bucket "
+                finding_id(
+                    "AwsSolutions-ECS2"
+                ): "The variables are the runtime's non-secret settings (endpoint name, limits, bucket "
                 "name, the caller-id key's ARN, the identity provider's public JWKS); AWS access comes "
                 "from the task role, and no credential or private key is in the environment.",
             },
@@ -75,11 +77,17 @@ class FargateCompute(Construct):
         acknowledge(
             self.task_definition.obtain_execution_role(),
             {
-                "HIPAA.Security-IAMNoInlinePolicy": "CDK's own grants for the execution role: image pull from the asset "
+                finding_id(
+                    "HIPAA.Security-IAMNoInlinePolicy"
+                ): "CDK's own grants for the execution role: image pull from the asset "
                 "repository and log writes to this service's log group, both ARN-scoped.",
-                "NIST.800.53.R5-IAMNoInlinePolicy": "CDK's own grants for the execution role: image pull from the asset "
+                finding_id(
+                    "NIST.800.53.R5-IAMNoInlinePolicy"
+                ): "CDK's own grants for the execution role: image pull from the asset "
                 "repository and log writes to this service's log group, both ARN-scoped.",
-                "AwsSolutions-IAM5[Resource::*]": "ecr:GetAuthorizationToken, granted by CDK for the image pull, supports no "
+                finding_id(
+                    "AwsSolutions-IAM5", "Resource", "*"
+                ): "ecr:GetAuthorizationToken, granted by CDK for the image pull, supports no "
                 "resource-level permission.",
             },
         )
@@ -180,7 +188,7 @@ class FargateCompute(Construct):
             acknowledge(
                 listener,
                 {
-                    rule_id: plain
+                    finding_id(rule_id): plain
                     for rule_id in (
                         "HIPAA.Security-ALBHttpToHttpsRedirection",
                         "NIST.800.53.R5-ALBHttpToHttpsRedirection",
@@ -192,7 +200,9 @@ class FargateCompute(Construct):
         acknowledge(
             alb,
             {
-                "NIST.800.53.R5-ALBWAFEnabled": "Internal load balancer in an isolated VPC with no internet path, reachable "
+                finding_id(
+                    "NIST.800.53.R5-ALBWAFEnabled"
+                ): "Internal load balancer in an isolated VPC with no internet path, reachable "
                 "only from the configured security groups or CIDRs; the agent validates and "
                 "size-limits every request.",
             },

@@ -7,7 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from kit_constructs.acknowledgments import acknowledge
+from kit_constructs.acknowledgments import acknowledge, finding_id
 from kit_constructs.agent_compute import AgentAlarmSpec, AgentComputeProps, ApiOutput
 
 
@@ -31,7 +31,11 @@ class LambdaCompute(Construct):
         acknowledge(
             self.role,
             {
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]": "Lambda needs ec2:CreateNetworkInterface/Describe/Delete to place the function in the isolated "
+                finding_id(
+                    "AwsSolutions-IAM4",
+                    "Policy",
+                    "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+                ): "Lambda needs ec2:CreateNetworkInterface/Describe/Delete to place the function in the isolated "
                 "subnets; these actions take no resource scoping at creation, and Lambda validates this policy.",
             },
         )
@@ -66,7 +70,10 @@ class LambdaCompute(Construct):
             "Invoked synchronously through its Function URL only; there are no asynchronous events that a "
             "dead-letter queue could keep."
         )
-        acknowledge(self.function, {"HIPAA.Security-LambdaDLQ": no_async, "NIST.800.53.R5-LambdaDLQ": no_async})
+        acknowledge(
+            self.function,
+            {finding_id("HIPAA.Security-LambdaDLQ"): no_async, finding_id("NIST.800.53.R5-LambdaDLQ"): no_async},
+        )
         if config.reserved_concurrency is None:
             shared = (
                 "No reserved concurrency: a new account's Lambda concurrency quota can be 10 with 100 kept "
@@ -74,7 +81,11 @@ class LambdaCompute(Construct):
                 "unreserved pool and the ConcurrencyThrottles alarm reports throttling (agent.reserved_concurrency)."
             )
             acknowledge(
-                self.function, {"HIPAA.Security-LambdaConcurrency": shared, "NIST.800.53.R5-LambdaConcurrency": shared}
+                self.function,
+                {
+                    finding_id("HIPAA.Security-LambdaConcurrency"): shared,
+                    finding_id("NIST.800.53.R5-LambdaConcurrency"): shared,
+                },
             )
         # IAM-authenticated only: Lambda verifies the SigV4 signature and puts the principal in the event
         # (requestContext.authorizer.iam), which the runtime takes as the caller (AGENT_AUTH_MODE=iam).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -24,7 +24,7 @@ from kit_config.agent_schema import FargateAgent, LambdaAgent
 from kit_config.project import PROJECT_DIR  # the Dockerfile's build context
 from kit_config.resource_names import agent_alarm_name
 from kit_config.runtime_environment import runtime_environment
-from kit_constructs.acknowledgments import acknowledge
+from kit_constructs.acknowledgments import acknowledge, finding_id, logical_arn
 from kit_constructs.agent_compute import AgentAlarmSpec, AgentCompute, AgentComputeProps
 from kit_constructs.agent_fargate import FargateCompute
 from kit_constructs.agent_lambda import LambdaCompute
@@ -130,13 +130,19 @@ class AgentService(Construct):
         self.alarms = self._alarms()
 
     def _acknowledge_prefix_grants(self, props: AgentServiceProps) -> None:
-        stack = Stack.of(self)
-        sessions = stack.get_logical_id(self.session_bucket.bucket.node.default_child)
+        sessions = logical_arn(self.session_bucket.bucket)
+        mlflow_artifacts = (
+            f"arn:<AWS::Partition>:s3:::{props.mlflow.artifact_bucket_name}/{props.mlflow.artifact_prefix}/*"
+        )
         reasons = {
-            f"AwsSolutions-IAM5[Resource::<{sessions}.Arn>/{props.config.session_prefix}*]": "Strands' session manager keeps one object per session, agent and message under the session prefix, "
+            finding_id(
+                "AwsSolutions-IAM5", "Resource", f"{sessions}/{props.config.session_prefix}*"
+            ): "Strands' session manager keeps one object per session, agent and message under the session prefix, "
             "with ids generated at run time; limited to that prefix of the agent's own bucket.",
             # The artifact bucket is named, so its ARN is a literal here (see MlflowTracking).
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{props.mlflow.artifact_bucket_name}/{props.mlflow.artifact_prefix}/*]": "MLflow clients upload trace and model artifacts under the artifact prefix with keys MLflow generates; "
+            finding_id(
+                "AwsSolutions-IAM5", "Resource", mlflow_artifacts
+            ): "MLflow clients upload trace and model artifacts under the artifact prefix with keys MLflow generates; "
             "write-only, limited to that prefix.",
         }
         acknowledge(self.permissions, reasons)

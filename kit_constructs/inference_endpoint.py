@@ -24,7 +24,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from kit_config.inference_schema import InferenceConfig, Variant
-from kit_constructs.acknowledgments import acknowledge
+from kit_constructs.acknowledgments import acknowledge, finding_id, logical_arn, resolved
 from kit_constructs.alarms import notifying_alarm
 from kit_constructs.encrypted_log_group import EncryptedLogGroup, EncryptedLogGroupProps
 from kit_constructs.isolated_network import IsolatedNetwork
@@ -163,7 +163,9 @@ class InferenceEndpoint(Construct):
         acknowledge(
             self.endpoint,
             {
-                f"Kit-SageMakerVariantAutoscaled[NoScalableTarget::{name}]": f"Variant {name} is deregistered from autoscaling (autoscaling.registered: false) for an instance-type "
+                finding_id(
+                    "Kit-SageMakerVariantAutoscaled", "NoScalableTarget", name
+                ): f"Variant {name} is deregistered from autoscaling (autoscaling.registered: false) for an instance-type "
                 "change or its removal; SageMaker rejects either while the variant is a scalable target."
                 for name in unregistered
             },
@@ -274,15 +276,21 @@ class InferenceEndpoint(Construct):
         # Data capture: SageMaker writes captured payloads as this role, encrypted with the storage key.
         self.data_capture_bucket.grant_write(policy, "capture/*")
         findings = {
-            "AwsSolutions-IAM5[Resource::*]": "ecr:GetAuthorizationToken and the ec2:Describe* calls SageMaker makes for VpcConfig support no resource-level permissions.",
-            f"AwsSolutions-IAM5[Resource::{stack.resolve(any_interface)}]": "The model's network interfaces do not exist before SageMaker creates them; creation is limited to this VPC's subnets and security group, and management to interfaces in this VPC.",
+            finding_id(
+                "AwsSolutions-IAM5", "Resource", "*"
+            ): "ecr:GetAuthorizationToken and the ec2:Describe* calls SageMaker makes for VpcConfig support no resource-level permissions.",
+            finding_id(
+                "AwsSolutions-IAM5", "Resource", resolved(self, any_interface)
+            ): "The model's network interfaces do not exist before SageMaker creates them; creation is limited to this VPC's subnets and security group, and management to interfaces in this VPC.",
         }
         for bucket, prefixes in _model_prefixes(config).items():
             for prefix in prefixes:
-                findings[
-                    f"AwsSolutions-IAM5[Resource::{stack.resolve(f'arn:{stack.partition}:s3:::{bucket}/{prefix}*')}]"
-                ] = "Reads every object under the model's weights prefix; SageMaker downloads the whole prefix at startup."
-        findings[f"AwsSolutions-IAM5[Resource::<{_logical_ref(self.data_capture_bucket)}.Arn>/capture/*]"] = (
+                weights = resolved(self, f"arn:{stack.partition}:s3:::{bucket}/{prefix}*")
+                findings[finding_id("AwsSolutions-IAM5", "Resource", weights)] = (
+                    "Reads every object under the model's weights prefix; SageMaker downloads the whole prefix at startup."
+                )
+        capture = f"{logical_arn(self.data_capture_bucket.bucket)}/capture/*"
+        findings[finding_id("AwsSolutions-IAM5", "Resource", capture)] = (
             "Writes captured requests and responses under the capture/ prefix of its own bucket only."
         )
         acknowledge(policy, findings)
@@ -373,8 +381,8 @@ class InferenceEndpoint(Construct):
             acknowledge(
                 endpoint_config,
                 {
-                    "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured": reason,
-                    "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured": reason,
+                    finding_id("HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured"): reason,
+                    finding_id("NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured"): reason,
                 },
             )
         return endpoint_config
@@ -530,7 +538,3 @@ def _model_prefixes(config: InferenceConfig) -> dict[str, list[str]]:
 
 def _alnum(text: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", text) if part)
-
-
-def _logical_ref(bucket: SecureBucket) -> str:
-    return Stack.of(bucket).get_logical_id(bucket.bucket.node.default_child)

@@ -28,7 +28,7 @@ from constructs import Construct
 
 from kit_config.resource_names import mlflow_resource_name  # noqa: F401 (re-exported for stacks)
 from kit_config.schema import MlflowAppConfig, MlflowTrackingServerConfig
-from kit_constructs.acknowledgments import acknowledge
+from kit_constructs.acknowledgments import acknowledge, finding_id, logical_arn, resolved
 from kit_constructs.secure_bucket import AccessLogBucket, SecureBucket, SecureBucketProps
 
 # What a Strands agent needs to log traces and runs and register its agent version, as
@@ -304,17 +304,16 @@ class MlflowTracking(Construct):
         )
         role.add_managed_policy(policy)
         self.service_policy = policy
-        logical_bucket = stack.get_logical_id(bucket.node.default_child)
         reasons = {
-            f"AwsSolutions-IAM5[Resource::<{logical_bucket}.Arn>/{prefix}/*]": (
+            finding_id("AwsSolutions-IAM5", "Resource", f"{logical_arn(bucket)}/{prefix}/*"): (
                 "MLflow writes one object per artifact under the artifact prefix with keys it generates "
                 "(experiment/run ids); the role is limited to that prefix of this bucket."
             ),
         }
         if props.config.automatic_model_registration:
             for kind in ("model-package-group", "model-package"):
-                resource = stack.resolve(f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:{kind}/*")
-                reasons[f"AwsSolutions-IAM5[Resource::{resource}]"] = (
+                resource = resolved(self, f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:{kind}/*")
+                reasons[finding_id("AwsSolutions-IAM5", "Resource", resource)] = (
                     "Automatic model registration creates one model package group per MLflow registered "
                     "model, named after the model at run time; limited to this account and region."
                 )

@@ -15,7 +15,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from kit_constructs.acknowledgments import acknowledge
+from kit_constructs.acknowledgments import acknowledge, finding_id
 
 
 def _baseline(**overrides) -> dict:
@@ -73,11 +73,17 @@ class AccessLogBucket(Construct):
         acknowledge(
             self.bucket,
             {
-                "Kit-S3BucketBaseline[NotKmsEncrypted]": "S3 server access log delivery supports only SSE-S3 target buckets; this bucket holds access logs only.",
-                "HIPAA.Security-S3DefaultEncryptionKMS": "S3 server access log delivery supports only SSE-S3 target buckets.",
-                "NIST.800.53.R5-S3DefaultEncryptionKMS": "S3 server access log delivery supports only SSE-S3 target buckets.",
-                "HIPAA.Security-S3BucketReplicationEnabled": _NO_REPLICATION,
-                "NIST.800.53.R5-S3BucketReplicationEnabled": _NO_REPLICATION,
+                finding_id(
+                    "Kit-S3BucketBaseline", "NotKmsEncrypted"
+                ): "S3 server access log delivery supports only SSE-S3 target buckets; this bucket holds access logs only.",
+                finding_id(
+                    "HIPAA.Security-S3DefaultEncryptionKMS"
+                ): "S3 server access log delivery supports only SSE-S3 target buckets.",
+                finding_id(
+                    "NIST.800.53.R5-S3DefaultEncryptionKMS"
+                ): "S3 server access log delivery supports only SSE-S3 target buckets.",
+                finding_id("HIPAA.Security-S3BucketReplicationEnabled"): _NO_REPLICATION,
+                finding_id("NIST.800.53.R5-S3BucketReplicationEnabled"): _NO_REPLICATION,
             },
         )
 
@@ -123,8 +129,8 @@ class SecureBucket(Construct):
         acknowledge(
             self.bucket,
             {
-                "HIPAA.Security-S3BucketReplicationEnabled": _NO_REPLICATION,
-                "NIST.800.53.R5-S3BucketReplicationEnabled": _NO_REPLICATION,
+                finding_id("HIPAA.Security-S3BucketReplicationEnabled"): _NO_REPLICATION,
+                finding_id("NIST.800.53.R5-S3BucketReplicationEnabled"): _NO_REPLICATION,
             },
         )
 

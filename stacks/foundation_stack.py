@@ -9,7 +9,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from kit_config import EnvironmentConfig
-from kit_constructs.acknowledgments import acknowledge
+from kit_constructs.acknowledgments import acknowledge, finding_id
 from kit_constructs.caller_id_key import CallerIdKey, CallerIdKeyProps
 from kit_constructs.encryption_keys import EnvironmentKeys, EnvironmentKeysProps
 from kit_constructs.secure_bucket import AccessLogBucket, AccessLogBucketProps
@@ -87,7 +87,7 @@ class FoundationStack(Stack):
         acknowledge(
             self.access_logs.bucket,
             {
-                rule_id: log_target
+                finding_id(rule_id): log_target
                 for rule_id in (
                     "AwsSolutions-S1",
                     "HIPAA.Security-S3BucketLoggingEnabled",

@@ -66,3 +66,34 @@ def test_every_acknowledgment_has_a_specific_reason(raw_findings_and_acknowledgm
     for path, rule_id, reason in recorded:
         assert len(reason) >= 40, (path, rule_id, reason)
         assert "[" in rule_id or not rule_id.startswith("AwsSolutions-IAM5"), "IAM5 must be acknowledged per finding"
+
+
+def test_finding_ids_have_one_form():
+    from kit_constructs.acknowledgments import finding_id
+
+    assert finding_id("AwsSolutions-S1") == "AwsSolutions-S1"
+    assert finding_id("AwsSolutions-IAM5", "Resource", "*") == "AwsSolutions-IAM5[Resource::*]"
+    assert finding_id("Kit-S3BucketBaseline", "NotKmsEncrypted") == "Kit-S3BucketBaseline[NotKmsEncrypted]"
+    assert finding_id("Kit-X", "NotFit", "primary", "2Instances") == "Kit-X[NotFit::primary::2Instances]"
+    for malformed in (("AwsSolutions-IAM5[Resource::*]",), ("AwsSolutions-IAM5", ""), ("",)):
+        with pytest.raises(ValueError):
+            finding_id(*malformed)
+
+
+def test_acknowledge_takes_only_built_finding_ids_and_parts_render_as_the_packs_print_them():
+    from aws_cdk import Environment, Stack
+    from aws_cdk import aws_s3 as s3
+
+    from kit_constructs.acknowledgments import acknowledge, finding_id, logical_arn, resolved
+
+    app = App(context=cdk_json_context())  # the kit's flags: a stack in a known region names its partition
+    stack = Stack(app, "S", env=Environment(account="111111111111", region="us-east-1"))
+    bucket = s3.Bucket(stack, "Bucket")
+    with pytest.raises(TypeError, match="finding_id"):
+        acknowledge(bucket, {"AwsSolutions-S1": "hand-made id"})
+    acknowledge(bucket, {finding_id("AwsSolutions-S1"): "built id"})
+    assert logical_arn(bucket) == f"<{stack.get_logical_id(bucket.node.default_child)}.Arn>"
+    assert resolved(stack, f"arn:{stack.partition}:s3:::{stack.account}") == "arn:aws:s3:::111111111111"
+    agnostic = Stack(app, "Agnostic")  # no account: the token stays a Ref, which no finding id shows
+    with pytest.raises(ValueError, match="does not resolve to a literal"):
+        resolved(agnostic, f"arn:aws:s3:::{agnostic.account}")
