@@ -13,15 +13,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 
+from agent_runtime.metrics import NAMESPACE, SERVICE
 from kit_config.agent_schema import FargateAgent, LambdaAgent
 from kit_constructs.encrypted_log_group import EncryptedLogGroup
 from kit_constructs.isolated_network import IsolatedNetwork
 from kit_constructs.secure_bucket import AccessLogBucket
+
+METRIC_PERIOD = Duration.minutes(1)
+
+
+def runtime_metric(
+    env_name: str, metric_name: str, statistic: str, *, period: Duration = METRIC_PERIOD
+) -> cloudwatch.Metric:
+    """One of the runtime's EMF metrics (agent_runtime.metrics) in environment `env_name`."""
+    return cloudwatch.Metric(
+        namespace=NAMESPACE,
+        metric_name=metric_name,
+        statistic=statistic,
+        period=period,
+        dimensions_map={"Environment": env_name, "service": SERVICE},
+    )
 
 
 @dataclass(frozen=True)

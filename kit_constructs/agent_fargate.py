@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, IgnoreMode, RemovalPolicy
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from agent_runtime.metrics import NAMESPACE, SERVICE
 from kit_constructs.acknowledgments import acknowledge, finding_id
-from kit_constructs.agent_compute import AgentAlarmSpec, AgentComputeProps, ApiOutput
+from kit_constructs.agent_compute import AgentAlarmSpec, AgentComputeProps, ApiOutput, runtime_metric
 
 CONTAINER_PORT = 8080
 HEALTH_PATH = "/health"
@@ -125,13 +123,7 @@ class FargateCompute(Construct):
         # and agent turns last from one to many seconds. Not ActiveConnectionCount: it is per load
         # balancer, not per target, and counts idle keep-alive connections
         # (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html).
-        sessions = cloudwatch.Metric(
-            namespace=NAMESPACE,
-            metric_name="ConcurrentSessions",
-            statistic="Average",
-            period=Duration.minutes(1),
-            dimensions_map={"Environment": props.env_name, "service": SERVICE},
-        )
+        sessions = runtime_metric(props.env_name, "ConcurrentSessions", "Average", period=Duration.minutes(1))
         scaling.scale_to_track_custom_metric(
             "Sessions",
             metric=sessions,

@@ -18,14 +18,13 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from agent_runtime.metrics import NAMESPACE, SERVICE
 from kit_config import EnvironmentConfig
 from kit_config.agent_schema import FargateAgent, LambdaAgent
 from kit_config.project import PROJECT_DIR  # the Dockerfile's build context
 from kit_config.resource_names import agent_alarm_name
 from kit_config.runtime_environment import runtime_environment
 from kit_constructs.acknowledgments import acknowledge, finding_id, logical_arn
-from kit_constructs.agent_compute import AgentAlarmSpec, AgentCompute, AgentComputeProps
+from kit_constructs.agent_compute import METRIC_PERIOD, AgentAlarmSpec, AgentCompute, AgentComputeProps, runtime_metric
 from kit_constructs.agent_fargate import FargateCompute
 from kit_constructs.agent_lambda import LambdaCompute
 from kit_constructs.alarms import notifying_alarm
@@ -147,32 +146,47 @@ class AgentService(Construct):
         }
         acknowledge(self.permissions, reasons)
 
+    # -- metrics: the runtime's EMF metrics (the alarms and the operations dashboard read these) --
+
+    def metric(self, metric_name: str, statistic: str, *, period: Duration = METRIC_PERIOD) -> cloudwatch.Metric:
+        return runtime_metric(self.props.env_name, metric_name, statistic, period=period)
+
+    def metric_requests(self, *, period: Duration = METRIC_PERIOD) -> cloudwatch.Metric:
+        return self.metric("Requests", "Sum", period=period)
+
+    def metric_errors(self, *, period: Duration = METRIC_PERIOD) -> cloudwatch.Metric:
+        """Requests that failed (5xx)."""
+        return self.metric("Errors", "Sum", period=period)
+
+    def metric_throttled(self, *, period: Duration = METRIC_PERIOD) -> cloudwatch.Metric:
+        """Requests the endpoint throttled (429)."""
+        return self.metric("Throttled", "Sum", period=period)
+
+    def metric_latency(self, statistic: str, *, period: Duration = METRIC_PERIOD) -> cloudwatch.Metric:
+        """A turn's latency in ms (`statistic`: p50, p95, ...)."""
+        return self.metric("Latency", statistic, period=period)
+
     def _alarms(self) -> list[cloudwatch.Alarm]:
         """From the runtime's own EMF metrics, the same for both compute models."""
         config, env_name = self.props.config.alarms, self.props.env_name
 
-        def metric(name: str, statistic: str) -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace=NAMESPACE,
-                metric_name=name,
-                statistic=statistic,
-                period=Duration.minutes(5),
-                dimensions_map={"Environment": env_name, "service": SERVICE},
-            )
-
+        five_minutes = Duration.minutes(5)
         defined = [
             AgentAlarmSpec(
-                "Errors", metric("Errors", "Sum"), config.errors_per_5_minutes, "agent requests failed (5xx)"
+                "Errors",
+                self.metric_errors(period=five_minutes),
+                config.errors_per_5_minutes,
+                "agent requests failed (5xx)",
             ),
             AgentAlarmSpec(
                 "Throttles",
-                metric("Throttled", "Sum"),
+                self.metric_throttled(period=five_minutes),
                 config.throttles_per_5_minutes,
                 "agent requests throttled by the endpoint (429)",
             ),
             AgentAlarmSpec(
                 "LatencyP95",
-                metric("Latency", "p95"),
+                self.metric_latency("p95", period=five_minutes),
                 config.latency_p95_ms,
                 f"p95 agent latency above {config.latency_p95_ms} ms",
             ),

@@ -31,6 +31,10 @@ from kit_constructs.isolated_network import IsolatedNetwork
 from kit_constructs.secure_bucket import AccessLogBucket, SecureBucket, SecureBucketProps
 
 INVOKE_ACTIONS = ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"]
+# SageMaker's metrics per variant: invocation metrics, and the instances' (GPU, memory, disk).
+INVOCATION_NAMESPACE = "AWS/SageMaker"
+INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
+METRIC_PERIOD = Duration.minutes(1)
 _IMAGE_URI = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repository>[^:@]+)"
 )
@@ -170,6 +174,60 @@ class InferenceEndpoint(Construct):
                 for name in unregistered
             },
         )
+
+    # -- metrics (the alarms and the operations dashboard read these) ---------------------------
+
+    def metric_variant(
+        self,
+        metric_name: str,
+        variant: str,
+        statistic: str,
+        *,
+        namespace: str = INVOCATION_NAMESPACE,
+        period: Duration = METRIC_PERIOD,
+    ) -> cloudwatch.Metric:
+        """One of SageMaker's metrics for one variant of this endpoint."""
+        return cloudwatch.Metric(
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": variant},
+            statistic=statistic,
+            period=period,
+        )
+
+    def metric_model_latency(self, variant: str, statistic: str) -> cloudwatch.Metric:
+        """ModelLatency, in microseconds."""
+        return self.metric_variant("ModelLatency", variant, statistic)
+
+    def metric_invocations(self, variant: str) -> cloudwatch.Metric:
+        return self.metric_variant("Invocations", variant, "Sum")
+
+    def metric_invocations_per_instance(self, variant: str) -> cloudwatch.Metric:
+        return self.metric_variant("InvocationsPerInstance", variant, "Sum")
+
+    def metric_invocation_errors(self, variant: str, kind: str) -> cloudwatch.Metric:
+        """`kind`: 4XX or 5XX."""
+        return self.metric_variant(f"Invocation{kind}Errors", variant, "Sum")
+
+    def metric_invocation_4xx_error_rate(self, variant: str) -> cloudwatch.MathExpression:
+        """4XX errors as a percentage of invocations (0 without traffic)."""
+        return cloudwatch.MathExpression(
+            expression="100 * errors / MAX([invocations, 1])",
+            using_metrics={
+                "errors": self.metric_invocation_errors(variant, "4XX"),
+                "invocations": self.metric_invocations(variant),
+            },
+            label="4XX error rate (%)",
+            period=METRIC_PERIOD,
+        )
+
+    def metric_gpu_utilization(self, variant: str, statistic: str) -> cloudwatch.Metric:
+        """Percent, summed over the instance's GPUs."""
+        return self.metric_variant("GPUUtilization", variant, statistic, namespace=INSTANCE_NAMESPACE)
+
+    def metric_gpu_memory_utilization(self, variant: str, statistic: str) -> cloudwatch.Metric:
+        """Percent, summed over the instance's GPUs."""
+        return self.metric_variant("GPUMemoryUtilization", variant, statistic, namespace=INSTANCE_NAMESPACE)
 
     # -- grants -------------------------------------------------------------------------------
 
@@ -458,49 +516,30 @@ class InferenceEndpoint(Construct):
         alarms: dict[str, cloudwatch.Alarm] = {}
         rollback: list[cloudwatch.Alarm] = []
 
-        def metric(
-            metric_name: str, variant: str, statistic: str, namespace: str = "AWS/SageMaker"
-        ) -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace=namespace,
-                metric_name=metric_name,
-                dimensions_map={"EndpointName": name, "VariantName": variant},
-                statistic=statistic,
-                period=Duration.minutes(1),
-            )
-
         for variant in props.config.variants:
             v = variant.name
             defined = {
                 # ModelLatency is reported in microseconds.
                 "ModelLatencyP95": (
-                    metric("ModelLatency", v, "p95"),
+                    self.metric_model_latency(v, "p95"),
                     thresholds.model_latency_p95_ms * 1000,
                     f"p95 model latency above {thresholds.model_latency_p95_ms} ms",
                     True,
                 ),
                 "Invocation5XXErrors": (
-                    metric("Invocation5XXErrors", v, "Sum"),
+                    self.metric_invocation_errors(v, "5XX"),
                     thresholds.invocation_5xx_errors,
                     f"more than {thresholds.invocation_5xx_errors} 5XX errors a minute",
                     True,
                 ),
                 "Invocation4XXErrorRate": (
-                    cloudwatch.MathExpression(
-                        expression="100 * errors / MAX([invocations, 1])",
-                        using_metrics={
-                            "errors": metric("Invocation4XXErrors", v, "Sum"),
-                            "invocations": metric("Invocations", v, "Sum"),
-                        },
-                        label="4XX error rate (%)",
-                        period=Duration.minutes(1),
-                    ),
+                    self.metric_invocation_4xx_error_rate(v),
                     thresholds.invocation_4xx_error_rate_percent,
                     f"4XX error rate above {thresholds.invocation_4xx_error_rate_percent}%",
                     False,  # clients cause 4XX; not a reason to roll back a deployment
                 ),
                 "GpuMemoryUtilization": (
-                    metric("GPUMemoryUtilization", v, "Maximum", namespace="/aws/sagemaker/Endpoints"),
+                    self.metric_gpu_memory_utilization(v, "Maximum"),
                     thresholds.gpu_memory_utilization_percent,
                     f"GPU memory above {thresholds.gpu_memory_utilization_percent}%",
                     False,  # vLLM preallocates most GPU memory; an alert, not a rollback trigger

@@ -14,12 +14,10 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from agent_runtime.metrics import NAMESPACE as AGENT_NAMESPACE
-from agent_runtime.metrics import SERVICE as AGENT_SERVICE
 from kit_config.resource_names import dashboard_name
+from kit_constructs.agent_service import AgentService
 from kit_constructs.inference_endpoint import InferenceEndpoint
 
-INVOCATION_NAMESPACE = "AWS/SageMaker"
-INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
 PERIOD = Duration.minutes(1)
 LATENCY_PERCENTILES = ("p50", "p95", "p99")
 WIDTH = 12  # two graphs a row on CloudWatch's 24-column grid
@@ -30,12 +28,14 @@ class OperationsDashboardProps:
     env_name: str
     project: str
     endpoint: InferenceEndpoint
+    agent: AgentService  # the runtime's metrics (no resource of the agent stack is referenced)
 
 
 class OperationsDashboard(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: OperationsDashboardProps) -> None:
         super().__init__(scope, construct_id)
         self._props = props
+        self._endpoint, self._agent = props.endpoint, props.agent
         self.variant_names = [variant.name for variant in props.endpoint.config.variants]
         self.dashboard_name = dashboard_name(props.project, props.env_name)
         self.dashboard = cloudwatch.Dashboard(
@@ -55,26 +55,13 @@ class OperationsDashboard(Construct):
 
     # --- the LLM endpoint, per variant ---------------------------------------------------------
 
-    def _endpoint_metric(
-        self, name: str, variant: str, statistic: str, namespace: str = INVOCATION_NAMESPACE
-    ) -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace=namespace,
-            metric_name=name,
-            statistic=statistic,
-            period=PERIOD,
-            dimensions_map={"EndpointName": self._props.endpoint.endpoint_name, "VariantName": variant},
-        )
-
     def _model_latency(self) -> cloudwatch.GraphWidget:
         # ModelLatency is published in microseconds; shown in milliseconds.
         # Metric-math ids must be unique within a graph (variant names may hold '-': use indexes).
         lines = [
             cloudwatch.MathExpression(
                 expression=f"latency{index}{percentile} / 1000",
-                using_metrics={
-                    f"latency{index}{percentile}": self._endpoint_metric("ModelLatency", variant, percentile)
-                },
+                using_metrics={f"latency{index}{percentile}": self._endpoint.metric_model_latency(variant, percentile)},
                 label=f"{variant} {percentile}",
                 period=PERIOD,
             )
@@ -86,19 +73,16 @@ class OperationsDashboard(Construct):
     def _invocations(self) -> cloudwatch.GraphWidget:
         return _graph(
             "Invocations per variant",
-            [
-                self._endpoint_metric("Invocations", variant, "Sum").with_(label=variant)
-                for variant in self.variant_names
-            ],
+            [self._endpoint.metric_invocations(variant).with_(label=variant) for variant in self.variant_names],
         )
 
     def _endpoint_errors(self) -> cloudwatch.GraphWidget:
         return _graph(
             "Endpoint errors (4XX, 5XX)",
             [
-                self._endpoint_metric(name, variant, "Sum").with_(label=f"{variant} {name}")
+                self._endpoint.metric_invocation_errors(variant, kind).with_(label=f"{variant} Invocation{kind}Errors")
                 for variant in self.variant_names
-                for name in ("Invocation4XXErrors", "Invocation5XXErrors")
+                for kind in ("4XX", "5XX")
             ],
         )
 
@@ -110,8 +94,8 @@ class OperationsDashboard(Construct):
             cloudwatch.MathExpression(
                 expression=f"invocations{index} / perInstance{index}",
                 using_metrics={
-                    f"invocations{index}": self._endpoint_metric("Invocations", variant, "Sum"),
-                    f"perInstance{index}": self._endpoint_metric("InvocationsPerInstance", variant, "Sum"),
+                    f"invocations{index}": self._endpoint.metric_invocations(variant),
+                    f"perInstance{index}": self._endpoint.metric_invocations_per_instance(variant),
                 },
                 label=f"{variant} instances",
                 period=PERIOD,
@@ -124,32 +108,24 @@ class OperationsDashboard(Construct):
         return _graph(
             "GPU utilization and GPU memory (% summed over the instance's GPUs)",
             [
-                self._endpoint_metric(name, variant, "Average", namespace=INSTANCE_NAMESPACE).with_(
-                    label=f"{variant} {name}"
-                )
+                line.with_(label=f"{variant} {name}")
                 for variant in self.variant_names
-                for name in ("GPUUtilization", "GPUMemoryUtilization")
+                for name, line in (
+                    ("GPUUtilization", self._endpoint.metric_gpu_utilization(variant, "Average")),
+                    ("GPUMemoryUtilization", self._endpoint.metric_gpu_memory_utilization(variant, "Average")),
+                )
             ],
         )
 
     # --- the agent (the runtime's EMF metrics) -------------------------------------------------
 
-    def _agent_metric(self, name: str, statistic: str) -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace=AGENT_NAMESPACE,
-            metric_name=name,
-            statistic=statistic,
-            period=PERIOD,
-            dimensions_map={"Environment": self._props.env_name, "service": AGENT_SERVICE},
-        )
-
     def _agent_latency(self) -> cloudwatch.GraphWidget:
         lines = [
-            self._agent_metric("Latency", percentile).with_(label=f"latency {percentile}")
+            self._agent.metric_latency(percentile).with_(label=f"latency {percentile}")
             for percentile in LATENCY_PERCENTILES
         ]
         lines += [
-            self._agent_metric("TimeToFirstToken", percentile).with_(label=f"time to first token {percentile}")
+            self._agent.metric("TimeToFirstToken", percentile).with_(label=f"time to first token {percentile}")
             for percentile in LATENCY_PERCENTILES
         ]
         return _graph("Agent latency and time to first token (ms)", lines)
@@ -157,19 +133,23 @@ class OperationsDashboard(Construct):
     def _agent_requests(self) -> cloudwatch.GraphWidget:
         return _graph(
             "Agent requests, errors (5xx) and throttles (429)",
-            [self._agent_metric(name, "Sum").with_(label=name) for name in ("Requests", "Errors", "Throttled")],
+            [
+                self._agent.metric_requests().with_(label="Requests"),
+                self._agent.metric_errors().with_(label="Errors"),
+                self._agent.metric_throttled().with_(label="Throttled"),
+            ],
         )
 
     def _tokens(self) -> cloudwatch.GraphWidget:
         return _graph(
-            "Tokens", [self._agent_metric(name, "Sum").with_(label=name) for name in ("InputTokens", "OutputTokens")]
+            "Tokens", [self._agent.metric(name, "Sum").with_(label=name) for name in ("InputTokens", "OutputTokens")]
         )
 
     def _agent_calls(self) -> cloudwatch.GraphWidget:
         return _graph(
             "Model calls, tool calls, retries, tracing failures",
             [
-                self._agent_metric(name, "Sum").with_(label=name)
+                self._agent.metric(name, "Sum").with_(label=name)
                 for name in ("ModelCalls", "ToolCalls", "Retries", "TracingFailures")
             ],
         )
@@ -178,13 +158,13 @@ class OperationsDashboard(Construct):
         per_request = cloudwatch.MathExpression(
             expression="cost / requests",
             using_metrics={
-                "cost": self._agent_metric("EstimatedCostUSD", "Sum"),
-                "requests": self._agent_metric("Requests", "Sum"),
+                "cost": self._agent.metric("EstimatedCostUSD", "Sum"),
+                "requests": self._agent.metric_requests(),
             },
             label="estimated $ per request",
             period=PERIOD,
         )
-        total = self._agent_metric("EstimatedCostUSD", "Sum").with_(label="estimated $ per minute")
+        total = self._agent.metric("EstimatedCostUSD", "Sum").with_(label="estimated $ per minute")
         return cloudwatch.GraphWidget(
             title="Estimated model cost (runtime's cost basis)",
             left=[per_request],

@@ -82,6 +82,7 @@ class EnvironmentStage(Stage):
             config=config,
             foundation=self.foundation,
             inference=self.inference,
+            agent=self.agent,
             description=f"{config.tags.Project} {config.name}: operations dashboard and monthly cost budget",
             **stack_options,
         )

@@ -1,7 +1,7 @@
 """Per-environment observability and cost control: the operations dashboard and the AWS Budgets budget.
 
-A stack of its own because it only reads the others (the endpoint's name and variants, the alarm
-topic) and nothing depends on it: dashboards and budget limits change often and redeploy without
+A stack of its own because it only reads the others (the endpoint's name and variants, the agent's
+metric names, the alarm topic) and nothing depends on it: dashboards and budget limits change often and redeploy without
 a diff in the stacks that hold the workload.
 """
 
@@ -14,6 +14,7 @@ from kit_config import EnvironmentConfig
 from kit_config.resource_names import budget_name
 from kit_constructs.cost_budget import AlarmTopicTarget, CostBudget, CostBudgetProps
 from kit_constructs.operations_dashboard import OperationsDashboard, OperationsDashboardProps
+from stacks.agent_stack import AgentStack
 from stacks.foundation_stack import FoundationStack
 from stacks.inference_stack import InferenceStack
 
@@ -31,6 +32,7 @@ class ObservabilityStack(Stack):
         config: EnvironmentConfig,
         foundation: FoundationStack,
         inference: InferenceStack,
+        agent: AgentStack,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -38,7 +40,9 @@ class ObservabilityStack(Stack):
         self.dashboard = OperationsDashboard(
             self,
             "Operations",
-            OperationsDashboardProps(env_name=config.name, project=project, endpoint=inference.endpoint),
+            OperationsDashboardProps(
+                env_name=config.name, project=project, endpoint=inference.endpoint, agent=agent.agent
+            ),
         )
         tags = config.tags.as_dict()
         budget = config.budget

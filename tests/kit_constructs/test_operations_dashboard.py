@@ -128,3 +128,26 @@ def test_cost_per_request_divides_summed_cost_by_summed_requests(synthesized):
     (per_request,) = expressions(cost)
     numerator, denominator = per_request["expression"].split(" / ")
     assert ids[numerator] == ("EstimatedCostUSD", "Sum") and ids[denominator] == ("Requests", "Sum")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_endpoint_and_runtime_alarm_watches_a_metric_the_dashboard_shows(synthesized, env):
+    """Alarms and dashboard take their metrics from the same construct methods (metric_*)."""
+    board = dashboard(synthesized, env)
+    shown = {
+        (r["namespace"], r["name"], tuple(sorted(r["dims"].items())))
+        for w in board["widgets"]
+        if "metrics" in w["properties"]
+        for r in plain_metrics(w["properties"])
+    }
+    watched = set()
+    for stack in ("Inference", "Agent"):
+        for alarm in resources(synthesized.templates[(env, stack)], "AWS::CloudWatch::Alarm").values():
+            properties = alarm["Properties"]
+            metrics = [properties] if "MetricName" in properties else []
+            metrics += [m["MetricStat"]["Metric"] for m in properties.get("Metrics", []) if "MetricStat" in m]
+            for metric in metrics:
+                if metric["Namespace"] in ("AWS/SageMaker", "/aws/sagemaker/Endpoints", NAMESPACE):
+                    dims = tuple(sorted((d["Name"], d["Value"]) for d in metric["Dimensions"]))
+                    watched.add((metric["Namespace"], metric["MetricName"], dims))
+    assert len(watched) >= 4 and watched <= shown, sorted(watched - shown)
