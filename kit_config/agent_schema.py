@@ -9,8 +9,9 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from kit_config.config_section import ConfigSection
 from kit_config.identity_schema import FargateIdentity, LambdaIdentity
 from kit_config.runtime_fields import runtime_field
 from kit_config.validation_errors import errors_at
@@ -49,11 +50,7 @@ def default_sessions_per_task(cpu: int) -> int:
     return min(FARGATE_DEFAULT_SESSIONS_CAP, max(8, FARGATE_SESSIONS_PER_VCPU * cpu // 1024))
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class AgentRuntimeOptions(_Section):
+class AgentRuntimeOptions(ConfigSection):
     """The `RuntimeSettings` a deployment decides, with the runtime's defaults and bounds
     (kit_config.runtime_fields); the stack turns them into AGENT_* variables."""
 
@@ -69,13 +66,13 @@ class AgentRuntimeOptions(_Section):
     request_timeout_seconds: int = runtime_field("request_timeout_seconds", ge=1)
 
 
-class AgentAlarms(_Section):
+class AgentAlarms(ConfigSection):
     errors_per_5_minutes: int = Field(default=5, ge=1)
     throttles_per_5_minutes: int = Field(default=10, ge=1)
     latency_p95_ms: int = Field(default=30_000, gt=0)
 
 
-class _AgentBase(_Section):
+class _AgentBase(ConfigSection):
     runtime: AgentRuntimeOptions = AgentRuntimeOptions()
     alarms: AgentAlarms = AgentAlarms()
     session_prefix: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9/_-]*/$")] = "sessions/"
@@ -144,8 +141,8 @@ class FargateAgent(_AgentBase):
     certificate_arn: (
         Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")] | None
     ) = None
-    ingress_security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]] = []
-    ingress_cidrs: list[str] = []
+    ingress_security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]] = Field(default=[])
+    ingress_cidrs: list[str] = Field(default=[])
     identity: FargateIdentity
 
     @model_validator(mode="before")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import itertools
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from kit_config.config_section import ConfigSection
 from kit_config.field_types import EmailAddress
 
 # AWS Budgets quotas: 5 notifications per budget, 10 email subscribers per notification.
@@ -17,9 +18,7 @@ MAX_NOTIFICATIONS_PER_BUDGET = 5
 MAX_EMAIL_SUBSCRIBERS = 10
 
 
-class BudgetConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
+class BudgetConfig(ConfigSection):
     monthly_limit_usd: float = Field(gt=0, description="Monthly cost limit in USD (compare with `make cost`)")
     alert_thresholds_percent: list[float] = Field(
         default=[80.0, 100.0], min_length=1, description="Alert when actual cost passes these % of the limit"

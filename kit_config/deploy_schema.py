@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from kit_config.config_section import ConfigSection
 
 _ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+$"
 
 
-class DeployConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
+class DeployConfig(ConfigSection):
     profile: Annotated[str, Field(pattern=r"^[A-Za-z0-9+=,.@_-]+$", max_length=64)] | None = Field(
         default=None,
         description="AWS named profile (~/.aws/config) the CDK CLI uses (`cdk deploy --profile`); "

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from agent_runtime.settings import RuntimeSettings
+from kit_config.config_section import ConfigSection
 from kit_config.jwks import ALGORITHM_KEYS, compact_jwks
 from kit_config.runtime_fields import runtime_field, setting_bounds
 from kit_config.validation_errors import display_path, errors_at
@@ -28,11 +29,7 @@ CONFIG_DIR_CONTEXT = "config_dir"
 MAX_TURNS_PER_CALLER = setting_bounds(RuntimeSettings.model_fields["max_turns_per_caller"])["le"]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class JwtVerification(_Section):
+class JwtVerification(ConfigSection):
     """What a bearer token must satisfy on Fargate; replace the shipped example with your IdP's values."""
 
     issuer: str = Field(description="The IdP's issuer URL, exactly as in the tokens' `iss` (https)")
@@ -93,7 +90,7 @@ class JwtVerification(_Section):
         return self._jwks
 
 
-class _Identity(_Section):
+class _Identity(ConfigSection):
     max_turns_per_caller: int = runtime_field(
         "max_turns_per_caller", description="Turns one caller may have in flight; the next answers 429 with Retry-After"
     )

@@ -10,9 +10,10 @@ import zoneinfo
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from kit_config import gpu_drivers, serving_image
+from kit_config.config_section import ConfigSection
 from kit_config.gpu_drivers import InferenceAmiVersion
 from kit_config.instance_catalogue import INSTANCE_CATALOGUE, NEURON_ACCELERATORS
 from kit_config.schedule_expressions import validate_schedule
@@ -29,11 +30,7 @@ _SCHEDULED_ACTION_NAME = re.compile(r"(?!((^[ ]+.*)|(.*([\u0000-\u001f]|[\u007f-
 ROLLOUT_TIMEOUT_RANGE_SECONDS = (600, 28800)
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class ModelWeights(_Section):
+class ModelWeights(ConfigSection):
     """Where the weights come from, and what LMI needs to serve them with tool calling."""
 
     s3_uri: Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/(.+/)?$")] | None = Field(
@@ -84,7 +81,7 @@ class ModelWeights(_Section):
         return self.s3_uri.removeprefix("s3://").split("/", 1)[1] if self.s3_uri else ""
 
 
-class ScheduledScaling(_Section):
+class ScheduledScaling(ConfigSection):
     name: str = Field(description="Scheduled action name, unique per variant (1-256 characters, no : / |)")
     schedule: str = Field(
         description="Application Auto Scaling expression: at(...), rate(...) or cron(...), e.g. cron(0 20 ? * MON-FRI *)"
@@ -133,7 +130,7 @@ def _time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-class Autoscaling(_Section):
+class Autoscaling(ConfigSection):
     min_instances: int = Field(ge=1)
     max_instances: int = Field(ge=1)
     metric: Literal["concurrency", "invocations"] = Field(
@@ -145,7 +142,7 @@ class Autoscaling(_Section):
     )
     scale_in_cooldown_seconds: int = Field(default=300, ge=0, le=3600)
     scale_out_cooldown_seconds: int = Field(default=60, ge=0, le=3600)
-    scheduled: list[ScheduledScaling] = []
+    scheduled: list[ScheduledScaling] = Field(default=[])
     registered: bool = Field(
         default=True,
         description="false deregisters the variant from Application Auto Scaling (capacity stays as it is): "
@@ -196,7 +193,7 @@ class Autoscaling(_Section):
         return min([self.min_instances, *(action.min_instances for action in self.scheduled)])
 
 
-class Variant(_Section):
+class Variant(ConfigSection):
     name: Annotated[str, Field(pattern=_NAME)]
     instance_type: str
     model: ModelWeights
@@ -306,13 +303,13 @@ class Variant(_Section):
         return self.spec.accelerator in NEURON_ACCELERATORS
 
 
-class DataCapture(_Section):
+class DataCapture(ConfigSection):
     enabled: bool = True
     sampling_percentage: int = Field(default=100, ge=0, le=100)
     capture_days: int = Field(default=30, ge=1, le=3650, description="How long captured payloads are kept")
 
 
-class Deployment(_Section):
+class Deployment(ConfigSection):
     """Blue/green rollout of endpoint updates, rolled back automatically on the endpoint's alarms."""
 
     strategy: Literal["all_at_once", "canary", "linear", "none"] = Field(
@@ -336,7 +333,7 @@ class Deployment(_Section):
         return {"all_at_once": 1, "none": 1, "canary": 2, "linear": -(-100 // self.linear_step_percent)}[self.strategy]
 
 
-class AlarmThresholds(_Section):
+class AlarmThresholds(ConfigSection):
     model_latency_p95_ms: int = Field(default=20_000, gt=0)
     invocation_5xx_errors: int = Field(default=5, ge=1, description="5XX errors per minute")
     invocation_4xx_error_rate_percent: float = Field(default=5.0, gt=0, le=100)
@@ -344,7 +341,7 @@ class AlarmThresholds(_Section):
     evaluation_periods: int = Field(default=3, ge=1, le=60)
 
 
-class InferenceConfig(_Section):
+class InferenceConfig(ConfigSection):
     endpoint_name: Annotated[str, Field(pattern=_NAME)]
     # ContainerDefinition Image: at most 255 characters
     # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-# The agent's alarm ids (kit_constructs.agent_service and the compute's extra alarm), longest last.
+# The agent's alarm ids (kit_constructs.agent_service.DeployedAgent and its host's alarm), longest last.
 AGENT_ALARM_IDS = ("Errors", "Throttles", "LatencyP95", "LoadBalancer5xx", "ConcurrencyThrottles")
 KMS_KEY_PURPOSES = (
     "logs",

@@ -10,10 +10,11 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from kit_config.agent_schema import AgentConfig, FargateAgent
 from kit_config.budget_schema import BudgetConfig
+from kit_config.config_section import ConfigSection
 from kit_config.deploy_schema import DeployConfig
 from kit_config.field_types import EmailAddress
 from kit_config.inference_schema import InferenceConfig
@@ -62,13 +63,7 @@ MAX_TAGS_PER_RESOURCE = 50
 KIT_ADDED_TAGS = 1  # DeployedCommit (stacks.environment_stage.deployed_commit_tag) on `make deploy`
 
 
-class _Section(BaseModel):
-    # strict: YAML already yields typed values, so "30" for an integer is a mistake, not input
-    # to coerce; extra=forbid: a misspelt key must fail loudly rather than be ignored.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class CreateVpc(_Section):
+class CreateVpc(ConfigSection):
     """Create a new VPC with isolated subnets only (no internet or NAT gateway)."""
 
     mode: Literal["create"]
@@ -124,7 +119,7 @@ INTERFACE_ENDPOINT_SERVICES = (
 )
 
 
-class ExistingEndpoints(_Section):
+class ExistingEndpoints(ConfigSection):
     """VPC endpoints the VPC already has, which the kit must reuse instead of creating again.
 
     A second interface endpoint with private DNS for the same service in one VPC fails to create
@@ -154,7 +149,7 @@ class ExistingEndpoints(_Section):
         return self
 
 
-class ExistingVpc(_Section):
+class ExistingVpc(ConfigSection):
     """Use a VPC that already exists. Everything is given, so synth does no lookup."""
 
     mode: Literal["existing"]
@@ -187,7 +182,7 @@ class ExistingVpc(_Section):
 NetworkConfig = Annotated[CreateVpc | ExistingVpc, Field(discriminator="mode")]
 
 
-class RequiredTags(_Section):
+class EnvironmentTags(ConfigSection):
     """Tags every taggable resource must carry. Extra tags are allowed and applied too."""
 
     model_config = ConfigDict(extra="allow", strict=True, frozen=True)
@@ -199,7 +194,7 @@ class RequiredTags(_Section):
     DataClassification: Literal[DATA_CLASSIFICATIONS]  # type: ignore[valid-type]
 
     @model_validator(mode="after")
-    def _valid_values(self) -> RequiredTags:
+    def _valid_values(self) -> EnvironmentTags:
         tags = self.as_dict()
         for key, value in tags.items():
             if not _TAG_KEY.match(key):
@@ -223,8 +218,8 @@ class RequiredTags(_Section):
         return {**self.model_dump(exclude=set(self.model_extra or {})), **(self.model_extra or {})}
 
 
-class AlarmsConfig(_Section):
-    email_subscriptions: list[EmailAddress] = []
+class AlarmsConfig(ConfigSection):
+    email_subscriptions: list[EmailAddress] = Field(default=[])
 
 
 # --- MLflow (SageMaker managed) ------------------------------------------------------------
@@ -238,7 +233,7 @@ _MAINTENANCE_WINDOW = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]
 _ARTIFACT_PREFIX = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
 
 
-class _MlflowCommon(_Section):
+class _MlflowCommon(ConfigSection):
     weekly_maintenance_window_start: str = Field(
         description="Start of SageMaker's weekly maintenance window, UTC, as Ddd:HH:MM (e.g. Tue:03:30)"
     )
@@ -300,13 +295,13 @@ class MlflowAppConfig(_MlflowCommon):
 MlflowConfig = Annotated[MlflowTrackingServerConfig | MlflowAppConfig, Field(discriminator="kind")]
 
 
-class EnvironmentConfig(_Section):
+class EnvironmentConfig(ConfigSection):
     """One deployment environment (dev, staging, prod, ...)."""
 
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,20}$")]
     account: str = Field(description="12-digit AWS account id, quoted in YAML")
     region: str
-    tags: RequiredTags
+    tags: EnvironmentTags
     log_retention_days: int = Field(
         description="Minimum retention for every log group; one of CloudWatch's accepted values"
     )
@@ -346,7 +341,7 @@ class EnvironmentConfig(_Section):
 
     @field_validator("tags")
     @classmethod
-    def _environment_tag_matches(cls, tags: RequiredTags, info: ValidationInfo) -> RequiredTags:
+    def _environment_tag_matches(cls, tags: EnvironmentTags, info: ValidationInfo) -> EnvironmentTags:
         name = info.data.get("name")
         if name and tags.Environment != name:
             raise ValueError(f"Environment tag is {tags.Environment!r} but this file configures {name!r}")

@@ -1,7 +1,7 @@
 """What an agent host (Lambda or Fargate) receives and what it offers, whichever runs the agent.
 
-The service (`kit_constructs.agent_service`) builds what both hosts share and passes it in
-`AgentComputeProps`; `agent_compute()` there chooses the host. The stack and the service then use
+`DeployedAgent` (`kit_constructs.agent_service`) builds what both hosts share and passes it in
+`AgentComputeProps`; `agent_compute()` there chooses the host. The stack and DeployedAgent then use
 only the `AgentCompute` interface: the API's URL output, the invoke grant, the host's own alarm
 metrics. The hosts import this module only, so nothing imports in a circle.
 """
@@ -42,7 +42,7 @@ def runtime_metric(
 
 @dataclass(frozen=True)
 class AgentComputeProps:
-    """What a host needs: the agent's config, and what the service built for it."""
+    """What a host needs: the agent's config, and what DeployedAgent built for it."""
 
     project: str
     env_name: str

@@ -37,7 +37,7 @@ from kit_constructs.secure_bucket import AccessLogBucket, SecureBucket, SecureBu
 
 
 @dataclass(frozen=True)
-class AgentServiceProps:
+class DeployedAgentProps:
     environment: EnvironmentConfig  # the runtime's settings come from the whole env (endpoint, prices)
     network: IsolatedNetwork
     endpoint: InferenceEndpoint
@@ -63,8 +63,10 @@ class AgentServiceProps:
         return self.environment.tags.Project
 
 
-class AgentService(Construct):
-    def __init__(self, scope: Construct, construct_id: str, props: AgentServiceProps) -> None:
+class DeployedAgent(Construct):
+    """The agent runtime deployed in one environment: what both hosts share, and the host `agent.compute` picks."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: DeployedAgentProps) -> None:
         super().__init__(scope, construct_id)
         self.props = props
         self.session_bucket = SecureBucket(
@@ -128,7 +130,7 @@ class AgentService(Construct):
         )
         self.alarms = self._alarms()
 
-    def _acknowledge_prefix_grants(self, props: AgentServiceProps) -> None:
+    def _acknowledge_prefix_grants(self, props: DeployedAgentProps) -> None:
         sessions = logical_arn(self.session_bucket.bucket)
         mlflow_artifacts = (
             f"arn:<AWS::Partition>:s3:::{props.mlflow.artifact_bucket_name}/{props.mlflow.artifact_prefix}/*"

@@ -15,7 +15,7 @@ from constructs import Construct
 
 from agent_runtime.metrics import NAMESPACE as AGENT_NAMESPACE
 from kit_config.resource_names import dashboard_name
-from kit_constructs.agent_service import AgentService
+from kit_constructs.agent_service import DeployedAgent
 from kit_constructs.inference_endpoint import InferenceEndpoint
 
 PERIOD = Duration.minutes(1)
@@ -28,7 +28,7 @@ class OperationsDashboardProps:
     env_name: str
     project: str
     endpoint: InferenceEndpoint
-    agent: AgentService  # the runtime's metrics (no resource of the agent stack is referenced)
+    agent: DeployedAgent  # the runtime's metrics (no resource of the agent stack is referenced)
 
 
 class OperationsDashboard(Construct):

@@ -6,7 +6,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from kit_config import EnvironmentConfig
-from kit_constructs.agent_service import AgentService, AgentServiceProps
+from kit_constructs.agent_service import DeployedAgent, DeployedAgentProps
 from stacks.foundation_stack import FoundationStack, removal_policy
 from stacks.inference_stack import InferenceStack
 from stacks.mlflow_stack import MlflowStack
@@ -27,10 +27,10 @@ class AgentStack(Stack):
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.agent = AgentService(
+        self.agent = DeployedAgent(
             self,
             "Agent",
-            AgentServiceProps(
+            DeployedAgentProps(
                 environment=config,
                 network=network.network,
                 endpoint=inference.endpoint,
