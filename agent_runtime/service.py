@@ -8,11 +8,12 @@ both deployments take exactly the same code path.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agent_runtime.errors import ApiError, from_exception
 from agent_runtime.lineage import Lineage
@@ -95,103 +96,118 @@ class AgentService:
         """
         await self._start()
         self.lineage.start()  # no-op once set up; otherwise retries set-up (at most once a minute), never waits
-        from strands import Agent
-        from strands.types.exceptions import MaxTokensReachedException
-
-        from agent_runtime.attempts import CURRENT, EndpointAttempts
-        from agent_runtime.limits import RequestLimits
-
-        metrics = RequestMetrics()
-        started = time.perf_counter()
-        limits = RequestLimits(self.settings.max_cycles, self.settings.max_tool_calls)
-        attempts = EndpointAttempts()
-        CURRENT.set(attempts)  # this task's context, copied into the client's worker threads
-        text: list[str] = []
-        tagger = None
+        state = _Turn.begin(self.settings)
         try:
             with session_lock(self.settings, request.caller_id, request.session_id):
-                tagger = self.lineage.tagger(
-                    {
-                        "session_id": request.session_id,
-                        "request_id": request.request_id,
-                        "caller_id": request.caller_id,
-                    },
-                    final_tags=lambda: {
-                        "model_calls": str(limits.model_calls),
-                        "tool_calls": str(limits.tool_calls),
-                        "limit_hit": limits.limit_hit or "",
-                        "time_to_first_token_ms": f"{metrics.time_to_first_token_ms or 0:.1f}",
-                    },
-                )
-                agent = Agent(
-                    model=self._model,
-                    tools=self.tools,
-                    system_prompt=self.settings.system_prompt,
-                    session_manager=session_manager(self.settings, request.caller_id, request.session_id),
-                    hooks=[limits, tagger],
-                    callback_handler=None,
-                    retry_strategy=None,  # botocore's adaptive retries already bound retrying
-                    trace_attributes={"session.id": request.session_id, "agent.version": self.agent_version},
-                )
-                result, stop_reason = None, None
-                try:
-                    async with asyncio.timeout(self.settings.request_timeout_seconds):
-                        async for event in agent.stream_async(request.prompt):
-                            if "data" in event and isinstance(event["data"], str) and event["data"]:
-                                if metrics.time_to_first_token_ms is None:
-                                    metrics.time_to_first_token_ms = (time.perf_counter() - started) * 1000
-                                text.append(event["data"])
-                                yield {"type": "token", "text": event["data"]}
-                            elif "result" in event:
-                                result = event["result"]
-                except MaxTokensReachedException:
-                    # The answer hit max_tokens: return what was generated and say so, not an error.
-                    stop_reason = "max_tokens"
-                    limits.limit_hit = limits.limit_hit or f"max_tokens={self.settings.max_tokens}"
-                self._measure(metrics, agent, limits)
-                metrics.latency_ms = (time.perf_counter() - started) * 1000
-                metrics.estimate_cost(self.settings)
-                final = {
-                    "type": "final",
-                    "answer": "".join(text) if text else _message_text(result),
-                    "session_id": request.session_id,
-                    "request_id": request.request_id,
-                    "trace_id": tagger.trace_id,
-                    "agent_version": self.agent_version,
-                    "stop_reason": stop_reason or str(getattr(result, "stop_reason", "")),
-                    "limit_hit": limits.limit_hit,
-                    "usage": {
-                        "input_tokens": metrics.input_tokens,
-                        "output_tokens": metrics.output_tokens,
-                        "model_calls": metrics.model_calls,
-                        "tool_calls": metrics.tool_calls,
-                        "tools_used": limits.tools_used,
-                        "retries": attempts.retries,
-                        "latency_ms": round(metrics.latency_ms, 1),
-                        "time_to_first_token_ms": round(metrics.time_to_first_token_ms or 0, 1),
-                        "estimated_cost_usd": round(metrics.estimated_cost_usd, 6),
-                    },
-                }
+                state.tagger = self._tagger(request, state)
+                agent = self._agent(request, state)
+                # Closed with the turn: a client that goes away stops the model's stream too.
+                async with contextlib.aclosing(self._stream(agent, request, state)) as tokens:
+                    async for token in tokens:
+                        yield token
+                final = self._final_event(request, agent, state)
         except ApiError as error:
-            metrics.status = error.status
+            state.metrics.status = error.status
             raise
         except (asyncio.CancelledError, GeneratorExit):
-            metrics.status = 499  # the client went away; its work is cancelled with it
+            state.metrics.status = 499  # the client went away; its work is cancelled with it
             raise
         except BaseException as error:
             mapped = from_exception(error)
-            metrics.status = mapped.status
+            state.metrics.status = mapped.status
             if mapped.status >= 500:
                 log.warning("request %s failed: %s", request.request_id, mapped.code, exc_info=True)
             raise mapped from None
         finally:
-            metrics.tracing_failures = self.lineage.failures.take()
-            # The agent ran before MLflow set-up finished (or while MLflow is unreachable): not traced.
-            metrics.untraced = int(tagger is not None and not tagger.active and self.lineage.status != "off")
-            metrics.retries = attempts.retries
-            metrics.latency_ms = metrics.latency_ms or (time.perf_counter() - started) * 1000
-            _publish_quietly(self.settings, metrics)
+            self._publish(state)
         yield final
+
+    # -- the steps of a turn ----------------------------------------------------------------------
+
+    def _tagger(self, request: TurnRequest, state: _Turn):
+        """Tags the turn's trace with the request's ids, and at its end with its counts."""
+        limits, metrics = state.limits, state.metrics
+        return self.lineage.tagger(
+            {"session_id": request.session_id, "request_id": request.request_id, "caller_id": request.caller_id},
+            final_tags=lambda: {
+                "model_calls": str(limits.model_calls),
+                "tool_calls": str(limits.tool_calls),
+                "limit_hit": limits.limit_hit or "",
+                "time_to_first_token_ms": f"{metrics.time_to_first_token_ms or 0:.1f}",
+            },
+        )
+
+    def _agent(self, request: TurnRequest, state: _Turn):
+        """A Strands agent with the session's history, the limits and the trace tagger."""
+        from strands import Agent
+
+        return Agent(
+            model=self._model,
+            tools=self.tools,
+            system_prompt=self.settings.system_prompt,
+            session_manager=session_manager(self.settings, request.caller_id, request.session_id),
+            hooks=[state.limits, state.tagger],
+            callback_handler=None,
+            retry_strategy=None,  # botocore's adaptive retries already bound retrying
+            trace_attributes={"session.id": request.session_id, "agent.version": self.agent_version},
+        )
+
+    async def _stream(self, agent, request: TurnRequest, state: _Turn) -> AsyncIterator[dict]:
+        """Token events as the model writes them, within the request timeout; keeps the result."""
+        from strands.types.exceptions import MaxTokensReachedException
+
+        metrics = state.metrics
+        try:
+            async with asyncio.timeout(self.settings.request_timeout_seconds):
+                async for event in agent.stream_async(request.prompt):
+                    if "data" in event and isinstance(event["data"], str) and event["data"]:
+                        if metrics.time_to_first_token_ms is None:
+                            metrics.time_to_first_token_ms = (time.perf_counter() - state.started) * 1000
+                        state.text.append(event["data"])
+                        yield {"type": "token", "text": event["data"]}
+                    elif "result" in event:
+                        state.result = event["result"]
+        except MaxTokensReachedException:
+            # The answer hit max_tokens: return what was generated and say so, not an error.
+            state.stop_reason = "max_tokens"
+            state.limits.limit_hit = state.limits.limit_hit or f"max_tokens={self.settings.max_tokens}"
+
+    def _final_event(self, request: TurnRequest, agent, state: _Turn) -> dict:
+        metrics, limits = state.metrics, state.limits
+        self._measure(metrics, agent, limits)
+        metrics.latency_ms = (time.perf_counter() - state.started) * 1000
+        metrics.estimate_cost(self.settings)
+        return {
+            "type": "final",
+            "answer": "".join(state.text) if state.text else _message_text(state.result),
+            "session_id": request.session_id,
+            "request_id": request.request_id,
+            "trace_id": state.tagger.trace_id,
+            "agent_version": self.agent_version,
+            "stop_reason": state.stop_reason or str(getattr(state.result, "stop_reason", "")),
+            "limit_hit": limits.limit_hit,
+            "usage": {
+                "input_tokens": metrics.input_tokens,
+                "output_tokens": metrics.output_tokens,
+                "model_calls": metrics.model_calls,
+                "tool_calls": metrics.tool_calls,
+                "tools_used": limits.tools_used,
+                "retries": state.attempts.retries,
+                "latency_ms": round(metrics.latency_ms, 1),
+                "time_to_first_token_ms": round(metrics.time_to_first_token_ms or 0, 1),
+                "estimated_cost_usd": round(metrics.estimated_cost_usd, 6),
+            },
+        }
+
+    def _publish(self, state: _Turn) -> None:
+        """The turn's metrics, whatever its outcome."""
+        metrics, tagger = state.metrics, state.tagger
+        metrics.tracing_failures = self.lineage.failures.take()
+        # The agent ran before MLflow set-up finished (or while MLflow is unreachable): not traced.
+        metrics.untraced = int(tagger is not None and not tagger.active and self.lineage.status != "off")
+        metrics.retries = state.attempts.retries
+        metrics.latency_ms = metrics.latency_ms or (time.perf_counter() - state.started) * 1000
+        _publish_quietly(self.settings, metrics)
 
     @staticmethod
     def _measure(metrics: RequestMetrics, agent, limits) -> None:
@@ -202,6 +218,31 @@ class AgentService:
         # but Strands has already counted its tokens.
         usage = agent.event_loop_metrics.accumulated_usage
         metrics.input_tokens, metrics.output_tokens = usage.get("inputTokens", 0), usage.get("outputTokens", 0)
+
+
+@dataclass
+class _Turn:
+    """What one turn's steps share: its clock, counters and limits, and what the model produced."""
+
+    started: float
+    metrics: RequestMetrics
+    limits: object  # agent_runtime.limits.RequestLimits (imported with Strands, on the first turn)
+    attempts: object  # agent_runtime.attempts.EndpointAttempts
+    text: list[str] = field(default_factory=list)
+    result: object = None
+    stop_reason: str | None = None
+    tagger: object = None
+
+    @classmethod
+    def begin(cls, settings: RuntimeSettings) -> _Turn:
+        from agent_runtime.attempts import CURRENT, EndpointAttempts
+        from agent_runtime.limits import RequestLimits
+
+        metrics = RequestMetrics()
+        started = time.perf_counter()
+        attempts = EndpointAttempts()
+        CURRENT.set(attempts)  # this task's context, copied into the client's worker threads
+        return cls(started, metrics, RequestLimits(settings.max_cycles, settings.max_tool_calls), attempts)
 
 
 def _message_text(result) -> str:
