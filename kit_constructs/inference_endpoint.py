@@ -240,16 +240,40 @@ class InferenceEndpoint(Construct):
     def _execution_role(self, props: InferenceEndpointProps) -> iam.Role:
         stack = Stack.of(self)
         config = props.config
+        statements = [
+            *self._image_and_log_statements(),
+            *self._network_statements(props.network),
+            *_weights_statements(stack, config),
+        ]
+        role = iam.Role(
+            self,
+            "ExecutionRole",
+            assumed_by=iam.ServicePrincipal(
+                "sagemaker.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
+            ),
+            description=f"Execution role of the models behind {config.endpoint_name}",
+        )
+        policy = iam.ManagedPolicy(
+            self,
+            "ExecutionPolicy",
+            description=f"Least privilege for the models behind {config.endpoint_name}",
+            statements=statements,
+            roles=[role],
+        )
+        self.execution_policy = policy
+        # Data capture: SageMaker writes captured payloads as this role, encrypted with the storage key.
+        self.data_capture_bucket.grant_write(policy, "capture/*")
+        self._acknowledge_execution_policy(policy, config)
+        return role
+
+    def _image_and_log_statements(self) -> list[iam.PolicyStatement]:
+        """Pull the serving image, write the containers' logs."""
+        stack = Stack.of(self)
         image = _IMAGE_URI.match(self.image_uri)
         repository_arn = (
             f"arn:{stack.partition}:ecr:{image['region']}:{image['account']}:repository/{image['repository']}"
         )
-        subnet_arns = [
-            stack.format_arn(service="ec2", resource="subnet", resource_name=subnet.subnet_id)
-            for subnet in props.network.vpc.select_subnets(**_selection(props.network.subnets)).subnets
-        ]
-        any_interface = stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
-        statements = [
+        return [
             iam.PolicyStatement(
                 sid="PullServingImage",
                 actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
@@ -261,7 +285,17 @@ class InferenceEndpoint(Construct):
                 actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                 resources=[self.log_group.log_group_arn],
             ),
-            # VpcConfig: SageMaker creates the model's network interfaces in our subnets as this role.
+        ]
+
+    def _network_statements(self, network: IsolatedNetwork) -> list[iam.PolicyStatement]:
+        """VpcConfig: SageMaker creates the model's network interfaces in our subnets as this role."""
+        stack = Stack.of(self)
+        subnet_arns = [
+            stack.format_arn(service="ec2", resource="subnet", resource_name=subnet.subnet_id)
+            for subnet in network.vpc.select_subnets(**_selection(network.subnets)).subnets
+        ]
+        any_interface = self._any_network_interface()
+        return [
             iam.PolicyStatement(
                 sid="CreateModelNetworkInterfaces",
                 actions=["ec2:CreateNetworkInterface"],
@@ -283,9 +317,7 @@ class InferenceEndpoint(Construct):
                 resources=[any_interface],
                 conditions={
                     "ArnEquals": {
-                        "ec2:Vpc": stack.format_arn(
-                            service="ec2", resource="vpc", resource_name=props.network.vpc.vpc_id
-                        )
+                        "ec2:Vpc": stack.format_arn(service="ec2", resource="vpc", resource_name=network.vpc.vpc_id)
                     }
                 },
             ),
@@ -301,44 +333,18 @@ class InferenceEndpoint(Construct):
                 resources=["*"],
             ),
         ]
-        for bucket, prefixes in _model_prefixes(config).items():
-            statements += [
-                iam.PolicyStatement(
-                    sid=f"ReadWeights{_alnum(bucket)}",
-                    actions=["s3:GetObject"],
-                    resources=[f"arn:{stack.partition}:s3:::{bucket}/{prefix}*" for prefix in prefixes],
-                ),
-                iam.PolicyStatement(
-                    sid=f"ListWeights{_alnum(bucket)}",
-                    actions=["s3:ListBucket"],
-                    resources=[f"arn:{stack.partition}:s3:::{bucket}"],
-                    conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
-                ),
-            ]
-        role = iam.Role(
-            self,
-            "ExecutionRole",
-            assumed_by=iam.ServicePrincipal(
-                "sagemaker.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
-            ),
-            description=f"Execution role of the models behind {config.endpoint_name}",
-        )
-        policy = iam.ManagedPolicy(
-            self,
-            "ExecutionPolicy",
-            description=f"Least privilege for the models behind {config.endpoint_name}",
-            statements=statements,
-            roles=[role],
-        )
-        self.execution_policy = policy
-        # Data capture: SageMaker writes captured payloads as this role, encrypted with the storage key.
-        self.data_capture_bucket.grant_write(policy, "capture/*")
+
+    def _any_network_interface(self) -> str:
+        return Stack.of(self).format_arn(service="ec2", resource="network-interface", resource_name="*")
+
+    def _acknowledge_execution_policy(self, policy: iam.ManagedPolicy, config: InferenceConfig) -> None:
+        stack = Stack.of(self)
         findings = {
             finding_id(
                 "AwsSolutions-IAM5", "Resource", "*"
             ): "ecr:GetAuthorizationToken and the ec2:Describe* calls SageMaker makes for VpcConfig support no resource-level permissions.",
             finding_id(
-                "AwsSolutions-IAM5", "Resource", resolved(self, any_interface)
+                "AwsSolutions-IAM5", "Resource", resolved(self, self._any_network_interface())
             ): "The model's network interfaces do not exist before SageMaker creates them; creation is limited to this VPC's subnets and security group, and management to interfaces in this VPC.",
         }
         for bucket, prefixes in _model_prefixes(config).items():
@@ -352,7 +358,6 @@ class InferenceEndpoint(Construct):
             "Writes captured requests and responses under the capture/ prefix of its own bucket only."
         )
         acknowledge(policy, findings)
-        return role
 
     def _model(self, variant: Variant, props: InferenceEndpointProps) -> sagemaker.CfnModel:
         model = variant.model
@@ -561,6 +566,26 @@ class InferenceEndpoint(Construct):
                     rollback.append(alarm)
         self.rollback_alarms = rollback
         return alarms
+
+
+def _weights_statements(stack: Stack, config: InferenceConfig) -> list[iam.PolicyStatement]:
+    """Read (and list) the variants' weights prefixes, per bucket."""
+    statements = []
+    for bucket, prefixes in _model_prefixes(config).items():
+        statements += [
+            iam.PolicyStatement(
+                sid=f"ReadWeights{_alnum(bucket)}",
+                actions=["s3:GetObject"],
+                resources=[f"arn:{stack.partition}:s3:::{bucket}/{prefix}*" for prefix in prefixes],
+            ),
+            iam.PolicyStatement(
+                sid=f"ListWeights{_alnum(bucket)}",
+                actions=["s3:ListBucket"],
+                resources=[f"arn:{stack.partition}:s3:::{bucket}"],
+                conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
+            ),
+        ]
+    return statements
 
 
 def _selection(selection: ec2.SubnetSelection) -> dict:

@@ -255,8 +255,6 @@ class MlflowTracking(Construct):
 
     def _service_role(self, props: MlflowTrackingProps) -> iam.Role:
         """The role SageMaker uses for the artifact store: this bucket's prefix and this key only."""
-        stack = Stack.of(self)
-        bucket = self.artifact_bucket.bucket
         prefix = props.config.artifact_prefix
         role = iam.Role(
             self,
@@ -264,6 +262,22 @@ class MlflowTracking(Construct):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"SageMaker MLflow {props.name}: artifact store access",
         )
+        policy = iam.ManagedPolicy(
+            self,
+            "ServicePolicy",
+            description=f"SageMaker MLflow {props.name}: artifact prefix {prefix}/ and the storage key",
+            statements=self._service_statements(props),
+        )
+        role.add_managed_policy(policy)
+        self.service_policy = policy
+        self._acknowledge_service_policy(policy, props)
+        return role
+
+    def _service_statements(self, props: MlflowTrackingProps) -> list[iam.PolicyStatement]:
+        """The artifact prefix's objects and listing, the storage key, and (if enabled) the model registry."""
+        stack = Stack.of(self)
+        bucket = self.artifact_bucket.bucket
+        prefix = props.config.artifact_prefix
         statements = [
             iam.PolicyStatement(
                 sid="ArtifactObjects",
@@ -296,14 +310,12 @@ class MlflowTracking(Construct):
                     resources=[f"{registry}:model-package-group/*", f"{registry}:model-package/*"],
                 )
             )
-        policy = iam.ManagedPolicy(
-            self,
-            "ServicePolicy",
-            description=f"SageMaker MLflow {props.name}: artifact prefix {prefix}/ and the storage key",
-            statements=statements,
-        )
-        role.add_managed_policy(policy)
-        self.service_policy = policy
+        return statements
+
+    def _acknowledge_service_policy(self, policy: iam.ManagedPolicy, props: MlflowTrackingProps) -> None:
+        stack = Stack.of(self)
+        bucket = self.artifact_bucket.bucket
+        prefix = props.config.artifact_prefix
         reasons = {
             finding_id("AwsSolutions-IAM5", "Resource", f"{logical_arn(bucket)}/{prefix}/*"): (
                 "MLflow writes one object per artifact under the artifact prefix with keys it generates "
@@ -318,4 +330,3 @@ class MlflowTracking(Construct):
                     "model, named after the model at run time; limited to this account and region."
                 )
         acknowledge(policy.node.default_child, reasons)
-        return role

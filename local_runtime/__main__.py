@@ -91,39 +91,18 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+class StartRefused(Exception):
+    """The stack cannot start as asked (config, options, ports): exit code 2, nothing started."""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from kit_config.loader import ConfigError, load_environment
-
     try:
-        environment = load_environment(args.env)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if environment.inference is None:
-        print(f"error: environment {args.env!r} has no inference section: no endpoint to serve", file=sys.stderr)
-        return 2
-    kinds = {variant.name: args.model for variant in environment.inference.variants}
-    for item in args.variant_model:
-        name, _, kind = item.partition("=")
-        if name not in kinds or kind not in MODEL_KINDS:
-            print(
-                f"error: --variant-model {item!r}: variants are {sorted(kinds)}, kinds are {MODEL_KINDS}",
-                file=sys.stderr,
-            )
-            return 2
-        kinds[name] = kind
-    model_ports = {name: args.model_port + offset for offset, name in enumerate(kinds)}
-
-    try:
-        processes.check_port_free(args.host, args.port, "SageMaker Runtime emulator")
-        for name, port in model_ports.items():
-            processes.check_port_free(args.host, port, f"model server for variant {name}")
-        if not args.no_mlflow:
-            processes.check_port_free(args.host, args.mlflow_port, "MLflow server")
-        if not args.no_agent:
-            processes.check_port_free(args.host, args.agent_port, "agent service")
-    except PortInUseError as error:
+        environment = load_local_environment(args.env)
+        kinds = variant_kinds(args, environment)
+        model_ports = {name: args.model_port + offset for offset, name in enumerate(kinds)}
+        check_ports_free(args, model_ports)
+    except (StartRefused, PortInUseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -132,82 +111,144 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     children: list[processes.Child] = []
     try:
-        if not args.no_mlflow:  # slowest to start: launch first, wait for it last
-            url = f"http://{args.host}:{args.mlflow_port}"
-            mlflow = processes.start(
-                "MLflow server",
-                mlflow_server.command(args.host, args.mlflow_port, args.mlflow_dir),
-                url,
-                env=mlflow_server.SERVER_ENV,
-            )
-            children.append(mlflow)
-        upstreams = {}
-        for name, kind in kinds.items():
-            url = f"http://{args.host}:{model_ports[name]}"
-            child = processes.start(f"{kind} model server ({name})", model_command(kind, model_ports[name], args), url)
-            children.append(child)
-            processes.wait_until_ready(child, f"{url}/ping", args.ready_timeout)
-            upstreams[name] = url
-        endpoints = endpoints_from_environment(environment, upstreams)
-        endpoints_file = Path(tempfile.mkdtemp(prefix="local-runtime-")) / "endpoints.json"
-        endpoints_file.write_text(dump_endpoints(endpoints), encoding="utf-8")
-        runtime_url = f"http://{args.host}:{args.port}"
-        emulator = processes.start(
-            "SageMaker Runtime emulator",
-            processes.python_module(
-                "local_runtime.emulator",
-                "--host",
-                args.host,
-                "--port",
-                str(args.port),
-                "--endpoints-file",
-                str(endpoints_file),
-                "--invocation-timeout",
-                str(args.invocation_timeout),
-                *(["--throttle-rps", str(args.throttle_rps)] if args.throttle_rps else []),
-            ),
-            runtime_url,
-        )
-        children.append(emulator)
-        processes.wait_until_ready(emulator, f"{runtime_url}/ping", args.ready_timeout)
-        if not args.no_mlflow:
+        mlflow = None if args.no_mlflow else start_mlflow(args, children)  # slowest: launch first, wait last
+        upstreams = start_model_servers(args, kinds, model_ports, children)
+        runtime_url = start_emulator(args, environment, upstreams, children)
+        if mlflow is not None:
             processes.wait_until_ready(
                 mlflow, mlflow_server.health_url(args.host, args.mlflow_port), args.ready_timeout
             )
-        identity = None
-        if not args.no_agent:
-            identity = LocalIdentity.create(args.identity_dir)
-            agent_url = f"http://{args.host}:{args.agent_port}"
-            agent = processes.start(
-                "agent service",
-                processes.python_module("agent_runtime", "--host", args.host, "--port", str(args.agent_port)),
-                agent_url,
-                env=agent_environment(args, environment, runtime_url, identity),
-            )
-            children.append(agent)
-            processes.wait_until_ready(agent, f"{agent_url}/health", args.ready_timeout)
-            # The agent sets MLflow up in the background (never on a request's path): wait for it
-            # here, so the first request made against `make local` is traced.
-            processes.wait_until_ready(
-                agent,
-                f"{agent_url}/health",
-                args.ready_timeout,
-                accept=lambda body: json.loads(body).get("tracing") != "starting",
-            )
+        identity = None if args.no_agent else start_agent(args, environment, runtime_url, children)
         print_summary(args, environment, kinds, upstreams, runtime_url, identity)
-        while not stop.wait(0.5):
-            exited = next((child for child in children if child.process.poll() is not None), None)
-            if exited:
-                print(f"error: {exited.name} exited with code {exited.process.returncode}; stopping", file=sys.stderr)
-                return 1
-        print("\nstopping local runtime ...", flush=True)
-        return 0
+        return supervise(children, stop)
     except (RuntimeError, TimeoutError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:
         for child in reversed(children):
             child.stop()
+
+
+def load_local_environment(env: str):
+    """The environment's config; it must have an endpoint to serve."""
+    from kit_config.loader import ConfigError, load_environment
+
+    try:
+        environment = load_environment(env)
+    except ConfigError as error:
+        raise StartRefused(str(error)) from None
+    if environment.inference is None:
+        raise StartRefused(f"environment {env!r} has no inference section: no endpoint to serve")
+    return environment
+
+
+def variant_kinds(args, environment) -> dict[str, str]:
+    """{variant: model kind}: --model for every variant, unless --variant-model says otherwise."""
+    kinds = {variant.name: args.model for variant in environment.inference.variants}
+    for item in args.variant_model:
+        name, _, kind = item.partition("=")
+        if name not in kinds or kind not in MODEL_KINDS:
+            raise StartRefused(f"--variant-model {item!r}: variants are {sorted(kinds)}, kinds are {MODEL_KINDS}")
+        kinds[name] = kind
+    return kinds
+
+
+def check_ports_free(args, model_ports: dict[str, int]) -> None:
+    """Every port the stack will listen on is free (PortInUseError names the first taken)."""
+    processes.check_port_free(args.host, args.port, "SageMaker Runtime emulator")
+    for name, port in model_ports.items():
+        processes.check_port_free(args.host, port, f"model server for variant {name}")
+    if not args.no_mlflow:
+        processes.check_port_free(args.host, args.mlflow_port, "MLflow server")
+    if not args.no_agent:
+        processes.check_port_free(args.host, args.agent_port, "agent service")
+
+
+def start_mlflow(args, children: list[processes.Child]) -> processes.Child:
+    url = f"http://{args.host}:{args.mlflow_port}"
+    mlflow = processes.start(
+        "MLflow server",
+        mlflow_server.command(args.host, args.mlflow_port, args.mlflow_dir),
+        url,
+        env=mlflow_server.SERVER_ENV,
+    )
+    children.append(mlflow)
+    return mlflow
+
+
+def start_model_servers(
+    args, kinds: dict[str, str], model_ports: dict[str, int], children: list[processes.Child]
+) -> dict[str, str]:
+    """One model server per variant, each ready before the next starts; returns {variant: url}."""
+    upstreams = {}
+    for name, kind in kinds.items():
+        url = f"http://{args.host}:{model_ports[name]}"
+        child = processes.start(f"{kind} model server ({name})", model_command(kind, model_ports[name], args), url)
+        children.append(child)
+        processes.wait_until_ready(child, f"{url}/ping", args.ready_timeout)
+        upstreams[name] = url
+    return upstreams
+
+
+def start_emulator(args, environment, upstreams: dict[str, str], children: list[processes.Child]) -> str:
+    """The SageMaker Runtime emulator in front of the model servers, ready; returns its URL."""
+    endpoints = endpoints_from_environment(environment, upstreams)
+    endpoints_file = Path(tempfile.mkdtemp(prefix="local-runtime-")) / "endpoints.json"
+    endpoints_file.write_text(dump_endpoints(endpoints), encoding="utf-8")
+    runtime_url = f"http://{args.host}:{args.port}"
+    emulator = processes.start(
+        "SageMaker Runtime emulator",
+        processes.python_module(
+            "local_runtime.emulator",
+            "--host",
+            args.host,
+            "--port",
+            str(args.port),
+            "--endpoints-file",
+            str(endpoints_file),
+            "--invocation-timeout",
+            str(args.invocation_timeout),
+            *(["--throttle-rps", str(args.throttle_rps)] if args.throttle_rps else []),
+        ),
+        runtime_url,
+    )
+    children.append(emulator)
+    processes.wait_until_ready(emulator, f"{runtime_url}/ping", args.ready_timeout)
+    return runtime_url
+
+
+def start_agent(args, environment, runtime_url: str, children: list[processes.Child]) -> LocalIdentity:
+    """The agent with a fresh local identity, ready and tracing; returns the identity."""
+    identity = LocalIdentity.create(args.identity_dir)
+    agent_url = f"http://{args.host}:{args.agent_port}"
+    agent = processes.start(
+        "agent service",
+        processes.python_module("agent_runtime", "--host", args.host, "--port", str(args.agent_port)),
+        agent_url,
+        env=agent_environment(args, environment, runtime_url, identity),
+    )
+    children.append(agent)
+    processes.wait_until_ready(agent, f"{agent_url}/health", args.ready_timeout)
+    # The agent sets MLflow up in the background (never on a request's path): wait for it
+    # here, so the first request made against `make local` is traced.
+    processes.wait_until_ready(
+        agent,
+        f"{agent_url}/health",
+        args.ready_timeout,
+        accept=lambda body: json.loads(body).get("tracing") != "starting",
+    )
+    return identity
+
+
+def supervise(children: list[processes.Child], stop: threading.Event) -> int:
+    """Until a signal (0) or a child exits on its own (1)."""
+    while not stop.wait(0.5):
+        exited = next((child for child in children if child.process.poll() is not None), None)
+        if exited:
+            print(f"error: {exited.name} exited with code {exited.process.returncode}; stopping", file=sys.stderr)
+            return 1
+    print("\nstopping local runtime ...", flush=True)
+    return 0
 
 
 def agent_environment(args, environment, runtime_url: str, identity: LocalIdentity) -> dict[str, str]:

@@ -25,13 +25,26 @@ class EnvironmentStage(Stage):
         self.node.set_context(
             f"availability-zones:account={config.account}:region={config.region}", config.availability_zones
         )
-        stack_options = {
+        stack_options = self._stack_options()
+        self._add_platform_stacks(stack_options)
+        self._add_agent_stacks(stack_options)
+        # Resource-level tags, so they show in the templates CI reviews and the gate checks.
+        for key, value in config.tags.as_dict().items():
+            Tags.of(self).add(key, value)
+
+    def _stack_options(self) -> dict:
+        config = self.config
+        return {
             # Retained environments are the ones that must not be deleted by accident.
             "termination_protection": config.removal_policy == "retain",
             # Stack tags must be explicit (@aws-cdk/core:explicitStackTags); CloudFormation
             # propagates them to resources CDK cannot tag itself.
             "tags": {**config.tags.as_dict(), **deployed_commit_tag(self)},
         }
+
+    def _add_platform_stacks(self, stack_options: dict) -> None:
+        """Keys and topic, network, the LLM endpoint, MLflow."""
+        config = self.config
         self.foundation = FoundationStack(
             self,
             "Foundation",
@@ -65,6 +78,10 @@ class EnvironmentStage(Stage):
             description=f"{config.tags.Project} {config.name}: SageMaker managed MLflow and its artifact store",
             **stack_options,
         )
+
+    def _add_agent_stacks(self, stack_options: dict) -> None:
+        """The agent runtime, and the dashboard and budget that read the others."""
+        config = self.config
         self.agent = AgentStack(
             self,
             "Agent",
@@ -86,9 +103,6 @@ class EnvironmentStage(Stage):
             description=f"{config.tags.Project} {config.name}: operations dashboard and monthly cost budget",
             **stack_options,
         )
-        # Resource-level tags, so they show in the templates CI reviews and the gate checks.
-        for key, value in config.tags.as_dict().items():
-            Tags.of(self).add(key, value)
 
 
 DEPLOYED_COMMIT_CONTEXT = "deployed_commit"

@@ -179,3 +179,19 @@ def test_a_port_in_use_stops_startup_with_its_number():
         )
     assert result.returncode == 2
     assert f"model server for variant primary: port {port} on 127.0.0.1 is already in use" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--env", "nosuch"], "nosuch"),
+        (["--variant-model", "nosuch=scripted"], "--variant-model 'nosuch=scripted': variants are"),
+        (["--variant-model", "primary=unknown"], "kinds are"),
+    ],
+)
+def test_a_refused_start_exits_2_before_starting_anything(argv, words, capsys, monkeypatch):
+    from local_runtime import __main__ as cli
+
+    monkeypatch.setattr(cli.processes, "start", lambda *a, **k: pytest.fail("nothing may start"))
+    assert cli.main(["--model", "scripted", *argv]) == 2
+    assert words in capsys.readouterr().err
