@@ -27,6 +27,29 @@ class FargateCompute(Construct):
         self._https = config.certificate_arn is not None
         self.cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
 
+        self._task_definition(props)
+
+        self.security_group = props.security_group
+        self.fargate_service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=self.cluster,
+            task_definition=self.task_definition,
+            desired_count=config.min_tasks,
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            vpc_subnets=props.network.subnets,
+            assign_public_ip=False,
+            security_groups=[self.security_group],
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            health_check_grace_period=Duration.seconds(60),
+        )
+        self.load_balancer, self.target_group = self._load_balancer(props)
+        self._autoscaling(props)
+
+    def _task_definition(self, props: AgentComputeProps) -> None:
+        """The task role (the agent's permissions) and the task: one read-only container with a writable /tmp."""
+        config = props.config
         self.task_role = iam.Role(
             self,
             "TaskRole",
@@ -65,47 +88,34 @@ class FargateCompute(Construct):
         acknowledge(
             self.task_definition,
             {
-                finding_id(
-                    "AwsSolutions-ECS2"
-                ): "The variables are the runtime's non-secret settings (endpoint name, limits, bucket "
-                "name, the caller-id key's ARN, the identity provider's public JWKS); AWS access comes "
-                "from the task role, and no credential or private key is in the environment.",
+                finding_id("AwsSolutions-ECS2"): (
+                    "The variables are the runtime's non-secret settings (endpoint name, limits, bucket "
+                    "name, the caller-id key's ARN, the identity provider's public JWKS); AWS access comes "
+                    "from the task role, and no credential or private key is in the environment."
+                ),
             },
         )
         acknowledge(
             self.task_definition.obtain_execution_role(),
             {
-                finding_id(
-                    "HIPAA.Security-IAMNoInlinePolicy"
-                ): "CDK's own grants for the execution role: image pull from the asset "
-                "repository and log writes to this service's log group, both ARN-scoped.",
-                finding_id(
-                    "NIST.800.53.R5-IAMNoInlinePolicy"
-                ): "CDK's own grants for the execution role: image pull from the asset "
-                "repository and log writes to this service's log group, both ARN-scoped.",
-                finding_id(
-                    "AwsSolutions-IAM5", "Resource", "*"
-                ): "ecr:GetAuthorizationToken, granted by CDK for the image pull, supports no "
-                "resource-level permission.",
+                finding_id("HIPAA.Security-IAMNoInlinePolicy"): (
+                    "CDK's own grants for the execution role: image pull from the asset "
+                    "repository and log writes to this service's log group, both ARN-scoped."
+                ),
+                finding_id("NIST.800.53.R5-IAMNoInlinePolicy"): (
+                    "CDK's own grants for the execution role: image pull from the asset "
+                    "repository and log writes to this service's log group, both ARN-scoped."
+                ),
+                finding_id("AwsSolutions-IAM5", "Resource", "*"): (
+                    "ecr:GetAuthorizationToken, granted by CDK for the image pull, supports no "
+                    "resource-level permission."
+                ),
             },
         )
 
-        self.security_group = props.security_group
-        self.fargate_service = ecs.FargateService(
-            self,
-            "Service",
-            cluster=self.cluster,
-            task_definition=self.task_definition,
-            desired_count=config.min_tasks,
-            min_healthy_percent=100,
-            max_healthy_percent=200,
-            vpc_subnets=props.network.subnets,
-            assign_public_ip=False,
-            security_groups=[self.security_group],
-            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
-            health_check_grace_period=Duration.seconds(60),
-        )
-        self.load_balancer, self.target_group = self._load_balancer(props)
+    def _autoscaling(self, props: AgentComputeProps) -> None:
+        """Between min_tasks and max_tasks on CPU and on the tasks' mean sessions in flight."""
+        config = props.config
         scaling = self.fargate_service.auto_scale_task_count(
             min_capacity=config.min_tasks, max_capacity=config.max_tasks
         )
@@ -136,18 +146,7 @@ class FargateCompute(Construct):
         config = props.config
         https = config.certificate_arn is not None
         port = 443 if https else 80
-        alb_group = ec2.SecurityGroup(
-            self,
-            "LoadBalancerSecurityGroup",
-            vpc=props.network.vpc,
-            allow_all_outbound=False,
-            description=f"{props.project} {props.env_name} agent load balancer: configured callers only",
-        )
-        for index, group_id in enumerate(config.ingress_security_group_ids):
-            caller = ec2.SecurityGroup.from_security_group_id(self, f"Caller{index}", group_id, mutable=False)
-            alb_group.add_ingress_rule(caller, ec2.Port.tcp(port), f"agent callers {group_id}")
-        for cidr in config.ingress_cidrs:
-            alb_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), f"agent callers {cidr}")
+        alb_group = self._load_balancer_security_group(props, port)
         retained = props.removal_policy in (RemovalPolicy.RETAIN, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
         alb = elbv2.ApplicationLoadBalancer(
             self,
@@ -161,13 +160,46 @@ class FargateCompute(Construct):
             idle_timeout=Duration.seconds(config.runtime.request_timeout_seconds + 30),
         )
         alb.log_access_logs(props.access_logs.bucket, prefix=f"{props.env_name}-agent-alb")
+        listener = self._listener(alb, config.certificate_arn)
+        acknowledge(
+            alb,
+            {
+                finding_id("NIST.800.53.R5-ALBWAFEnabled"): (
+                    "Internal load balancer in an isolated VPC with no internet path, reachable "
+                    "only from the configured security groups or CIDRs; the agent validates and "
+                    "size-limits every request."
+                ),
+            },
+        )
+        return alb, self._targets(listener)
+
+    def _load_balancer_security_group(self, props: AgentComputeProps, port: int) -> ec2.SecurityGroup:
+        """Ingress from the configured callers only (agent.ingress_*)."""
+        config = props.config
+        alb_group = ec2.SecurityGroup(
+            self,
+            "LoadBalancerSecurityGroup",
+            vpc=props.network.vpc,
+            allow_all_outbound=False,
+            description=f"{props.project} {props.env_name} agent load balancer: configured callers only",
+        )
+        for index, group_id in enumerate(config.ingress_security_group_ids):
+            caller = ec2.SecurityGroup.from_security_group_id(self, f"Caller{index}", group_id, mutable=False)
+            alb_group.add_ingress_rule(caller, ec2.Port.tcp(port), f"agent callers {group_id}")
+        for cidr in config.ingress_cidrs:
+            alb_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), f"agent callers {cidr}")
+        return alb_group
+
+    def _listener(self, alb: elbv2.ApplicationLoadBalancer, certificate_arn: str | None) -> elbv2.ApplicationListener:
+        """HTTPS with the configured certificate, else HTTP inside the VPC (acknowledged)."""
+        https = certificate_arn is not None
         if https:
             listener = alb.add_listener(
                 "Https",
                 port=443,
                 protocol=elbv2.ApplicationProtocol.HTTPS,
                 open=False,
-                certificates=[elbv2.ListenerCertificate.from_arn(config.certificate_arn)],
+                certificates=[elbv2.ListenerCertificate.from_arn(certificate_arn)],
                 ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
             )
         else:
@@ -189,17 +221,11 @@ class FargateCompute(Construct):
                     )
                 },
             )
-        acknowledge(
-            alb,
-            {
-                finding_id(
-                    "NIST.800.53.R5-ALBWAFEnabled"
-                ): "Internal load balancer in an isolated VPC with no internet path, reachable "
-                "only from the configured security groups or CIDRs; the agent validates and "
-                "size-limits every request.",
-            },
-        )
-        target_group = listener.add_targets(
+        return listener
+
+    def _targets(self, listener: elbv2.ApplicationListener) -> elbv2.ApplicationTargetGroup:
+        """The service's tasks, least outstanding requests first, health-checked."""
+        return listener.add_targets(
             "Agent",
             port=CONTAINER_PORT,
             protocol=elbv2.ApplicationProtocol.HTTP,
@@ -218,7 +244,6 @@ class FargateCompute(Construct):
                 unhealthy_threshold_count=3,
             ),
         )
-        return alb, target_group
 
     @property
     def api_output(self) -> ApiOutput:

@@ -17,19 +17,29 @@ class LambdaCompute(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: AgentComputeProps) -> None:
         super().__init__(scope, construct_id)
         config = props.config
-        self.role = iam.Role(
+        self.role = self._role(props)
+        self.function = self._function(props)
+        self._acknowledge_function(config)
+        # IAM-authenticated only: Lambda verifies the SigV4 signature and puts the principal in the event
+        # (requestContext.authorizer.iam), which the runtime takes as the caller (AGENT_AUTH_MODE=iam).
+        # Mangum buffers responses, so the URL uses BUFFERED invoke mode.
+        self.url = self.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
+
+    def _role(self, props: AgentComputeProps) -> iam.Role:
+        """The agent's permissions, log writes, and the ENI management Lambda needs in a VPC."""
+        role = iam.Role(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"{props.project} {props.env_name} agent function",
         )
-        props.permissions.attach_to_role(self.role)
+        props.permissions.attach_to_role(role)
         props.log_group.grant_write(props.permissions)
         # ENI management for a function in a VPC; Lambda checks for exactly these actions.
         vpc_access = iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole")
-        self.role.add_managed_policy(vpc_access)
+        role.add_managed_policy(vpc_access)
         acknowledge(
-            self.role,
+            role,
             {
                 finding_id(
                     "AwsSolutions-IAM4",
@@ -39,7 +49,12 @@ class LambdaCompute(Construct):
                 "subnets; these actions take no resource scoping at creation, and Lambda validates this policy.",
             },
         )
-        self.function = lambda_.DockerImageFunction(
+        return role
+
+    def _function(self, props: AgentComputeProps) -> lambda_.DockerImageFunction:
+        """The runtime image in the isolated subnets, with the AGENT_* environment."""
+        config = props.config
+        function = lambda_.DockerImageFunction(
             self,
             "Function",
             description=f"{props.project} {props.env_name} support-triage agent",
@@ -65,7 +80,10 @@ class LambdaCompute(Construct):
             log_group=props.log_group.log_group,
             architecture=lambda_.Architecture.X86_64,
         )
-        self.function.node.add_dependency(props.permissions)
+        function.node.add_dependency(props.permissions)
+        return function
+
+    def _acknowledge_function(self, config) -> None:
         no_async = (
             "Invoked synchronously through its Function URL only; there are no asynchronous events that a "
             "dead-letter queue could keep."
@@ -87,10 +105,6 @@ class LambdaCompute(Construct):
                     finding_id("NIST.800.53.R5-LambdaConcurrency"): shared,
                 },
             )
-        # IAM-authenticated only: Lambda verifies the SigV4 signature and puts the principal in the event
-        # (requestContext.authorizer.iam), which the runtime takes as the caller (AGENT_AUTH_MODE=iam).
-        # Mangum buffers responses, so the URL uses BUFFERED invoke mode.
-        self.url = self.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Call the agent through its Function URL (SigV4-signed requests)."""

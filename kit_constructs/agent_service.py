@@ -136,15 +136,15 @@ class DeployedAgent(Construct):
             f"arn:<AWS::Partition>:s3:::{props.mlflow.artifact_bucket_name}/{props.mlflow.artifact_prefix}/*"
         )
         reasons = {
-            finding_id(
-                "AwsSolutions-IAM5", "Resource", f"{sessions}/{props.config.session_prefix}*"
-            ): "Strands' session manager keeps one object per session, agent and message under the session prefix, "
-            "with ids generated at run time; limited to that prefix of the agent's own bucket.",
+            finding_id("AwsSolutions-IAM5", "Resource", f"{sessions}/{props.config.session_prefix}*"): (
+                "Strands' session manager keeps one object per session, agent and message under the session prefix, "
+                "with ids generated at run time; limited to that prefix of the agent's own bucket."
+            ),
             # The artifact bucket is named, so its ARN is a literal here (see MlflowTracking).
-            finding_id(
-                "AwsSolutions-IAM5", "Resource", mlflow_artifacts
-            ): "MLflow clients upload trace and model artifacts under the artifact prefix with keys MLflow generates; "
-            "write-only, limited to that prefix.",
+            finding_id("AwsSolutions-IAM5", "Resource", mlflow_artifacts): (
+                "MLflow clients upload trace and model artifacts under the artifact prefix with keys MLflow generates; "
+                "write-only, limited to that prefix."
+            ),
         }
         acknowledge(self.permissions, reasons)
 

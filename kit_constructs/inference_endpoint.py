@@ -93,6 +93,27 @@ class InferenceEndpoint(Construct):
         )
         self.image_uri = config.image or lmi_image_uri(stack.region, config.lmi_version)
 
+        self._add_supporting_resources(props)
+        self.execution_role = self._execution_role(props)
+        self.models = {variant.name: self._model(variant, props) for variant in config.variants}
+        self.endpoint_config = self._endpoint_config(props)
+        self.alarms = self._alarms(props)
+        # Deployment guardrails read the rollback alarms as the execution role
+        # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+        # Enforced by Kit-SageMakerRollbackAlarmsReadable.
+        self.execution_policy.add_statements(
+            iam.PolicyStatement(
+                sid="ReadRollbackAlarms",
+                actions=["cloudwatch:DescribeAlarms"],
+                resources=[alarm.alarm_arn for alarm in self.rollback_alarms],
+            )
+        )
+        self.endpoint = self._endpoint()
+        self._add_autoscaling()
+
+    def _add_supporting_resources(self, props: InferenceEndpointProps) -> None:
+        """The models' security group, their container log group, the data-capture bucket."""
+        config = props.config
         self.security_group = ec2.SecurityGroup(
             self,
             "ModelSecurityGroup",
@@ -125,21 +146,10 @@ class InferenceEndpoint(Construct):
                 expiration_days=config.data_capture.capture_days,
             ),
         )
-        self.execution_role = self._execution_role(props)
-        self.models = {variant.name: self._model(variant, props) for variant in config.variants}
-        self.endpoint_config = self._endpoint_config(props)
-        self.alarms = self._alarms(props)
-        # Deployment guardrails read the rollback alarms as the execution role
-        # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
-        # Enforced by Kit-SageMakerRollbackAlarmsReadable.
-        self.execution_policy.add_statements(
-            iam.PolicyStatement(
-                sid="ReadRollbackAlarms",
-                actions=["cloudwatch:DescribeAlarms"],
-                resources=[alarm.alarm_arn for alarm in self.rollback_alarms],
-            )
-        )
-        self.endpoint = sagemaker.CfnEndpoint(
+
+    def _endpoint(self) -> sagemaker.CfnEndpoint:
+        config = self.config
+        return sagemaker.CfnEndpoint(
             self,
             "Endpoint",
             endpoint_name=config.endpoint_name,
@@ -158,6 +168,10 @@ class InferenceEndpoint(Construct):
                 sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type="DesiredWeight")
             ],
         )
+
+    def _add_autoscaling(self) -> None:
+        """A scalable target per registered variant; the deregistered ones are acknowledged."""
+        config = self.config
         self.scalable_targets = {
             variant.name: self._autoscaling(variant) for variant in config.variants if variant.autoscaling.registered
         }
@@ -167,10 +181,10 @@ class InferenceEndpoint(Construct):
         acknowledge(
             self.endpoint,
             {
-                finding_id(
-                    "Kit-SageMakerVariantAutoscaled", "NoScalableTarget", name
-                ): f"Variant {name} is deregistered from autoscaling (autoscaling.registered: false) for an instance-type "
-                "change or its removal; SageMaker rejects either while the variant is a scalable target."
+                finding_id("Kit-SageMakerVariantAutoscaled", "NoScalableTarget", name): (
+                    f"Variant {name} is deregistered from autoscaling (autoscaling.registered: false) for an "
+                    "instance-type change or its removal; SageMaker rejects either while the variant is a scalable target."
+                )
                 for name in unregistered
             },
         )
@@ -340,12 +354,14 @@ class InferenceEndpoint(Construct):
     def _acknowledge_execution_policy(self, policy: iam.ManagedPolicy, config: InferenceConfig) -> None:
         stack = Stack.of(self)
         findings = {
-            finding_id(
-                "AwsSolutions-IAM5", "Resource", "*"
-            ): "ecr:GetAuthorizationToken and the ec2:Describe* calls SageMaker makes for VpcConfig support no resource-level permissions.",
-            finding_id(
-                "AwsSolutions-IAM5", "Resource", resolved(self, self._any_network_interface())
-            ): "The model's network interfaces do not exist before SageMaker creates them; creation is limited to this VPC's subnets and security group, and management to interfaces in this VPC.",
+            finding_id("AwsSolutions-IAM5", "Resource", "*"): (
+                "ecr:GetAuthorizationToken and the ec2:Describe* calls SageMaker makes for VpcConfig support no "
+                "resource-level permissions."
+            ),
+            finding_id("AwsSolutions-IAM5", "Resource", resolved(self, self._any_network_interface())): (
+                "The model's network interfaces do not exist before SageMaker creates them; creation is limited "
+                "to this VPC's subnets and security group, and management to interfaces in this VPC."
+            ),
         }
         for bucket, prefixes in _model_prefixes(config).items():
             for prefix in prefixes:

@@ -73,15 +73,15 @@ class AccessLogBucket(Construct):
         acknowledge(
             self.bucket,
             {
-                finding_id(
-                    "Kit-S3BucketBaseline", "NotKmsEncrypted"
-                ): "S3 server access log delivery supports only SSE-S3 target buckets; this bucket holds access logs only.",
-                finding_id(
-                    "HIPAA.Security-S3DefaultEncryptionKMS"
-                ): "S3 server access log delivery supports only SSE-S3 target buckets.",
-                finding_id(
-                    "NIST.800.53.R5-S3DefaultEncryptionKMS"
-                ): "S3 server access log delivery supports only SSE-S3 target buckets.",
+                finding_id("Kit-S3BucketBaseline", "NotKmsEncrypted"): (
+                    "S3 server access log delivery supports only SSE-S3 target buckets; this bucket holds access logs only."
+                ),
+                finding_id("HIPAA.Security-S3DefaultEncryptionKMS"): (
+                    "S3 server access log delivery supports only SSE-S3 target buckets."
+                ),
+                finding_id("NIST.800.53.R5-S3DefaultEncryptionKMS"): (
+                    "S3 server access log delivery supports only SSE-S3 target buckets."
+                ),
                 finding_id("HIPAA.Security-S3BucketReplicationEnabled"): _NO_REPLICATION,
                 finding_id("NIST.800.53.R5-S3BucketReplicationEnabled"): _NO_REPLICATION,
             },

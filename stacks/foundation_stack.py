@@ -33,7 +33,12 @@ class FoundationStack(Stack):
             "CallerIds",
             CallerIdKeyProps(env_name=config.name, project=config.tags.Project, removal_policy=removal_policy(config)),
         )
-        self.alarm_topic = sns.Topic(
+        self.alarm_topic = self._alarm_topic(config)
+        self.access_logs = self._access_logs(config)
+
+    def _alarm_topic(self, config: EnvironmentConfig) -> sns.Topic:
+        """KMS-encrypted, TLS only, published to by this account's CloudWatch alarms."""
+        topic = sns.Topic(
             self,
             "AlarmTopic",
             display_name=f"{config.tags.Project} {config.name} alarms",
@@ -44,12 +49,12 @@ class FoundationStack(Stack):
         # principal) need their own Allow, limited to this account's alarms (confused-deputy protection;
         # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html).
         # AWS Budgets gets its own statement from CostBudget. Enforced by Kit-SnsPublishersAllowed.
-        self.alarm_topic.add_to_resource_policy(
+        topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="CloudWatchAlarmsPublish",
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                 actions=["sns:Publish"],
-                resources=[self.alarm_topic.topic_arn],
+                resources=[topic.topic_arn],
                 conditions={
                     "StringEquals": {"aws:SourceAccount": self.account},
                     "ArnLike": {
@@ -59,22 +64,25 @@ class FoundationStack(Stack):
             )
         )
         for address in config.alarms.email_subscriptions:
-            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(address))
+            topic.add_subscription(subscriptions.EmailSubscription(address))
+        return topic
+
+    def _access_logs(self, config: EnvironmentConfig) -> AccessLogBucket:
         # The environment's S3 server access log target; every SecureBucket in later stacks logs here.
-        self.access_logs = AccessLogBucket(
+        access_logs = AccessLogBucket(
             self,
             "AccessLogs",
             AccessLogBucketProps(retention_days=config.log_retention_days, removal_policy=removal_policy(config)),
         )
         # Buckets in other stacks get a log-delivery grant without CDK's source conditions (their ARNs
         # would make this stack depend on theirs); this keeps delivery to this account's buckets.
-        self.access_logs.bucket.add_to_resource_policy(
+        access_logs.bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="LogDeliveryFromThisAccountOnly",
                 effect=iam.Effect.DENY,
                 principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
                 actions=["s3:PutObject"],
-                resources=[self.access_logs.bucket.arn_for_objects("*")],
+                resources=[access_logs.bucket.arn_for_objects("*")],
                 conditions={"StringNotEquals": {"aws:SourceAccount": self.account}},
             )
         )
@@ -85,7 +93,7 @@ class FoundationStack(Stack):
             "bucket to itself, and API access to it is recorded by CloudTrail."
         )
         acknowledge(
-            self.access_logs.bucket,
+            access_logs.bucket,
             {
                 finding_id(rule_id): log_target
                 for rule_id in (
@@ -95,6 +103,8 @@ class FoundationStack(Stack):
                 )
             },
         )
+
+        return access_logs
 
 
 def removal_policy(config: EnvironmentConfig) -> RemovalPolicy:
