@@ -38,37 +38,59 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: RuntimeSettings | None = None, service: AgentService | None = None) -> Starlette:
-    service = service or AgentService(settings or RuntimeSettings())
-    settings = service.settings
-    body_limit = settings.max_prompt_chars * 4 + 4096  # UTF-8 worst case plus the envelope
-    admission = SessionAdmission(settings.max_concurrent_sessions)
-    authenticator = Authenticator(settings)  # checks the identity settings: a misconfiguration stops start-up
+    api = _AgentApi(service or AgentService(settings or RuntimeSettings()))
+    app = Starlette(
+        lifespan=api.lifespan,
+        routes=[
+            Route("/invoke", api.invoke, methods=["POST"]),
+            Route("/invoke/stream", api.invoke_stream, methods=["POST"]),
+            Route("/health", api.health, methods=["GET"]),
+        ],
+        exception_handlers={404: _not_found, 405: _method_not_allowed, Exception: _internal},
+    )
+    app.add_middleware(RequestLog)  # one structured log line per request, ids on every line
+    app.state.service = api.service
+    app.state.admission = api.admission
+    return app
 
-    async def blocking(function, *args):
+
+class _AgentApi:
+    """The routes' handlers, and what they share: the service, the worker's session admission, the
+    authenticator."""
+
+    def __init__(self, service: AgentService) -> None:
+        self.service = service
+        self.settings = settings = service.settings
+        self.body_limit = settings.max_prompt_chars * 4 + 4096  # UTF-8 worst case plus the envelope
+        self.admission = SessionAdmission(settings.max_concurrent_sessions)
+        self.authenticator = Authenticator(settings)  # checks the identity settings: a misconfiguration stops start-up
+
+    async def blocking(self, function, *args):
         # S3 calls leave the event loop; local files are microseconds and stay on it.
-        return await asyncio.to_thread(function, *args) if settings.session_bucket else function(*args)
+        return await asyncio.to_thread(function, *args) if self.settings.session_bucket else function(*args)
 
-    async def admitted(request: Request) -> tuple[TurnRequest, Release]:
+    async def admitted(self, request: Request) -> tuple[TurnRequest, Release]:
         """Steps 1-4 of the module docstring; the caller gives the slots back with `await release()`."""
-        caller = await authenticator.authenticate(request)
+        caller = await self.authenticator.authenticate(request)
         bind(caller_id=caller.caller_id)  # onto every log line of this request
-        turn = await parse(request, caller.caller_id)
-        admission.enter()
+        turn = await self.parse(request, caller.caller_id)
+        self.admission.enter()
         try:
-            held = await blocking(service.admit, turn)
+            held = await self.blocking(self.service.admit, turn)
         except BaseException:
-            admission.leave()
+            self.admission.leave()
             raise
 
         async def release() -> None:
             try:
-                await blocking(held.release)
+                await self.blocking(held.release)
             finally:
-                admission.leave()
+                self.admission.leave()
 
         return turn, release
 
-    async def parse(request: Request, caller_id: str) -> TurnRequest:
+    async def parse(self, request: Request, caller_id: str) -> TurnRequest:
+        body_limit = self.body_limit
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > body_limit:
             raise ApiError(413, "RequestTooLarge", f"request body exceeds {body_limit} bytes.")
@@ -84,17 +106,17 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
         unknown = set(body) - {"prompt", "session_id"}
         if unknown:
             raise ApiError(400, "UnknownField", f"unknown field(s): {', '.join(sorted(unknown))}.")
-        turn = service.request(
+        turn = self.service.request(
             body.get("prompt"), body.get("session_id"), request.headers.get("x-request-id"), caller_id
         )
         bind(request_id=turn.request_id, session_id=turn.session_id)  # onto this request's log lines
         return turn
 
-    async def invoke(request: Request) -> Response:
+    async def invoke(self, request: Request) -> Response:
         try:
-            turn, release = await admitted(request)
+            turn, release = await self.admitted(request)
             try:
-                final = await _until_disconnected(request, _last(service.turn(turn)))
+                final = await _until_disconnected(request, _last(self.service.turn(turn)))
             finally:
                 await release()
         except ApiError as error:
@@ -103,47 +125,39 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
         bind(trace_id=final.get("trace_id"))
         return JSONResponse(final, headers={"x-request-id": turn.request_id})
 
-    async def invoke_stream(request: Request) -> Response:
+    async def invoke_stream(self, request: Request) -> Response:
         try:
-            turn, release = await admitted(request)
+            turn, release = await self.admitted(request)
         except ApiError as error:
             return _error(error)
         return _AdmittedStream(
-            _sse(service.turn(turn)),
+            _sse(self.service.turn(turn)),
             release,
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-request-id": turn.request_id},
         )
 
-    async def health(request: Request) -> Response:
+    async def health(self, request: Request) -> Response:
+        service, settings = self.service, self.settings
         return JSONResponse(
             {
                 "status": "ok",
                 "agent_version": service.agent_version,
                 "endpoint": settings.endpoint_name,
                 "env": settings.env_name,
-                "sessions": {"in_flight": admission.in_flight, "limit": admission.limit},
+                "sessions": {"in_flight": self.admission.in_flight, "limit": self.admission.limit},
                 "tracing": service.lineage.status,
             }
         )
 
-    async def not_found(request: Request, exc) -> Response:
-        return _error(ApiError(404, "NotFound", f"no route {request.method} {request.url.path}"))
-
-    async def method_not_allowed(request: Request, exc) -> Response:
-        return _error(ApiError(405, "MethodNotAllowed", f"{request.method} is not allowed on {request.url.path}"))
-
-    async def internal(request: Request, exc) -> Response:
-        log.exception("unhandled error")
-        return _error(ApiError(500, "InternalError", "The agent failed unexpectedly."))
-
     @contextlib.asynccontextmanager
-    async def lifespan(app):
+    async def lifespan(self, app):
         # Runs under uvicorn (Fargate, `make local`). Mangum runs the app with lifespan="off": Lambda
         # gives an environment one request at a time, which the default executor serves.
+        settings = self.settings
         install_executor(asyncio.get_running_loop(), settings.max_concurrent_sessions)
         reporter = (
-            asyncio.create_task(report_sessions(settings, admission)) if settings.sessions_metric_seconds else None
+            asyncio.create_task(report_sessions(settings, self.admission)) if settings.sessions_metric_seconds else None
         )
         try:
             yield
@@ -151,19 +165,18 @@ def create_app(settings: RuntimeSettings | None = None, service: AgentService | 
             if reporter:
                 reporter.cancel()
 
-    app = Starlette(
-        lifespan=lifespan,
-        routes=[
-            Route("/invoke", invoke, methods=["POST"]),
-            Route("/invoke/stream", invoke_stream, methods=["POST"]),
-            Route("/health", health, methods=["GET"]),
-        ],
-        exception_handlers={404: not_found, 405: method_not_allowed, Exception: internal},
-    )
-    app.add_middleware(RequestLog)  # one structured log line per request, ids on every line
-    app.state.service = service
-    app.state.admission = admission
-    return app
+
+async def _not_found(request: Request, exc) -> Response:
+    return _error(ApiError(404, "NotFound", f"no route {request.method} {request.url.path}"))
+
+
+async def _method_not_allowed(request: Request, exc) -> Response:
+    return _error(ApiError(405, "MethodNotAllowed", f"{request.method} is not allowed on {request.url.path}"))
+
+
+async def _internal(request: Request, exc) -> Response:
+    log.exception("unhandled error")
+    return _error(ApiError(500, "InternalError", "The agent failed unexpectedly."))
 
 
 class _AdmittedStream(StreamingResponse):

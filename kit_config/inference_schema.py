@@ -460,8 +460,28 @@ class InferenceConfig(ConfigSection):
         ]
 
     def _image_problems(self) -> list[tuple[tuple, str]]:
-        problems: list[tuple[tuple, str]] = []
         tag = self.serving_image_tag()
+        problems = self._cuda_declaration_problems(tag)
+        cuda = self.image_cuda()
+        image = f"image tag {tag}" if self.image is not None else f"LMI {self.lmi_version} image tag {tag}"
+        need = gpu_drivers.minimum_driver(cuda) if cuda else None
+        if cuda and need is None:
+            field = "image_cuda_version" if self.image_cuda_version else ("image" if self.image else "lmi_version")
+            problems.append(
+                (
+                    (field,),
+                    (
+                        f"{image} is CUDA {gpu_drivers.format_cuda(cuda)}, a major release kit_config/gpu_drivers.py has no "
+                        "minimum NVIDIA driver for; add it there (NVIDIA's minor version compatibility table)"
+                    ),
+                )
+            )
+        problems += self._variant_driver_problems(image, cuda, need)
+        return problems
+
+    def _cuda_declaration_problems(self, tag: str | None) -> list[tuple[tuple, str]]:
+        """image_cuda_version: only for a custom image, and not contradicting the image's tag."""
+        problems: list[tuple[tuple, str]] = []
         tag_cuda = gpu_drivers.cuda_from_tag(tag) if tag else None
         if self.image_cuda_version is not None:
             if self.image is None:
@@ -482,20 +502,11 @@ class InferenceConfig(ConfigSection):
                         ),
                     )
                 )
-        cuda = self.image_cuda()
-        image = f"image tag {tag}" if self.image is not None else f"LMI {self.lmi_version} image tag {tag}"
-        need = gpu_drivers.minimum_driver(cuda) if cuda else None
-        if cuda and need is None:
-            field = "image_cuda_version" if self.image_cuda_version else ("image" if self.image else "lmi_version")
-            problems.append(
-                (
-                    (field,),
-                    (
-                        f"{image} is CUDA {gpu_drivers.format_cuda(cuda)}, a major release kit_config/gpu_drivers.py has no "
-                        "minimum NVIDIA driver for; add it there (NVIDIA's minor version compatibility table)"
-                    ),
-                )
-            )
+        return problems
+
+    def _variant_driver_problems(self, image: str, cuda, need) -> list[tuple[tuple, str]]:
+        """Each variant's AMI fits its accelerator, and its NVIDIA driver runs the image's CUDA."""
+        problems: list[tuple[tuple, str]] = []
         for index, variant in enumerate(self.variants):
             where = ("variants", index, "inference_ami_version")
             ami = gpu_drivers.INFERENCE_AMIS[variant.inference_ami_version] if variant.inference_ami_version else None

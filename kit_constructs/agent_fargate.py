@@ -85,6 +85,10 @@ class FargateCompute(Construct):
             stop_timeout=Duration.seconds(35),  # uvicorn drains in-flight requests for 30 s on SIGTERM
         )
         self.container.add_mount_points(ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False))
+        self._acknowledge_task()
+
+    def _acknowledge_task(self) -> None:
+        """The task's plain environment, and CDK's own grants to the execution role."""
         acknowledge(
             self.task_definition,
             {

@@ -96,15 +96,7 @@ class DeployedAgent(Construct):
                 key=props.logs_key, retention_days=props.log_retention_days, removal_policy=props.removal_policy
             ),
         )
-        # Everything the agent may do, from the other constructs' grants; no IAM written here.
-        self.permissions = iam.ManagedPolicy(
-            self, "Permissions", description=f"{props.project} {props.env_name} agent runtime"
-        )
-        props.endpoint.grant_invoke(self.permissions)
-        props.mlflow.grant_tracing(self.permissions)
-        self.session_bucket.grant_read_write(self.permissions, f"{props.config.session_prefix}*")
-        self._acknowledge_prefix_grants(props)
-        props.caller_ids.grant_generate_mac(self.permissions)
+        self.permissions = self._permissions(props)
         self.environment = runtime_environment(
             props.environment,
             mlflow_tracking_uri=props.mlflow.tracking_uri,
@@ -130,7 +122,19 @@ class DeployedAgent(Construct):
         )
         self.alarms = self._alarms()
 
-    def _acknowledge_prefix_grants(self, props: DeployedAgentProps) -> None:
+    def _permissions(self, props: DeployedAgentProps) -> iam.ManagedPolicy:
+        """Everything the agent may do, from the other constructs' grants; no IAM written here."""
+        permissions = iam.ManagedPolicy(
+            self, "Permissions", description=f"{props.project} {props.env_name} agent runtime"
+        )
+        props.endpoint.grant_invoke(permissions)
+        props.mlflow.grant_tracing(permissions)
+        self.session_bucket.grant_read_write(permissions, f"{props.config.session_prefix}*")
+        self._acknowledge_prefix_grants(props, permissions)
+        props.caller_ids.grant_generate_mac(permissions)
+        return permissions
+
+    def _acknowledge_prefix_grants(self, props: DeployedAgentProps, permissions: iam.ManagedPolicy) -> None:
         sessions = logical_arn(self.session_bucket.bucket)
         mlflow_artifacts = (
             f"arn:<AWS::Partition>:s3:::{props.mlflow.artifact_bucket_name}/{props.mlflow.artifact_prefix}/*"
@@ -146,7 +150,7 @@ class DeployedAgent(Construct):
                 "write-only, limited to that prefix."
             ),
         }
-        acknowledge(self.permissions, reasons)
+        acknowledge(permissions, reasons)
 
     # -- metrics: the runtime's EMF metrics (the alarms and the operations dashboard read these) --
 

@@ -132,49 +132,8 @@ class _Handler(QuietHandler):
     def _invoke(self, name: str, streaming: bool) -> None:
         emulator = self.emulator
         body = self.read_body()
-        endpoint = emulator.endpoints.get(name.lower())
-        if endpoint is None:
-            raise aws_errors.endpoint_not_found(name, emulator.account)
-        if len(body) > MAX_REQUEST_BYTES:
-            raise aws_errors.validation(
-                f"Request payload size ({len(body)} bytes) exceeds the maximum of {MAX_REQUEST_BYTES} bytes."
-            )
-        if self.headers.get("X-Amzn-SageMaker-Inference-Component"):
-            raise aws_errors.validation(
-                "Inference Component Name header is not allowed for endpoints to which you dont deploy inference components."
-            )
-        bucket = emulator.buckets.get(endpoint.name.lower())
-        if bucket and not bucket.take():
-            raise aws_errors.throttled()
-        target = self.headers.get("X-Amzn-SageMaker-Target-Variant")
-        if target:
-            variant = endpoint.variant(target)
-            if variant is None:
-                raise aws_errors.validation(
-                    f'The variant(s) "[{target}]" is/are not in Endpoint Config "{endpoint.config_name}".'
-                )
-        else:
-            variant = endpoint.pick_variant()
-
-        accept = self.headers.get("X-Amzn-SageMaker-Accept" if streaming else "Accept")
-        headers = {
-            "Content-Type": self.headers.get("Content-Type") or "application/octet-stream",
-            "Accept": accept or "*/*",
-        }
-        headers.update({h: self.headers[h] for h in _FORWARDED if self.headers.get(h)})
-        try:
-            connection, response = emulator.upstream.post(
-                variant.upstream, "/invocations", body, headers, emulator.invocation_timeout
-            )
-        except TimeoutError:
-            raise aws_errors.model_timeout(endpoint) from None
-        except ConnectionRefusedError:
-            raise aws_errors.service_unavailable(
-                f"The model server of variant {variant.name} is not reachable at {variant.upstream}."
-            ) from None
-        except _BROKEN as error:
-            raise aws_errors.model_error(endpoint, 0, f"connection to the model closed: {error!r}".encode()) from None
-
+        endpoint, variant = self._admit(name, body)
+        connection, response = self._post(endpoint, variant, body, streaming)
         reply = {"x-Amzn-Invoked-Production-Variant": variant.name, "x-amzn-RequestId": self.request_id}
         if response.getheader("X-Amzn-SageMaker-Custom-Attributes"):
             reply["X-Amzn-SageMaker-Custom-Attributes"] = response.getheader("X-Amzn-SageMaker-Custom-Attributes")
@@ -197,6 +156,53 @@ class _Handler(QuietHandler):
             self.send_bytes(200, data, content_type, reply)
             return
         self._stream(variant.upstream, connection, response, {**reply, "X-Amzn-SageMaker-Content-Type": content_type})
+
+    def _admit(self, name: str, body: bytes):
+        """The endpoint and variant this request goes to, as SageMaker checks them (or its error)."""
+        emulator = self.emulator
+        endpoint = emulator.endpoints.get(name.lower())
+        if endpoint is None:
+            raise aws_errors.endpoint_not_found(name, emulator.account)
+        if len(body) > MAX_REQUEST_BYTES:
+            raise aws_errors.validation(
+                f"Request payload size ({len(body)} bytes) exceeds the maximum of {MAX_REQUEST_BYTES} bytes."
+            )
+        if self.headers.get("X-Amzn-SageMaker-Inference-Component"):
+            raise aws_errors.validation(
+                "Inference Component Name header is not allowed for endpoints to which you dont deploy inference components."
+            )
+        bucket = emulator.buckets.get(endpoint.name.lower())
+        if bucket and not bucket.take():
+            raise aws_errors.throttled()
+        target = self.headers.get("X-Amzn-SageMaker-Target-Variant")
+        if not target:
+            return endpoint, endpoint.pick_variant()
+        variant = endpoint.variant(target)
+        if variant is None:
+            raise aws_errors.validation(
+                f'The variant(s) "[{target}]" is/are not in Endpoint Config "{endpoint.config_name}".'
+            )
+        return endpoint, variant
+
+    def _post(self, endpoint, variant, body: bytes, streaming: bool):
+        """The request to the variant's model server; its connection and response (or SageMaker's error)."""
+        emulator = self.emulator
+        accept = self.headers.get("X-Amzn-SageMaker-Accept" if streaming else "Accept")
+        headers = {
+            "Content-Type": self.headers.get("Content-Type") or "application/octet-stream",
+            "Accept": accept or "*/*",
+        }
+        headers.update({h: self.headers[h] for h in _FORWARDED if self.headers.get(h)})
+        try:
+            return emulator.upstream.post(variant.upstream, "/invocations", body, headers, emulator.invocation_timeout)
+        except TimeoutError:
+            raise aws_errors.model_timeout(endpoint) from None
+        except ConnectionRefusedError:
+            raise aws_errors.service_unavailable(
+                f"The model server of variant {variant.name} is not reachable at {variant.upstream}."
+            ) from None
+        except _BROKEN as error:
+            raise aws_errors.model_error(endpoint, 0, f"connection to the model closed: {error!r}".encode()) from None
 
     def _stream(self, upstream: str, connection, response, reply: dict) -> None:
         self.streaming_started = True
