@@ -1,5 +1,6 @@
 """Shared fixtures and the test tiers. The full app (every environment, every pack) is synthesized
-once per session — per pytest-xdist worker, and every test that uses it runs on one worker.
+once per session, i.e. once per pytest-xdist worker. xdist sends each test file to one worker
+(`--dist loadfile`), so a module's local stack (its module-scoped fixtures) starts once.
 
 Tiers (markers; `make test-fast` runs the first two, `make test` all of them, in parallel):
   unit         in-process: no CDK synth of the app, no child servers
@@ -47,7 +48,6 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{tier}: {meaning.strip().removeprefix(tier).strip()}")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
@@ -56,13 +56,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.local_stack)
         elif fixtures & LOCAL_STACK_FIXTURES:
             item.add_marker(pytest.mark.local_stack)
-        # xdist sends a group's tests to one worker, so what they share starts once: the app's
-        # synth for its users, a module's local stack (module-scoped fixtures) for its tests.
         if "synthesized" in fixtures:
             item.add_marker(pytest.mark.synth)
-            item.add_marker(pytest.mark.xdist_group("synthesized-app"))
-        elif item.get_closest_marker("local_stack"):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
         if not any(item.get_closest_marker(tier) for tier in TIERS[1:]):
             item.add_marker(pytest.mark.unit)
 
