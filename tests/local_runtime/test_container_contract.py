@@ -53,7 +53,13 @@ def proxy_model(scripted_model):
     server.child.stop()
 
 
-@pytest.fixture(params=["scripted_model", "proxy_model", "real_model"])
+@pytest.fixture(
+    params=[
+        pytest.param("scripted_model", marks=pytest.mark.local_stack),
+        pytest.param("proxy_model", marks=pytest.mark.local_stack),
+        pytest.param("real_model", marks=pytest.mark.real_model),
+    ]
+)
 def model_server(request):
     return request.getfixturevalue(request.param)
 
@@ -198,8 +204,10 @@ def test_ping_stays_fast_while_a_slow_generation_runs(scripted_model):
 @pytest.mark.parametrize(
     "module,args",
     [
-        ("local_runtime.model_servers.scripted", ()),
-        ("local_runtime.model_servers.llama", ("--n-ctx", "512", "--threads", "1")),
+        pytest.param("local_runtime.model_servers.scripted", (), marks=pytest.mark.local_stack),
+        pytest.param(
+            "local_runtime.model_servers.llama", ("--n-ctx", "512", "--threads", "1"), marks=pytest.mark.real_model
+        ),
     ],
 )
 def test_sigterm_exits_cleanly(module, args):
