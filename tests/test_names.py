@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from kit_config.project import PROJECT_DIR
+
+ROOT = PROJECT_DIR
 PACKAGES = ("agent_runtime", "kit_config", "kit_constructs", "stacks", "governance", "local_runtime")
 
 

@@ -14,11 +14,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-# The checkout this file is in (not `kit_config.project.PROJECT_DIR`, which follows the editable
-# install: from a second worktree it would time the other checkout's app.py).
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from kit_config.project import PROJECT_DIR
 
 # Default context: with cdk.json's strict validation flag an empty template is itself an error.
 BARE_APP = """

@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from kit_config import ConfigError, load_environment
+from kit_config.project import PROJECT_DIR
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+CONFIG_DIR = PROJECT_DIR / "config"
 
 
 @pytest.fixture

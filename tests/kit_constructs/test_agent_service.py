@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from agent_runtime.settings import RuntimeSettings
+from kit_config.project import PROJECT_DIR
 from tests.helpers import ENVIRONMENTS, only, resources
 
 
@@ -225,7 +225,7 @@ def test_the_hosts_import_neither_the_service_nor_each_other():
             f"loaded = {{'kit_constructs.agent_service', 'kit_constructs.{other}'}} & set(sys.modules); "
             "assert not loaded, loaded"
         )
-        subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_DIR)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
