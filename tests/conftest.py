@@ -2,13 +2,9 @@
 once per session, i.e. once per pytest-xdist worker. xdist sends each test file to one worker
 (`--dist loadfile`), so a module's local stack (its module-scoped fixtures) starts once.
 
-Tiers (markers; `make test-fast` runs the first two, `make test` all of them, in parallel):
-  unit         in-process: no CDK synth of the app, no child servers
-  synth        synthesizes CDK (the `synthesized` app, a small app of the test's own, the CLI)
-  local_stack  starts local-runtime processes on loopback: emulator, model servers, MLflow, agent
-  real_model   the real small model (llama.cpp); always also local_stack
-A test's tier follows from the fixtures it uses (below) or its module's `pytestmark`; a test with
-none of them is `unit`.
+Tiers are markers (TIERS below; `make test-fast` runs unit and synth, `make test` all of them, in
+parallel). A test's tier follows from the fixtures it uses, its module's `pytestmark` or its
+parameter's marks; a test with none of them is `unit`.
 """
 
 from __future__ import annotations
@@ -40,12 +36,17 @@ LOCAL_STACK_FIXTURES = frozenset(
     }
 )  # fmt: skip
 REAL_MODEL_FIXTURES = frozenset({"real_model", "real_emulator", "real_runtime"})
-TIERS = ("unit", "synth", "local_stack", "real_model")
+TIERS = {
+    "unit": "in-process: no CDK synth of the app, no child servers",
+    "synth": "synthesizes CDK (the `synthesized` app, a small app of the test's own, the CLI)",
+    "local_stack": "starts local-runtime processes on loopback: emulator, model servers, MLflow, agent",
+    "real_model": "the real small model (llama.cpp); always also local_stack",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for tier, meaning in zip(TIERS, __doc__.split("Tiers")[1].splitlines()[1:5], strict=True):
-        config.addinivalue_line("markers", f"{tier}: {meaning.strip().removeprefix(tier).strip()}")
+    for tier, meaning in TIERS.items():
+        config.addinivalue_line("markers", f"{tier}: {meaning}")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -58,7 +59,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.local_stack)
         if "synthesized" in fixtures:
             item.add_marker(pytest.mark.synth)
-        if not any(item.get_closest_marker(tier) for tier in TIERS[1:]):
+        if not any(item.get_closest_marker(tier) for tier in ("synth", "local_stack", "real_model")):
             item.add_marker(pytest.mark.unit)
 
 
