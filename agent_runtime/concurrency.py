@@ -133,14 +133,14 @@ class _Slot:
 def publish_sessions(settings: RuntimeSettings, sample: SessionsSample) -> None:
     from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-    from agent_runtime.metrics import NAMESPACE, SERVICE
+    from agent_runtime.metrics import NAMESPACE, SERVICE, write_emf
 
     emf = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
     emf.add_dimension(name="Environment", value=settings.env_name)
     emf.add_metric(name="ConcurrentSessions", unit=MetricUnit.Count, value=round(sample.average, 3))
     emf.add_metric(name="ConcurrentSessionsPeak", unit=MetricUnit.Count, value=sample.peak)
     emf.add_metric(name="SessionsRejected", unit=MetricUnit.Count, value=sample.rejected)
-    emf.flush_metrics()
+    write_emf(emf)
 
 
 async def report_sessions(settings: RuntimeSettings, admission: SessionAdmission) -> None:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from agent_runtime.settings import RuntimeSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.metrics import EphemeralMetrics
 
 NAMESPACE = "GovernedAgents"
 SERVICE = "agent"  # Powertools adds it as the `service` dimension
@@ -57,4 +63,16 @@ def publish(settings: RuntimeSettings, metrics: RequestMetrics) -> None:
     emf.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     emf.add_metric(name="Errors", unit=MetricUnit.Count, value=int(metrics.status >= 500))
     emf.add_metric(name="Throttled", unit=MetricUnit.Count, value=int(metrics.status == 429))
-    emf.flush_metrics()
+    write_emf(emf)
+
+
+def write_emf(emf: EphemeralMetrics) -> None:
+    """Write the EMF document and its newline in one call. Powertools' `flush_metrics` prints them
+    as two writes, so a log record from another thread (MLflow's export, uvicorn) can land between
+    them: two JSON documents on one line, which CloudWatch reads as neither a metric nor a log
+    event. The logging handler writes each record in one call too."""
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+    if emf.metric_set and not is_metrics_disabled():
+        sys.stdout.write(json.dumps(emf.serialize_metric_set(), separators=(",", ":")) + "\n")
+    emf.clear_metrics()
