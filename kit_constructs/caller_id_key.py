@@ -21,7 +21,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from kit_config.resource_names import kms_alias
-from kit_constructs.encryption_keys import ADMIN_ACTIONS
+from kit_constructs.encryption_keys import account_key_administration
 
 PURPOSE = "caller-ids"
 MAC_ALGORITHM = "HMAC_SHA_256"  # GenerateMac's MacAlgorithm for an HMAC_256 key (the runtime sends it)
@@ -51,12 +51,7 @@ class CallerIdKey(Construct):
             removal_policy=props.removal_policy,
             policy=iam.PolicyDocument(
                 statements=[
-                    iam.PolicyStatement(
-                        sid="AccountKeyAdministration",
-                        principals=[iam.AccountRootPrincipal()],
-                        actions=ADMIN_ACTIONS,
-                        resources=["*"],
-                    ),
+                    account_key_administration(),
                     # Lets IAM policies grant the one operation the agent needs (grant_generate_mac decides
                     # who), with the one algorithm the ids are defined by.
                     iam.PolicyStatement(

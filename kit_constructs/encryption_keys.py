@@ -35,6 +35,18 @@ ADMIN_ACTIONS = [
     "kms:ScheduleKeyDeletion",
     "kms:CancelKeyDeletion",
 ]
+
+
+def account_key_administration() -> iam.PolicyStatement:
+    """The key policy statement every kit key starts with: the account administers it, nothing more."""
+    return iam.PolicyStatement(
+        sid="AccountKeyAdministration",
+        principals=[iam.AccountRootPrincipal()],
+        actions=ADMIN_ACTIONS,
+        resources=["*"],
+    )
+
+
 # Every customer-managed key of an environment: EnvironmentKeys' four encryption keys and
 # CallerIdKey's HMAC key (`make cost` counts them; a test checks the templates agree).
 KEY_PURPOSES = ("logs", "storage", "inference", "notifications", "caller-ids")
@@ -105,16 +117,7 @@ class EnvironmentKeys(Construct):
             pending_window=Duration.days(30),
             removal_policy=self._props.removal_policy,
             # An explicit policy replaces CDK's default "account root may do kms:*".
-            policy=iam.PolicyDocument(
-                statements=[
-                    iam.PolicyStatement(
-                        sid="AccountKeyAdministration",
-                        principals=[iam.AccountRootPrincipal()],
-                        actions=ADMIN_ACTIONS,
-                        resources=["*"],
-                    )
-                ]
-            ),
+            policy=iam.PolicyDocument(statements=[account_key_administration()]),
         )
         return key
 
