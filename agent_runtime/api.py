@@ -81,7 +81,13 @@ class _AgentApi:
             self.admission.leave()
             raise
 
-        async def release() -> None:
+        released = False
+
+        async def release() -> None:  # once: a stream gives its slots back before its final event, and at its end
+            nonlocal released
+            if released:
+                return
+            released = True
             try:
                 await self.blocking(held.release)
             finally:
@@ -131,7 +137,7 @@ class _AgentApi:
         except ApiError as error:
             return _error(error)
         return _AdmittedStream(
-            _sse(self.service.turn(turn)),
+            _sse(self.service.turn(turn), before_last=release),
             release,
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-request-id": turn.request_id},
@@ -220,13 +226,17 @@ async def _until_disconnected(request: Request, work):
     return await task
 
 
-async def _sse(events: AsyncIterator[dict]) -> AsyncIterator[str]:
+async def _sse(events: AsyncIterator[dict], before_last: Release) -> AsyncIterator[str]:
+    """Server-sent events. A client that has read the last event (final or error) may start its next
+    turn at once, so the turn's slots are given back before that event is sent."""
     # StreamingResponse cancels this generator when the client disconnects.
     try:
         async for event in events:
             kind = event.pop("type")
             if kind == "final":
+                await before_last()
                 bind(trace_id=event.get("trace_id"))
             yield f"event: {kind}\ndata: {json.dumps(event)}\n\n"
     except ApiError as error:
+        await before_last()
         yield f"event: error\ndata: {json.dumps({**error.body(), 'status': error.status})}\n\n"

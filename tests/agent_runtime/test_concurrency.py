@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from agent_runtime.api import _sse
 from agent_runtime.concurrency import (
     RETRY_AFTER_SECONDS,
     SessionAdmission,
@@ -92,6 +93,35 @@ def test_admission_slot_is_released_when_the_turn_fails(failure):
     with pytest.raises(type(failure)) as raised, admission.slot():
         raise failure
     assert raised.value is failure and admission.in_flight == 0  # a frozen ApiError passes through unchanged
+
+
+async def _scripted_turn(last: dict):
+    """Test double of AgentService.turn: one token, then the given last event (or error)."""
+    yield {"type": "token", "text": "hi"}
+    if isinstance(last, ApiError):
+        raise last
+    yield last
+
+
+@pytest.mark.parametrize(
+    "last",
+    [{"type": "final", "answer": "hi"}, ApiError(502, "ModelError", "the endpoint failed")],
+    ids=["final", "error"],
+)
+def test_a_stream_gives_its_slots_back_before_it_sends_its_last_event(last):
+    """A client that has read `final` (or `error`) may start its next turn at once; it saw 429 when the
+    caller's slot was given back only after the response ended (CI, tests/agent_runtime/test_identity.py)."""
+    order: list[str] = []
+
+    async def release() -> None:
+        order.append("released")
+
+    async def stream() -> None:
+        async for chunk in _sse(_scripted_turn(last), before_last=release):
+            order.append(chunk.split("\n")[0])
+
+    asyncio.run(stream())
+    assert order == ["event: token", "released", "event: final" if isinstance(last, dict) else "event: error"]
 
 
 def test_gauge_is_the_time_weighted_mean_peak_and_refusals_of_the_period():
@@ -265,6 +295,6 @@ def test_a_stream_holds_its_slot_until_it_ends_even_when_the_client_leaves(agent
         )
         with urllib.request.urlopen(request, timeout=30) as finished:
             assert b"event: final" in finished.read()
-        _until(lambda: _health(worker)["sessions"]["in_flight"] == 0)  # a finished stream frees it too
+        assert _health(worker)["sessions"]["in_flight"] == 0  # freed before its final event was sent
     finally:
         worker.stop()
