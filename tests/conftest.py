@@ -1,6 +1,6 @@
 """Shared fixtures and the test tiers. The full app (every environment, every pack) is synthesized
-once per session, i.e. once per pytest-xdist worker. xdist sends each test file to one worker
-(`--dist loadfile`), so a module's local stack (its module-scoped fixtures) starts once.
+once per run: xdist sends each test file to one worker, and every file that uses `synthesized` to
+the same worker (tests/work_units.py), so a module's local stack starts once too.
 
 Tiers are markers (TIERS below; `make test-fast` runs unit and synth, `make test` all of them, in
 parallel). A test's tier follows from the fixtures it uses, its module's `pytestmark` or its
@@ -26,6 +26,8 @@ from aws_cdk import App
 from kit_config import EnvironmentConfig, load_environments
 from stacks.kit_app import KitApp, build_kit_app, cdk_json_context
 from tests.helpers import ENVIRONMENTS
+
+pytest_plugins = ("tests.work_units",)
 
 # Fixtures that start local-runtime processes (tests/agent_runtime/conftest.py, tests/local_runtime/conftest.py).
 LOCAL_STACK_FIXTURES = frozenset(

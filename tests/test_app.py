@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import ast
+import json
 import os
 import shutil
 import subprocess
@@ -43,13 +43,29 @@ def broken_config(tmp_path: Path) -> Path:
     return directory
 
 
-def test_env_context_synthesizes_only_that_environment(tmp_path):
+def test_env_context_synthesizes_only_that_environment_importing_only_the_synth_tier(tmp_path):
+    """`-c env=dev` through the CLI writes only dev. The app runs under a probe that records what it
+    imported: `make synth` installs only requirements.txt, so the app must not need the other tiers."""
+    imports = tmp_path / "imported.json"
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import json, runpy, sys\n"
+        "try:\n"
+        f"    runpy.run_path({str(PROJECT_DIR / 'app.py')!r}, run_name='__main__')\n"
+        "finally:\n"
+        f"    open({str(imports)!r}, 'w').write(json.dumps(sorted({{name.split('.')[0] for name in sys.modules}})))\n"
+    )
     outdir = tmp_path / "cdk.out"
-    result = cdk_synth(outdir, "-c", "env=dev")
+    result = cdk_synth(outdir, "--app", f"{sys.executable} {probe}", "-c", "env=dev")
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(p.name for p in outdir.glob("assembly-*")) == ["assembly-dev"]
     assert sorted(p.name for p in (outdir / "compliance").iterdir()) == ["dev-compliance.csv", "dev-compliance.md"]
     assert "compliance dev: PASS" in result.stderr
+    imported = set(json.loads(imports.read_text()))
+    assert "aws_cdk" in imported and "cdk_nag" in imported  # the probe saw the synth
+    # (rich and boto3 are also the synth tier's: the sagemaker SDK depends on them)
+    other_tiers = {"strands", "mlflow", "starlette", "uvicorn", "mangum", "jwt", "llama_cpp", "matplotlib"}
+    assert imported & other_tiers == set()
 
 
 def test_config_error_stops_the_cli_before_anything_is_written(tmp_path, broken_config):
@@ -81,26 +97,3 @@ def test_unknown_environment_is_a_clear_error(tmp_path):
     result = cdk_synth(tmp_path / "cdk.out", "-c", "env=qa")
     assert result.returncode != 0
     assert "unknown environment 'qa'" in result.stderr and "known environments: dev, staging, prod" in result.stderr
-
-
-def test_synth_imports_nothing_from_the_runtime_local_or_model_tiers(tmp_path):
-    """`make synth` installs only requirements.txt: the app must not need the other tiers."""
-    probe = (
-        "import runpy, sys\n"
-        "sys.argv = ['app.py']\n"
-        "try:\n"
-        f"    runpy.run_path({str(PROJECT_DIR / 'app.py')!r}, run_name='__main__')\n"
-        "except SystemExit as done:\n"
-        "    assert done.code == 0, done.code\n"
-        "print(sorted({name.split('.')[0] for name in sys.modules}))\n"
-    )
-    env = {**os.environ, "CDK_OUTDIR": str(tmp_path / "out"), "CDK_CONTEXT_JSON": '{"env": "dev"}'}
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    imported = set(ast.literal_eval(result.stdout.strip().splitlines()[-1]))
-    assert "aws_cdk" in imported and "cdk_nag" in imported  # the probe saw the synth
-    # (rich and boto3 are also the synth tier's: the sagemaker SDK depends on them)
-    other_tiers = {"strands", "mlflow", "starlette", "uvicorn", "mangum", "jwt", "llama_cpp", "matplotlib"}
-    assert imported & other_tiers == set()

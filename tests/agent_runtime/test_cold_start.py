@@ -12,7 +12,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import mlflow
 import pytest
 
 from kit_config.project import PROJECT_DIR
@@ -100,6 +99,8 @@ def versions(client, name: str) -> list:
 
 
 def test_the_version_registered_at_deploy_is_reused_and_its_traces_link_to_it(agent_env, fresh_mlflow):
+    import mlflow  # in the functions that use it: collecting this file stays quick where they are not run
+
     client = mlflow.MlflowClient(fresh_mlflow)
     deployed = register_at_deploy(fresh_mlflow)
     assert deployed.returncode == 0 and " registered: LoggedModel " in deployed.stderr, deployed.stderr[-2000:]
@@ -129,6 +130,8 @@ def test_the_version_registered_at_deploy_is_reused_and_its_traces_link_to_it(ag
 
 
 def test_without_a_deploy_registration_the_runtime_registers_its_version_off_the_request_path(agent_env, fresh_mlflow):
+    import mlflow  # in the functions that use it: collecting this file stays quick where they are not run
+
     # `make local`, or a runtime that starts before `make deploy` reaches its registration step.
     env = {**agent_env, "AGENT_MLFLOW_TRACKING_URI": fresh_mlflow, "AGENT_MAX_TOKENS": "300"}  # a new version
     [first] = LambdaProcess(env).run("register yourself", "--wait-for-tracing", "120")

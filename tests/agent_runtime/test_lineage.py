@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 
-import mlflow
 import pytest
 
 from kit_config.project import PROJECT_DIR
@@ -16,6 +15,8 @@ from tests.agent_runtime.conftest import AgentProcess, get, post
 
 
 def wait_for_trace(tracking_uri: str, trace_id: str, timeout: float = 20):
+    import mlflow  # in the functions that use it: collecting this file stays quick where they are not run
+
     mlflow.set_tracking_uri(tracking_uri)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -49,6 +50,8 @@ def test_each_request_is_traced_with_its_context(agent, mlflow_url):
 
 
 def test_the_agent_version_is_registered_once_with_its_parameters_and_prompt(agent, mlflow_url):
+    import mlflow
+
     session = post(f"{agent.url}/invoke", {"prompt": "again"})[2]["session_id"]
     agent.restart()  # a new process must find, not re-create, the version
     status, _, body = post(f"{agent.url}/invoke", {"prompt": "and again", "session_id": session})

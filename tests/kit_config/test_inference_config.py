@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from functools import partial
-from pathlib import Path
 
 import pytest
-import sagemaker.core
 
 from kit_config import ConfigError, load_environment
 from kit_config.instance_catalogue import INSTANCE_CATALOGUE
+from kit_config.serving_image import lmi_table
 from tests.kit_config.conftest import assert_rejected
 from tests.kit_config.conftest import edit as edit_env
 
@@ -142,9 +141,8 @@ def test_inferentia_needs_its_own_image(config_dir):
 
 
 def test_catalogue_agrees_with_the_sagemaker_sdk_gpu_table():
-    table = json.loads(
-        (Path(sagemaker.core.__file__).parent / "image_uri_config" / "instance_gpu_info.json").read_text()
-    )
+    # The SDK's table next to the one the LMI image comes from, read without importing the SDK (slow).
+    table = json.loads(lmi_table()[0].with_name("instance_gpu_info.json").read_text())
     compared = 0
     for region in ("us-east-1", "us-west-2"):
         for instance_type, info in table[region].items():

@@ -7,7 +7,6 @@ import json
 import pytest
 from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_iam as iam
-from sagemaker.core import image_uris
 
 from kit_config.inference_schema import DEFAULT_LMI_VERSION
 from kit_constructs.inference_endpoint import INVOKE_ACTIONS
@@ -31,6 +30,8 @@ def test_each_variant_model_is_isolated_in_the_vpc_and_serves_tool_calls(synthes
     assert len(models) == len(config.variants)
     [model_sg] = resources(template, "AWS::EC2::SecurityGroup")
     region = synthesized.configs[env].region
+    from sagemaker.core import image_uris  # the SDK itself, not the kit's reading of its table; slow to import
+
     expected_image = image_uris.retrieve(framework="djl-lmi", region=region, version=DEFAULT_LMI_VERSION)
     weights = {v.model.s3_uri for v in config.variants}
     for model in models:

@@ -40,25 +40,37 @@ def installed_wheel(tmp_path_factory) -> Path:
     return site
 
 
-def synth_team_app(site: Path, tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, Path]:
-    workdir = tmp_path / "team-app"  # outside the kit's checkout: no cdk.json, no config/ of ours
-    workdir.mkdir()
-    shutil.copy(APP, workdir / "app.py")
-    out = workdir / "cdk.out"
-    probe = "import kit_constructs, governance; print('KIT_FROM', kit_constructs.__file__, governance.__file__)"
-    env = {
+def team_app_environment(site: Path, out: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "CDK_OUTDIR": str(out),
         # The wheel's folder ahead of site-packages, where this venv's editable install of the kit lives.
         "PYTHONPATH": str(site),
         "PATH": f"{PROJECT_DIR / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}",
     }
-    where = subprocess.run([sys.executable, "-c", probe], cwd=workdir, env=env, capture_output=True, text=True)
-    assert where.stdout.count(str(site)) == 2, where.stdout + where.stderr  # not this checkout's sources
+
+
+def synth_team_app(site: Path, tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, Path]:
+    workdir = tmp_path / "team-app"  # outside the kit's checkout: no cdk.json, no config/ of ours
+    workdir.mkdir()
+    shutil.copy(APP, workdir / "app.py")
+    out = workdir / "cdk.out"
     result = subprocess.run(
-        [sys.executable, "app.py", *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "app.py", *args],
+        cwd=workdir,
+        env=team_app_environment(site, out),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     return result, out
+
+
+def test_the_team_app_imports_the_kit_from_the_wheel_not_this_checkout(installed_wheel, tmp_path):
+    probe = "import kit_constructs, governance; print('KIT_FROM', kit_constructs.__file__, governance.__file__)"
+    env = team_app_environment(installed_wheel, tmp_path / "cdk.out")
+    where = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert where.stdout.count(str(installed_wheel)) == 2, where.stdout + where.stderr
 
 
 def test_the_wheel_holds_the_packages_and_their_data(installed_wheel):
