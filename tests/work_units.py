@@ -32,8 +32,12 @@ def reported_files(units_dir: Path) -> set[str]:
     return set().union(*(json.loads(path.read_text()) for path in units_dir.glob("*.json")))
 
 
+def file_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
 def work_unit(nodeid: str, synthesized_files: set[str]) -> str:
-    file = nodeid.split("::", 1)[0]
+    file = file_of(nodeid)
     return SYNTHESIZED_UNIT if file in synthesized_files else file
 
 
@@ -65,7 +69,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     units_dir = getattr(config, "workerinput", {}).get(_WORKER_INPUT_KEY)
     if units_dir is None:  # not an xdist worker
         return
-    files = sorted({item.nodeid.split("::")[0] for item in items if "synthesized" in getattr(item, "fixturenames", ())})
+    files = sorted({file_of(item.nodeid) for item in items if "synthesized" in getattr(item, "fixturenames", ())})
     report = Path(units_dir) / f"{config.workerinput['workerid']}.json"
     partial = report.with_suffix(".partial")
     partial.write_text(json.dumps(files))
