@@ -186,9 +186,9 @@ async def _internal(request: Request, exc) -> Response:
 
 
 class _AdmittedStream(StreamingResponse):
-    """A stream that holds its slots (worker and caller) until it has ended, however it ends (done,
-    error, client gone). Released here, not in the body generator: a generator that never started
-    never runs its `finally`."""
+    """A stream that holds its slots (worker and caller) until it ends, however it ends. `_sse` gives
+    them back just before the last event (final or error); this gives them back when the client
+    left first or the body never started (a generator that never started never runs its `finally`)."""
 
     def __init__(self, content, release, **kwargs) -> None:
         super().__init__(content, **kwargs)
