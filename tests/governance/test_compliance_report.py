@@ -6,8 +6,7 @@ import csv
 import io
 
 import pytest
-from aws_cdk import Acknowledgment, App, Environment, RemovalPolicy, Stack, Stage, Tags, Validations
-from aws_cdk import aws_iam as iam
+from aws_cdk import Acknowledgment, App, Environment, Stage, Tags, Validations
 
 from governance.compliance_report import build_report
 from governance.gate import enable_governance
@@ -15,6 +14,7 @@ from governance.policy import GovernancePolicy
 from governance.rule_catalogue import builtin_rule_ids
 from governance.rules import ALL_RULES
 from stacks.kit_app import cdk_json_context
+from tests.governance.findings_stack import role_with_wildcard_policy
 from tests.helpers import ENVIRONMENTS
 
 pytestmark = pytest.mark.synth
@@ -48,13 +48,7 @@ def test_rule_catalogue_is_read_from_the_installed_packs():
 def report_for(tmp_path, acknowledgments: list[str], tag: bool = True):
     app = App(outdir=str(tmp_path), context=cdk_json_context())
     stage = Stage(app, "review", env=Environment(account="123456789012", region="us-east-1"))
-    stack = Stack(stage, "Stack")
-    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-    role.apply_removal_policy(RemovalPolicy.DESTROY)
-    policy = iam.ManagedPolicy(
-        stack, "Policy", statements=[iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"])]
-    )
-    role.add_managed_policy(policy)
+    policy = role_with_wildcard_policy(stage)
     for rule_id in acknowledgments:
         Validations.of(policy).acknowledge(Acknowledgment(id=rule_id, reason=f"reason for {rule_id}"))
     if tag:

@@ -8,8 +8,7 @@ from collections import Counter
 from types import SimpleNamespace
 
 import pytest
-from aws_cdk import Acknowledgment, App, Environment, RemovalPolicy, Stack, Stage, Tags, Validations
-from aws_cdk import aws_iam as iam
+from aws_cdk import Acknowledgment, App, Environment, Stack, Stage, Tags, Validations
 from aws_cdk import aws_sagemaker as sagemaker
 from cdk_nag import AwsSolutionsChecks, NagPack, NagRuleCompliance
 
@@ -20,6 +19,7 @@ from governance.kit_pack import KitChecks
 from governance.policy import GovernancePolicy
 from governance.rules import ALL_RULES
 from stacks.kit_app import cdk_json_context
+from tests.governance.findings_stack import role_with_wildcard_policy
 
 pytestmark = pytest.mark.synth
 
@@ -32,13 +32,7 @@ def two_stage_app(tmp_path) -> tuple[App, list[Stage]]:
     stages = []
     for name in ("review", "audit"):
         stage = Stage(app, name, env=Environment(account="123456789012", region="us-east-1"))
-        stack = Stack(stage, "Stack")
-        role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-        role.apply_removal_policy(RemovalPolicy.DESTROY)
-        policy = iam.ManagedPolicy(
-            stack, "Policy", statements=[iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"])]
-        )
-        role.add_managed_policy(policy)
+        role_with_wildcard_policy(stage)
         stages.append(stage)
     return app, stages
 
