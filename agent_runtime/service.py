@@ -195,7 +195,9 @@ class AgentService:
                 "retries": state.attempts.retries,
                 "latency_ms": round(metrics.latency_ms, 1),
                 "time_to_first_token_ms": round(metrics.time_to_first_token_ms or 0, 1),
-                "estimated_cost_usd": round(metrics.estimated_cost_usd, 6),
+                # Unrounded: a short turn's share of an instance-hour is well under $0.000001, and rounding
+                # money to a fixed number of decimals reports real cost as 0.
+                "estimated_cost_usd": metrics.estimated_cost_usd,
             },
         }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration, IgnoreMode, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
@@ -14,6 +15,11 @@ from kit_constructs.agent_compute import AgentAlarmSpec, AgentComputeProps, ApiO
 
 CONTAINER_PORT = 8080
 HEALTH_PATH = "/health"
+# The tasks run on X86_64, so the image is built for linux/amd64 wherever `cdk deploy` runs: without a
+# platform, Docker builds for the deploying machine (arm64 on Apple silicon) and the task fails with "exec
+# format error" until the circuit breaker rolls back. Enforced by Kit-ImageBuiltForItsRuntime.
+CPU_ARCHITECTURE = ecs.CpuArchitecture.X86_64
+IMAGE_PLATFORM = ecr_assets.Platform.LINUX_AMD64
 
 
 class FargateCompute(Construct):
@@ -35,7 +41,11 @@ class FargateCompute(Construct):
             "Service",
             cluster=self.cluster,
             task_definition=self.task_definition,
-            desired_count=config.min_tasks,
+            # No desired_count: Application Auto Scaling owns the task count (min_tasks..max_tasks; registering the
+            # target raises a new service to min_tasks). A DesiredCount in the template is re-applied by every
+            # update, so each release would drop a scaled-out service to it ("desiredCount: when updating the
+            # service, default uses the current task number", aws-cdk-lib aws_ecs BaseServiceOptions).
+            # Enforced for every scalable target by Kit-AutoscaledCapacityRetained.
             min_healthy_percent=100,
             max_healthy_percent=200,
             vpc_subnets=props.network.subnets,
@@ -64,7 +74,7 @@ class FargateCompute(Construct):
             memory_limit_mib=config.memory_mb,
             task_role=self.task_role,
             runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=ecs.CpuArchitecture.X86_64, operating_system_family=ecs.OperatingSystemFamily.LINUX
+                cpu_architecture=CPU_ARCHITECTURE, operating_system_family=ecs.OperatingSystemFamily.LINUX
             ),
         )
         # The root filesystem is read-only; the runtime writes only to /tmp, an ephemeral task volume that the
@@ -73,7 +83,7 @@ class FargateCompute(Construct):
         self.container = self.task_definition.add_container(
             "Agent",
             image=ecs.ContainerImage.from_asset(
-                str(props.build_context), file="Dockerfile", ignore_mode=IgnoreMode.DOCKER
+                str(props.build_context), file="Dockerfile", ignore_mode=IgnoreMode.DOCKER, platform=IMAGE_PLATFORM
             ),
             user="10001",
             readonly_root_filesystem=True,

@@ -162,7 +162,7 @@ class InferenceEndpoint(Construct):
             # follow config ("Update endpoints that use auto scaling",
             # https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html). DataCaptureConfig
             # cannot be excluded ("Not currently supported", API_VariantProperty.html).
-            # Enforced by Kit-SageMakerEndpointRetainsCapacity.
+            # Enforced by Kit-AutoscaledCapacityRetained.
             retain_all_variant_properties=True,
             exclude_retained_variant_properties=[
                 sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type="DesiredWeight")
@@ -224,9 +224,16 @@ class InferenceEndpoint(Construct):
         return self.metric_variant(f"Invocation{kind}Errors", variant, "Sum")
 
     def metric_invocation_4xx_error_rate(self, variant: str) -> cloudwatch.MathExpression:
-        """4XX errors as a percentage of invocations (0 without traffic)."""
+        """4XX errors as a percentage of invocations (0 without traffic).
+
+        CloudWatch type-checks metric math when the alarm is created: MAX takes a time series or an array
+        of time series, so `MAX([invocations, 1])` (a series and a scalar in one array) is rejected
+        ("Unsupported operand type(s) for MAX: '[Array[TimeSeries, Scalar]]'") and the stack rolls back.
+        IF(condition TS, TS, scalar) is the documented guard ("Using metric math", CloudWatch guide).
+        Enforced for every expression by Kit-CloudWatchMetricMath.
+        """
         return cloudwatch.MathExpression(
-            expression="100 * errors / MAX([invocations, 1])",
+            expression="IF(invocations > 0, 100 * errors / invocations, 0)",
             using_metrics={
                 "errors": self.metric_invocation_errors(variant, "4XX"),
                 "invocations": self.metric_invocations(variant),
@@ -281,7 +288,7 @@ class InferenceEndpoint(Construct):
         return role
 
     def _image_and_log_statements(self) -> list[iam.PolicyStatement]:
-        """Pull the serving image, write the containers' logs."""
+        """Pull the serving image, write the containers' logs, publish the instance metrics."""
         stack = Stack.of(self)
         image = _IMAGE_URI.match(self.image_uri)
         repository_arn = (
@@ -298,6 +305,18 @@ class InferenceEndpoint(Construct):
                 sid="WriteContainerLogs",
                 actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                 resources=[self.log_group.log_group_arn],
+            ),
+            # The instance metrics (GPUUtilization, GPUMemoryUtilization, CPU, disk) are published as this role
+            # into /aws/sagemaker/Endpoints: AWS's minimum execution-role policy lists cloudwatch:PutMetricData
+            # ("CreateModel API: Execution Role Permissions",
+            # https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createmodel-perms).
+            # Without it the GPU-memory alarm (missing data: not breaching) stays OK forever. PutMetricData has
+            # no resource-level permissions; the cloudwatch:namespace condition keeps it to SageMaker's namespaces.
+            iam.PolicyStatement(
+                sid="PublishInstanceMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
             ),
         ]
 
@@ -355,8 +374,8 @@ class InferenceEndpoint(Construct):
         stack = Stack.of(self)
         findings = {
             finding_id("AwsSolutions-IAM5", "Resource", "*"): (
-                "ecr:GetAuthorizationToken and the ec2:Describe* calls SageMaker makes for VpcConfig support no "
-                "resource-level permissions."
+                "ecr:GetAuthorizationToken, cloudwatch:PutMetricData (limited to /aws/sagemaker/* namespaces) and "
+                "the ec2:Describe* calls SageMaker makes for VpcConfig support no resource-level permissions."
             ),
             finding_id("AwsSolutions-IAM5", "Resource", resolved(self, self._any_network_interface())): (
                 "The model's network interfaces do not exist before SageMaker creates them; creation is limited "

@@ -1,6 +1,8 @@
 """The kit's own governance rules, one per file. Register a new rule in `ALL_RULES`."""
 
+from governance.rules.autoscaled_capacity_retained import AutoscaledCapacityRetained
 from governance.rules.ecs_writable_scratch import EcsWritableScratch
+from governance.rules.image_built_for_its_runtime import ImageBuiltForItsRuntime
 from governance.rules.kms_key_spec_usage import KmsKeySpecUsage
 from governance.rules.log_group_encrypted_retained import LogGroupEncryptedRetained
 from governance.rules.mlflow_artifact_store import MlflowArtifactStore
@@ -11,7 +13,6 @@ from governance.rules.retain_except_on_create import RetainExceptOnCreate
 from governance.rules.runtime_settings_fit import RuntimeSettingsFit
 from governance.rules.s3_bucket_baseline import S3BucketBaseline
 from governance.rules.sagemaker_endpoint_config_encrypted import SageMakerEndpointConfigEncrypted
-from governance.rules.sagemaker_endpoint_retains_capacity import SageMakerEndpointRetainsCapacity
 from governance.rules.sagemaker_gpu_driver_fits_image import SageMakerGpuDriverFitsImage
 from governance.rules.sagemaker_model_after_role_policy import SageMakerModelAfterRolePolicy
 from governance.rules.sagemaker_model_isolated import SageMakerModelIsolated
@@ -36,10 +37,11 @@ ALL_RULES = (
     SnsPublishersAllowed(),
     SageMakerModelAfterRolePolicy(),
     SageMakerRollbackAlarmsReadable(),
-    SageMakerEndpointRetainsCapacity(),
+    AutoscaledCapacityRetained(),
     SageMakerRolloutStepFitsCapacity(),
     SageMakerGpuDriverFitsImage(),
     EcsWritableScratch(),
+    ImageBuiltForItsRuntime(),
     KmsKeySpecUsage(),
     RuntimeSettingsFit(),
 )

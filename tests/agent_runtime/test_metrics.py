@@ -53,3 +53,14 @@ def test_disabled_metrics_write_nothing(monkeypatch):
     monkeypatch.setattr(sys, "stdout", stdout)
     publish(RuntimeSettings(), RequestMetrics())
     assert stdout.writes == []
+
+
+def test_a_short_turn_costs_its_exact_share_of_the_instance_not_zero(monkeypatch):
+    """A 2 ms turn on a $1.00/hour instance shared by 4 requests costs $1.4e-7: the estimate (and the API's
+    `usage.estimated_cost_usd`, which carries it unrounded) must not read 0."""
+    monkeypatch.setenv("AGENT_ENDPOINT_NAME", "e")
+    settings = RuntimeSettings(instance_hourly_usd=1.0, concurrent_requests_per_instance=4)
+    metrics = RequestMetrics(model_seconds=0.002)
+    metrics.estimate_cost(settings)
+    assert metrics.estimated_cost_usd == 0.002 * 1.0 / 3600 / 4
+    assert round(metrics.estimated_cost_usd, 6) == 0  # what the API reported before: the bug this guards

@@ -11,6 +11,8 @@ from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -276,17 +278,15 @@ def test_update_that_resets_autoscaled_capacity_is_rejected(tmp_path):
         lambda s: _endpoint(s, describe_alarms=True, routing=ALL_AT_ONCE, min_capacity=1, retain=False),
         tmp_path=tmp_path,
     )
-    assert kit(findings, "SageMakerEndpointRetainsCapacity") == [
-        "Kit-SageMakerEndpointRetainsCapacity[CapacityResetOnUpdate]"
-    ]
+    assert kit(findings, "AutoscaledCapacityRetained") == ["Kit-AutoscaledCapacityRetained[CapacityResetOnUpdate]"]
     findings = gate_findings(
         lambda s: _endpoint(
             s, describe_alarms=True, routing=ALL_AT_ONCE, min_capacity=1, exclude=("DesiredInstanceCount",)
         ),
         tmp_path=tmp_path / "excluded",
     )
-    assert kit(findings, "SageMakerEndpointRetainsCapacity") == [
-        "Kit-SageMakerEndpointRetainsCapacity[DesiredInstanceCountExcluded]"
+    assert kit(findings, "AutoscaledCapacityRetained") == [
+        "Kit-AutoscaledCapacityRetained[DesiredInstanceCountExcluded]"
     ]
     findings = gate_findings(
         lambda s: _endpoint(
@@ -294,8 +294,8 @@ def test_update_that_resets_autoscaled_capacity_is_rejected(tmp_path):
         ),
         tmp_path=tmp_path / "capture",
     )
-    assert kit(findings, "SageMakerEndpointRetainsCapacity") == [
-        "Kit-SageMakerEndpointRetainsCapacity[UnsupportedExclusion::DataCaptureConfig]"
+    assert kit(findings, "AutoscaledCapacityRetained") == [
+        "Kit-AutoscaledCapacityRetained[UnsupportedExclusion::DataCaptureConfig]"
     ]
 
 
@@ -320,7 +320,7 @@ def test_a_compliant_endpoint_passes_every_deploy_readiness_rule(tmp_path):
     )
     for rule in (
         "SageMakerRollbackAlarmsReadable",
-        "SageMakerEndpointRetainsCapacity",
+        "AutoscaledCapacityRetained",
         "SageMakerRolloutStepFitsCapacity",
         "SageMakerModelAfterRolePolicy",
     ):
@@ -547,3 +547,111 @@ def test_a_task_definition_over_64_kib_is_rejected(tmp_path):
     findings = gate_findings(build, tmp_path=tmp_path)
     assert kit(findings, "RuntimeSettingsFit") == ["Kit-RuntimeSettingsFit[TaskDefinitionTooLarge]"]
     assert findings["Kit-RuntimeSettingsFit[TaskDefinitionTooLarge]"] == ["gate/UnderTest/Large"]
+
+
+# -- AutoscaledCapacityRetained ------------------------------------------------------------------
+
+
+def _scaled_service(stack, *, desired_count: int | None):
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack, "Vpc", vpc_id="vpc-0123456789abcdef0", availability_zones=["us-east-1a"],
+        isolated_subnet_ids=["subnet-0123456789abcdef0"],
+    )  # fmt: skip
+    task = ecs.FargateTaskDefinition(stack, "Task", cpu=256, memory_limit_mib=512)
+    task.add_container("App", image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/python:3.11-slim"))
+    service = ecs.FargateService(
+        stack,
+        "Service",
+        cluster=ecs.Cluster(stack, "Cluster", vpc=vpc),
+        task_definition=task,
+        desired_count=desired_count,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+    )
+    service.auto_scale_task_count(min_capacity=2, max_capacity=8).scale_on_cpu_utilization(
+        "Cpu", target_utilization_percent=60
+    )
+
+
+def test_a_scaled_ecs_service_with_a_desired_count_is_rejected_and_without_one_passes(tmp_path):
+    findings = gate_findings(lambda s: _scaled_service(s, desired_count=2), tmp_path=tmp_path)
+    assert kit(findings, "AutoscaledCapacityRetained") == ["Kit-AutoscaledCapacityRetained[DesiredCountResetOnUpdate]"]
+    assert findings["Kit-AutoscaledCapacityRetained[DesiredCountResetOnUpdate]"] == ["gate/UnderTest/Service/Service"]
+    findings = gate_findings(lambda s: _scaled_service(s, desired_count=None), tmp_path=tmp_path / "unset")
+    assert kit(findings, "AutoscaledCapacityRetained") == []
+
+
+def test_a_scalable_target_of_a_kind_the_rule_does_not_model_is_rejected(tmp_path):
+    def build(stack):
+        appscaling.CfnScalableTarget(
+            stack,
+            "Copies",
+            service_namespace="sagemaker",
+            resource_id="inference-component/chat",
+            scalable_dimension="sagemaker:inference-component:DesiredCopyCount",
+            min_capacity=0,
+            max_capacity=2,
+        )
+
+    findings = gate_findings(build, tmp_path=tmp_path)
+    assert kit(findings, "AutoscaledCapacityRetained") == [
+        "Kit-AutoscaledCapacityRetained[UnmodelledDimension::sagemaker:inference-component:DesiredCopyCount]"
+    ]
+
+
+# -- ImageBuiltForItsRuntime ---------------------------------------------------------------------
+
+
+def _image_context(tmp_path) -> str:
+    context = tmp_path / "image"
+    context.mkdir(parents=True, exist_ok=True)
+    (context / "Dockerfile").write_text("FROM public.ecr.aws/docker/library/python:3.11-slim\n")
+    return str(context)
+
+
+def _task_from_asset(stack, context: str, platform):
+    task = ecs.FargateTaskDefinition(
+        stack,
+        "Task",
+        cpu=256,
+        memory_limit_mib=512,
+        runtime_platform=ecs.RuntimePlatform(
+            cpu_architecture=ecs.CpuArchitecture.X86_64, operating_system_family=ecs.OperatingSystemFamily.LINUX
+        ),
+    )
+    task.add_container("App", image=ecs.ContainerImage.from_asset(context, platform=platform))
+
+
+def test_a_task_image_without_a_platform_or_for_another_cpu_is_rejected(tmp_path):
+    context = _image_context(tmp_path)
+    findings = gate_findings(lambda s: _task_from_asset(s, context, None), tmp_path=tmp_path / "none")
+    assert kit(findings, "ImageBuiltForItsRuntime") == ["Kit-ImageBuiltForItsRuntime[NoPlatform::App]"]
+    findings = gate_findings(
+        lambda s: _task_from_asset(s, context, ecr_assets.Platform.LINUX_ARM64), tmp_path=tmp_path / "arm"
+    )
+    assert kit(findings, "ImageBuiltForItsRuntime") == [
+        "Kit-ImageBuiltForItsRuntime[PlatformMismatch::linux/arm64::linux/amd64]"
+    ]
+    findings = gate_findings(
+        lambda s: _task_from_asset(s, context, ecr_assets.Platform.LINUX_AMD64), tmp_path=tmp_path / "amd"
+    )
+    assert kit(findings, "ImageBuiltForItsRuntime") == []
+
+
+def test_a_lambda_image_for_another_architecture_is_rejected(tmp_path):
+    context = _image_context(tmp_path)
+
+    def build(stack, platform):
+        lambda_.DockerImageFunction(
+            stack,
+            "Function",
+            code=lambda_.DockerImageCode.from_image_asset(context, platform=platform),
+            architecture=lambda_.Architecture.ARM_64,
+        )
+
+    findings = gate_findings(lambda s: build(s, ecr_assets.Platform.LINUX_AMD64), tmp_path=tmp_path / "amd")
+    assert kit(findings, "ImageBuiltForItsRuntime") == [
+        "Kit-ImageBuiltForItsRuntime[PlatformMismatch::linux/amd64::linux/arm64]"
+    ]
+    # Left unset, CDK builds a function's image for the function's architecture.
+    findings = gate_findings(lambda s: build(s, None), tmp_path=tmp_path / "unset")
+    assert kit(findings, "ImageBuiltForItsRuntime") == []

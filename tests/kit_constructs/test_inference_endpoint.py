@@ -90,8 +90,14 @@ def test_execution_role_is_least_privilege(synthesized):
     assert statements["PullServingImage"]["Resource"] == "arn:aws:ecr:us-east-1:763104351884:repository/djl-inference"
     [log_group_id] = resources(template, "AWS::Logs::LogGroup")
     assert statements["WriteContainerLogs"]["Resource"] == {"Fn::GetAtt": [log_group_id, "Arn"]}
+    # AWS's minimum execution-role policy: the instance (GPU) metrics are published as this role, only into
+    # SageMaker's namespaces.
+    assert statements["PublishInstanceMetrics"]["Condition"] == {
+        "StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}
+    }
     wildcard = [s for s in statements.values() if s["Resource"] == "*"]
     assert sorted(a for s in wildcard for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])) == [
+        "cloudwatch:PutMetricData",
         "ec2:DescribeDhcpOptions",
         "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeSecurityGroups",
@@ -199,7 +205,9 @@ def test_alarms_cover_latency_errors_and_gpu_memory_and_notify_the_encrypted_top
     assert named["GPUMemoryUtilization"]["Namespace"] == "/aws/sagemaker/Endpoints"
     assert named["Invocation5XXErrors"]["Threshold"] == config.alarms.invocation_5xx_errors
     rate = next(a for a in alarms if "Metrics" in a)
-    assert "100 * errors / MAX([invocations, 1])" in json.dumps(rate["Metrics"])
+    # Guarded with IF, never MAX([series, 1]) (CloudWatch rejects a scalar in an array; Kit rule tests it).
+    expression = next(m["Expression"] for m in rate["Metrics"] if "Expression" in m)
+    assert expression == "IF(invocations > 0, 100 * errors / invocations, 0)"
     for alarm in alarms:
         assert alarm["AlarmActions"] == alarm["OKActions"]
         assert "AlarmTopic" in json.dumps(alarm["AlarmActions"])  # the Foundation stack's KMS-encrypted topic
