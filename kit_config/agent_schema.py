@@ -12,8 +12,10 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from kit_config.config_section import ConfigSection
+from kit_config.field_types import CertificateArn
 from kit_config.identity_schema import FargateIdentity, LambdaIdentity
 from kit_config.runtime_fields import runtime_field
+from kit_config.tool_registry import check_tool_names
 from kit_config.validation_errors import errors_at
 
 # Lambda's regional default: 1000 concurrent executions per account, 100 of which must stay
@@ -64,6 +66,12 @@ class AgentRuntimeOptions(ConfigSection):
     max_tool_calls: int = runtime_field("max_tool_calls")
     # Whole seconds: the Lambda timeout and the load balancer's idle timeout are derived from it.
     request_timeout_seconds: int = runtime_field("request_timeout_seconds", ge=1)
+
+    @field_validator("tools")
+    @classmethod
+    def _registered_tools(cls, names: list[str]) -> list[str]:
+        # The names agent_runtime.tools.load_tools accepts (kit_config.tool_registry).
+        return check_tool_names(names)
 
 
 class AgentAlarms(ConfigSection):
@@ -138,9 +146,7 @@ class FargateAgent(_AgentBase):
         description="ALB requests a task takes per minute at full load, for the load balancer's cost estimate "
         "(`make cost`); scaling follows sessions in flight (sessions_target_percent) and CPU, not this rate",
     )
-    certificate_arn: (
-        Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")] | None
-    ) = None
+    certificate_arn: CertificateArn | None = None
     ingress_security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]] = Field(default=[])
     ingress_cidrs: list[str] = Field(default=[])
     identity: FargateIdentity

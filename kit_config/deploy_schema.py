@@ -12,8 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from kit_config.config_section import ConfigSection
-
-_ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+$"
+from kit_config.field_types import PassedRoleArn
 
 
 class DeployConfig(ConfigSection):
@@ -22,7 +21,7 @@ class DeployConfig(ConfigSection):
         description="AWS named profile (~/.aws/config) the CDK CLI uses (`cdk deploy --profile`); "
         "unset: the default credential chain (AWS_* variables, AWS_PROFILE, instance/SSO role)",
     )
-    role_arn: Annotated[str, Field(pattern=_ROLE_ARN)] | None = Field(
+    role_arn: PassedRoleArn | None = Field(
         default=None,
         description="IAM role CloudFormation assumes for the deployment (`cdk deploy --role-arn`); "
         "unset: the bootstrap stack's CloudFormation execution role",

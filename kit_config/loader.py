@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from kit_config.identity_schema import CONFIG_DIR_CONTEXT
 from kit_config.project import PROJECT_DIR
 from kit_config.schema import EnvironmentConfig
+from kit_config.strict_yaml import DuplicateKeyError, load_unique_keys
 from kit_config.validation_errors import describe, display_path
 
 DEFAULT_CONFIG_DIR = PROJECT_DIR / "config"
@@ -49,7 +50,10 @@ def load_environment(name: str, directory: Path | None = None) -> EnvironmentCon
         raise ConfigError(f"unknown environment {name!r}: no {path} (known environments: {known})")
     shown = display_path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # A key given twice is an error, not a silent override (kit_config.strict_yaml).
+        data = load_unique_keys(path.read_text(encoding="utf-8"))
+    except DuplicateKeyError as error:
+        raise ConfigError(f"{shown}: {error}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{shown}: not valid YAML: {error}") from None
     if not isinstance(data, dict):

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from kit_config.agent_schema import AgentConfig, FargateAgent
+from kit_config.arn_references import arn_problems
+from kit_config.aws_partitions import region_problem, zone_problems
 from kit_config.budget_schema import BudgetConfig
 from kit_config.config_section import ConfigSection
 from kit_config.deploy_schema import DeployConfig
@@ -50,10 +52,6 @@ CLOUDWATCH_RETENTION_DAYS = (
 REQUIRED_TAG_KEYS = ("Project", "Environment", "Owner", "CostCenter", "DataClassification")
 DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 
-_REGION = re.compile(
-    r"^(us|eu|ap|sa|ca|me|af|il|mx)(-gov|-iso|-isob)?"
-    r"-(north|south|east|west|central|northeast|southeast|northwest|southwest)-\d{1,2}$"
-)
 # AWS tags (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Tag.html, the same
 # rules in every tagging API): keys 1-128 and values up to 256 characters of letters, digits,
 # spaces and + - = . _ : / @; no aws: prefix (any case) on keys or values; at most 50 tags a resource.
@@ -325,8 +323,9 @@ class EnvironmentConfig(ConfigSection):
     @field_validator("region")
     @classmethod
     def _valid_region(cls, value: str) -> str:
-        if not _REGION.match(value):
-            raise ValueError(f"{value!r} is not an AWS region name (e.g. us-east-1)")
+        # A region botocore's partition data lists (kit_config.aws_partitions).
+        if problem := region_problem(value):
+            raise ValueError(problem)
         return value
 
     @field_validator("log_retention_days")
@@ -363,20 +362,9 @@ class EnvironmentConfig(ConfigSection):
     def _load_balancer_deployable(cls, agent, info: ValidationInfo):
         if not isinstance(agent, FargateAgent):
             return agent
-        region, network = info.data.get("region"), info.data.get("network")
+        network = info.data.get("network")
         problems = []
-        # ACM certificates are regional; a load balancer uses one from its own region
-        # (https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html).
-        if agent.certificate_arn and region and agent.certificate_arn.split(":")[3] != region:
-            problems.append(
-                (
-                    ("certificate_arn",),
-                    (
-                        f"the certificate is in {agent.certificate_arn.split(':')[3]}; the load balancer is in {region} and "
-                        f"can only use an ACM certificate from {region}"
-                    ),
-                )
-            )
+        # The certificate's account and region: _arns_in_environment (kit_config.field_types.CertificateArn).
         # An Application Load Balancer needs subnets in at least two Availability Zones
         # (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html).
         zones = _zone_count(network)
@@ -450,10 +438,18 @@ class EnvironmentConfig(ConfigSection):
     @classmethod
     def _zones_in_region(cls, network: CreateVpc | ExistingVpc, info: ValidationInfo) -> CreateVpc | ExistingVpc:
         region = info.data.get("region")
-        for zone in network.availability_zones or ():
-            if region and not re.fullmatch(re.escape(region) + r"[a-z]", zone):
-                raise ValueError(f"availability zone {zone!r} is not in region {region}")
+        problems = zone_problems(region, list(network.availability_zones or ())) if region else []
+        if problems:
+            raise errors_at("NetworkConfig", [(("availability_zones", index), why) for index, why in problems])
         return network
+
+    @model_validator(mode="after")
+    def _arns_in_environment(self) -> EnvironmentConfig:
+        # Every ARN-typed field (kit_config.field_types.aws_arn), wherever it is: partition, region, account.
+        problems = arn_problems(self, account=self.account, region=self.region)
+        if problems:
+            raise errors_at("EnvironmentConfig", problems)
+        return self
 
     @property
     def availability_zones(self) -> list[str]:

@@ -44,7 +44,7 @@ BAD = {
             certificate_arn="arn:aws:acm:us-east-1:333333333333:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
         ),
         "agent.certificate_arn",
-        "the certificate is in us-east-1; the load balancer is in us-west-2",
+        "region us-east-1 is not this environment's region us-west-2: an ACM certificate can only be used",
     ),
     "lambda timeout shorter than request": (
         "dev",

@@ -58,7 +58,7 @@ BAD_INPUTS = {
     ),
     "zone outside region": (
         lambda d: d["network"].update(availability_zones=["us-west-2a", "us-west-2b"]),
-        "network",
+        "network.availability_zones[0]",
         "not in region us-east-1",
     ),
     "zone count mismatch": (lambda d: d["network"].update(az_count=3), "network", "lists 2 zones; az_count is 3"),
