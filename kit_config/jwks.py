@@ -30,7 +30,7 @@ MAX_JWKS_BYTES = 32 * 1024
 def compact_jwks(text: str, algorithms: Iterable[str]) -> str:
     """The JWKS as compact JSON (what AGENT_JWKS carries), or ValueError listing every problem."""
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=_unique_members)
     except json.JSONDecodeError as error:
         raise ValueError(f"not valid JSON ({error})") from None
     keys = document.get("keys") if isinstance(document, dict) else None
@@ -56,6 +56,20 @@ def compact_jwks(text: str, algorithms: Iterable[str]) -> str:
             "definition (ECS limits a task definition to 64 KiB): drop retired keys or x5c chains"
         )
     return compact
+
+
+def _unique_members(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object whose member names are unique. RFC 7517 §4 lets a JWK parser keep the lexically
+    last of a repeated member, and Python's json (so the runtime's PyJWT) does: the key that verifies
+    tokens would not be the one reviewed here (the same rule as kit_config.strict_yaml for YAML)."""
+    names = [name for name, _ in pairs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(
+            f"member {', '.join(map(repr, repeated))} given twice in one object; a JSON parser keeps only the "
+            "last one silently (RFC 7517 §4): remove one"
+        )
+    return dict(pairs)
 
 
 def _named(key: object) -> str:

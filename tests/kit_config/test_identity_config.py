@@ -280,3 +280,14 @@ def test_locally_only_the_limit_comes_from_config():
 def test_a_deployment_without_the_caller_id_key_is_refused():
     with pytest.raises(ValueError, match="needs the caller-id HMAC key"):
         identity_variables("dev", session_bucket="sessions")
+
+
+def test_a_jwks_member_given_twice_is_refused(config_dir):
+    """json.loads (and so the runtime's PyJWT) keeps the last `n`: the key reviewed would not be the key used."""
+    path = config_dir / JWKS
+    text = path.read_text()
+    first_n = text.index('"n"')
+    path.write_text(text[:first_n] + '"n": "AQAB", ' + text[first_n:])
+    assert_rejected(
+        config_dir, "staging", "agent.identity.jwt.jwks_file", f"{JWKS}: member 'n' given twice in one object"
+    )
