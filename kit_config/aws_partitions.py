@@ -38,8 +38,9 @@ class Partition:
     regions: tuple[str, ...]
 
 
-class PartitionDataUnavailable(Exception):
-    """botocore (and so its partition table) is not installed."""
+class PartitionDataUnavailable(ValueError):
+    """botocore (and so its partition table) is not installed: a ValueError, so config load reports it
+    on the `region` field like any other problem rather than as a traceback."""
 
 
 @lru_cache(maxsize=1)

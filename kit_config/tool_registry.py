@@ -25,7 +25,7 @@ def registered_tools() -> tuple[str, ...]:
     """Sorted tool names: the public modules of agent_runtime/tools (agent_runtime.tools.available_tools' rule)."""
     spec = importlib.util.find_spec(TOOLS_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"{TOOLS_PACKAGE} is not an installed package")
+        raise ValueError(f"{TOOLS_PACKAGE} is not an installed package: the tool names cannot be checked")
     return tuple(
         sorted(
             info.name

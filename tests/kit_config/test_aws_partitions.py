@@ -86,3 +86,19 @@ def test_an_existing_vpc_with_one_zone_twice_is_refused(config_dir):
 def test_default_zones_are_the_regions(config_dir):
     edit(config_dir, "staging", lambda d: d["network"].pop("availability_zones"))
     assert load_environment("staging", config_dir).availability_zones == ["us-east-1a", "us-east-1b", "us-east-1c"]
+
+
+def test_without_botocore_the_region_field_says_so(config_dir, monkeypatch):
+    """A missing synth dependency is a config message on `region`, not a traceback."""
+    from importlib import metadata
+
+    def missing(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "distribution", missing)
+    botocore_partitions.cache_clear()
+    try:
+        assert_rejected(config_dir, "dev", "region", "botocore is not installed (pip install -r requirements.txt)")
+    finally:
+        monkeypatch.undo()
+        botocore_partitions.cache_clear()
