@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from agent_runtime.tools import available_tools
+from kit_config.strict_yaml import DuplicateKeyError, load_unique_keys
 from kit_config.validation_errors import describe
 
 DEFAULT_CASES_FILE = Path(__file__).resolve().parent / "cases.yaml"
@@ -93,8 +94,8 @@ def load_eval_set(path: Path = DEFAULT_CASES_FILE) -> tuple[EvalSet, str]:
         raise EvalSetError(f"{path}: no such file (--cases takes a YAML evaluation set)")
     raw = path.read_bytes()
     try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as error:
+        data = load_unique_keys(raw.decode("utf-8"))
+    except (yaml.YAMLError, DuplicateKeyError, UnicodeDecodeError) as error:
         raise EvalSetError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(data, dict):
         raise EvalSetError(f"{path}: expected a mapping with 'budgets' and 'cases' at the top level")

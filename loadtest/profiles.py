@@ -12,6 +12,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from kit_config.strict_yaml import DuplicateKeyError, load_unique_keys
 from kit_config.validation_errors import describe
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
@@ -216,8 +217,8 @@ def load_prompt_set(name_or_path: str) -> PromptSet:
     if not path.is_file():
         raise LoadtestError(f"--prompts {name_or_path!r}: file not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
+        data = load_unique_keys(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, DuplicateKeyError) as error:
         raise LoadtestError(f"{path}: not valid YAML: {error}") from None
     try:
         return PromptSet.model_validate(data)

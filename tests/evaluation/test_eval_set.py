@@ -101,6 +101,9 @@ def test_missing_budgets_not_yaml_and_missing_file_are_rejected_naming_the_file(
         load_eval_set(not_yaml)
     with pytest.raises(EvalSetError, match=r"nope\.yaml: no such file"):
         load_eval_set(tmp_path / "nope.yaml")
+    twice = write(tmp_path, "budgets: {latency_ms: 5, cost_usd: 1}\n" + VALID_HEAD + "  - {id: a, prompt: hi}\n")
+    with pytest.raises(EvalSetError, match=f"{twice}: not valid YAML: .*given twice"):
+        load_eval_set(twice)
 
 
 def test_a_case_budget_overrides_only_what_it_sets(tmp_path):

@@ -67,6 +67,10 @@ def test_prompt_set_file_errors_name_the_file_and_field(tmp_path):
         load_prompt_set(str(bad))
     with pytest.raises(LoadtestError, match="no such prompt set"):
         load_prompt_set("no_such_set")
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("name: x\nname: y\nconversations: []\n")
+    with pytest.raises(LoadtestError, match=r"twice.yaml: not valid YAML: .*'name' is given twice \(lines 1 and 2\)"):
+        load_prompt_set(str(twice))
 
 
 def test_shipped_session_length_is_the_mean_of_turns():
