@@ -1,6 +1,7 @@
 """The kit's own governance rules, one per file. Register a new rule in `ALL_RULES`."""
 
 from governance.rules.autoscaled_capacity_retained import AutoscaledCapacityRetained
+from governance.rules.cloudwatch_metric_math import CloudWatchMetricMath
 from governance.rules.ecs_writable_scratch import EcsWritableScratch
 from governance.rules.image_built_for_its_runtime import ImageBuiltForItsRuntime
 from governance.rules.kms_key_spec_usage import KmsKeySpecUsage
@@ -44,4 +45,5 @@ ALL_RULES = (
     ImageBuiltForItsRuntime(),
     KmsKeySpecUsage(),
     RuntimeSettingsFit(),
+    CloudWatchMetricMath(),
 )
