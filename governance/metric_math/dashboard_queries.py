@@ -34,8 +34,10 @@ def dashboard_groups(properties: dict[str, Any]) -> list[QueryGroup]:
         raise UnreadableDashboardBody("the body has no widgets array")
     groups = []
     for index, widget in enumerate(widgets):
-        widget_properties = widget.get("properties") if isinstance(widget, dict) else None
-        if widget.get("type") != "metric" or not isinstance(widget_properties, dict):
+        if not isinstance(widget, dict) or widget.get("type") != "metric":
+            continue
+        widget_properties = widget.get("properties")
+        if not isinstance(widget_properties, dict):
             continue
         rows = widget_properties.get("metrics")
         if not isinstance(rows, list):

@@ -34,6 +34,7 @@ BODY = {
         },
         {"type": "metric", "properties": {"annotations": {"alarms": ["arn:alarm"]}}},  # an alarm widget
         {"type": "metric", "properties": {"metrics": [["AWS/Lambda", "Errors"]]}},
+        "not a widget",
     ]
 }
 
