@@ -17,6 +17,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from kit_config.schema import CreateVpc, ExistingVpc
+from kit_constructs.acknowledgments import acknowledge, finding_id
 from kit_constructs.encrypted_log_group import EncryptedLogGroup, EncryptedLogGroupProps
 
 HTTPS = ec2.Port.tcp(443)
@@ -186,27 +187,40 @@ class IsolatedNetwork(Construct):
             ),
             description="VPC flow logs delivery to the encrypted flow-log group",
         )
-        role.add_managed_policy(
-            iam.ManagedPolicy(
-                self,
-                "FlowLogDelivery",
-                description="Write VPC flow logs to this network's flow-log group only",
-                # The minimum AWS lists for flow-log delivery: CreateLogGroup, CreateLogStream, PutLogEvents,
-                # DescribeLogGroups, DescribeLogStreams (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-cwl.html),
-                # all on this log group (it exists before the flow log, so CreateLogGroup only finds it).
-                statements=[
-                    iam.PolicyStatement(
-                        actions=[
-                            "logs:CreateLogGroup",
-                            "logs:CreateLogStream",
-                            "logs:PutLogEvents",
-                            "logs:DescribeLogGroups",
-                            "logs:DescribeLogStreams",
-                        ],
-                        resources=[log_group.log_group_arn],
-                    )
-                ],
-            )
+        delivery = iam.ManagedPolicy(
+            self,
+            "FlowLogDelivery",
+            description="Write VPC flow logs to this network's flow-log group only",
+            # The minimum AWS lists for flow-log delivery: CreateLogGroup, CreateLogStream, PutLogEvents,
+            # DescribeLogGroups, DescribeLogStreams (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-cwl.html).
+            statements=[
+                # On this log group (it exists before the flow log, so CreateLogGroup only finds it).
+                iam.PolicyStatement(
+                    sid="ThisLogGroup",
+                    actions=[
+                        "logs:CreateLogGroup",
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                        "logs:DescribeLogStreams",
+                    ],
+                    resources=[log_group.log_group_arn],
+                ),
+                # DescribeLogGroups supports no resource-level permission (Service Authorization
+                # Reference, CloudWatch Logs: no resource type), so only "*" grants it; on the log
+                # group's ARN it granted nothing (Kit-IamMatchesServiceReference).
+                iam.PolicyStatement(sid="ListLogGroups", actions=["logs:DescribeLogGroups"], resources=["*"]),
+            ],
+        )
+        role.add_managed_policy(delivery)
+        acknowledge(
+            delivery,
+            {
+                finding_id("AwsSolutions-IAM5", "Resource", "*"): (
+                    "Only logs:DescribeLogGroups is on '*': it supports no resource-level permission "
+                    "(https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html) "
+                    "and VPC flow-log delivery lists it as required; it reads log group names and settings, no log data."
+                ),
+            },
         )
         ec2.FlowLog(
             self,

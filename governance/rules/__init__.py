@@ -3,6 +3,7 @@
 from governance.rules.autoscaled_capacity_retained import AutoscaledCapacityRetained
 from governance.rules.cloudwatch_metric_math import CloudWatchMetricMath
 from governance.rules.ecs_writable_scratch import EcsWritableScratch
+from governance.rules.iam_matches_service_reference import IamMatchesServiceReference
 from governance.rules.image_built_for_its_runtime import ImageBuiltForItsRuntime
 from governance.rules.kms_key_spec_usage import KmsKeySpecUsage
 from governance.rules.log_group_encrypted_retained import LogGroupEncryptedRetained
@@ -46,4 +47,5 @@ ALL_RULES = (
     KmsKeySpecUsage(),
     RuntimeSettingsFit(),
     CloudWatchMetricMath(),
+    IamMatchesServiceReference(),
 )
