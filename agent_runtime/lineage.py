@@ -55,6 +55,11 @@ RETRY_SETUP_SECONDS = 60  # while MLflow is unreachable, try again at most once 
 # Fail fast when MLflow is down (its client otherwise retries for minutes): tracing is best effort.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+# MLflow's usage telemetry (on by default, decided at `import mlflow`) fetches its config from
+# config.mlflow-telemetry.io and posts events there (mlflow/telemetry/client.py): a destination no
+# private route serves, so from the isolated VPC every attempt waits out its timeout. The egress
+# contract (governance/egress/) records it unless this is set.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
 class _FailureCounter(logging.Handler):

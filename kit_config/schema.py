@@ -434,6 +434,31 @@ class EnvironmentConfig(ConfigSection):
             )
         return budget
 
+    @field_validator("mlflow")
+    @classmethod
+    def _mlflow_reachable(cls, mlflow, info: ValidationInfo):
+        # Every network the kit deploys into is isolated (no internet or NAT gateway: CreateVpc, ExistingVpc), and
+        # an MLflow App is reachable only over the internet: sagemaker-mlflow sends an App's calls to
+        # mlflow.sagemaker.<region>.app.aws (mlflow_sagemaker_helpers.py), while AWS offers PrivateLink (the
+        # `experiments` endpoint, <region>.experiments.sagemaker.aws) for tracking servers only ("Connecting to an
+        # MLflow tracking server through an Interface VPC Endpoint"). The egress contract (governance/egress/) checks it.
+        if isinstance(mlflow, MlflowAppConfig) and info.data.get("network") is not None:
+            raise errors_at(
+                "MlflowConfig",
+                [
+                    (
+                        ("kind",),
+                        (
+                            "an MLflow App cannot be reached from the kit's isolated network: the agent's MLflow client "
+                            "(sagemaker-mlflow) calls an App at mlflow.sagemaker.<region>.app.aws, and PrivateLink (the "
+                            "`experiments` interface endpoint) serves tracking servers only, so every trace would fail "
+                            "quietly. Use kind: tracking_server (size, mlflow_version)"
+                        ),
+                    )
+                ],
+            )
+        return mlflow
+
     @field_validator("network")
     @classmethod
     def _zones_in_region(cls, network: CreateVpc | ExistingVpc, info: ValidationInfo) -> CreateVpc | ExistingVpc:

@@ -25,7 +25,11 @@ def test_dev_endpoint_lambda_and_network_by_hand():
     assert "$333.53 per million requests" in dev["Agent on Lambda"].basis
     # 9 interface endpoints x 2 zones x $0.01/h x 730 h.
     assert dev["VPC interface endpoints"].min_usd == 131.40
-    assert dev["MLflow App (serverless)"].max_usd == 0.0
+    # A Small tracking server (an App is refused in the kit's isolated network): $0.60/h x 730 h.
+    assert (dev["MLflow tracking server (Small)"].min_usd, dev["MLflow tracking server (Small)"].max_usd) == (
+        438.0,
+        438.0,
+    )
     assert dev["KMS keys"].min_usd == 5.0 and dev["NAT gateways"].max_usd == 0.0
 
 
@@ -96,13 +100,13 @@ def test_reserved_concurrency_bounds_the_lambda_maximum(config_dir):  # noqa: F8
     # Ceiling: 20 reserved x 2 GB x 2,628,000 s x $0.0000166667 = $1,752.0035
     # plus 20 / 10 s = 2 requests/s x 2,628,000 s = 5.256 M requests x $0.20/M = $1.0512.
     assert lambda_item.max_usd == 1753.05
-    assert envelope.unbounded == [] and envelope.max_usd == round(1474.60 + 1753.05 + 131.40 + 5 + 3, 2)
+    assert envelope.unbounded == [] and envelope.max_usd == round(1474.60 + 438 + 1753.05 + 131.40 + 5 + 3, 2)
 
 
 def test_dev_total_leaves_the_unbounded_lambda_out():
     envelope = cost_envelope(load_environment("dev"))
     assert envelope.unbounded == ["Agent on Lambda"]
-    assert envelope.max_usd == round(1474.60 + 131.40 + 5 + 3, 2) == 1614.00
+    assert envelope.max_usd == round(1474.60 + 438 + 131.40 + 5 + 3, 2) == 2052.00
 
 
 def test_rollout_peak_is_both_fleets_fully_scaled_out():

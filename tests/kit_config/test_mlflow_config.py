@@ -1,4 +1,5 @@
-"""The `mlflow` section: both kinds load; every mistake names the file and the field."""
+"""The `mlflow` section: tracking servers load, an MLflow App is refused (the kit's networks cannot
+reach one); every mistake names the file and the field."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from kit_config.schema import MlflowAppConfig, MlflowTrackingServerConfig
 from tests.kit_config.conftest import assert_rejected, edit
 
 
-def test_shipped_environments_use_both_kinds():
-    kinds = {config.name: config.mlflow.kind for config in load_environments()}
-    assert kinds == {"dev": "app", "staging": "tracking_server", "prod": "tracking_server"}
+def test_shipped_environments_run_tracking_servers():
+    kinds = {config.name: (config.mlflow.kind, config.mlflow.mlflow_version) for config in load_environments()}
+    assert kinds == {name: ("tracking_server", "3.0") for name in ("dev", "staging", "prod")}
 
 
 def test_tracking_server_settings_load(config_dir):
@@ -21,9 +22,26 @@ def test_tracking_server_settings_load(config_dir):
     assert prod.automatic_model_registration is True and prod.artifact_prefix == "mlflow"
 
 
-def test_app_needs_no_size_or_version(config_dir):
+def test_dev_runs_a_small_tracking_server(config_dir):
     dev = load_environment("dev", config_dir).mlflow
-    assert isinstance(dev, MlflowAppConfig) and dev.artifact_retention_days == 90
+    assert isinstance(dev, MlflowTrackingServerConfig) and (dev.size, dev.artifact_retention_days) == ("Small", 90)
+
+
+def app(data: dict, **changes) -> None:
+    data["mlflow"] = {"kind": "app", "weekly_maintenance_window_start": "Tue:03:30", **changes}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"], ids=["created VPC", "existing VPC"])
+def test_an_mlflow_app_is_refused_in_the_kits_isolated_network(config_dir, env):
+    # sagemaker-mlflow calls an App at mlflow.sagemaker.<region>.app.aws; PrivateLink serves tracking servers only.
+    edit(config_dir, env, app)
+    assert_rejected(config_dir, env, "mlflow.kind", "an MLflow App cannot be reached from the kit's isolated network")
+    assert_rejected(config_dir, env, "mlflow.kind", "mlflow.sagemaker.<region>.app.aws")
+
+
+def test_the_construct_still_takes_an_app_config():
+    # Platform teams' own apps (README, "Using the kit in your own CDK app") build the section in code.
+    assert MlflowAppConfig(kind="app", weekly_maintenance_window_start="Sun:02:00").kind == "app"
 
 
 def server(data: dict, **changes) -> None:
@@ -68,7 +86,7 @@ BAD_MLFLOW = {
         "mlflow.weekly_maintenance_window_start",
         "required key is missing",
     ),
-    "size on an app": (lambda d: d["mlflow"].update(size="Small"), "mlflow.size", "unknown key"),
+    "size on an app": (lambda d: app(d, size="Small"), "mlflow.size", "unknown key"),
     "server without version": (
         lambda d: (server(d), d["mlflow"].pop("mlflow_version")),
         "mlflow.mlflow_version",

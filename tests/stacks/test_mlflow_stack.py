@@ -30,9 +30,11 @@ def test_each_environment_has_one_mlflow_resource_of_its_configured_kind(synthes
     assert "ArtifactBucketName" in template["Outputs"]
 
 
-def test_dev_runs_an_app_and_prod_a_tracking_server(synthesized):
-    assert synthesized.configs["dev"].mlflow.kind == "app"
-    assert synthesized.configs["prod"].mlflow.kind == "tracking_server"
+def test_every_environment_runs_a_tracking_server(synthesized):
+    # An MLflow App is refused in config: the kit's isolated networks cannot reach its host (governance/egress/).
+    for env in ENVIRONMENTS:
+        [resource] = resources(synthesized.templates[(env, "Mlflow")], KIND_TYPES["tracking_server"]).values()
+        assert resource["Properties"]["MlflowVersion"] == "3.0"
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
