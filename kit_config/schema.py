@@ -226,6 +226,16 @@ class AlarmsConfig(ConfigSection):
 # server 2.13.x -> mlflow==2.13.2, 2.16.x -> mlflow==2.16.2, 3.0 -> mlflow 3.x. An MLflow App has no
 # version setting: SageMaker manages and upgrades it.
 MLFLOW_TRACKING_SERVER_VERSIONS = ("2.13.2", "2.16.2", "3.0")
+# Offered by SageMaker, refused by the kit: the agent registers its version as an MLflow LoggedModel
+# and links every trace to it (agent_runtime/lineage.py), and a 2.x server has no LoggedModel API
+# (added in MLflow 3.0), so tracing could never be set up. Read in each release's
+# mlflow/server/handlers.py: 2.13.2 has no trace endpoints at all (tracing arrived in 2.14), 2.16.2
+# has the V2 trace endpoints and no logged-models endpoints. local_runtime/mlflow_server.py runs the
+# versions the kit accepts, and tests/local_runtime/test_mlflow_server.py traces against each.
+MLFLOW_VERSIONS_THE_KIT_REFUSES = {
+    "2.13.2": "an MLflow 2.13 server has neither a trace API (MLflow 2.14+) nor a LoggedModel API (MLflow 3.0+)",
+    "2.16.2": "an MLflow 2.16 server has no LoggedModel API (MLflow 3.0+)",
+}
 # Same pattern as CloudFormation's WeeklyMaintenanceWindowStart: Ddd:HH:MM in UTC, e.g. Tue:03:30.
 _MAINTENANCE_WINDOW = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):([0-5]\d)$")
 _ARTIFACT_PREFIX = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
@@ -280,6 +290,14 @@ class MlflowTrackingServerConfig(_MlflowCommon):
             raise ValueError(
                 f"{value!r} is not an MLflow version SageMaker tracking servers support; choose one of "
                 + ", ".join(MLFLOW_TRACKING_SERVER_VERSIONS)
+            )
+        if value in MLFLOW_VERSIONS_THE_KIT_REFUSES:
+            accepted = [v for v in MLFLOW_TRACKING_SERVER_VERSIONS if v not in MLFLOW_VERSIONS_THE_KIT_REFUSES]
+            raise ValueError(
+                f"{value!r} cannot trace this kit's agent: {MLFLOW_VERSIONS_THE_KIT_REFUSES[value]}, and the agent "
+                "registers its version as a LoggedModel and links every trace to it; use "
+                + " or ".join(repr(v) for v in accepted)
+                + " (a server cannot be upgraded in place: a new version is a new tracking server)"
             )
         return value
 

@@ -65,6 +65,18 @@ BAD_MLFLOW = {
         "mlflow.mlflow_version",
         "not an MLflow version SageMaker tracking servers support",
     ),
+    # Offered by SageMaker, refused by the kit: the agent's lineage needs a LoggedModel API (MLflow 3.0+).
+    "MLflow 2.16 tracking server": (
+        lambda d: server(d, mlflow_version="2.16.2"),
+        "mlflow.mlflow_version",
+        "'2.16.2' cannot trace this kit's agent: an MLflow 2.16 server has no LoggedModel API",
+    ),
+    "MLflow 2.13 tracking server": (
+        lambda d: server(d, mlflow_version="2.13.2"),
+        "mlflow.mlflow_version",
+        "neither a trace API (MLflow 2.14+) nor a LoggedModel API (MLflow 3.0+), and the agent registers its "
+        "version as a LoggedModel and links every trace to it; use '3.0'",
+    ),
     "MLflow version as a number": (lambda d: server(d, mlflow_version=3.0), "mlflow.mlflow_version", "valid string"),
     "window without leading zero": (
         lambda d: d["mlflow"].update(weekly_maintenance_window_start="Tue 3:30"),
