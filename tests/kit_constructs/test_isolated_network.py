@@ -97,18 +97,21 @@ def test_flow_log_role_is_scoped_to_its_log_group_and_account(synthesized):
     [log_group_id] = resources(template, "AWS::Logs::LogGroup")
     assert resources(template, "AWS::IAM::Policy") == {}  # no inline policies
     policy = only(resources(template, "AWS::IAM::ManagedPolicy"))["Properties"]["PolicyDocument"]["Statement"]
+    # DescribeLogGroups supports no resource-level permission: on the group's ARN it granted nothing
+    # (Kit-IamMatchesServiceReference), so it has its own statement on "*".
     assert policy == [
         {
             "Action": [
                 "logs:CreateLogGroup",
                 "logs:CreateLogStream",
-                "logs:DescribeLogGroups",
                 "logs:DescribeLogStreams",
                 "logs:PutLogEvents",
             ],
             "Effect": "Allow",
             "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
-        }
+            "Sid": "ThisLogGroup",
+        },
+        {"Action": "logs:DescribeLogGroups", "Effect": "Allow", "Resource": "*", "Sid": "ListLogGroups"},
     ]
     role = next(
         r
