@@ -22,8 +22,6 @@ def gate_findings(build, *, tmp_path, tagged: bool = True, min_retention: int = 
 
     `build(stack)` adds the construct under test. An empty result means synth passed the gate.
     """
-    import json
-
     from aws_cdk import App, Environment, Stack, Stage, Tags
 
     from governance.gate import enable_governance
@@ -38,12 +36,20 @@ def gate_findings(build, *, tmp_path, tagged: bool = True, min_retention: int = 
         for key in ("Project", "Environment", "Owner", "CostCenter", "DataClassification"):
             Tags.of(stack).add(key, "gate-test")
     enable_governance(app, {"gate": GovernancePolicy(min_log_retention_days=min_retention)})
+    return synth_findings(app)
+
+
+def synth_findings(app) -> dict[str, list[str]]:
+    """Synthesize `app` (validation plugins registered); {rule id: [construct paths]}, {} if synth passed."""
+    import json
+    from pathlib import Path
+
     try:
         app.synth()
         return {}
     except RuntimeError as error:
         assert "ValidationFailed" in str(error), error
-    report = json.loads((tmp_path / "gate.out" / "validation-report.json").read_text())
+    report = json.loads((Path(app.outdir) / "validation-report.json").read_text())
     findings: dict[str, list[str]] = {}
     for plugin in report["pluginReports"]:
         for violation in plugin["violations"]:

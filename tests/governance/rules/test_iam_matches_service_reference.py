@@ -7,8 +7,6 @@ tests/governance/test_iam_statements.py.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from aws_cdk import App, Environment, Stack, Stage, Validations
 from aws_cdk import aws_iam as iam
@@ -19,6 +17,7 @@ from aws_cdk import aws_s3 as s3
 from governance.kit_pack import KitChecks
 from governance.rules.iam_matches_service_reference import IamMatchesServiceReference
 from stacks.kit_app import cdk_json_context
+from tests.helpers import synth_findings
 
 pytestmark = pytest.mark.synth
 
@@ -31,18 +30,7 @@ def findings(build, tmp_path) -> dict[str, list[str]]:
     stage = Stage(app, "check", env=Environment(account="123456789012", region="us-east-1"))
     build(stage)
     Validations.of(app).add_plugins(KitChecks(app, policies={}, rules=(IamMatchesServiceReference(),)))
-    try:
-        app.synth()
-        return {}
-    except RuntimeError as error:
-        assert "ValidationFailed" in str(error), error
-    report = json.loads((tmp_path / "out" / "validation-report.json").read_text())
-    found: dict[str, list[str]] = {}
-    for plugin in report["pluginReports"]:
-        for violation in plugin["violations"]:
-            paths = [c["constructPath"] for c in violation["violatingConstructs"]]
-            found.setdefault(violation["ruleName"], []).extend(paths)
-    return found
+    return synth_findings(app)
 
 
 def _policy(stack: Stack, *statements: iam.PolicyStatement) -> iam.ManagedPolicy:
