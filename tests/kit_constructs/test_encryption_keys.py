@@ -97,3 +97,28 @@ def test_alarm_topic_is_encrypted_with_the_notifications_key_and_tls_only(synthe
 def test_removal_policy_follows_config(synthesized, env, deletion, replacement):
     for key in resources(synthesized.templates[(env, "Foundation")], "AWS::KMS::Key").values():
         assert (key["DeletionPolicy"], key["UpdateReplacePolicy"]) == (deletion, replacement)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_context_cloudwatch_logs_sends_for_each_log_group_meets_the_logs_key_condition(synthesized, env):
+    """CloudWatch Logs calls KMS as itself with encryption context `aws:logs:arn` = the log group's ARN,
+    `arn:<partition>:logs:<region>:<account>:log-group:<name>` (CloudWatch Logs guide, "Encrypt log data
+    using AWS KMS": https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html). Every
+    log group of the environment must get that context past the key policy's ArnLike condition."""
+    import fnmatch
+
+    config = synthesized.configs[env]
+    key = keys_by_purpose(synthesized.templates[(env, "Foundation")])["logs"]
+    [statement] = [s for s in statements(key) if s.get("Sid") == "CloudWatchLogsUse"]
+    [pattern] = statement["Condition"]["ArnLike"].values()
+    names = [
+        group["Properties"].get("LogGroupName", "generated-name")
+        for (stage, _), template in synthesized.templates.items()
+        if stage == env
+        for group in resources(template, "AWS::Logs::LogGroup").values()
+    ]
+    assert len(names) >= 3  # flow logs, the endpoint's containers, the agent
+    for name in names:
+        name = name if isinstance(name, str) else "deploy-time-name"
+        context = f"arn:aws:logs:{config.region}:{config.account}:log-group:{name}"
+        assert fnmatch.fnmatchcase(context, pattern), (context, pattern)
