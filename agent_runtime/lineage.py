@@ -24,6 +24,11 @@ so the Lambda host calls `drain()` after each response, before the environment m
 queue is empty, bounded; it does not call `mlflow.flush_trace_async_logging()`, which stops, joins
 and restarts the export threads (its consumer's 1 s poll: ~1.1 s a call).
 
+Trace ids. A response carries the id the MLflow server stores its trace under. Servers with the V3
+trace API (the 3.10.x MLflow Apps run, for one) store the client's own id; an MLflow 3.0.x server (a
+SageMaker tracking server with MlflowVersion "3.0") issues its own, so set-up detects it and the
+trace is started on the server as it starts (agent_runtime/trace_ids.py).
+
 Tracing must never fail a request: every MLflow error is caught, logged and counted.
 
 `python -m agent_runtime.lineage TRACE_ID` prints the exact runtime context of a trace.
@@ -95,6 +100,8 @@ class Lineage:
         self.held = held
         self.enabled = False
         self.model_id: str | None = None
+        # Set at set-up when the server issues trace ids itself (MLflow 3.0.x): agent_runtime/trace_ids.py.
+        self.server_ids = None
         self.setup_seconds: float | None = None
         self._last_attempt = float("-inf")
         self._setup_lock = threading.Lock()
@@ -169,6 +176,7 @@ class Lineage:
             # thread-local, and this thread ends; every thread's default active model reads the variable.
             os.environ["MLFLOW_ACTIVE_MODEL_ID"] = self.model_id
             mlflow.strands.autolog()
+            self.server_ids = server_issued_ids(self.settings.mlflow_tracking_uri, self.record_failure)
             self.setup_seconds = time.perf_counter() - started
             self.enabled = True
         except Exception:
@@ -219,6 +227,21 @@ class Lineage:
         self.failures.add()
 
 
+def server_issued_ids(tracking_uri: str, record_failure):
+    """For a server that issues trace ids (no V3 trace API: MLflow 3.0.x), the ids' keeper, installed in
+    MLflow's trace exporter; None when the server stores the client's ids."""
+    from mlflow.tracing.provider import _get_span_processor, _get_tracer
+
+    from agent_runtime.trace_ids import ServerIssuedTraceIds, server_issues_trace_ids
+
+    if not server_issues_trace_ids(tracking_uri):
+        return None
+    ids = ServerIssuedTraceIds(tracking_uri, record_failure)
+    _get_tracer(__name__)  # MLflow builds its tracer provider (and exporter) lazily: build it now
+    ids.install(_get_span_processor().span_exporter)
+    return ids
+
+
 def remember_absent_modules(names) -> list[str]:
     """Make later imports of the modules in `names` that are not installed fail at once; returns those."""
     import importlib.util
@@ -256,7 +279,8 @@ class TraceTagger:
 
     def __init__(self, lineage: Lineage, tags: dict[str, str], final_tags: Callable[[], dict[str, str]]) -> None:
         self.lineage, self.tags, self.final_tags = lineage, tags, final_tags
-        self.trace_id: str | None = None
+        self.trace_id: str | None = None  # the client's id (MLflow names the trace as it starts)
+        self._server_start = None  # the trace's start on a server that issues ids (agent_runtime/trace_ids.py)
         self.active = False  # whether this request is traced: set-up had finished when its agent was built
 
     def register_hooks(self, registry, **kwargs) -> None:
@@ -284,14 +308,28 @@ class TraceTagger:
             span = get_mlflow_span_for_otel_span(trace.get_current_span())
             if span is None:
                 return
+            first = self.trace_id is None
             self.trace_id = span.trace_id
             with InMemoryTraceManager.get_instance().get_trace(span.trace_id) as live:
+                if live is not None and first and self.lineage.server_ids is not None:
+                    self._server_start = self.lineage.server_ids.begin(live.info)
                 if live is not None:
                     live.info.tags.update(tags)
                     if f"{TAG_PREFIX}request_id" in tags:
                         live.info.client_request_id = tags[f"{TAG_PREFIX}request_id"]
         except Exception:
             self.lineage.record_failure("could not tag the trace")
+
+    async def stored_trace_id(self) -> str | None:
+        """The id the MLflow server stores this request's trace under (None: untraced, or its start failed).
+
+        The client's own id, unless the server issues ids: then the server's, from the start `_tag`
+        sent in the background at the first model call (normally answered long before the last)."""
+        if self.lineage.server_ids is None or self.trace_id is None:
+            return self.trace_id
+        if self._server_start is None:  # starts paused after a failure: the trace is not findable by an id
+            return None
+        return await self.lineage.server_ids.server_id(self._server_start)
 
 
 def find_version(client, experiment_id: str, agent_version: str):
@@ -358,8 +396,10 @@ def describe_trace(trace_id: str, tracking_uri: str) -> dict:
     """The runtime context of a trace: its tags, and the registered agent version it ran."""
     import mlflow
 
+    from agent_runtime.trace_ids import read_trace
+
     mlflow.set_tracking_uri(tracking_uri)
-    trace = mlflow.get_trace(trace_id)
+    trace = read_trace(tracking_uri, trace_id)  # on a 3.0.x server too (mlflow.get_trace is not)
     if trace is None:
         raise LookupError(f"no trace {trace_id} at {tracking_uri}")
     tags = dict(trace.info.tags)

@@ -106,6 +106,7 @@ class AgentService:
                     async for token in tokens:
                         yield token
                 final = self._final_event(request, agent, state)
+                final["trace_id"] = await state.tagger.stored_trace_id()
         except ApiError as error:
             state.metrics.status = error.status
             raise
@@ -182,7 +183,7 @@ class AgentService:
             "answer": "".join(state.text) if state.text else _message_text(state.result),
             "session_id": request.session_id,
             "request_id": request.request_id,
-            "trace_id": state.tagger.trace_id,
+            "trace_id": None,  # turn(): the id the MLflow server stores (TraceTagger.stored_trace_id)
             "agent_version": self.agent_version,
             "stop_reason": state.stop_reason or str(getattr(state.result, "stop_reason", "")),
             "limit_hit": limits.limit_hit,

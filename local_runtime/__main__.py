@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         kinds = variant_kinds(args, environment)
         model_ports = {name: args.model_port + offset for offset, name in enumerate(kinds)}
         check_ports_free(args, model_ports)
+        mlflow_release = None if args.no_mlflow else mlflow_server_release(environment)
     except (StartRefused, PortInUseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -111,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     children: list[processes.Child] = []
     try:
-        mlflow = None if args.no_mlflow else start_mlflow(args, children)  # slowest: launch first, wait last
+        # slowest: launch first, wait last
+        mlflow = None if args.no_mlflow else start_mlflow(args, mlflow_release, children)
         upstreams = start_model_servers(args, kinds, model_ports, children)
         runtime_url = start_emulator(args, environment, upstreams, children)
         if mlflow is not None:
@@ -119,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                 mlflow, mlflow_server.health_url(args.host, args.mlflow_port), args.ready_timeout
             )
         identity = None if args.no_agent else start_agent(args, environment, runtime_url, children)
-        print_summary(args, environment, kinds, upstreams, runtime_url, identity)
+        print_summary(args, environment, kinds, upstreams, runtime_url, identity, mlflow_release)
         return supervise(children, stop)
     except (RuntimeError, TimeoutError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -164,11 +166,23 @@ def check_ports_free(args, model_ports: dict[str, int]) -> None:
         processes.check_port_free(args.host, args.agent_port, "agent service")
 
 
-def start_mlflow(args, children: list[processes.Child]) -> processes.Child:
+def mlflow_server_release(environment) -> mlflow_server.ServerRelease:
+    """The MLflow server release SageMaker runs for the env (its tracking server's version, or an App's);
+    its virtualenv must be installed."""
+    release = mlflow_server.release_for(environment.mlflow)
+    if not release.installed():
+        raise StartRefused(
+            f"environment {environment.name!r} runs MLflow {release.version} on SageMaker, and its local server's "
+            f"virtualenv {release.venv.name} is missing: `make install-mlflow-servers` (or `make local`) installs it"
+        )
+    return release
+
+
+def start_mlflow(args, release: mlflow_server.ServerRelease, children: list[processes.Child]) -> processes.Child:
     url = f"http://{args.host}:{args.mlflow_port}"
     mlflow = processes.start(
-        "MLflow server",
-        mlflow_server.command(args.host, args.mlflow_port, args.mlflow_dir),
+        f"MLflow {release.version} server",
+        mlflow_server.command(args.host, args.mlflow_port, args.mlflow_dir, release=release),
         url,
         env=mlflow_server.SERVER_ENV,
     )
@@ -275,7 +289,9 @@ def agent_environment(args, environment, runtime_url: str, identity: LocalIdenti
     }
 
 
-def print_summary(args, environment, kinds, upstreams, runtime_url, identity: LocalIdentity | None) -> None:
+def print_summary(
+    args, environment, kinds, upstreams, runtime_url, identity: LocalIdentity | None, mlflow_release=None
+) -> None:
     endpoint = environment.inference.endpoint_name
     lines = [
         "",
@@ -287,7 +303,8 @@ def print_summary(args, environment, kinds, upstreams, runtime_url, identity: Lo
         lines.append(f"  variant {name:<19} {kinds[name]} model server at {url}")
     if not args.no_mlflow:
         lines.append(
-            f"  MLflow                      http://{args.host}:{args.mlflow_port}  (data in {args.mlflow_dir})"
+            f"  MLflow {mlflow_release.version:<20} http://{args.host}:{args.mlflow_port}  (data in {args.mlflow_dir};"
+            f" the server {environment.name}'s {environment.mlflow.kind.replace('_', ' ')} runs on SageMaker)"
         )
     if not args.no_agent:
         lines.append(

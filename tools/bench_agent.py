@@ -227,7 +227,12 @@ class Stack:
             mlflow_port = processes.free_port()
             mlflow = processes.start(
                 "MLflow",
-                mlflow_server.command("127.0.0.1", mlflow_port, self.scratch / "mlflow"),
+                mlflow_server.command(
+                    "127.0.0.1",
+                    mlflow_port,
+                    self.scratch / "mlflow",
+                    release=mlflow_server.release_for(load_environment("dev").mlflow),
+                ),
                 f"http://127.0.0.1:{mlflow_port}",
                 quiet=True,
                 env=mlflow_server.SERVER_ENV,

@@ -29,7 +29,7 @@ from kit_config.runtime_environment import runtime_environment
 from local_runtime import mlflow_server, processes
 from local_runtime.endpoints import LocalEndpoint, LocalVariant, endpoints_from_environment
 from local_runtime.identity import FOREIGN_SETTINGS, LocalIdentity
-from tests.local_runtime.support import DUMMY_AWS, start_emulator, start_server
+from tests.local_runtime.support import DUMMY_AWS, start_emulator, start_mlflow, start_server
 
 ENDPOINT = "governed-agents-dev-llm"
 CALLER = "tester"
@@ -59,20 +59,16 @@ def scripted_endpoint(tmp_path_factory):
     model.child.stop()
 
 
+# The MLflow server release SageMaker runs for dev (its tracking server's version): the agent tests
+# trace into what dev runs, not into a server at the client's own version.
+DEV_MLFLOW = mlflow_server.release_for(load_environment("dev").mlflow)
+
+
 @pytest.fixture(scope="session")
 def mlflow_url(tmp_path_factory):
-    port = processes.free_port()
-    url = f"http://127.0.0.1:{port}"
-    child = processes.start(
-        "MLflow server",
-        mlflow_server.command("127.0.0.1", port, tmp_path_factory.mktemp("mlflow")),
-        url,
-        quiet=True,
-        env=mlflow_server.SERVER_ENV,
-    )
-    processes.wait_until_ready(child, mlflow_server.health_url("127.0.0.1", port), 120)
-    yield url
-    child.stop()
+    server = start_mlflow(DEV_MLFLOW, tmp_path_factory.mktemp("mlflow"))
+    yield server.url
+    server.child.stop()
 
 
 @dataclass

@@ -15,8 +15,8 @@ import sys
 import pytest
 
 from kit_config.project import PROJECT_DIR
-from local_runtime import mlflow_server, processes
-from tests.agent_runtime.conftest import LambdaProcess
+from tests.agent_runtime.conftest import DEV_MLFLOW, LambdaProcess
+from tests.local_runtime.support import start_mlflow
 
 EXPERIMENT = "governed-agents-dev-agent"  # config/dev.yaml's project and name (runtime_environment)
 
@@ -58,17 +58,9 @@ def test_mlflow_is_set_up_after_the_first_response_and_traces_the_next_ones(agen
 @pytest.fixture(scope="module")
 def fresh_mlflow(tmp_path_factory):
     """An MLflow server of its own: the agent version must not be registered there before the deploy step."""
-    port = processes.free_port()
-    child = processes.start(
-        "MLflow server",
-        mlflow_server.command("127.0.0.1", port, tmp_path_factory.mktemp("fresh")),
-        f"http://127.0.0.1:{port}",
-        quiet=True,
-        env=mlflow_server.SERVER_ENV,
-    )
-    processes.wait_until_ready(child, mlflow_server.health_url("127.0.0.1", port), 120)
-    yield f"http://127.0.0.1:{port}"
-    child.stop()
+    server = start_mlflow(DEV_MLFLOW, tmp_path_factory.mktemp("fresh"))
+    yield server.url
+    server.child.stop()
 
 
 def register_at_deploy(tracking_uri: str) -> subprocess.CompletedProcess:

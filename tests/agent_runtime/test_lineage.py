@@ -1,5 +1,10 @@
-"""Every request's trace lands in a real MLflow server, tagged; each agent version is registered once;
-the lineage command reconstructs a trace's context; MLflow being down never fails a request."""
+"""Every request's trace lands in a real MLflow server, tagged, under the id the response returns; each
+agent version is registered once; the lineage command reconstructs a trace's context; MLflow being
+down never fails a request.
+
+The tests that trace run against every MLflow server release SageMaker runs for a config the kit
+accepts (local_runtime.mlflow_server.SERVER_RELEASES: 3.0.1 for tracking servers, 3.10.1 for Apps),
+each from its own virtualenv, while the agent keeps its pinned 3.17 client."""
 
 from __future__ import annotations
 
@@ -11,20 +16,50 @@ import time
 import pytest
 
 from kit_config.project import PROJECT_DIR
+from local_runtime.mlflow_server import SERVER_RELEASES
 from tests.agent_runtime.conftest import AgentProcess, get, post
+from tests.local_runtime.support import start_mlflow
+
+
+@pytest.fixture(scope="module", params=SERVER_RELEASES, ids=lambda release: f"mlflow-{release.version}")
+def mlflow_url(request, tmp_path_factory):
+    """This module's MLflow server, once per release (the module's agent is started against each)."""
+    server = start_mlflow(request.param, tmp_path_factory.mktemp("mlflow"))
+    yield server.url
+    server.child.stop()
+
+
+def server_issues_ids(tracking_uri: str) -> bool:
+    from agent_runtime.trace_ids import server_issues_trace_ids
+
+    return server_issues_trace_ids(tracking_uri)
 
 
 def wait_for_trace(tracking_uri: str, trace_id: str, timeout: float = 20):
-    import mlflow  # in the functions that use it: collecting this file stays quick where they are not run
+    """The trace stored under `trace_id`, once the agent's export has ended it and uploaded its spans."""
+    from agent_runtime.trace_ids import read_trace
 
-    mlflow.set_tracking_uri(tracking_uri)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        trace = mlflow.get_trace(trace_id, silent=True)
-        if trace is not None and trace.info.tags.get("agent.request_id"):
+        trace = read_trace(tracking_uri, trace_id)
+        if trace is not None and trace.info.tags.get("agent.request_id") and trace.data.spans:
             return trace
         time.sleep(0.3)
     pytest.fail(f"trace {trace_id} did not reach MLflow within {timeout} s")
+
+
+def stored_trace_ids(tracking_uri: str, request_id: str) -> list[str]:
+    """Ids of the traces the server holds for one request (searched by tag, not by id)."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    experiment = mlflow.get_experiment_by_name("governed-agents-dev-agent")
+    traces = mlflow.search_traces(
+        locations=[experiment.experiment_id],
+        filter_string=f"tags.`agent.request_id` = '{request_id}'",
+        return_type="list",
+    )
+    return [trace.info.trace_id for trace in traces]
 
 
 def test_each_request_is_traced_with_its_context(agent, mlflow_url):
@@ -37,6 +72,8 @@ def test_each_request_is_traced_with_its_context(agent, mlflow_url):
     )
     assert status == 200
     trace = wait_for_trace(mlflow_url, body["trace_id"])
+    # The id the response returned is the one the server stores, and the request made one trace.
+    assert trace.info.trace_id == body["trace_id"] and stored_trace_ids(mlflow_url, "req-trace-1") == [body["trace_id"]]
     tags = trace.info.tags
     assert tags["agent.version"] == body["agent_version"]
     assert (tags["agent.session_id"], tags["agent.request_id"]) == (body["session_id"], "req-trace-1")
@@ -44,9 +81,44 @@ def test_each_request_is_traced_with_its_context(agent, mlflow_url):
     assert len(tags["agent.caller_id"]) == 32 and "numbat5150" not in json.dumps(trace.to_dict())
     assert (tags["agent.endpoint"], tags["agent.env"], tags["agent.variant"]) == ("governed-agents-dev-llm", "dev", "")
     assert (tags["agent.model_calls"], tags["agent.tool_calls"]) == ("2", "1")
-    assert trace.info.client_request_id == "req-trace-1"
+    # client_request_id is a V3 trace field; a 3.0 server (V2 trace API) keeps it in the agent.request_id tag.
+    assert trace.info.client_request_id == (None if server_issues_ids(mlflow_url) else "req-trace-1")
     span_types = {span.span_type for span in trace.data.spans}  # Strands' spans, via mlflow.strands.autolog()
     assert {"AGENT", "CHAT_MODEL", "TOOL"} <= span_types, span_types
+    assert {span.trace_id for span in trace.data.spans} == {body["trace_id"]}  # the spans name the stored id
+
+
+def test_a_streamed_answer_names_its_stored_trace_too(agent, mlflow_url):
+    import urllib.request
+
+    from tests.agent_runtime.conftest import bearer, sse
+
+    request = urllib.request.Request(
+        f"{agent.url}/invoke/stream",
+        data=json.dumps({"prompt": "stream a traced answer"}).encode(),
+        headers={"Content-Type": "application/json", "X-Request-Id": "req-stream-1", **bearer("tester")},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        events = sse(response.read().decode())
+    [final] = [data for event, data in events if event == "final"]
+    assert wait_for_trace(mlflow_url, final["trace_id"]).info.trace_id == final["trace_id"]
+    assert stored_trace_ids(mlflow_url, "req-stream-1") == [final["trace_id"]]
+
+
+def test_the_servers_trace_api_decides_who_names_a_trace(mlflow_url):
+    """Why the kit starts traces on a 3.0 server (agent_runtime/trace_ids.py): MLflow's own client,
+    unchanged, names a trace that a 3.0.x server then stores under another id (V2 fallback); a 3.10
+    server stores the client's id. The probe tells the two apart as the client's fallback does."""
+    import mlflow
+
+    mlflow.set_tracking_uri(mlflow_url)
+    experiment = mlflow.set_experiment("plain-client")
+    with mlflow.start_span("plain") as span:
+        client_id = span.trace_id
+    mlflow.flush_trace_async_logging()
+    stored = [t.info.trace_id for t in mlflow.search_traces(locations=[experiment.experiment_id], return_type="list")]
+    assert len(stored) == 1
+    assert server_issues_ids(mlflow_url) is (stored != [client_id])
 
 
 def test_the_agent_version_is_registered_once_with_its_parameters_and_prompt(agent, mlflow_url):

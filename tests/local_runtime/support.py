@@ -34,6 +34,27 @@ def start_server(name: str, module: str, *args: str, ready_timeout: float = 30.0
     return Server(child)
 
 
+def start_mlflow(release, folder: Path, ready_timeout: float = 120.0) -> Server:
+    """A real MLflow server at `release` (local_runtime.mlflow_server), from its own virtualenv."""
+    from local_runtime import mlflow_server
+
+    port = processes.free_port()
+    url = f"http://127.0.0.1:{port}"
+    child = processes.start(
+        f"MLflow {release.version} server",
+        mlflow_server.command("127.0.0.1", port, folder, release=release),
+        url,
+        quiet=True,
+        env=mlflow_server.SERVER_ENV,
+    )
+    try:
+        processes.wait_until_ready(child, mlflow_server.health_url("127.0.0.1", port), ready_timeout)
+    except BaseException:
+        child.stop()
+        raise
+    return Server(child)
+
+
 def start_emulator(endpoints: list, folder: Path, invocation_timeout: float = INVOCATION_TIMEOUT) -> Server:
     from local_runtime.endpoints import dump_endpoints
 
