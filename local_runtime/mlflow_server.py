@@ -81,9 +81,7 @@ def command(
             f"the MLflow {release.version} server's virtualenv {release.venv} is missing; "
             f"`make install-mlflow-servers` creates it from {release.requirements.name}"
         )
-    # One store per release: MLflow migrates a SQLite store forward when a newer server opens it,
-    # and an older server then refuses it (alembic revisions run forward only).
-    data_dir = Path(data_dir).resolve() / f"server-{release.version}"
+    data_dir = store_dir(data_dir, release)
     (data_dir / "artifacts").mkdir(parents=True, exist_ok=True)
     return [
         str(release.python),
@@ -101,6 +99,13 @@ def command(
         "--artifacts-destination",
         str(data_dir / "artifacts"),
     ]
+
+
+def store_dir(data_dir: Path, release: ServerRelease) -> Path:
+    """Where a release keeps its SQLite store and artifacts under `data_dir`. One store per release:
+    a newer server migrates a store forward on open, and an older one then refuses it (MLflow's
+    alembic migrations run forward only)."""
+    return Path(data_dir).resolve() / f"server-{release.version}"
 
 
 def health_url(host: str, port: int) -> str:

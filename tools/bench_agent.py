@@ -213,7 +213,11 @@ class Stack:
 
     def __init__(self, scratch: Path) -> None:
         self.scratch = scratch
-        self.mlflow_db = scratch / "mlflow" / "mlflow.db"  # as local_runtime.mlflow_server lays it out
+        from kit_config.loader import load_environment
+        from local_runtime import mlflow_server
+
+        self.mlflow_release = mlflow_server.release_for(load_environment("dev").mlflow)  # what dev runs on AWS
+        self.mlflow_db = mlflow_server.store_dir(scratch / "mlflow", self.mlflow_release) / "mlflow.db"
         self.children = []
 
     def __enter__(self) -> Stack:
@@ -231,7 +235,7 @@ class Stack:
                     "127.0.0.1",
                     mlflow_port,
                     self.scratch / "mlflow",
-                    release=mlflow_server.release_for(load_environment("dev").mlflow),
+                    release=self.mlflow_release,
                 ),
                 f"http://127.0.0.1:{mlflow_port}",
                 quiet=True,

@@ -63,12 +63,11 @@ def ask(agent_url: str, prompt: str, headers: dict[str, str], session_id: str | 
 
 
 def traced(mlflow_url: str, final: dict, timeout: float = 60) -> bool:
-    import mlflow
+    from agent_runtime.trace_ids import read_trace  # on a 3.0.x server too (mlflow.get_trace is not)
 
-    mlflow.set_tracking_uri(mlflow_url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        trace = mlflow.get_trace(final["trace_id"], silent=True) if final.get("trace_id") else None
+        trace = read_trace(mlflow_url, final["trace_id"]) if final.get("trace_id") else None
         if trace is not None and trace.info.tags.get("agent.request_id") == final["request_id"]:
             return (
                 trace.info.tags.get("agent.session_id") == final["session_id"]

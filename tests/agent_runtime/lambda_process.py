@@ -58,13 +58,12 @@ class Context:
 
 def stored_traces(tracking_uri: str, trace_ids: list[str]) -> list[dict]:
     """What the MLflow server holds of each trace now: state, spans (ended), the agent's tags."""
-    import mlflow
+    from agent_runtime.trace_ids import read_trace  # on a 3.0.x server too (MlflowClient.get_trace is not)
 
-    client = mlflow.MlflowClient(tracking_uri)
     found = []
     for trace_id in trace_ids:
         try:
-            trace = client.get_trace(trace_id)
+            trace = read_trace(tracking_uri, trace_id)
         except Exception:
             trace = None
         if trace is None:

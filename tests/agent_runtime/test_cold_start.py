@@ -112,7 +112,9 @@ def test_the_version_registered_at_deploy_is_reused_and_its_traces_link_to_it(ag
     }
     # Traced once set up, and the trace names the LoggedModel it ran as.
     assert first["tracing"] == "ready" and first["body"]["trace_id"]
-    trace = client.get_trace(first["body"]["trace_id"])
+    from agent_runtime.trace_ids import read_trace
+
+    trace = read_trace(fresh_mlflow, first["body"]["trace_id"])  # the id the response returned is stored
     assert trace.info.trace_metadata["mlflow.modelId"] == model.model_id
     assert trace.info.tags["agent.version"] == version
 

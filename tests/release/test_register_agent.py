@@ -9,10 +9,14 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from kit_config import load_environment
 from kit_config.project import PROJECT_DIR
 from kit_config.runtime_environment import runtime_environment
+from local_runtime.mlflow_server import SERVER_RELEASES
 from release.register_agent import deployed_version, runtime_settings
+from tests.local_runtime.support import start_mlflow
 from tests.release.conftest import PYTHON, clean_environment, run
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -62,11 +66,19 @@ def test_the_deployed_version_changes_with_what_shapes_an_answer():
     assert deployed_version(prod, "http://x")[1] != version  # another endpoint, limits...
 
 
-def test_registers_once_and_a_redeploy_finds_it(tmp_path, empty_home):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+@pytest.fixture(params=SERVER_RELEASES, ids=lambda release: f"mlflow-{release.version}")
+def mlflow_url(request, tmp_path_factory):
+    """A real MLflow server at each release SageMaker runs for a config the kit accepts."""
+    server = start_mlflow(request.param, tmp_path_factory.mktemp("mlflow"))
+    yield server.url
+    server.child.stop()
+
+
+def test_registers_once_and_a_redeploy_finds_it(tmp_path, empty_home, mlflow_url):
+    uri = mlflow_url
     env = clean_environment(empty_home)
     command = [PYTHON, "-m", "release.register_agent", "--env", "dev", "--tracking-uri", uri, "--commit", COMMIT]
-    first = run(command, tmp_path, env, timeout=300)  # cwd: the sqlite store's default artifact root lands in tmp
+    first = run(command, tmp_path, env, timeout=300)
     assert first.returncode == 0, first.stderr[-2000:]
     again = run(command, tmp_path, env, timeout=300)
     assert again.returncode == 0, again.stderr[-2000:]
