@@ -235,9 +235,15 @@ def test_with_the_extension_the_caller_does_not_wait_for_the_export_and_nothing_
         proxy.close()
     assert [r["status"] for r in results] == [200] * len(prompts)
     assert all(r["tracing"] == "ready" and r["body"]["trace_id"] for r in results)
+    from agent_runtime.trace_ids import server_issues_trace_ids
+
+    # A server that issues trace ids (MLflow 3.0.x, what dev runs) answers the trace's start, which the
+    # response carries (agent_runtime/trace_ids.py): at most one held request, overlapping the turn. The
+    # export (end + spans: two more held requests) is never on the handler's path.
+    waited = 1 if server_issues_trace_ids(mlflow_url) else 0
     for number, result in enumerate(results, start=1):
         if number > 1:  # the first also builds the model client (test_cold_start.py); the warm ones do not
-            assert result["handler_ms"] < delay * 1000, result  # the caller never waits on MLflow
+            assert result["handler_ms"] < (waited + 1) * delay * 1000, result  # never waits on the export
         at_freeze = result["at_freeze"]
         assert len(at_freeze) == number  # every trace of this environment so far, as the server holds it
         for stored, answer in zip(at_freeze, [r["body"] for r in results[:number]], strict=True):
