@@ -78,8 +78,11 @@ def server_issues_trace_ids(tracking_uri: str) -> bool:
 
 def read_trace(tracking_uri: str, trace_id: str):
     """The stored trace (`mlflow.entities.Trace`), or None when the server has no trace by that id.
-    On a V2-only server a trace whose spans are not uploaded (yet) comes back without spans."""
-    import mlflow
+    On a V2-only server a trace whose spans are not uploaded (yet) comes back without spans.
+
+    Reads through a client of `tracking_uri` only: never `mlflow.set_tracking_uri`, which rebuilds the
+    process's tracer provider, and so MLflow's trace exporter (a reader in the agent's own process would
+    undo `ServerIssuedTraceIds.install`)."""
     from mlflow.entities import Trace, TraceData
     from mlflow.entities.trace_info_v2 import TraceInfoV2
     from mlflow.exceptions import MlflowException
@@ -87,10 +90,14 @@ def read_trace(tracking_uri: str, trace_id: str):
     from mlflow.protos.service_pb2 import GetTraceInfo
     from mlflow.utils.rest_utils import call_endpoint
 
-    mlflow.set_tracking_uri(tracking_uri)  # the spans' `mlflow-artifacts:` location resolves against it
+    client = _ClientOf(tracking_uri)
     if not server_issues_trace_ids(tracking_uri):
-        return mlflow.get_trace(trace_id, silent=True)
-    client = TracingClient(tracking_uri)
+        try:
+            return client.get_trace(trace_id)
+        except MlflowException as error:
+            if error.error_code == ErrorCode.Name(RESOURCE_DOES_NOT_EXIST):
+                return None
+            raise
     try:
         response = call_endpoint(
             client.store.get_host_creds(),
@@ -109,6 +116,17 @@ def read_trace(tracking_uri: str, trace_id: str):
     except Exception:  # the spans are uploaded just after the trace is ended: not there yet, or lost
         data = TraceData(spans=[])
     return Trace(info=info, data=data)
+
+
+class _ClientOf(TracingClient):
+    """MLflow's TracingClient for one server, spans included: an `mlflow-artifacts:` location resolves against
+    this client's tracking URI, not the process's global one (TracingClient's own lookup reads the global)."""
+
+    def _get_artifact_repo_for_trace(self, trace_info):
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+        from mlflow.tracing.utils.artifact_utils import get_artifact_uri_for_trace
+
+        return get_artifact_repository(get_artifact_uri_for_trace(trace_info), tracking_uri=self.tracking_uri)
 
 
 class ServerIssuedTraceIds:
