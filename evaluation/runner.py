@@ -26,6 +26,7 @@ FALLBACK_EXPERIMENT = "agent-evaluation"  # only when the agent version is not r
 # Not a case: absorbs the agent's cold start (model client, MLflow set-up) so the first case's
 # latency is not charged for it, and makes the agent register its version before we look it up.
 WARM_UP_PROMPT = "Hello"
+CASES_TABLE = "eval_cases.json"  # the run's per-case artifact (case_table)
 
 
 @dataclass
@@ -157,6 +158,20 @@ def run_evaluation(
             result = mlflow.genai.evaluate(
                 data=data, scorers=scorers, predict_fn=predict, model_id=model.model_id if model else None
             )
+            verdicts = _verdicts(result.result_df, [s.name for s in scorers])
+            rows = []
+            for case, row in zip(cases, data, strict=True):
+                outputs = predictions.get(case.prompt, {})
+                scores = verdicts.get(case.prompt) or {}
+                if all(value is None for value in scores.values()):
+                    # The harness scores a row on its trace, which it reads back from the server: an MLflow
+                    # 3.0.x server cannot return it (no V3 trace API), so its result table has no verdicts.
+                    scores = score_directly(scorers, row, outputs)
+                rows.append({"id": case.id, "outputs": outputs, "scores": scores})
+            # Per case, in the run itself: MLflow 3.0.x servers (SageMaker tracking servers, MlflowVersion
+            # "3.0") have no assessments API, so the harness's per-trace verdicts are not stored there; this
+            # table is, on every server, with the agent's own trace id to follow a case to its lineage.
+            mlflow.log_table(case_table(rows), CASES_TABLE)
             wall = time.perf_counter() - started
             mlflow.log_metric("eval_wall_seconds", wall)
     finally:
@@ -166,11 +181,6 @@ def run_evaluation(
             else:
                 os.environ[name] = value
 
-    verdicts = _verdicts(result.result_df, [s.name for s in scorers])
-    rows = [
-        {"id": case.id, "outputs": predictions.get(case.prompt, {}), "scores": verdicts.get(case.prompt, {})}
-        for case in cases
-    ]
     return Outcome(
         run.info.run_id,
         experiment_id,
@@ -180,6 +190,32 @@ def run_evaluation(
         rows,
         wall,
     )
+
+
+def score_directly(scorers: list[Scorer], row: dict, outputs: dict) -> dict[str, object]:
+    """Each scorer on the row's inputs, outputs and expectations, as the harness calls it (`Scorer.run`); a scorer
+    that fails is None, as in the harness's table."""
+    verdicts: dict[str, object] = {}
+    for scorer in scorers:
+        try:
+            feedback = scorer.run(inputs=row["inputs"], outputs=outputs, expectations=row["expectations"])
+        except Exception:
+            log.warning("scorer %s failed on %r", scorer.name, row["inputs"], exc_info=True)
+            feedback = None
+        verdicts[scorer.name] = getattr(feedback, "value", feedback)
+    return verdicts
+
+
+def case_table(rows: list[dict]) -> dict[str, list]:
+    """The per-case table logged with the run (`CASES_TABLE`): one row per case, one column per scorer."""
+    scorers = sorted({name for row in rows for name in row["scores"]})
+    columns = ("answer", "agent_trace_id", "agent_version", "tools_used", "latency_ms", "estimated_cost_usd", "error")
+    table: dict[str, list] = {"case_id": [row["id"] for row in rows]}
+    for column in columns:
+        table[column] = [row["outputs"].get(column) for row in rows]
+    for name in scorers:
+        table[name] = [row["scores"].get(name) for row in rows]
+    return table
 
 
 def _verdicts(result_df, scorer_names: list[str]) -> dict[str, dict[str, object]]:
