@@ -191,16 +191,11 @@ def test_without_the_runtime_api_the_handler_exports_before_it_returns_without_t
         assert response["statusCode"] == 200
         answers.append(decoded(response))
         consumers.append({t for t in threading.enumerate() if t.name == "MLflowTraceLoggingConsumer"})
-    # Immediately: no sleep, no polling, no flush. A search reads what the tracking store holds now.
-    client = mlflow.MlflowClient(mlflow_url)
-    experiment = client.get_experiment_by_name("governed-agents-dev-agent")
-    found = {
-        trace.info.trace_id: trace
-        for trace in client.search_traces(
-            locations=[experiment.experiment_id], order_by=["timestamp_ms DESC"], max_results=100, flush=False
-        )
-    }
-    traces = [found.get(answer["trace_id"]) for answer in answers]
+    # Immediately: no sleep, no polling, no flush. Each read is what the tracking store holds now, by the id
+    # the answer carried (the server's own on a 3.0.x server: agent_runtime/trace_ids.py).
+    from agent_runtime.trace_ids import read_trace
+
+    traces = [read_trace(mlflow_url, answer["trace_id"]) for answer in answers]
     assert all(traces), f"{sum(t is None for t in traces)} of {n} traces missing when the last handler returned"
     for answer, trace in zip(answers, traces, strict=True):
         assert trace.info.state == "OK"

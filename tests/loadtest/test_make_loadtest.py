@@ -12,7 +12,9 @@ import subprocess
 import mlflow
 import pytest
 
+from kit_config.loader import load_environment
 from kit_config.project import PROJECT_DIR
+from local_runtime import mlflow_server
 
 pytestmark = pytest.mark.real_model
 
@@ -43,11 +45,12 @@ def test_make_loadtest_smoke_prints_percentiles_and_cost_and_logs_an_mlflow_run(
     run_id = re.search(r"loadtest run_id=(\w+) experiment=loadtest-dev requests=(\d+) ok=(\d+)", out)
     assert run_id and int(run_id.group(3)) == int(run_id.group(2)) > 0
     # The stack (and its MLflow server) is gone: read the run from the server's SQLite store.
-    run = mlflow.MlflowClient(tracking_uri=f"sqlite:///{mlflow_dir / 'mlflow.db'}").get_run(run_id.group(1))
+    store = mlflow_server.store_dir(mlflow_dir, mlflow_server.release_for(load_environment("dev").mlflow))
+    run = mlflow.MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}").get_run(run_id.group(1))
     assert run.info.status == "FINISHED"
     assert run.data.params["profile"] == "smoke" and run.data.params["instance_type"] == "ml.g6.xlarge"
     p50, p95, p99 = (run.data.metrics[f"e2e_{p}_s"] for p in ("p50", "p95", "p99"))
     assert 0 < p50 <= p95 <= p99
     assert run.data.metrics["ttft_p50_s"] < p50 and run.data.metrics["output_tokens"] > 0
     assert abs(run.data.metrics["cost_per_request_usd"] - float(cost.group(1))) < 1e-6  # the printed figure, rounded
-    assert list(mlflow_dir.glob(f"artifacts/**/{run_id.group(1)}/artifacts/latency.png"))
+    assert list(store.glob(f"artifacts/**/{run_id.group(1)}/artifacts/latency.png"))

@@ -19,8 +19,9 @@ import urllib.request
 import boto3
 import pytest
 
+from kit_config.loader import load_environment
 from kit_config.project import PROJECT_DIR
-from local_runtime import processes
+from local_runtime import mlflow_server, processes
 from tests.local_runtime.support import CHILD_ENV, NO_RETRIES, chat
 
 pytestmark = pytest.mark.local_stack
@@ -98,7 +99,9 @@ def test_local_runtime_comes_up_serves_and_stops_cleanly(tmp_path, monkeypatch):
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             assert json.loads(response.read())["experiment_id"]
-        assert (tmp_path / "mlflow" / "mlflow.db").is_file()  # the SQLite backend
+        # The SQLite backend of the release dev's tracking server runs (one store per release).
+        release = mlflow_server.release_for(load_environment("dev").mlflow)
+        assert (mlflow_server.store_dir(tmp_path / "mlflow", release) / "mlflow.db").is_file()
 
         # The agent service, configured as the dev stack configures it, answers through the emulator.
         assert f"http://127.0.0.1:{agent_port}" in summary
