@@ -23,7 +23,19 @@ DEFAULT_DIR = Path(".local/mlflow")
 # Start the server with this environment. It turns off MLflow's background job runner (huey
 # consumers for server-side scheduled jobs): the kit schedules none, and the runner is five more
 # processes per server, each importing MLflow and polling — CPU every local stack and test pays.
-SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+# It also leaves out a client's MLflow settings, which a server would take as its own: `mlflow.set_experiment`
+# exports MLFLOW_EXPERIMENT_ID for subprocesses (mlflow/tracking/fluent.py), and a 3.0.1 server started from
+# such a process resolves that id in its log-batch handler and refuses the request when the id is not one of
+# its own ("The provided MLFLOW_EXPERIMENT_ID environment variable value `2` does not exist": `make eval`
+# failed so in CI after another test in the same worker had set an experiment).
+CLIENT_VARIABLES = (
+    "MLFLOW_EXPERIMENT_ID",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_RUN_ID",
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_ACTIVE_MODEL_ID",
+)
+SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **dict.fromkeys(CLIENT_VARIABLES)}
 
 
 @dataclass(frozen=True)

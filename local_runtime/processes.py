@@ -52,11 +52,11 @@ class Child:
 
 
 def start(name: str, args: list[str], url: str, env: dict | None = None, quiet: bool = False) -> Child:
-    """A child in its own session: Ctrl-C reaches only the supervisor, which then stops children in order."""
+    """A child in its own session: Ctrl-C reaches only the supervisor, which then stops children in order.
+    `env` is laid over this process's environment; a variable given as None is left out."""
     output = subprocess.DEVNULL if quiet else None
-    process = subprocess.Popen(
-        args, env={**os.environ, **(env or {})}, start_new_session=True, stdout=output, stderr=output
-    )
+    environment = {name: value for name, value in {**os.environ, **(env or {})}.items() if value is not None}
+    process = subprocess.Popen(args, env=environment, start_new_session=True, stdout=output, stderr=output)
     return Child(name, process, url)
 
 

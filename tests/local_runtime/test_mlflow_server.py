@@ -99,3 +99,22 @@ def test_the_local_stack_refuses_to_start_without_the_envs_server(monkeypatch):
     monkeypatch.setitem(mlflow_server.TRACKING_SERVER_RELEASES, "3.0", ServerRelease("9.9", "9.9.9"))
     with pytest.raises(StartRefused, match=r"'staging' runs MLflow 9\.9\.9 on SageMaker.*make install-mlflow-servers"):
         mlflow_server_release(staging)
+
+
+def test_the_server_does_not_take_a_clients_mlflow_settings_as_its_own(monkeypatch):
+    """`mlflow.set_experiment` exports MLFLOW_EXPERIMENT_ID for subprocesses; a server started from such a
+    process must not inherit it (a 3.0.1 server then refused `make eval`'s metrics: the id was not its own)."""
+    import sys
+
+    from local_runtime import processes
+
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", "2")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:1")
+    probe = (
+        f"import os, sys; inherited = set(os.environ) & {set(mlflow_server.CLIENT_VARIABLES)!r}; "
+        "sys.exit(3 if inherited or os.environ['MLFLOW_SERVER_ENABLE_JOB_EXECUTION'] != 'false' else 0)"
+    )
+    child = processes.start(
+        "environment probe", [sys.executable, "-c", probe], "", env=mlflow_server.SERVER_ENV, quiet=True
+    )
+    assert child.process.wait(60) == 0
