@@ -211,6 +211,7 @@ class AgentService:
         metrics.retries = state.attempts.retries
         metrics.latency_ms = metrics.latency_ms or (time.perf_counter() - state.started) * 1000
         _publish_quietly(self.settings, metrics)
+        self.lineage.export_finished()
 
     @staticmethod
     def _measure(metrics: RequestMetrics, agent, limits) -> None:

@@ -199,6 +199,28 @@ def test_mlflow_down_never_fails_a_request_and_is_counted(agent_env, tmp_path):
         down.stop()
 
 
+def test_a_trace_mlflow_deferred_is_exported_by_an_export_call_without_spans():
+    """Pins what `export_deferred` relies on in MLflow's private code: `MlflowV3SpanExporter` keeps a root span
+    whose trace still had an open span in `_deferred_root_spans` and exports it from `_export_traces` once the
+    trace has no open span. Without the call, a drain (or a quiet agent) never exports it."""
+    import threading
+
+    from mlflow.tracing.export.mlflow_v3 import MlflowV3SpanExporter
+
+    from agent_runtime.lineage import export_deferred
+
+    exporter = MlflowV3SpanExporter.__new__(MlflowV3SpanExporter)  # only its deferral is used here
+    exporter._deferred_lock = threading.Lock()
+    exported = []
+    exporter._do_export_trace = lambda manager, span: exported.append(span)
+    exporter._deferred_root_spans = {}
+    export_deferred(exporter)  # nothing deferred: no export call
+    assert exported == []
+    exporter._deferred_root_spans = {0x1234: "root span of a trace with no open span left"}
+    export_deferred(exporter)
+    assert exported == ["root span of a trace with no open span left"] and exporter._deferred_root_spans == {}
+
+
 def test_the_drain_waits_for_mlflows_export_queue_without_stopping_its_threads():
     """Pins what `Lineage.drain` relies on in MLflow's private code (an upgrade that changes it fails
     here, not silently on Lambda): `MlflowV3SpanExporter._async_queue` is an `AsyncTraceExportQueue`

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import urllib.request
 
 import mlflow
@@ -108,5 +109,11 @@ def test_every_case_is_in_the_runs_table_with_a_verdict_per_scorer_and_the_agent
         assert row["case_id"] and all(row[name] in (True, False) for name in SCORERS), row
         if row["error"]:  # the small model can fail a case: then there is no answer to trace
             continue
-        trace = read_trace(stack.mlflow_url, row["agent_trace_id"])  # the id the agent returned is stored
+        # The id the agent returned is stored; its export (tags, spans) follows the answer asynchronously.
+        deadline = time.monotonic() + 60
+        while (trace := read_trace(stack.mlflow_url, row["agent_trace_id"])) is not None and "agent.version" not in (
+            trace.info.tags
+        ):
+            assert time.monotonic() < deadline, f"trace {row['agent_trace_id']} was never ended ({trace.info.state})"
+            time.sleep(0.5)
         assert trace is not None and trace.info.tags["agent.version"] == version
