@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import typing
 from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import BaseModel
 
 from kit_config import ConfigError, load_environment
 from kit_config.project import PROJECT_DIR
@@ -36,3 +38,19 @@ def assert_rejected(directory: Path, env: str, field: str, words: str) -> None:
     message = str(error.value)
     assert f"{env}.yaml: {field}: " in message, message
     assert words in message, message
+
+
+def config_models(model: type[BaseModel], seen: set | None = None):
+    """`model` and every config model reachable from its fields (through unions, lists, Optional)."""
+    seen = set() if seen is None else seen
+    if model in seen:
+        return
+    seen.add(model)
+    yield model
+    for field in model.model_fields.values():
+        stack = [field.annotation]
+        while stack:
+            annotation = stack.pop()
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                yield from config_models(annotation, seen)
+            stack.extend(typing.get_args(annotation))

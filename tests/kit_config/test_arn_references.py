@@ -5,33 +5,17 @@ from __future__ import annotations
 import typing
 
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from kit_config import load_environment
 from kit_config.arn_references import arn_problems, arn_scope_of, arn_values
 from kit_config.config_section import ConfigSection
 from kit_config.field_types import ArnScope, aws_arn
 from kit_config.schema import EnvironmentConfig
-from tests.kit_config.conftest import assert_rejected, edit
+from tests.kit_config.conftest import assert_rejected, config_models, edit
 
 CERTIFICATE = "certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
 ROLE = "role/cdk-hnb659fds-cfn-exec-role"
-
-
-def _models(model: type[BaseModel], seen: set | None = None):
-    """`model` and every config model reachable from its fields (through unions, lists, Optional)."""
-    seen = set() if seen is None else seen
-    if model in seen:
-        return
-    seen.add(model)
-    yield model
-    for field in model.model_fields.values():
-        stack = [field.annotation]
-        while stack:
-            annotation = stack.pop()
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                yield from _models(annotation, seen)
-            stack.extend(typing.get_args(annotation))
 
 
 def _holds_arns(name: str, field) -> bool:
@@ -47,7 +31,7 @@ def test_every_field_that_holds_an_arn_is_declared_with_its_scope():
     """A new ARN field typed as a plain string would escape the environment check: declare it with aws_arn."""
     arn_fields = {
         f"{model.__name__}.{name}": arn_scope_of(field)
-        for model in _models(EnvironmentConfig)
+        for model in config_models(EnvironmentConfig)
         for name, field in model.model_fields.items()
         if _holds_arns(name, field)
     }

@@ -3,8 +3,6 @@ and every runtime setting is either decided by config or explicitly left at the 
 
 from __future__ import annotations
 
-import typing
-
 import pytest
 from pydantic import BaseModel, Field
 
@@ -14,7 +12,7 @@ from kit_config.agent_schema import AgentRuntimeOptions, FargateAgent, LambdaAge
 from kit_config.runtime_environment import NOT_FROM_CONFIG, runtime_environment
 from kit_config.runtime_fields import RUNTIME_SETTING_KEY, runtime_field, runtime_setting_of, setting_bounds
 from kit_config.schema import EnvironmentConfig
-from tests.kit_config.conftest import edit
+from tests.kit_config.conftest import config_models, edit
 
 # Where config is deliberately stricter than the runtime, and how (whole seconds: the Lambda timeout
 # and the load balancer's idle timeout are derived from the request timeout).
@@ -23,25 +21,11 @@ NARROWED = {"request_timeout_seconds": {"ge": 1, "le": 900}}
 NARROWED_TYPES = {"request_timeout_seconds": (int, float), "jwt_leeway_seconds": (int, float)}
 
 
-def _models(model: type[BaseModel], seen: set | None = None):
-    """`model` and every config model reachable from its fields."""
-    seen = set() if seen is None else seen
-    if model in seen:
-        return
-    seen.add(model)
-    yield model
-    for field in model.model_fields.values():
-        for candidate in [field.annotation, *typing.get_args(field.annotation)]:
-            for inner in [candidate, *typing.get_args(candidate)]:
-                if isinstance(inner, type) and issubclass(inner, BaseModel):
-                    yield from _models(inner, seen)
-
-
 def runtime_fields_of(*roots: type[BaseModel]) -> dict[tuple[str, str], str]:
     """{(model, field): runtime setting} for every config field declared with runtime_field."""
     found = {}
     for root in roots:
-        for model in _models(root):
+        for model in config_models(root):
             for name, field in model.model_fields.items():
                 if setting := runtime_setting_of(field):
                     found[(model.__name__, name)] = setting
@@ -77,7 +61,7 @@ CONFIG_ROOTS = (LambdaAgent, FargateAgent)
 def test_config_fields_for_runtime_settings_have_the_runtime_defaults_and_bounds():
     found = runtime_fields_of(*CONFIG_ROOTS)
     assert {("LambdaIdentity", "max_turns_per_caller"), ("JwtVerification", "leeway_seconds")} <= set(found)
-    models = {model.__name__: model for root in CONFIG_ROOTS for model in _models(root)}
+    models = {model.__name__: model for root in CONFIG_ROOTS for model in config_models(root)}
     for model_name in {model for model, _ in found}:
         assert drift(models[model_name]) == [], model_name
 
