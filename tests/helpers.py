@@ -69,3 +69,22 @@ def stubbed_client(service: str):
     with Stubber(client) as stubber:
         yield client, stubber
         stubber.assert_no_pending_responses()
+
+
+def run_app_py(config_dir, outdir):
+    """`python app.py` as a user runs it, on the config in `config_dir`, writing (if at all) to `outdir`."""
+    import os
+    import subprocess
+
+    from kit_config.project import PROJECT_DIR
+
+    env = {**os.environ, "KIT_CONFIG_DIR": str(config_dir), "CDK_OUTDIR": str(outdir)}
+    env["PATH"] = f"{PROJECT_DIR / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.run(
+        [str(PROJECT_DIR / ".venv" / "bin" / "python"), "app.py"],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

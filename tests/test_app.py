@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from kit_config.project import PROJECT_DIR
+from tests.helpers import run_app_py
 
 pytestmark = pytest.mark.synth
 
@@ -78,15 +79,7 @@ def test_config_error_stops_the_cli_before_anything_is_written(tmp_path, broken_
 
 def test_config_error_in_app_py_leaves_no_output_directory(tmp_path, broken_config):
     outdir = tmp_path / "never-created"
-    env = {**os.environ, "KIT_CONFIG_DIR": str(broken_config), "CDK_OUTDIR": str(outdir)}
-    result = subprocess.run(
-        [str(PROJECT_DIR / ".venv" / "bin" / "python"), "app.py"],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_app_py(broken_config, outdir)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "staging.yaml: network.cidr" in result.stderr

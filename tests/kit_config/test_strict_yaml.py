@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import pytest
 import yaml
 
 from kit_config import ConfigError, load_environment
-from kit_config.project import PROJECT_DIR
 from kit_config.strict_yaml import DuplicateKeyError, load_unique_keys
+from tests.helpers import run_app_py
 from tests.kit_config.conftest import CONFIG_DIR
 
 
@@ -81,16 +78,7 @@ def test_config_load_names_the_file_the_key_and_both_lines(config_dir):
 def test_app_py_stops_on_a_repeated_key_before_anything_is_written(config_dir, tmp_path):
     _repeat_a_key(config_dir)
     outdir = tmp_path / "never-created"
-    env = {**os.environ, "KIT_CONFIG_DIR": str(config_dir), "CDK_OUTDIR": str(outdir)}
-    env["PATH"] = f"{PROJECT_DIR / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
-    result = subprocess.run(
-        [str(PROJECT_DIR / ".venv" / "bin" / "python"), "app.py"],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_app_py(config_dir, outdir)
     assert result.returncode == 1, result.stderr[-2000:]
     assert "dev.yaml: log_retention_days: the key 'log_retention_days' is given twice" in result.stderr
     assert "Traceback" not in result.stderr
