@@ -176,7 +176,7 @@ class Lineage:
             # thread-local, and this thread ends; every thread's default active model reads the variable.
             os.environ["MLFLOW_ACTIVE_MODEL_ID"] = self.model_id
             mlflow.strands.autolog()
-            self.server_ids = server_issued_ids(self.settings.mlflow_tracking_uri, self.record_failure)
+            self.server_ids = server_issued_ids(self.settings.mlflow_tracking_uri)
             self.setup_seconds = time.perf_counter() - started
             self.enabled = True
         except Exception:
@@ -242,16 +242,16 @@ class Lineage:
         self.failures.add()
 
 
-def server_issued_ids(tracking_uri: str, record_failure):
-    """For a server that issues trace ids (no V3 trace API: MLflow 3.0.x), the ids' keeper, installed in
-    MLflow's trace exporter; None when the server stores the client's ids."""
+def server_issued_ids(tracking_uri: str):
+    """For a server that issues trace ids (no V3 trace API: MLflow 3.0.x), the process's ids keeper, installed
+    in MLflow's trace exporter; None when the server stores the client's ids."""
     from mlflow.tracing.provider import _get_span_processor, _get_tracer
 
-    from agent_runtime.trace_ids import ServerIssuedTraceIds, server_issues_trace_ids
+    from agent_runtime.trace_ids import ids_keeper, server_issues_trace_ids
 
     if not server_issues_trace_ids(tracking_uri):
         return None
-    ids = ServerIssuedTraceIds(tracking_uri, record_failure)
+    ids = ids_keeper(tracking_uri)
     _get_tracer(__name__)  # MLflow builds its tracer provider (and exporter) lazily: build it now
     ids.install(_get_span_processor().span_exporter)
     return ids
@@ -354,7 +354,10 @@ class TraceTagger:
             return self.trace_id
         if self._server_start is None:  # starts paused after a failure: the trace is not findable by an id
             return None
-        return await self.lineage.server_ids.server_id(self._server_start)
+        server_id = await self.lineage.server_ids.server_id(self._server_start)
+        if server_id is None:
+            self.lineage.record_failure("could not start the trace on the MLflow server")
+        return server_id
 
 
 def find_version(client, experiment_id: str, agent_version: str):

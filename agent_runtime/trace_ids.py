@@ -34,7 +34,6 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 # Imported by Lineage.configure only, which has imported mlflow already (never at the agent's start).
@@ -129,12 +128,28 @@ class _ClientOf(TracingClient):
         return get_artifact_repository(get_artifact_uri_for_trace(trace_info), tracking_uri=self.tracking_uri)
 
 
+_KEEPERS: dict[str, ServerIssuedTraceIds] = {}
+_KEEPERS_LOCK = threading.Lock()
+
+
+def ids_keeper(tracking_uri: str) -> ServerIssuedTraceIds:
+    """The process's one keeper for `tracking_uri`. MLflow's trace exporter is process-wide, and each
+    set-up rebuilds it (`mlflow.tracing.reset()`) and installs its ending client: with a keeper per
+    set-up, two services in one process (a module reloaded, as tests do) could begin a trace in one
+    keeper and export it through the other's, which would not know it, leave the server's trace
+    IN_PROGRESS and store the spans under a second id (seen in CI)."""
+    with _KEEPERS_LOCK:
+        keeper = _KEEPERS.get(tracking_uri)
+        if keeper is None:
+            keeper = _KEEPERS[tracking_uri] = ServerIssuedTraceIds(tracking_uri)
+        return keeper
+
+
 class ServerIssuedTraceIds:
     """Starts each trace on the server as it starts, and ends it there when MLflow exports it."""
 
-    def __init__(self, tracking_uri: str, record_failure: Callable[[str], None]) -> None:
+    def __init__(self, tracking_uri: str) -> None:
         self.tracking_uri = tracking_uri
-        self.record_failure = record_failure
         self._store = TracingClient(tracking_uri).store
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mlflow-trace-start")
         self._lock = threading.Lock()
@@ -165,14 +180,14 @@ class ServerIssuedTraceIds:
 
     async def server_id(self, started: Future) -> str | None:
         """The server's id for a started trace (bounded by MLflow's HTTP timeout and retries); None if the
-        start failed. Shielded: a client that goes away does not cancel the start the export needs."""
+        start failed (starts pause). Shielded: a client that goes away does not cancel the start the export
+        needs."""
         try:
             info = await asyncio.shield(asyncio.wrap_future(started))
         except asyncio.CancelledError:
             raise
         except Exception:
             self._paused_until = time.monotonic() + RETRY_SECONDS
-            self.record_failure("could not start the trace on the MLflow server")
             return None
         return info.request_id
 
@@ -181,8 +196,9 @@ class ServerIssuedTraceIds:
             return self._started.pop(client_id, None)
 
 
-class _EndsServerIssuedTraces(TracingClient):
-    """MLflow's TracingClient, except for traces started on the server: those are ended there."""
+class _EndsServerIssuedTraces(_ClientOf):
+    """MLflow's TracingClient for one server (`_ClientOf`), except for traces started on the server: those are
+    ended there."""
 
     def __init__(self, ids: ServerIssuedTraceIds) -> None:
         super().__init__(ids.tracking_uri)
