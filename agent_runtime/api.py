@@ -6,7 +6,9 @@ with a fitting status; a client that disconnects cancels the agent's work.
 
 A turn is admitted in this order, and a refused one never touches a session's history:
 1. the caller is authenticated (agent_runtime.identity): 401 otherwise;
-2. the body is parsed (400, 413); no `session_id` starts a new session;
+2. the body is parsed (400, 413); no `session_id` starts a new session. It is read no further than
+   its limit: a bigger one answers 413 as soon as it passes it, declared (Content-Length) or not
+   (chunked), and the connection is closed rather than read to the body's end;
 3. a worker slot: at most `max_concurrent_sessions` turns in a worker, then 503 with Retry-After
    (agent_runtime.concurrency);
 4. a given `session_id` must name one of this caller's sessions (404), then one of the caller's
@@ -96,13 +98,7 @@ class _AgentApi:
         return turn, release
 
     async def parse(self, request: Request, caller_id: str) -> TurnRequest:
-        body_limit = self.body_limit
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > body_limit:
-            raise ApiError(413, "RequestTooLarge", f"request body exceeds {body_limit} bytes.")
-        raw = await request.body()
-        if len(raw) > body_limit:
-            raise ApiError(413, "RequestTooLarge", f"request body exceeds {body_limit} bytes.")
+        raw = await self.read_body(request)
         try:
             body = json.loads(raw or b"null")
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -117,6 +113,28 @@ class _AgentApi:
         )
         bind(request_id=turn.request_id, session_id=turn.session_id)  # onto this request's log lines
         return turn
+
+    async def read_body(self, request: Request) -> bytes:
+        """The body, read no further than `body_limit`: beyond it, 413 RequestTooLarge at once.
+
+        A chunked body declares no length, and `request.body()` would hold all of it in memory before
+        any check. Under uvicorn each chunk is what arrived (uvicorn stops reading the socket while it
+        holds 64 KiB the app has not taken), so the worker holds at most the limit plus one chunk.
+        Under Mangum the event carries the whole body (within Lambda's payload limit) as one chunk:
+        the same count refuses it. The 413 says `Connection: close`: uvicorn would otherwise keep the
+        connection and read the rest of the body (to throw it away) before the next request; closed,
+        a client that keeps sending gets the 413 and a reset, and the worker reads no more of it."""
+        limit = self.body_limit
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise _too_large(limit)
+        body = bytearray()
+        async with contextlib.aclosing(request.stream()) as chunks:  # closed now, also when refused midway
+            async for chunk in chunks:
+                body += chunk
+                if len(body) > limit:
+                    raise _too_large(limit)
+        return bytes(body)
 
     async def invoke(self, request: Request) -> Response:
         try:
@@ -202,6 +220,16 @@ class _AdmittedStream(StreamingResponse):
 
 
 Release = Callable[[], Awaitable[None]]
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        413,
+        "RequestTooLarge",
+        f"request body exceeds {limit} bytes.",
+        # The rest of the body stays unread: the connection cannot carry another request (see read_body).
+        extra_headers=(("connection", "close"),),
+    )
 
 
 def _error(error: ApiError) -> JSONResponse:

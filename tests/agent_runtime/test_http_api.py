@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 import time
 import urllib.request
@@ -127,6 +128,70 @@ def test_bad_requests_get_a_json_error_and_never_a_trace(agent, body, status, co
     got, _, error = post(f"{agent.url}{path}", body)
     assert (got, error["error"]["code"]) == (status, code)
     assert "Traceback" not in json.dumps(error)
+
+
+OFFERED_BYTES = 50 * 2**20  # what the chunked sender below would send if nobody stopped it
+CHUNK_BYTES = 64 * 2**10
+
+
+def _offer_chunked(agent, path: str) -> tuple[http.client.HTTPResponse, bytes, int]:
+    """POST a chunked body (no Content-Length) of up to OFFERED_BYTES, made lazily, chunk by chunk, while
+    the response is read on the same connection. Returns the response, its body and the bytes the
+    sender got rid of before the server stopped it (or all of them)."""
+    connection = socket.create_connection(("127.0.0.1", agent.port), timeout=60)
+    # Our side's kernel buffer, kept small so `sent` is close to what the server's side took.
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, CHUNK_BYTES)
+    head = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json"]
+    head += ["Transfer-Encoding: chunked", *(f"{k}: {v}" for k, v in bearer("tester").items())]
+    connection.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+    sent = 0
+
+    def pieces():
+        yield b'{"prompt": "'
+        while sent < OFFERED_BYTES:
+            yield b"x" * CHUNK_BYTES
+
+    def send() -> None:
+        nonlocal sent
+        try:
+            for piece in pieces():
+                connection.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+                sent += len(piece)
+            connection.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server closed the connection: the offer ends here
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        response = http.client.HTTPResponse(connection)
+        response.begin()
+        body = response.read()
+        sender.join(60)
+        assert not sender.is_alive(), "the sender is still sending"
+        return response, body, sent
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("path", ["/invoke", "/invoke/stream"])
+def test_a_chunked_body_over_the_limit_is_refused_without_being_read(agent, path):
+    """A chunked body declares no length: the server must count as it reads and stop at the limit
+    (36 KiB here), not read it all first (it read all 50 MB, then answered 413)."""
+    logged = agent.log.stat().st_size
+    response, body, sent = _offer_chunked(agent, path)
+    assert response.status == 413 and json.loads(body)["error"]["code"] == "RequestTooLarge"
+    # It closed the connection rather than read (and drop) the rest; the sender was stopped by that.
+    assert response.getheader("connection") == "close"
+    # What it took beyond the limit waits in kernel buffers (ours above; the server's, which Linux grows
+    # only as the reader reads) and is never read: far below what was offered, whatever the machine's speed.
+    assert sent < OFFERED_BYTES // 4, f"the server took {sent} of {OFFERED_BYTES} bytes"
+    # A client that kept sending after the 413 left the server well: the next requests are answered.
+    assert invoke(agent, "still here")[0] == 200
+    with open(agent.log, "rb") as log:
+        log.seek(logged)
+        written = log.read()
+    assert b"unhandled error" not in written and b"Exception in ASGI" not in written, written[-3000:]
 
 
 def test_unknown_routes_and_methods_answer_json(agent):

@@ -156,6 +156,15 @@ def test_errors_are_json_with_the_documented_status(handler, body, status, code)
     assert decoded(response)["error"]["code"] == code
 
 
+def test_a_body_over_the_limit_is_refused_on_lambda_too(handler):
+    """Mangum hands the app the event's whole body as one chunk, declared by no Content-Length: the
+    API's count (it reads bodies chunk by chunk, agent_runtime/api.py `read_body`) refuses it."""
+    payload = event("function_url.json", {"prompt": "x" * 40000})
+    assert "content-length" not in payload["headers"]
+    response = handler(payload, Context())
+    assert response["statusCode"] == 413 and decoded(response)["error"]["code"] == "RequestTooLarge"
+
+
 def test_streaming_route_returns_the_whole_sse_body_on_lambda(handler):
     payload = event("function_url.json", {"prompt": "stream on lambda"})
     payload["rawPath"] = payload["requestContext"]["http"]["path"] = "/invoke/stream"
