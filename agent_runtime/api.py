@@ -14,6 +14,10 @@ A turn is admitted in this order, and a refused one never touches a session's hi
 4. a given `session_id` must name one of this caller's sessions (404), then one of the caller's
    `max_turns_per_caller` slots, across workers: 429 with Retry-After (AgentService.admit);
 5. the session's lock (409), then the turn (agent_runtime.service).
+
+Steps 3-4 take the turn's two slots; one object holds them (`TurnSlots`) and gives them back, caller
+slot first, then worker slot, once: `/invoke` when its turn ends, `/invoke/stream` just before its
+last event (or when its response ends, if the client left first or the body never started).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -34,6 +39,7 @@ from agent_runtime.errors import ApiError
 from agent_runtime.identity import Authenticator
 from agent_runtime.logging_setup import RequestLog, bind
 from agent_runtime.service import AgentService, TurnRequest
+from agent_runtime.sessions import Held
 from agent_runtime.settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
@@ -71,31 +77,13 @@ class _AgentApi:
         # S3 calls leave the event loop; local files are microseconds and stay on it.
         return await asyncio.to_thread(function, *args) if self.settings.session_bucket else function(*args)
 
-    async def admitted(self, request: Request) -> tuple[TurnRequest, Release]:
-        """Steps 1-4 of the module docstring; the caller gives the slots back with `await release()`."""
+    async def admitted(self, request: Request) -> tuple[TurnRequest, TurnSlots]:
+        """Steps 1-4 of the module docstring; the caller gives the slots back with `await slots.release()`."""
         caller = await self.authenticator.authenticate(request)
         bind(caller_id=caller.caller_id)  # onto every log line of this request
         turn = await self.parse(request, caller.caller_id)
-        self.admission.enter()
-        try:
-            held = await self.blocking(self.service.admit, turn)
-        except BaseException:
-            self.admission.leave()
-            raise
-
-        released = False
-
-        async def release() -> None:  # once: a stream gives its slots back before its final event, and at its end
-            nonlocal released
-            if released:
-                return
-            released = True
-            try:
-                await self.blocking(held.release)
-            finally:
-                self.admission.leave()
-
-        return turn, release
+        slots = await TurnSlots.take(self.admission, lambda: self.blocking(self.service.admit, turn), self.blocking)
+        return turn, slots
 
     async def parse(self, request: Request, caller_id: str) -> TurnRequest:
         raw = await self.read_body(request)
@@ -138,11 +126,9 @@ class _AgentApi:
 
     async def invoke(self, request: Request) -> Response:
         try:
-            turn, release = await self.admitted(request)
-            try:
+            turn, slots = await self.admitted(request)
+            async with slots:
                 final = await _until_disconnected(request, _last(self.service.turn(turn)))
-            finally:
-                await release()
         except ApiError as error:
             return _error(error)
         final.pop("type")
@@ -151,12 +137,12 @@ class _AgentApi:
 
     async def invoke_stream(self, request: Request) -> Response:
         try:
-            turn, release = await self.admitted(request)
+            turn, slots = await self.admitted(request)
         except ApiError as error:
             return _error(error)
         return _AdmittedStream(
-            _sse(self.service.turn(turn), before_last=release),
-            release,
+            _sse(self.service.turn(turn), before_last=slots.release),
+            slots,
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-request-id": turn.request_id},
         )
@@ -203,20 +189,60 @@ async def _internal(request: Request, exc) -> Response:
     return _error(ApiError(500, "InternalError", "The agent failed unexpectedly."))
 
 
+class TurnSlots:
+    """The two slots a turn holds, and their one owner: this worker's (`SessionAdmission`, step 3 of
+    the module docstring) and the caller's (the `Held` that `AgentService.admit` returns, step 4).
+
+    `take` takes them in that order; `release` gives them back in the reverse order, the caller slot,
+    then the worker slot (as the code before this class did), each exactly once, however many times
+    it is called and whoever calls it: a stream releases before its last event and again when its
+    response ends. Built on an AsyncExitStack, which pops each callback before running it, so a second
+    `release` finds nothing to do, and runs every callback even when an earlier one fails or is
+    cancelled (the caller slot's release leaving the event loop when the client leaves)."""
+
+    def __init__(self, stack: contextlib.AsyncExitStack) -> None:
+        self._stack = stack
+
+    @classmethod
+    async def take(
+        cls,
+        admission: SessionAdmission,
+        admit: Callable[[], Awaitable[Held]],
+        blocking: Callable[..., Awaitable[Any]],
+    ) -> TurnSlots:
+        """The worker slot (503 when full), then `admit()`: the session check (404) and the caller slot
+        (429). A refusal of `admit` gives the worker slot back before it propagates."""
+        async with contextlib.AsyncExitStack() as stack:
+            admission.enter()
+            stack.callback(admission.leave)
+            held = await admit()
+            stack.push_async_callback(blocking, held.release)  # S3 on AWS: off the event loop
+            return cls(stack.pop_all())  # both taken: from here on, the slots' owner releases them
+
+    async def release(self) -> None:
+        await self._stack.aclose()
+
+    async def __aenter__(self) -> TurnSlots:
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.release()  # returns None: an exception passes through unchanged (a frozen ApiError too)
+
+
 class _AdmittedStream(StreamingResponse):
     """A stream that holds its slots (worker and caller) until it ends, however it ends. `_sse` gives
     them back just before the last event (final or error); this gives them back when the client
     left first or the body never started (a generator that never started never runs its `finally`)."""
 
-    def __init__(self, content, release, **kwargs) -> None:
+    def __init__(self, content, slots: TurnSlots, **kwargs) -> None:
         super().__init__(content, **kwargs)
-        self._release = release
+        self._slots = slots
 
     async def __call__(self, scope, receive, send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
-            await self._release()
+            await self._slots.release()  # nothing left to do if `_sse` gave them back already
 
 
 Release = Callable[[], Awaitable[None]]

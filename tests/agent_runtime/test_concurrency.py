@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from agent_runtime.api import _sse
+from agent_runtime.api import TurnSlots, _AdmittedStream, _sse
 from agent_runtime.concurrency import (
     RETRY_AFTER_SECONDS,
     SessionAdmission,
@@ -28,6 +28,7 @@ from agent_runtime.concurrency import (
     install_executor,
 )
 from agent_runtime.errors import ApiError
+from agent_runtime.sessions import Held
 from agent_runtime.settings import RuntimeSettings
 from tests.agent_runtime.conftest import CALLER, AgentProcess, bearer, post
 
@@ -122,6 +123,151 @@ def test_a_stream_gives_its_slots_back_before_it_sends_its_last_event(last):
 
     asyncio.run(stream())
     assert order == ["event: token", "released", "event: final" if isinstance(last, dict) else "event: error"]
+
+
+def _off_the_loop(function, *args):
+    """As `_AgentApi.blocking` does with S3 sessions: the call runs in a thread."""
+    return asyncio.to_thread(function, *args)
+
+
+def test_turn_slots_take_the_worker_slot_first_and_give_the_caller_slot_back_first_once():
+    """The order the API had before TurnSlots: worker slot, then session check and caller slot; given back
+    caller slot first, then worker slot. However often release is called (a stream calls it before its
+    last event and again when its response ends), each slot goes back once."""
+    admission = SessionAdmission(2)
+    seen: list[tuple[str, int]] = []
+
+    async def admit() -> Held:
+        seen.append(("admit", admission.in_flight))
+        return Held(lambda: seen.append(("caller slot released", admission.in_flight)))
+
+    async def main() -> None:
+        slots = await TurnSlots.take(admission, admit, _off_the_loop)
+        assert admission.in_flight == 1
+        await slots.release()
+        await slots.release()
+        async with slots:  # how /invoke holds them
+            pass
+
+    asyncio.run(main())
+    assert seen == [("admit", 1), ("caller slot released", 1)]  # the worker slot was held throughout
+    assert admission.in_flight == 0  # a second leave() would make it -1
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [ApiError(404, "SessionNotFound", "no such session"), ApiError(429, "TooManyTurns", "busy", 2)],
+    ids=["404", "429"],
+)
+def test_turn_slots_give_the_worker_slot_back_when_the_turn_is_refused(refusal):
+    admission = SessionAdmission(1)
+
+    async def admit() -> Held:
+        raise refusal
+
+    with pytest.raises(ApiError) as raised:
+        asyncio.run(TurnSlots.take(admission, admit, _off_the_loop))
+    assert raised.value is refusal and admission.in_flight == 0  # a frozen ApiError passes through unchanged
+
+
+def test_turn_slots_refuse_a_full_worker_before_the_session_check():
+    admission = SessionAdmission(1)
+    admission.enter()
+    admitted: list[int] = []
+
+    async def admit() -> Held:
+        admitted.append(1)
+        return Held(lambda: None)
+
+    with pytest.raises(ApiError) as raised:
+        asyncio.run(TurnSlots.take(admission, admit, _off_the_loop))
+    assert raised.value.status == 503 and admitted == [] and admission.in_flight == 1
+
+
+def test_turn_slots_leave_the_worker_slot_when_the_caller_slot_cannot_be_given_back():
+    admission = SessionAdmission(1)
+
+    def unreachable_store() -> None:
+        raise ConnectionError("S3 is unreachable")
+
+    async def admit() -> Held:
+        return Held(unreachable_store)
+
+    async def main() -> None:
+        slots = await TurnSlots.take(admission, admit, _off_the_loop)
+        with pytest.raises(ConnectionError):
+            await slots.release()
+        assert admission.in_flight == 0
+        await slots.release()  # the response's end: nothing left, no second failure
+
+    asyncio.run(main())
+
+
+def test_turn_slots_leave_the_worker_slot_when_the_release_is_cancelled():
+    """The client leaves while the caller slot's release runs in its thread (Starlette cancels the stream):
+    the worker slot goes back at once, the caller slot's release finishes in its thread, as before TurnSlots."""
+    admission = SessionAdmission(1)
+    started, finish = threading.Event(), threading.Event()
+    released: list[int] = []
+
+    def slow_release() -> None:
+        started.set()
+        finish.wait(10)
+        released.append(1)
+
+    async def admit() -> Held:
+        return Held(slow_release)
+
+    async def main() -> None:
+        slots = await TurnSlots.take(admission, admit, _off_the_loop)
+        releasing = asyncio.ensure_future(slots.release())
+        await asyncio.to_thread(started.wait, 10)
+        releasing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await releasing
+        assert admission.in_flight == 0 and released == []
+        await slots.release()  # the response's end: nothing left to do
+        finish.set()
+
+    asyncio.run(main())  # waits for the executor's threads
+    assert released == [1] and admission.in_flight == 0
+
+
+@pytest.mark.parametrize("client_leaves_at", [None, "http.response.start", "http.response.body"])
+def test_an_admitted_stream_gives_its_slots_back_once_whenever_it_ends(client_leaves_at):
+    """Through the response as uvicorn drives it (ASGI spec 2.3): a whole stream gives both slots back before
+    its final event is sent; one whose client left before its body started, or in its middle, at its end."""
+    admission = SessionAdmission(1)
+    caller_released: list[int] = []
+    sent: list[tuple[bytes, int, int]] = []  # (event line, worker slots taken, caller slot releases) per chunk
+
+    async def admit() -> Held:
+        return Held(lambda: caller_released.append(1))
+
+    async def send(message) -> None:
+        if message["type"] == client_leaves_at:
+            raise OSError("the client went away")
+        if message.get("body"):
+            sent.append((message["body"].split(b"\n")[0], admission.in_flight, len(caller_released)))
+
+    async def receive() -> dict:
+        await asyncio.Event().wait()  # no disconnect message: the client leaves by failing `send`
+        return {}
+
+    async def main() -> None:
+        slots = await TurnSlots.take(admission, admit, _off_the_loop)
+        content = _sse(_scripted_turn({"type": "final", "answer": "hi"}), before_last=slots.release)
+        response = _AdmittedStream(content, slots, media_type="text/event-stream")
+        await response({"type": "http", "asgi": {"spec_version": "2.3"}}, receive, send)
+
+    if client_leaves_at is None:
+        asyncio.run(main())
+        assert sent == [(b"event: token", 1, 0), (b"event: final", 0, 1)]
+    else:
+        with pytest.raises(OSError):
+            asyncio.run(main())
+        assert sent == []
+    assert caller_released == [1] and admission.in_flight == 0
 
 
 def test_gauge_is_the_time_weighted_mean_peak_and_refusals_of_the_period():
