@@ -41,6 +41,7 @@ from agent_runtime.logging_setup import RequestLog, bind
 from agent_runtime.service import AgentService, TurnRequest
 from agent_runtime.sessions import Held
 from agent_runtime.settings import RuntimeSettings
+from agent_runtime.storage_calls import off_loop
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,8 @@ class _AgentApi:
         self.authenticator = Authenticator(settings)  # checks the identity settings: a misconfiguration stops start-up
 
     async def blocking(self, function, *args):
-        # S3 calls leave the event loop; local files are microseconds and stay on it.
-        return await asyncio.to_thread(function, *args) if self.settings.session_bucket else function(*args)
+        # Storage calls (S3 or files) leave the event loop, in one place: agent_runtime.storage_calls.
+        return await off_loop(function, *args)
 
     async def admitted(self, request: Request) -> tuple[TurnRequest, TurnSlots]:
         """Steps 1-4 of the module docstring; the caller gives the slots back with `await slots.release()`."""

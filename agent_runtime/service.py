@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -29,7 +30,9 @@ from agent_runtime.sessions import (
     validate_session_id,
 )
 from agent_runtime.settings import RuntimeSettings
+from agent_runtime.storage_calls import hold, off_loop
 from agent_runtime.tools import load_tools, tool_specs
+from agent_runtime.turn_writes import TurnWrites
 from agent_runtime.version import agent_version
 
 log = logging.getLogger(__name__)
@@ -71,9 +74,9 @@ class AgentService:
         )
 
     def admit(self, request: TurnRequest) -> Held:
-        """Blocking (S3 on AWS): 404 unless the session is this caller's, then one of the caller's turn
-        slots (429 when all are taken). Before the session's lock and its manager: a refused request
-        neither creates nor touches a session."""
+        """Blocking (storage; call it through agent_runtime.storage_calls.hold): 404 unless the session
+        is this caller's, then one of the caller's turn slots (429 when all are taken). Before the
+        session's lock and its manager: a refused request neither creates nor touches a session."""
         if not request.new_session and not session_exists(self.settings, request.caller_id, request.session_id):
             raise session_not_found()
         return caller_slot(self.settings, request.caller_id)
@@ -98,15 +101,19 @@ class AgentService:
         self.lineage.start()  # no-op once set up; otherwise retries set-up (at most once a minute), never waits
         state = _Turn.begin(self.settings)
         try:
-            with session_lock(self.settings, request.caller_id, request.session_id):
-                state.tagger = self._tagger(request, state)
-                agent = self._agent(request, state)
+            # The lock and the agent (whose construction loads the session) in one trip off the event loop.
+            held = await hold(functools.partial(self._open, request, state))
+            try:
+                agent = state.agent
                 # Closed with the turn: a client that goes away stops the model's stream too.
                 async with contextlib.aclosing(self._stream(agent, request, state)) as tokens:
                     async for token in tokens:
                         yield token
+                await off_loop(state.writes.commit)  # the turn has answered: only now does the session gain it
                 final = self._final_event(request, agent, state)
                 final["trace_id"] = await state.tagger.stored_trace_id()
+            finally:
+                await off_loop(held.release)
         except ApiError as error:
             state.metrics.status = error.status
             raise
@@ -138,15 +145,29 @@ class AgentService:
             },
         )
 
+    def _open(self, request: TurnRequest, state: _Turn) -> Held:
+        """Blocking (storage): the session's lock (409 when busy), then the trace tagger and the agent
+        with its history in `state`. The lock is given back if the agent cannot be built."""
+        held = session_lock(self.settings, request.caller_id, request.session_id)
+        try:
+            state.tagger = self._tagger(request, state)
+            state.agent = self._agent(request, state)
+        except BaseException:
+            held.release()
+            raise
+        return held
+
     def _agent(self, request: TurnRequest, state: _Turn):
         """A Strands agent with the session's history, the limits and the trace tagger."""
         from strands import Agent
 
+        manager = session_manager(self.settings, request.caller_id, request.session_id)
+        state.writes = TurnWrites.hold(manager)  # a failed turn leaves the session as it was
         return Agent(
             model=self._model,
             tools=self.tools,
             system_prompt=self.settings.system_prompt,
-            session_manager=session_manager(self.settings, request.caller_id, request.session_id),
+            session_manager=manager,
             hooks=[state.limits, state.tagger],
             callback_handler=None,
             retry_strategy=None,  # botocore's adaptive retries already bound retrying
@@ -236,6 +257,8 @@ class _Turn:
     result: object = None
     stop_reason: str | None = None
     tagger: object = None
+    writes: TurnWrites | None = None  # the session's writes, held until the turn has answered
+    agent: object = None  # the Strands agent, built off the loop (AgentService._open)
 
     @classmethod
     def begin(cls, settings: RuntimeSettings) -> _Turn:

@@ -21,6 +21,31 @@ client costs ~8 ms of CPU, and the `boto3.Session` that Strands' S3SessionManage
 itself when given none ~180 ms more (measured here; a new session also resolves credentials again),
 which was paid on every request. A client may be shared by threads, a session may not ("Multithreading
 or multiprocessing with clients", https://boto3.amazonaws.com/v1/documentation/api/latest/guide/clients.html).
+Its connection pool holds one connection per session in flight, as the model client's does
+(agent_runtime.model): botocore's default of 10 is fewer than the 32-64 sessions a Fargate worker
+serves, and past it urllib3 opens and discards a connection per call.
+
+Off the event loop. Every read and write here blocks; a turn makes them through
+`agent_runtime.storage_calls` (the lock and the agent's construction, which loads the session) and
+through `OffLoopHooks` (Strands' appends and syncs), whatever the store.
+
+The S3 lock protocol (`_s3_lock`), each step against S3's documented behaviour:
+- take: PutObject with `If-None-Match: *`; the body carries a random token, so each lock's ETag is
+  its own. 412 PreconditionFailed: held. 409 ConditionalRequestConflict: a concurrent write to the
+  key was in progress, and S3's answer is to retry the put
+  (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html, `If-None-Match`).
+- held: read it. NoSuchKey there means the holder released it between our put and our read: try
+  the put again (this read used to raise, and the turn answered 500).
+- abandoned (older than twice the request timeout): DeleteObject with `If-Match: <the ETag read>`,
+  then the conditional put again. Of two requests taking over one abandoned lock, only one delete
+  matches; the other gets 412 (or 404 once it is gone), and its put then finds the winner's lock
+  (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html). An unconditional
+  delete let the second request delete the first one's new lock, and both held the session.
+- release: DeleteObject with `If-Match: <our ETag>`: a lock taken over from a request that overran
+  is not deleted by that request's late release.
+Attempts are bounded (`LOCK_ATTEMPTS`); contention beyond them answers busy (409/429), never 500.
+Conditional deletes with an ETag need s3:GetObject as well as s3:DeleteObject on the key (same
+page); the agent's role has both on the session prefix (kit_constructs/agent_service.py).
 """
 
 from __future__ import annotations
@@ -28,6 +53,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import json
+import logging
 import os
 import random
 import re
@@ -36,14 +62,21 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from botocore.exceptions import ClientError
+
 from agent_runtime.errors import ApiError
 from agent_runtime.settings import RuntimeSettings
+
+log = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{7,127}$")
 STRANDS_SESSION_PREFIX = "session_"  # how Strands' file and S3 managers name a session's folder
 TURN_SLOTS = ".turns"  # a caller's in-flight slots, next to its sessions
 # A turn takes seconds: by then one of the caller's turns has likely answered.
 TOO_MANY_TURNS_RETRY_AFTER = 2
+# Rounds of the S3 lock protocol (put, read, conditional delete) before a contended lock counts as busy.
+LOCK_ATTEMPTS = 4
+_CONFLICT_BACKOFF_SECONDS = 0.02  # times the attempt, jittered: S3's 409 asks for a retry of the put
 
 
 def validate_session_id(session_id: object) -> str | None:
@@ -75,13 +108,26 @@ def caller_dir(settings: RuntimeSettings, caller_id: str) -> Path:
     return settings.session_dir / caller_id
 
 
+def s3_pool_size(settings: RuntimeSettings) -> int:
+    """Connections the S3 client keeps: one per session in flight (botocore's default is 10,
+    https://botocore.amazonaws.com/v1/documentation/api/latest/reference/config.html)."""
+    return max(10, settings.max_concurrent_sessions)
+
+
+def settings_s3_client(settings: RuntimeSettings):
+    return s3_client(settings.region, s3_pool_size(settings))
+
+
 @functools.cache
-def s3_client(region: str):
-    """The process's S3 client (built on first use), configured as S3SessionManager builds its own."""
+def s3_client(region: str, max_pool_connections: int = 10):
+    """The process's S3 client (built on first use), configured as S3SessionManager builds its own,
+    with a connection pool for every session in flight. Its endpoint is AWS's, or `AWS_ENDPOINT_URL_S3`
+    (boto3 reads it: local mode and the tests point it at the local S3 server, local_runtime.s3_server)."""
     import boto3
     from botocore.config import Config
 
-    return boto3.Session(region_name=region).client("s3", config=Config(user_agent_extra="strands-agents"))
+    config = Config(user_agent_extra="strands-agents", max_pool_connections=max_pool_connections)
+    return boto3.Session(region_name=region).client("s3", config=config)
 
 
 class _SharedClient:
@@ -97,29 +143,80 @@ class _SharedClient:
 
 
 def session_manager(settings: RuntimeSettings, caller_id: str, session_id: str):
+    """Strands' session manager for the store, with its hooks' storage work off the event loop.
+    Blocking: it reads the session (and creates it when new) as it is built."""
     if settings.session_bucket:
-        from strands.session.s3_session_manager import S3SessionManager
-
-        return S3SessionManager(
+        return _off_loop_managers()["s3"](
             session_id=session_id,
             bucket=settings.session_bucket,
             prefix=namespace(settings, caller_id),
-            boto_session=_SharedClient(s3_client(settings.region)),
+            boto_session=_SharedClient(settings_s3_client(settings)),
         )
-    from strands.session.file_session_manager import FileSessionManager
-
     storage = caller_dir(settings, caller_id)
     storage.mkdir(parents=True, exist_ok=True)
-    return FileSessionManager(session_id=session_id, storage_dir=str(storage))
+    return _off_loop_managers()["file"](session_id=session_id, storage_dir=str(storage))
+
+
+class OffLoopHooks:
+    """Strands' session-manager hooks with their storage calls in the default executor, awaited.
+
+    Strands registers plain callbacks (strands/session/session_manager.py `register_hooks`): on every
+    MessageAddedEvent an append and a sync, on AfterInvocationEvent a sync, each a blocking S3 or
+    file call on the event loop. Its hook registry awaits coroutine callbacks for these events
+    (strands/hooks/registry.py `invoke_callbacks_async`; strands/agent/agent.py invokes both events
+    that way), so here each is one coroutine that runs the same calls through
+    `storage_calls.off_loop`. The turn waits for the write as before (the agent's state is not read
+    by a thread while the loop changes it, and every write is done before the final event), but the
+    loop serves the worker's other sessions meanwhile. Same callbacks, same order.
+
+    AgentInitializedEvent is the exception: Strands accepts only a synchronous callback for it
+    (`add_callback` raises otherwise), and runs it inside `Agent(...)`; the service builds the agent
+    off the loop (`storage_calls.off_loop`), so the session's load runs there. Two rare paths still
+    write on the loop, as Strands calls the manager directly there: `sync_agent` after a context-window
+    overflow is reduced, and `redact_latest_message` when the model asks to redact the user's message
+    (strands/agent/agent.py; SageMaker's provider sends no such event). The multi-agent events are not
+    registered: the kit runs single agents.
+    """
+
+    def register_hooks(self, registry, **kwargs) -> None:
+        from strands.hooks import AfterInvocationEvent, AgentInitializedEvent, MessageAddedEvent
+
+        registry.add_callback(AgentInitializedEvent, lambda event: self.initialize(event.agent))
+        registry.add_callback(MessageAddedEvent, self._message_added)
+        registry.add_callback(AfterInvocationEvent, self._invocation_ended)
+
+    async def _message_added(self, event) -> None:
+        from agent_runtime.storage_calls import off_loop
+
+        await off_loop(self._append_and_sync, event.message, event.agent)
+
+    def _append_and_sync(self, message, agent) -> None:
+        self.append_message(message, agent)
+        self.sync_agent(agent)
+
+    async def _invocation_ended(self, event) -> None:
+        from agent_runtime.storage_calls import off_loop
+
+        await off_loop(self.sync_agent, event.agent)
+
+
+@functools.cache
+def _off_loop_managers() -> dict[str, type]:
+    """Strands' two managers with `OffLoopHooks` (built on first use: Strands loads with the first turn)."""
+    from strands.session.file_session_manager import FileSessionManager
+    from strands.session.s3_session_manager import S3SessionManager
+
+    return {
+        "s3": type("OffLoopS3SessionManager", (OffLoopHooks, S3SessionManager), {}),
+        "file": type("OffLoopFileSessionManager", (OffLoopHooks, FileSessionManager), {}),
+    }
 
 
 def session_exists(settings: RuntimeSettings, caller_id: str, session_id: str, client=None) -> bool:
     """Whether this caller's namespace holds the session (Strands' `session.json` is written first)."""
     if not settings.session_bucket:
         return (caller_dir(settings, caller_id) / f"{STRANDS_SESSION_PREFIX}{session_id}" / "session.json").is_file()
-    from botocore.exceptions import ClientError
-
-    client = client or s3_client(settings.region)
+    client = client or settings_s3_client(settings)
     key = f"{namespace(settings, caller_id)}{STRANDS_SESSION_PREFIX}{session_id}/session.json"
     try:
         client.head_object(Bucket=settings.session_bucket, Key=key)
@@ -197,22 +294,64 @@ def _file_lock(path: Path) -> Held | None:
 
 
 def _s3_lock(settings: RuntimeSettings, key: str, client=None) -> Held | None:
-    """An object created with `If-None-Match: *`, or None when a live one exists."""
-    from botocore.exceptions import ClientError
-
-    client = client or s3_client(settings.region)
-    body = json.dumps({"acquired_at": time.time()})
-    for attempt in range(2):
+    """An object created with `If-None-Match: *`, or None when a live one exists (or the key stays
+    contended for `LOCK_ATTEMPTS` rounds). The protocol and its sources: the module docstring."""
+    client = client or settings_s3_client(settings)
+    bucket = settings.session_bucket
+    for attempt in range(LOCK_ATTEMPTS):
+        # A token of our own: two locks never share an ETag, so If-Match names exactly one of them.
+        body = json.dumps({"acquired_at": time.time(), "token": secrets.token_hex(8)}).encode()
         try:
-            client.put_object(Bucket=settings.session_bucket, Key=key, Body=body.encode(), IfNoneMatch="*")
-            break
+            etag = client.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")["ETag"]
+            return Held(functools.partial(_release_s3_lock, client, bucket, key, etag))
         except ClientError as error:
-            if error.response["Error"]["Code"] not in {"PreconditionFailed", "ConditionalRequestConflict"}:
+            code = _error_code(error)
+            if code == "ConditionalRequestConflict":  # 409: retry the put, as S3 documents
+                time.sleep(_CONFLICT_BACKOFF_SECONDS * (attempt + 1) * random.random())
+                continue
+            if code != "PreconditionFailed":
                 raise  # e.g. AccessDenied: a real fault, not a busy lock
-            if attempt:
-                return None
-            held = json.loads(client.get_object(Bucket=settings.session_bucket, Key=key)["Body"].read())
-            if time.time() - held.get("acquired_at", 0) < settings.request_timeout_seconds * 2:
-                return None
-            client.delete_object(Bucket=settings.session_bucket, Key=key)  # abandoned by a crashed request
-    return Held(lambda: client.delete_object(Bucket=settings.session_bucket, Key=key))
+        try:
+            held = client.get_object(Bucket=bucket, Key=key)
+            etag, holder = held["ETag"], _lock_body(held["Body"].read())
+        except ClientError as error:
+            if _error_code(error) in _MISSING:
+                continue  # released between our put and this read: take it now
+            raise
+        if time.time() - holder.get("acquired_at", 0) < settings.request_timeout_seconds * 2:
+            return None
+        try:  # abandoned by a crashed request: remove exactly the lock we read, then compete for the key
+            client.delete_object(Bucket=bucket, Key=key, IfMatch=etag)
+        except ClientError as error:
+            if _error_code(error) not in _MISSING | _CHANGED:
+                raise
+            # Another request took it over (or released it) first: its lock decides in the next round.
+    return None
+
+
+_MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
+_CHANGED = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
+
+
+def _error_code(error) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _lock_body(raw: bytes) -> dict:
+    """A lock's content; one that does not parse counts as taken at the epoch (abandoned)."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _release_s3_lock(client, bucket: str, key: str, etag: str) -> None:
+    """Delete our lock only: a 412 or 404 means it was taken over (we overran twice the request
+    timeout) or is gone, and either way it is no longer ours to delete."""
+    try:
+        client.delete_object(Bucket=bucket, Key=key, IfMatch=etag)
+    except ClientError as error:
+        if _error_code(error) not in _MISSING | _CHANGED:
+            raise
+        log.warning("lock %s was no longer ours at release (%s)", key, _error_code(error))

@@ -1,10 +1,13 @@
-"""`make local`: the emulator, the model server(s) for the env's endpoint, MLflow and the agent, in the foreground.
+"""`make local`: the emulator, the model server(s) for the env's endpoint, MLflow, a local S3 and the agent, in the foreground.
 
     python -m local_runtime [--env dev] [--model real|scripted|proxy] [--port 8081] [--model-port 8080] ...
 
 Each variant of the env's endpoint gets its own model server (ports from --model-port upward);
-`--variant-model NAME=KIND` gives one variant another model (A/B locally). Ctrl-C or SIGTERM
-stops every child (SIGTERM, then SIGKILL after 10 s) and exits 0.
+`--variant-model NAME=KIND` gives one variant another model (A/B locally). The agent keeps its
+sessions in a local S3 server (local_runtime.s3_server: the S3 session manager, locks and caller
+slots run as on AWS; in memory, gone when the stack stops) or, with `--sessions files`, in
+--session-dir (kept across restarts). Ctrl-C or SIGTERM stops every child (SIGTERM, then SIGKILL
+after 10 s) and exits 0.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from local_runtime import mlflow_server, processes
+from local_runtime import mlflow_server, processes, s3_server
 from local_runtime.emulator import DEFAULT_INVOCATION_TIMEOUT, DEFAULT_PORT
 from local_runtime.endpoints import dump_endpoints, endpoints_from_environment
 from local_runtime.http_base import PortInUseError
@@ -27,6 +30,7 @@ from local_runtime.launcher import DEFAULT_AGENT_PORT
 from local_runtime.scenarios import SCENARIOS
 
 MODEL_KINDS = ("real", "scripted", "proxy")
+SESSION_STORES = ("s3", "files")
 
 
 def model_command(kind: str, port: int, args) -> list[str]:
@@ -73,7 +77,17 @@ def parse_args(argv):
     )
     parser.add_argument("--no-agent", action="store_true", help="serve the endpoint only, without the agent service")
     parser.add_argument(
-        "--session-dir", type=Path, default=Path(".local/sessions"), help="the agent's conversation state"
+        "--sessions",
+        choices=SESSION_STORES,
+        default="s3",
+        help="where the agent keeps sessions: the local S3 server (as on AWS) or --session-dir",
+    )
+    parser.add_argument("--s3-port", type=int, default=s3_server.DEFAULT_PORT, help="the local S3 server's port")
+    parser.add_argument(
+        "--session-dir",
+        type=Path,
+        default=Path(".local/sessions"),
+        help="the agent's conversation state with --sessions files",
     )
     parser.add_argument(
         "--identity-dir",
@@ -114,12 +128,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # slowest: launch first, wait last
         mlflow = None if args.no_mlflow else start_mlflow(args, mlflow_release, children)
+        s3 = None if args.no_agent or args.sessions != "s3" else start_s3(args, environment, children)
         upstreams = start_model_servers(args, kinds, model_ports, children)
         runtime_url = start_emulator(args, environment, upstreams, children)
         if mlflow is not None:
             processes.wait_until_ready(
                 mlflow, mlflow_server.health_url(args.host, args.mlflow_port), args.ready_timeout
             )
+        if s3 is not None:
+            processes.wait_until_ready(s3, s3_server.ready_url(args.host, args.s3_port), args.ready_timeout)
         identity = None if args.no_agent else start_agent(args, environment, runtime_url, children)
         print_summary(args, environment, kinds, upstreams, runtime_url, identity, mlflow_release)
         return supervise(children, stop)
@@ -164,6 +181,8 @@ def check_ports_free(args, model_ports: dict[str, int]) -> None:
         processes.check_port_free(args.host, args.mlflow_port, "MLflow server")
     if not args.no_agent:
         processes.check_port_free(args.host, args.agent_port, "agent service")
+        if args.sessions == "s3":
+            processes.check_port_free(args.host, args.s3_port, "local S3 server")
 
 
 def mlflow_server_release(environment) -> mlflow_server.ServerRelease:
@@ -188,6 +207,27 @@ def start_mlflow(args, release: mlflow_server.ServerRelease, children: list[proc
     )
     children.append(mlflow)
     return mlflow
+
+
+def start_s3(args, environment, children: list[processes.Child]) -> processes.Child:
+    """The local S3 server with the agent's session bucket (ready: waited for by the caller)."""
+    child = processes.start(
+        "local S3 server",
+        processes.python_module(
+            "local_runtime.s3_server",
+            "--host",
+            args.host,
+            "--port",
+            str(args.s3_port),
+            "--bucket",
+            s3_server.DEFAULT_BUCKET,
+            "--region",
+            environment.region,
+        ),
+        s3_server.url(args.host, args.s3_port),
+    )
+    children.append(child)
+    return child
 
 
 def start_model_servers(
@@ -278,9 +318,20 @@ def agent_environment(args, environment, runtime_url: str, identity: LocalIdenti
     deployed = runtime_environment(
         environment, mlflow_tracking_uri=tracking_uri, session_dir=str(args.session_dir.resolve())
     )
+    # The bucket is set here, not through runtime_environment: that would take it for a deployment
+    # (KMS caller ids, the sessions gauge), and locally the identity is the local provider's.
+    sessions = (
+        {
+            "AGENT_SESSION_BUCKET": s3_server.DEFAULT_BUCKET,
+            "AWS_ENDPOINT_URL_S3": s3_server.url(args.host, args.s3_port),  # boto3 reads it
+        }
+        if args.sessions == "s3"
+        else {}
+    )
     return {
         **{name: value for name, value in deployed.items() if name not in FOREIGN_SETTINGS},
         **identity.agent_settings(),
+        **sessions,
         **overrides,
         "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": runtime_url,
         "AWS_DEFAULT_REGION": environment.region,
@@ -311,6 +362,13 @@ def print_summary(
             f"  agent service               http://{args.host}:{args.agent_port}  (POST /invoke, /invoke/stream; GET /health)"
         )
         lines.append(f"  identity provider           {identity.issuer} (keys in {identity.folder})")
+        if args.sessions == "s3":
+            lines.append(
+                f"  sessions                    local S3 {s3_server.url(args.host, args.s3_port)}, bucket "
+                f"{s3_server.DEFAULT_BUCKET} (in memory: gone when the stack stops; --sessions files keeps them)"
+            )
+        else:
+            lines.append(f"  sessions                    files in {args.session_dir}")
     lines += [
         "",
         "Point boto3 / Strands at it:",

@@ -71,6 +71,7 @@ class LocalStack:
         mlflow: bool = True,
         mlflow_dir: Path | None = None,
         agent_settings: dict[str, str] | None = None,
+        sessions: str = "s3",
         extra_args: tuple[str, ...] = (),
         start_timeout: float = 300.0,
         echo=None,
@@ -80,9 +81,10 @@ class LocalStack:
         # Throwaway by default; a tool whose runs should outlive it passes a lasting folder.
         self.mlflow_dir = Path(mlflow_dir) if mlflow_dir else self.scratch_dir / "mlflow"
         self.agent_settings = dict(agent_settings or {})
+        self.sessions = sessions  # "s3" (the local S3 server, as on AWS) or "files" (scratch_dir/sessions)
         self.extra_args, self.start_timeout = tuple(extra_args), start_timeout
         self.echo = echo  # callable(line) for the supervisor's output, or None to keep it quiet
-        self.ports = {name: processes.free_port() for name in ("runtime", "model", "mlflow", "agent")}
+        self.ports = {name: processes.free_port() for name in ("runtime", "model", "mlflow", "agent", "s3")}
         self.process: subprocess.Popen | None = None
         self.output: list[str] = []
 
@@ -127,6 +129,10 @@ class LocalStack:
             str(self.mlflow_dir),
             "--agent-port",
             str(self.ports["agent"]),
+            "--sessions",
+            self.sessions,
+            "--s3-port",
+            str(self.ports["s3"]),
             "--session-dir",
             str(self.scratch_dir / "sessions"),
             "--identity-dir",

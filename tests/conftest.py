@@ -34,7 +34,7 @@ LOCAL_STACK_FIXTURES = frozenset(
     {
         "scripted_endpoint", "mlflow_url", "agent_env", "agent", "blackhole_mlflow", "fresh_mlflow",
         "scripted_model", "scripted_canary", "header_capture", "recording_model", "emulator", "runtime",
-        "control_plane",
+        "control_plane", "local_s3",
     }
 )  # fmt: skip
 REAL_MODEL_FIXTURES = frozenset({"real_model", "real_emulator", "real_runtime"})
@@ -93,3 +93,14 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedKit:
                 json.dumps({"tags": stack.tags, "termination_protection": stack.termination_protection})
             )
     return SynthesizedKit(kit, outdir, {c.name: c for c in configs}, templates, paths, properties)
+
+
+@pytest.fixture(scope="session")
+def local_s3():
+    """The local S3 server (local_runtime.s3_server) with the session bucket
+    (tests.local_runtime.support.SESSION_BUCKET); its URL."""
+    from tests.local_runtime.support import start_s3
+
+    server = start_s3()
+    yield server.url
+    server.child.stop()

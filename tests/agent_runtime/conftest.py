@@ -29,7 +29,13 @@ from kit_config.runtime_environment import runtime_environment
 from local_runtime import mlflow_server, processes
 from local_runtime.endpoints import LocalEndpoint, LocalVariant, endpoints_from_environment
 from local_runtime.identity import FOREIGN_SETTINGS, LocalIdentity
-from tests.local_runtime.support import DUMMY_AWS, start_emulator, start_mlflow, start_server
+from tests.local_runtime.support import (
+    DUMMY_AWS,
+    SESSION_BUCKET,
+    start_emulator,
+    start_mlflow,
+    start_server,
+)
 
 ENDPOINT = "governed-agents-dev-llm"
 CALLER = "tester"
@@ -321,3 +327,22 @@ def agent(agent_env, tmp_path_factory):
     process = AgentProcess(agent_env, tmp_path_factory.mktemp("agent") / "agent.log").start()
     yield process
     process.stop()
+
+
+@pytest.fixture(scope="module")
+def s3_agent_env(agent_env, local_s3):
+    """`agent_env` with sessions, locks and caller slots on the local S3 server, as on AWS."""
+    return {**agent_env, "AGENT_SESSION_BUCKET": SESSION_BUCKET, "AWS_ENDPOINT_URL_S3": local_s3}
+
+
+@pytest.fixture(scope="module")
+def s3_agent(s3_agent_env, tmp_path_factory):
+    process = AgentProcess(s3_agent_env, tmp_path_factory.mktemp("s3-agent") / "agent.log").start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(params=["files", "s3"])
+def store_agent(request):
+    """The module's agent with sessions in files, then the same agent with sessions on S3."""
+    return request.getfixturevalue("agent" if request.param == "files" else "s3_agent")

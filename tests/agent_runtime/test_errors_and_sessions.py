@@ -3,14 +3,12 @@ namespace; one request per session at a time; at most N turns per caller."""
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, EventStreamError, ReadTimeoutError
 from botocore.stub import ANY
 
 from agent_runtime.errors import ApiError, from_exception
-from agent_runtime.sessions import caller_slot, new_session_id, session_exists, session_lock, validate_session_id
+from agent_runtime.sessions import new_session_id, session_exists, session_lock, validate_session_id
 from agent_runtime.settings import RuntimeSettings
 from tests.helpers import stubbed_client
 
@@ -72,57 +70,6 @@ def test_no_session_id_means_a_new_session_with_an_unguessable_issued_id():
     assert len(issued) == 1000 and all(validate_session_id(i) == i and len(i) == 32 for i in issued)  # 128 bits
 
 
-def test_a_busy_session_rejects_a_second_request(tmp_path, monkeypatch):
-    monkeypatch.setenv("AGENT_ENDPOINT_NAME", "e")
-    settings = RuntimeSettings(session_dir=tmp_path)
-    with session_lock(settings, "caller-a", "session-0001"):
-        with pytest.raises(ApiError) as error, session_lock(settings, "caller-a", "session-0001"):
-            pass
-        assert error.value.status == 409
-        with session_lock(settings, "caller-a", "session-0002"):  # other sessions are independent
-            pass
-        with session_lock(settings, "caller-b", "session-0001"):  # and so is another caller's namespace
-            pass
-    with session_lock(settings, "caller-a", "session-0001"):  # released
-        pass
-    assert (tmp_path / "caller-a" / "session-0001.lock").exists() and not (tmp_path / "session-0001.lock").exists()
-
-
-def test_a_caller_holds_at_most_its_turn_slots_and_other_callers_are_not_affected(tmp_path, monkeypatch):
-    monkeypatch.setenv("AGENT_ENDPOINT_NAME", "e")
-    settings = RuntimeSettings(session_dir=tmp_path, max_turns_per_caller=3)
-    held = [caller_slot(settings, "caller-a") for _ in range(3)]
-    with pytest.raises(ApiError) as refused:
-        caller_slot(settings, "caller-a")
-    assert (refused.value.status, refused.value.code, refused.value.headers()) == (
-        429,
-        "TooManyTurns",
-        {"Retry-After": "2"},
-    )
-    with caller_slot(settings, "caller-b"):  # another caller still gets through
-        pass
-    held[1].release()
-    held[1].release()  # once only
-    with caller_slot(settings, "caller-a"):  # a freed slot is taken again
-        pass
-    for slot in held:
-        slot.release()
-    assert sorted(path.name for path in (tmp_path / "caller-a" / ".turns").iterdir()) == ["0.lock", "1.lock", "2.lock"]
-
-
-def test_a_session_exists_only_in_its_caller_s_namespace(tmp_path, monkeypatch):
-    monkeypatch.setenv("AGENT_ENDPOINT_NAME", "e")
-    from agent_runtime.sessions import session_manager
-
-    settings = RuntimeSettings(session_dir=tmp_path)
-    session_id = new_session_id()
-    assert not session_exists(settings, "caller-a", session_id)
-    session_manager(settings, "caller-a", session_id)  # Strands creates the session
-    assert session_exists(settings, "caller-a", session_id)
-    assert not session_exists(settings, "caller-b", session_id)
-    assert (tmp_path / "caller-a" / f"session_{session_id}" / "session.json").is_file()
-
-
 def test_model_error_from_an_overloaded_container_is_a_throttle_and_its_timeout_a_504():
     overloaded = ClientError(
         {"Error": {"Code": "ModelError", "Message": "x"}, "OriginalStatusCode": 429}, "InvokeEndpoint"
@@ -139,8 +86,10 @@ def test_model_error_from_an_overloaded_container_is_a_throttle_and_its_timeout_
     assert from_exception(timed_out).status == 504
 
 
-class TestS3SessionLock:
-    """The S3 lock's protocol, against botocore's Stubber (a test double of the S3 API)."""
+class TestS3SessionExists:
+    """The existence check's answers, against botocore's Stubber (a test double of the S3 API: a 403 the
+    local S3 server never gives). The lock protocol runs against the real local S3 server:
+    tests/agent_runtime/test_session_store.py."""
 
     @pytest.fixture
     def s3(self):
@@ -151,78 +100,6 @@ class TestS3SessionLock:
     def settings(self, monkeypatch):
         monkeypatch.setenv("AGENT_ENDPOINT_NAME", "e")
         return RuntimeSettings(session_bucket="sessions-bucket", request_timeout_seconds=60)
-
-    KEY: ClassVar[dict[str, str]] = {"Bucket": "sessions-bucket", "Key": "sessions/caller-a/s3-lock-01/.lock"}
-
-    def lock_held_since(self, stubber, acquired_at: float) -> None:
-        """The conditional write fails, and reading the lock shows when it was taken."""
-        import io
-        import json
-
-        from botocore.response import StreamingBody
-
-        stubber.add_client_error("put_object", "PreconditionFailed", http_status_code=412)
-        body = json.dumps({"acquired_at": acquired_at}).encode()
-        stubber.add_response("get_object", {"Body": StreamingBody(io.BytesIO(body), len(body))}, self.KEY)
-
-    def test_acquires_with_a_conditional_write_and_releases(self, s3, settings):
-        from botocore.stub import ANY
-
-        client, stubber = s3
-        stubber.add_response("put_object", {}, {**self.KEY, "Body": ANY, "IfNoneMatch": "*"})
-        stubber.add_response("delete_object", {}, self.KEY)
-        with session_lock(settings, "caller-a", "s3-lock-01", client):
-            pass
-
-    def test_a_fresh_lock_held_elsewhere_means_busy(self, s3, settings):
-        import time
-
-        client, stubber = s3
-        self.lock_held_since(stubber, time.time())
-        with pytest.raises(ApiError) as error, session_lock(settings, "caller-a", "s3-lock-01", client):
-            pass
-        assert error.value.status == 409
-
-    def test_an_abandoned_lock_is_taken_over(self, s3, settings):
-        from botocore.stub import ANY
-
-        client, stubber = s3
-        self.lock_held_since(stubber, 0)  # 1970: far older than twice the request timeout
-        stubber.add_response("delete_object", {}, self.KEY)
-        stubber.add_response("put_object", {}, {**self.KEY, "Body": ANY, "IfNoneMatch": "*"})
-        stubber.add_response("delete_object", {}, self.KEY)
-        with session_lock(settings, "caller-a", "s3-lock-01", client):
-            pass
-
-    def test_other_s3_errors_are_not_mistaken_for_a_busy_session(self, s3, settings):
-        from botocore.exceptions import ClientError
-
-        client, stubber = s3
-        stubber.add_client_error("put_object", "AccessDenied", http_status_code=403)
-        with pytest.raises(ClientError), session_lock(settings, "caller-a", "s3-lock-01", client):
-            pass
-
-    def test_caller_slots_are_objects_under_the_caller_s_prefix_and_all_taken_is_429(self, s3, settings):
-        import time
-
-        client, stubber = s3
-        one_slot = settings.model_copy(update={"max_turns_per_caller": 1})
-        slot = {"Bucket": "sessions-bucket", "Key": "sessions/caller-a/.turns/0"}
-        stubber.add_response("put_object", {}, {**slot, "Body": ANY, "IfNoneMatch": "*"})
-        stubber.add_response("delete_object", {}, slot)
-        with caller_slot(one_slot, "caller-a", client):
-            pass
-        stubber.add_client_error("put_object", "PreconditionFailed", http_status_code=412)  # held elsewhere, fresh
-        import io
-        import json
-
-        from botocore.response import StreamingBody
-
-        body = json.dumps({"acquired_at": time.time()}).encode()
-        stubber.add_response("get_object", {"Body": StreamingBody(io.BytesIO(body), len(body))}, slot)
-        with pytest.raises(ApiError) as refused:
-            caller_slot(one_slot, "caller-a", client)
-        assert refused.value.status == 429
 
     @pytest.mark.parametrize("head, exists", [(None, True), ("404", False), ("NoSuchKey", False)])
     def test_a_session_exists_when_its_caller_s_prefix_holds_it(self, s3, settings, head, exists):
@@ -292,7 +169,7 @@ class TestOneS3ClientPerProcess:
             session_id = f"shared-{number:04d}"
             self.new_session(stubber, session_id)
             assert session_manager(settings, "caller-a", session_id).client is client
-            stubber.add_response("put_object", {})
+            stubber.add_response("put_object", {"ETag": '"lock"'})
             stubber.add_response("delete_object", {})
             with session_lock(settings, "caller-a", session_id):
                 pass
@@ -318,3 +195,17 @@ class TestOneS3ClientPerProcess:
 
         with pytest.raises(ValueError, match="only the S3 client"):
             _SharedClient(object()).client("dynamodb")
+
+
+@pytest.mark.parametrize("sessions, pool", [(1, 10), (32, 32), (64, 64)])
+def test_the_s3_client_s_connection_pool_covers_the_sessions_in_flight(sessions, pool):
+    # botocore's default pool holds 10: with a worker's 32-64 sessions in flight, every S3 call past the
+    # 10th opened a connection and dropped it after ("Connection pool is full"). As the model client's.
+    from agent_runtime import sessions as module
+
+    settings = RuntimeSettings(endpoint_name="e", session_bucket="b", max_concurrent_sessions=sessions)
+    module.s3_client.cache_clear()
+    try:
+        assert module.settings_s3_client(settings).meta.config.max_pool_connections == pool
+    finally:
+        module.s3_client.cache_clear()

@@ -1,8 +1,8 @@
 """The agent service end to end over real HTTP: scripted model (test double) -> emulator -> agent.
 
 Covers answers and streaming, tools and limits, tracing into a real MLflow server, sessions that
-survive a restart and refuse interleaving, bad requests, and every upstream fault mapped to its
-documented status with the session intact.
+survive a restart and refuse interleaving (in files and on the local S3 server: `store_agent`), bad
+requests, and every upstream fault mapped to its documented status with the session intact.
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ def test_a_tool_call_runs_the_real_tool(agent):
     assert "The tool returned:" in body["answer"] and '"results"' in body["answer"]  # search_knowledge_base ran
 
 
-def test_sessions_keep_the_conversation_across_a_restart(agent):
+def test_sessions_keep_the_conversation_across_a_restart(store_agent):
+    agent = store_agent  # files, then S3
     first = invoke(agent, "[scenario:multi_turn] first")[2]
     session = first["session_id"]  # issued by the server
     assert first["answer"] == "Turn 1: first" and len(session) == 32
@@ -88,12 +89,13 @@ def test_sessions_keep_the_conversation_across_a_restart(agent):
     assert other["answer"] == "Turn 1: other" and other["session_id"] != session
 
 
-def test_a_session_id_the_server_never_issued_is_not_found(agent):
-    status, _, body = invoke(agent, "hello", "made-up-by-the-client")
+def test_a_session_id_the_server_never_issued_is_not_found(store_agent):
+    status, _, body = invoke(store_agent, "hello", "made-up-by-the-client")
     assert (status, body["error"]["code"]) == (404, "SessionNotFound")
 
 
-def test_concurrent_requests_on_one_session_never_interleave(agent):
+def test_concurrent_requests_on_one_session_never_interleave(store_agent):
+    agent = store_agent  # files, then S3
     results = []
     session = invoke(agent, "start")[2]["session_id"]
 

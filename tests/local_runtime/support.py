@@ -20,18 +20,23 @@ class Server:
         self.child, self.url = child, child.url
 
 
+def ready(child: processes.Child, probe_url: str, timeout: float) -> Server:
+    """The child as a Server once `probe_url` answers; stopped if it does not in time."""
+    try:
+        processes.wait_until_ready(child, probe_url, timeout)
+    except BaseException:
+        child.stop()
+        raise
+    return Server(child)
+
+
 def start_server(name: str, module: str, *args: str, ready_timeout: float = 30.0) -> Server:
     port = processes.free_port()
     url = f"http://127.0.0.1:{port}"
     child = processes.start(
         name, processes.python_module(module, "--port", str(port), *args), url, env=CHILD_ENV, quiet=True
     )
-    try:
-        processes.wait_until_ready(child, f"{url}/ping", ready_timeout)
-    except BaseException:
-        child.stop()
-        raise
-    return Server(child)
+    return ready(child, f"{url}/ping", ready_timeout)
 
 
 def start_mlflow(release, folder: Path, ready_timeout: float = 120.0) -> Server:
@@ -47,12 +52,39 @@ def start_mlflow(release, folder: Path, ready_timeout: float = 120.0) -> Server:
         quiet=True,
         env=mlflow_server.SERVER_ENV,
     )
-    try:
-        processes.wait_until_ready(child, mlflow_server.health_url("127.0.0.1", port), ready_timeout)
-    except BaseException:
-        child.stop()
-        raise
-    return Server(child)
+    return ready(child, mlflow_server.health_url("127.0.0.1", port), ready_timeout)
+
+
+SESSION_BUCKET = "agent-sessions-test"
+
+
+def start_s3(bucket: str = SESSION_BUCKET, ready_timeout: float = 60.0) -> Server:
+    """The local S3 server (local_runtime.s3_server: moto's, conditional writes atomic) with `bucket`."""
+    from local_runtime import s3_server
+
+    port = processes.free_port()
+    child = processes.start(
+        "local S3 server",
+        processes.python_module("local_runtime.s3_server", "--port", str(port), "--bucket", bucket),
+        s3_server.url("127.0.0.1", port),
+        env=CHILD_ENV,
+        quiet=True,
+    )
+    return ready(child, s3_server.ready_url("127.0.0.1", port), ready_timeout)
+
+
+def s3_client(url: str, **config):
+    """A boto3 S3 client of the local S3 server at `url` (no retries: a fault shows at once)."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=NO_RETRIES.merge(Config(**config)) if config else NO_RETRIES,
+    )
 
 
 def start_emulator(endpoints: list, folder: Path, invocation_timeout: float = INVOCATION_TIMEOUT) -> Server:

@@ -21,7 +21,7 @@ import pytest
 
 from kit_config.loader import load_environment
 from kit_config.project import PROJECT_DIR
-from local_runtime import mlflow_server, processes
+from local_runtime import mlflow_server, processes, s3_server
 from tests.local_runtime.support import CHILD_ENV, NO_RETRIES, chat
 
 pytestmark = pytest.mark.local_stack
@@ -48,7 +48,7 @@ def _wait_for(lines: queue.Queue, text: str, timeout: float) -> str:
 
 def test_local_runtime_comes_up_serves_and_stops_cleanly(tmp_path, monkeypatch):
     runtime_port, model_port, mlflow_port = processes.free_port(), processes.free_port(), processes.free_port()
-    agent_port = processes.free_port()
+    agent_port, s3_port = processes.free_port(), processes.free_port()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -68,6 +68,8 @@ def test_local_runtime_comes_up_serves_and_stops_cleanly(tmp_path, monkeypatch):
             str(tmp_path / "mlflow"),
             "--agent-port",
             str(agent_port),
+            "--s3-port",
+            str(s3_port),
             "--session-dir",
             str(tmp_path / "sessions"),
             "--identity-dir",
@@ -143,11 +145,15 @@ def test_local_runtime_comes_up_serves_and_stops_cleanly(tmp_path, monkeypatch):
                 timeout=60,
             )
         assert foreign.value.code == 404
-        assert (tmp_path / "sessions").is_dir()
+        # Sessions are in the local S3 server's bucket (`make local`'s default), under the caller's prefix.
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3_port}", config=NO_RETRIES)
+        keys = [item["Key"] for item in s3.list_objects_v2(Bucket=s3_server.DEFAULT_BUCKET)["Contents"]]
+        assert any(key.endswith(f"session_{answer['session_id']}/session.json") for key in keys), keys
+        assert not (tmp_path / "sessions").exists()
 
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0
-        for port in (runtime_port, model_port, mlflow_port, agent_port):  # every child is gone
+        for port in (runtime_port, model_port, mlflow_port, agent_port, s3_port):  # every child is gone
             processes.check_port_free("127.0.0.1", port, "after stop")
     finally:
         if process.poll() is None:
