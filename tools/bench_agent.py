@@ -33,15 +33,18 @@ agent process stopped before the next phase starts, so they do not compete for t
 4. Concurrency (500 ms model). One uvicorn worker: one user sends turns one after another, then
    32 users (threads) send turns at once (`POST /invoke/stream`, the whole stream read); p50 and
    p95 of each and the ratios 32 users / 1 user (1.0: concurrency costs nothing). Refused turns
-   (e.g. 503) are counted and left out of the latencies.
+   (e.g. 503) are counted and left out of the latencies. Twice: sessions in files (what phases 1-3
+   use), then on S3, the local S3 server (local_runtime.s3_server: the S3 session manager, lock and
+   caller slots as on AWS, ~5 ms a call on loopback where S3 in-region takes ~10-30 ms); the S3 run's
+   ratio is reported too, and its p50s against the files run's.
 
 Children write JSON logs to stdout, so a child's report is the stdout line that is a JSON object
 with the key `bench_report`. Everything is bounded: counts are flags with small defaults, and
 every request and child has a timeout.
 
 Last line:
-`agent_overhead p50_ratio=X p95_ratio=Y cold_init_s=Z lambda_warm_overhead_ms=W conc32_p50_ratio=R cpu_ms_per_turn=C`
-(`cpu_ms_per_turn`: the traced HTTP agent of phase 1).
+`agent_overhead p50_ratio=X p95_ratio=Y cold_init_s=Z lambda_warm_overhead_ms=W conc32_p50_ratio=R cpu_ms_per_turn=C conc32_p50_ratio_s3=S`
+(`cpu_ms_per_turn`: the traced HTTP agent of phase 1; `conc32_p50_ratio_s3`: phase 4 on S3 sessions).
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ from kit_config.project import PROJECT_DIR
 
 DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
 PROMPT = "How do I reset my password?"
+SESSION_BUCKET = "bench-sessions"
 REPORT_KEY = "bench_report"
 SLOW_ENDPOINT, ECHO_ENDPOINT = "slow-llm", "echo-llm"
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback never goes through a proxy
@@ -129,11 +133,12 @@ def report_line(
     lambda_warm_overhead_ms: float,
     conc32_p50_ratio: float,
     cpu_ms_per_turn: float,
+    conc32_p50_ratio_s3: float,
 ) -> str:
     return (
         f"agent_overhead p50_ratio={p50_ratio:.3f} p95_ratio={p95_ratio:.3f} cold_init_s={cold_init_s:.2f} "
         f"lambda_warm_overhead_ms={lambda_warm_overhead_ms:.1f} conc32_p50_ratio={conc32_p50_ratio:.3f} "
-        f"cpu_ms_per_turn={cpu_ms_per_turn:.1f}"
+        f"cpu_ms_per_turn={cpu_ms_per_turn:.1f} conc32_p50_ratio_s3={conc32_p50_ratio_s3:.3f}"
     )
 
 
@@ -223,7 +228,7 @@ class Stack:
     def __enter__(self) -> Stack:
         from kit_config.loader import load_environment
         from kit_config.runtime_environment import runtime_environment
-        from local_runtime import mlflow_server, processes
+        from local_runtime import mlflow_server, processes, s3_server
         from local_runtime.endpoints import LocalEndpoint, LocalVariant, dump_endpoints, endpoints_from_environment
         from local_runtime.identity import FOREIGN_SETTINGS, LocalIdentity
 
@@ -264,6 +269,11 @@ class Stack:
                 )
             )
             echo = self._keep(start_server("scripted model, echo", scripted))
+            self.s3 = self._keep(
+                start_server(
+                    "local S3", "local_runtime.s3_server", "--bucket", SESSION_BUCKET, probe=s3_server.READY_PATH
+                )
+            )
             self.environment = load_environment("dev")
             endpoints = endpoints_from_environment(self.environment, {"primary": model50.url}) + [
                 LocalEndpoint(SLOW_ENDPOINT, (LocalVariant("AllTraffic", model500.url),)),
@@ -300,17 +310,22 @@ class Stack:
         for child in reversed(self.children):
             child.stop()
 
-    def env(self, *, tracing: bool = True, endpoint: str | None = None) -> dict:
+    def env(self, *, tracing: bool = True, endpoint: str | None = None, sessions: str = "files") -> dict:
         env = dict(self.agent_env)
         if not tracing:
             env.pop("AGENT_MLFLOW_TRACKING_URI")
         if endpoint:
             env["AGENT_ENDPOINT_NAME"] = endpoint
+        if sessions == "s3":
+            env.update({"AGENT_SESSION_BUCKET": SESSION_BUCKET, "AWS_ENDPOINT_URL_S3": self.s3.url})
         return env
 
-    def agent(self, *, tracing: bool = True, endpoint: str | None = None):
+    def agent(self, *, tracing: bool = True, endpoint: str | None = None, sessions: str = "files"):
         agent = start_server(
-            "agent", "agent_runtime", env=self.env(tracing=tracing, endpoint=endpoint), probe="/health"
+            "agent",
+            "agent_runtime",
+            env=self.env(tracing=tracing, endpoint=endpoint, sessions=sessions),
+            probe="/health",
         )
         if tracing:  # MLflow set-up runs in the background from start: measure the set-up agent
             wait_for_tracing(agent.url)
@@ -505,8 +520,10 @@ def stream_turn(agent_url: str, caller: str = "bench") -> float | int:
     return elapsed if b"event: final" in body else 0
 
 
-def concurrency(stack: Stack, users: int, turns_single: int, turns_each: int) -> tuple[Summary, Summary, dict]:
-    agent = stack.agent(endpoint=SLOW_ENDPOINT)
+def concurrency(
+    stack: Stack, users: int, turns_single: int, turns_each: int, sessions: str = "files"
+) -> tuple[Summary, Summary, dict]:
+    agent = stack.agent(endpoint=SLOW_ENDPOINT, sessions=sessions)
     try:
         for _ in range(2):
             stream_turn(agent.url)
@@ -611,15 +628,28 @@ def main(argv: list[str] | None = None) -> int:
                 + f"  (of which start + handler import: median {statistics.median(r['import_s'] for r in colds):.2f} s)"
             )
 
-            phase(f"4. {args.users} concurrent users vs 1, 500 ms model")
-            one, many, refused = concurrency(stack, args.users, args.single_turns, args.turns_per_user)
-            print(f"1 user:   p50 {ms(one.p50)}  p95 {ms(one.p95)}  ({one.count} turns)")
+            phase(f"4. {args.users} concurrent users vs 1, 500 ms model, sessions in files then on S3")
+            conc = {}
+            for sessions in ("files", "s3"):
+                one, many, refused = concurrency(
+                    stack, args.users, args.single_turns, args.turns_per_user, sessions=sessions
+                )
+                conc[sessions] = (one, many)
+                print(f"sessions {sessions}:")
+                print(f"  1 user:   p50 {ms(one.p50)}  p95 {ms(one.p95)}  ({one.count} turns)")
+                print(
+                    f"  {args.users} users: p50 {ms(many.p50)}  p95 {ms(many.p95)}  ({many.count} turns answered"
+                    + (f"; refused: {', '.join(f'{n}x {k}' for k, n in sorted(refused.items()))}" if refused else "")
+                    + ")"
+                )
+                print(
+                    f"  ratio {args.users} users / 1 user: p50 {many.p50 / one.p50:.3f}  p95 {many.p95 / one.p95:.3f}"
+                )
+            (one, many), (one_s3, many_s3) = conc["files"], conc["s3"]
             print(
-                f"{args.users} users: p50 {ms(many.p50)}  p95 {ms(many.p95)}  ({many.count} turns answered"
-                + (f"; refused: {', '.join(f'{n}x {k}' for k, n in sorted(refused.items()))}" if refused else "")
-                + ")"
+                f"  S3 / files, same run: 1 user p50 {one_s3.p50 / one.p50:.3f}, "
+                f"{args.users} users p50 {many_s3.p50 / many.p50:.3f}"
             )
-            print(f"  ratio {args.users} users / 1 user: p50 {many.p50 / one.p50:.3f}  p95 {many.p95 / one.p95:.3f}")
             phase("done")
     print(
         report_line(
@@ -629,6 +659,7 @@ def main(argv: list[str] | None = None) -> int:
             lambda_warm_overhead_ms=overhead * 1000,
             conc32_p50_ratio=many.p50 / one.p50,
             cpu_ms_per_turn=cpu_on * 1000,
+            conc32_p50_ratio_s3=many_s3.p50 / one_s3.p50,
         )
     )
     return 0

@@ -13,7 +13,8 @@ from tools import bench_agent
 
 LAST_LINE = re.compile(
     r"agent_overhead p50_ratio=\d+\.\d{3} p95_ratio=\d+\.\d{3} cold_init_s=\d+\.\d{2} "
-    r"lambda_warm_overhead_ms=-?\d+\.\d conc32_p50_ratio=\d+\.\d{3} cpu_ms_per_turn=\d+\.\d"
+    r"lambda_warm_overhead_ms=-?\d+\.\d conc32_p50_ratio=\d+\.\d{3} cpu_ms_per_turn=\d+\.\d "
+    r"conc32_p50_ratio_s3=\d+\.\d{3}"
 )
 
 
@@ -25,10 +26,11 @@ def test_the_last_line_has_every_key_in_the_issues_order():
         lambda_warm_overhead_ms=12.34,
         conc32_p50_ratio=1.0712,
         cpu_ms_per_turn=11.26,
+        conc32_p50_ratio_s3=1.2345,
     )
     assert line == (
         "agent_overhead p50_ratio=1.234 p95_ratio=1.500 cold_init_s=2.35 lambda_warm_overhead_ms=12.3 "
-        "conc32_p50_ratio=1.071 cpu_ms_per_turn=11.3"
+        "conc32_p50_ratio=1.071 cpu_ms_per_turn=11.3 conc32_p50_ratio_s3=1.234"
     )
     assert LAST_LINE.fullmatch(line)
     # The pattern is strict enough to catch a reordered or missing key.
@@ -39,7 +41,13 @@ def test_the_last_line_has_every_key_in_the_issues_order():
 def test_a_tracing_overhead_below_zero_still_formats():
     # Tracing on can measure a hair faster than off once its cost is gone: noise, not an error.
     line = bench_agent.report_line(
-        p50_ratio=1, p95_ratio=1, cold_init_s=1, lambda_warm_overhead_ms=-0.44, conc32_p50_ratio=1, cpu_ms_per_turn=1
+        p50_ratio=1,
+        p95_ratio=1,
+        cold_init_s=1,
+        lambda_warm_overhead_ms=-0.44,
+        conc32_p50_ratio=1,
+        cpu_ms_per_turn=1,
+        conc32_p50_ratio_s3=1,
     )
     assert "lambda_warm_overhead_ms=-0.4 " in line and LAST_LINE.fullmatch(line)
 
