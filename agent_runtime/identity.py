@@ -5,7 +5,9 @@ SigV4 signature before the function runs and puts the signer in the event's
 `requestContext.authorizer.iam` (payload format 2.0,
 https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html#urls-payloads). The principal is
 its `userArn`, read from the Lambda event Mangum hands the app (`scope["aws.event"]`), never from a
-header: any header is the client's to set. A request without that event is refused.
+header: any header is the client's to set. A request without that event is refused. For an assumed
+role that ARN ends in the role session name, which the caller chooses (`AGENT_IAM_CALLER`: `role`
+drops it, `role_session` keeps it; see `iam_principal`).
 
 `AGENT_AUTH_MODE=jwt` (Fargate, local): `Authorization: Bearer <JWT>` verified with PyJWT against the
 configured JWKS (inline `AGENT_JWKS`, or `AGENT_JWKS_FILE`): the key is chosen by the token's `kid`,
@@ -75,7 +77,7 @@ class Authenticator:
 
     def principal(self, request: Request) -> str:
         if self.mode == "iam":
-            return iam_principal(request.scope.get("aws.event"))
+            return iam_principal(request.scope.get("aws.event"), self.settings.iam_caller)
         return jwt_principal(self.settings.jwt_issuer, self.verify(bearer_token(request))["sub"])
 
     def verify(self, token: str) -> dict:
@@ -132,13 +134,35 @@ def jwt_principal(issuer: str, subject: str) -> str:
     return f"jwt:{issuer}\n{subject}"
 
 
-def iam_principal(event) -> str:
-    """The SigV4-verified principal of a Function URL (AuthType AWS_IAM) event."""
+def iam_principal(event, caller: str = "role") -> str:
+    """The SigV4-verified principal of a Function URL (AuthType AWS_IAM) event.
+
+    An assumed role's ARN is `arn:<partition>:sts::<account>:assumed-role/<role>/<session name>`
+    ("IAM identifiers", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns).
+    The session name is whatever the caller passed to AssumeRole, and SDKs pick one per process
+    (botocore: `botocore-session-<time>`), so with `caller="role"` it is dropped: every session of the
+    role is one caller. `caller="role_session"` keeps the full ARN, for a front end that assumes the
+    role once per end user and names the session after the user. Other principals (IAM users, the
+    account root, federated users) are their ARN either way.
+    """
     iam = (((event or {}).get("requestContext") or {}).get("authorizer") or {}).get("iam") or {}
     arn = iam.get("userArn")
     if not isinstance(arn, str) or not arn.startswith("arn:"):
         raise unauthorized("No IAM-authenticated caller: call the function URL with a SigV4-signed request.")
+    if caller == "role":
+        arn = _without_session_name(arn)
     return f"iam:{arn}"
+
+
+def _without_session_name(arn: str) -> str:
+    """`arn:aws:sts::1:assumed-role/role/session` -> `arn:aws:sts::1:assumed-role/role`; anything else unchanged."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[2] == "sts":
+        resource = parts[5].split("/")
+        # A role name cannot contain '/' (the role's path is not part of this ARN), so exactly three segments.
+        if len(resource) == 3 and resource[0] == "assumed-role":
+            return ":".join(parts[:5] + ["/".join(resource[:2])])
+    return arn
 
 
 def load_keys(settings: RuntimeSettings) -> dict:

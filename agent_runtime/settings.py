@@ -61,6 +61,12 @@ class RuntimeSettings(BaseSettings):
     # the SigV4-verified principal from the event's requestContext.authorizer.iam; `jwt` (Fargate,
     # local): a bearer JWT verified against the JWKS (inline document as the stacks pass it, or a file).
     auth_mode: Literal["iam", "jwt"] = "jwt"
+    # Who an IAM caller is (iam mode): `role` (an assumed role's ARN without its session name: a script
+    # or CLI whose SDK names each session `botocore-session-<time>` stays one caller across runs) or
+    # `role_session` (the full ARN: a front end that assumes the role once per end user, with the user
+    # as RoleSessionName, makes each user a caller). IAM users, root and federated users are their ARN
+    # either way. Trade-off: docs/governance.md, "Who an IAM caller is".
+    iam_caller: Literal["role", "role_session"] = "role"
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_algorithms: list[Literal["RS256", "ES256"]] = ["RS256", "ES256"]

@@ -11,7 +11,7 @@ subnets cannot reach an identity provider's JWKS endpoint. The runtime reads the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
@@ -98,6 +98,13 @@ class _Identity(ConfigSection):
 
 class LambdaIdentity(_Identity):
     """A Lambda agent's callers are authenticated by the Function URL (AuthType AWS_IAM)."""
+
+    iam_caller: Literal["role", "role_session"] = runtime_field(
+        "iam_caller",
+        description="Who an assumed-role caller is: `role` (every session of the role is one caller; SDKs name "
+        "sessions per process) or `role_session` (each role session is a caller: for a front end that assumes "
+        "the role per end user and names the session after the user). docs/governance.md, 'Who an IAM caller is'",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -106,7 +106,7 @@ def _identity(agent, *, deployed: bool, caller_id_kms_key: str | None) -> dict[s
     deployed_identity = {**limit, "AGENT_CALLER_ID_KMS_KEY": caller_id_kms_key}
     if not isinstance(agent, FargateAgent):
         # The Function URL's AWS_IAM auth: the runtime reads the SigV4-verified principal from the event.
-        return {**deployed_identity, "AGENT_AUTH_MODE": "iam"}
+        return {**deployed_identity, "AGENT_AUTH_MODE": "iam", "AGENT_IAM_CALLER": agent.identity.iam_caller}
     jwt = agent.identity.jwt
     return {
         **deployed_identity,

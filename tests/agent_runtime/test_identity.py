@@ -173,6 +173,76 @@ def test_the_agent_refuses_to_start_with_a_broken_identity_config(agent_env):
     assert "AGENT_JWT_AUDIENCE is not set" in result.stderr and "Traceback" not in result.stderr
 
 
+# --- IAM callers (Lambda behind a Function URL with AuthType AWS_IAM) ------------------------------
+
+
+def function_url_request(user_arn: str):
+    """What Mangum hands the app for a SigV4-signed Function URL call: the event carries the signer."""
+    from starlette.requests import Request
+
+    event = {"requestContext": {"authorizer": {"iam": {"userArn": user_arn, "accountId": "111111111111"}}}}
+    return Request({"type": "http", "method": "POST", "path": "/invoke", "headers": [], "aws.event": event})
+
+
+ROLE_RUN_1 = "arn:aws:sts::111111111111:assumed-role/support-cli/botocore-session-1795597200"
+ROLE_RUN_2 = "arn:aws:sts::111111111111:assumed-role/support-cli/botocore-session-1795600800"
+USER = "arn:aws:iam::111111111111:user/ops/alice"
+
+
+def iam_caller_id(settings, user_arn: str, iam_caller: str | None = None) -> str:
+    import asyncio
+
+    update = {"auth_mode": "iam"} | ({"iam_caller": iam_caller} if iam_caller else {})
+    return asyncio.run(
+        Authenticator(settings.model_copy(update=update)).authenticate(function_url_request(user_arn))
+    ).caller_id
+
+
+def test_two_sessions_of_one_role_are_one_caller_by_default(settings):
+    """botocore names each process's session botocore-session-<time>: a script's second run must still own
+    the sessions of its first (with the full ARN they answered 404)."""
+    assert RuntimeSettings.model_fields["iam_caller"].default == "role"
+    assert iam_caller_id(settings, ROLE_RUN_1) == iam_caller_id(settings, ROLE_RUN_2)
+    other_role = ROLE_RUN_1.replace("support-cli", "partner-app")
+    assert iam_caller_id(settings, other_role) != iam_caller_id(settings, ROLE_RUN_1)
+
+
+def test_per_session_callers_when_the_front_end_names_the_session_after_its_user(settings):
+    assert iam_caller_id(settings, ROLE_RUN_1, "role_session") != iam_caller_id(settings, ROLE_RUN_2, "role_session")
+    # The full ARN, as before this setting existed: sessions stored per role session keep their owner.
+    pseudonyms = Pseudonyms(settings)
+    assert iam_caller_id(settings, ROLE_RUN_1, "role_session") == pseudonyms.compute(f"iam:{ROLE_RUN_1}")
+    assert iam_caller_id(settings, ROLE_RUN_1) == pseudonyms.compute(
+        "iam:arn:aws:sts::111111111111:assumed-role/support-cli"
+    )
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        USER,
+        "arn:aws:iam::111111111111:root",
+        "arn:aws:sts::111111111111:federated-user/bob",
+        "arn:aws-cn:iam::111111111111:user/carol",
+    ],
+)
+def test_other_iam_principals_are_their_arn_in_both_settings(settings, arn):
+    """IAM users (and root, federated users) have no session name: their caller ids did not change."""
+    expected = Pseudonyms(settings).compute(f"iam:{arn}")
+    assert iam_caller_id(settings, arn) == iam_caller_id(settings, arn, "role_session") == expected
+
+
+def test_an_event_without_a_signer_is_refused_in_both_settings(settings):
+    from starlette.requests import Request
+
+    unsigned_request = Request({"type": "http", "method": "POST", "path": "/invoke", "headers": []})
+    for iam_caller in ("role", "role_session"):
+        authenticator = Authenticator(settings.model_copy(update={"auth_mode": "iam", "iam_caller": iam_caller}))
+        with pytest.raises(ApiError) as refused:
+            authenticator.principal(unsigned_request)
+        assert refused.value.status == 401
+
+
 # --- the pseudonymous caller id ----------------------------------------------------------------
 
 

@@ -52,6 +52,8 @@ def handler(agent_env):
 
 
 PORTAL = "arn:aws:sts::111111111111:assumed-role/portal/portal"  # the signer in function_url.json
+# Who that signer is with AGENT_IAM_CALLER=role (the default): the role, its session name dropped.
+PORTAL_CALLER = "iam:arn:aws:sts::111111111111:assumed-role/portal"
 OTHER = "arn:aws:sts::111111111111:assumed-role/partner-app/partner-app"
 
 
@@ -129,7 +131,7 @@ def test_a_principal_at_its_turn_limit_gets_429_while_another_gets_through(handl
     from agent_runtime.sessions import caller_slot
 
     settings = handler.app.state.service.settings
-    portal = Pseudonyms(settings).compute(f"iam:{PORTAL}")
+    portal = Pseudonyms(settings).compute(PORTAL_CALLER)
     held = [caller_slot(settings, portal) for _ in range(settings.max_turns_per_caller)]
     try:
         refused = handler(event("function_url.json", {"prompt": "one more"}), Context())
@@ -193,7 +195,7 @@ def test_without_the_runtime_api_the_handler_exports_before_it_returns_without_t
     from agent_runtime.identity import Pseudonyms
 
     n = 10
-    caller_id = Pseudonyms(handler.app.state.service.settings).compute(f"iam:{PORTAL}")
+    caller_id = Pseudonyms(handler.app.state.service.settings).compute(PORTAL_CALLER)
     answers, consumers = [], []  # MLflow's export consumer threads alive after each request
     for i in range(n):
         response = handler(event("function_url.json", {"prompt": f"burst {i}"}), Context())

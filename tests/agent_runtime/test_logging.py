@@ -217,7 +217,8 @@ def test_lambda_writes_only_json_with_the_invocation_context_and_no_content(agen
         assert body["request_id"] == f"req-lambda-log-{number}"
         assert (line["method"], line["path"], line["status"]) == ("POST", "/invoke", 200)
         assert line["session_id"] == body["session_id"] and line["trace_id"] == body["trace_id"]
-        assert line["caller_id"] == caller_id(f"iam:{LAMBDA_PRINCIPAL}")
+        # AGENT_IAM_CALLER=role (the default): the caller is the signer's role, its session name dropped.
+        assert line["caller_id"] == caller_id(f"iam:{LAMBDA_PRINCIPAL.rsplit('/', 1)[0]}")
         # Powertools' inject_lambda_context: the invocation's context on every line
         assert line["function_request_id"] == response["aws_request_id"]
         assert line["function_name"] == Context.function_name and line["cold_start"] is (number == 1)

@@ -207,6 +207,18 @@ BAD = {
         "agent.identity.max_turns_per_caller",
         f"less than or equal to {MAX_TURNS_PER_CALLER}",
     ),
+    "iam caller neither role nor role session": (
+        "dev",
+        lambda a: a["identity"].update(iam_caller="session"),
+        "agent.identity.iam_caller",
+        "'role' or 'role_session'",
+    ),
+    "iam caller on fargate (bearer tokens name the caller)": (
+        "staging",
+        lambda a: a["identity"].update(iam_caller="role"),
+        "agent.identity.iam_caller",
+        "unknown key",
+    ),
     "one caller fills a task": (
         "staging",
         lambda a: a["identity"].update(max_turns_per_caller=32),
@@ -239,7 +251,7 @@ def identity_variables(env: str, **where) -> dict:
     return {
         k: v
         for k, v in environment.items()
-        if k.startswith(("AGENT_AUTH", "AGENT_JWT", "AGENT_JWKS", "AGENT_CALLER_ID", "AGENT_MAX_TURNS"))
+        if k.startswith(("AGENT_AUTH", "AGENT_IAM", "AGENT_JWT", "AGENT_JWKS", "AGENT_CALLER_ID", "AGENT_MAX_TURNS"))
     }
 
 
@@ -266,9 +278,26 @@ def test_deployed_lambda_uses_the_iam_principal_and_no_jwks():
     variables = identity_variables("dev", session_bucket="sessions", caller_id_kms_key=KEY_ARN)
     assert variables == {
         "AGENT_AUTH_MODE": "iam",
+        "AGENT_IAM_CALLER": "role",
         "AGENT_MAX_TURNS_PER_CALLER": "4",
         "AGENT_CALLER_ID_KMS_KEY": KEY_ARN,
     }
+
+
+def test_an_iam_caller_is_its_role_unless_config_says_per_session(config_dir, monkeypatch):
+    """Default `role`: a script's SDK names each run's role session anew (botocore-session-<time>), and a new
+    identity per run would orphan its sessions. `role_session` is for a front end that names sessions per user."""
+    from kit_config.runtime_environment import runtime_environment
+
+    assert load_environment("dev").agent.identity.iam_caller == "role"
+    edit(config_dir, "dev", lambda a: a["identity"].update(iam_caller="role_session"))
+    variables = runtime_environment(
+        load_environment("dev", config_dir), mlflow_tracking_uri=None, session_bucket="s", caller_id_kms_key=KEY_ARN
+    )
+    assert variables["AGENT_IAM_CALLER"] == "role_session"
+    for name, value in {**variables, "AGENT_ENDPOINT_NAME": "e"}.items():  # as the function's environment delivers them
+        monkeypatch.setenv(name, value)
+    assert RuntimeSettings().iam_caller == "role_session"
 
 
 def test_locally_only_the_limit_comes_from_config():
