@@ -25,9 +25,12 @@ Its connection pool holds one connection per session in flight, as the model cli
 (agent_runtime.model): botocore's default of 10 is fewer than the 32-64 sessions a Fargate worker
 serves, and past it urllib3 opens and discards a connection per call.
 
-Off the event loop. Every read and write here blocks; a turn makes them through
-`agent_runtime.storage_calls` (the lock and the agent's construction, which loads the session) and
-through `OffLoopHooks` (Strands' appends and syncs), whatever the store.
+Off the event loop. Every read and write here blocks; a turn makes them all through
+`agent_runtime.storage_calls`, whatever the store: the caller slot (api.py), the lock with the
+agent's construction (which loads the session), the turn's writes (`TurnWrites.commit`) and the
+releases (agent_runtime.service). Strands' own hooks call the manager on the loop
+(strands/session/session_manager.py `register_hooks`), but during a turn its repository is
+`TurnWrites`, which only queues the writes in memory (agent_runtime/turn_writes.py).
 
 The S3 lock protocol (`_s3_lock`), each step against S3's documented behaviour:
 - take: PutObject with `If-None-Match: *`; the body carries a random token, so each lock's ETag is
@@ -143,73 +146,22 @@ class _SharedClient:
 
 
 def session_manager(settings: RuntimeSettings, caller_id: str, session_id: str):
-    """Strands' session manager for the store, with its hooks' storage work off the event loop.
-    Blocking: it reads the session (and creates it when new) as it is built."""
+    """Strands' session manager for the store. Blocking: it reads the session (and creates it when
+    new) as it is built; call it off the event loop (agent_runtime.storage_calls)."""
     if settings.session_bucket:
-        return _off_loop_managers()["s3"](
+        from strands.session.s3_session_manager import S3SessionManager
+
+        return S3SessionManager(
             session_id=session_id,
             bucket=settings.session_bucket,
             prefix=namespace(settings, caller_id),
             boto_session=_SharedClient(settings_s3_client(settings)),
         )
+    from strands.session.file_session_manager import FileSessionManager
+
     storage = caller_dir(settings, caller_id)
     storage.mkdir(parents=True, exist_ok=True)
-    return _off_loop_managers()["file"](session_id=session_id, storage_dir=str(storage))
-
-
-class OffLoopHooks:
-    """Strands' session-manager hooks with their storage calls in the default executor, awaited.
-
-    Strands registers plain callbacks (strands/session/session_manager.py `register_hooks`): on every
-    MessageAddedEvent an append and a sync, on AfterInvocationEvent a sync, each a blocking S3 or
-    file call on the event loop. Its hook registry awaits coroutine callbacks for these events
-    (strands/hooks/registry.py `invoke_callbacks_async`; strands/agent/agent.py invokes both events
-    that way), so here each is one coroutine that runs the same calls through
-    `storage_calls.off_loop`. The turn waits for the write as before (the agent's state is not read
-    by a thread while the loop changes it, and every write is done before the final event), but the
-    loop serves the worker's other sessions meanwhile. Same callbacks, same order.
-
-    AgentInitializedEvent is the exception: Strands accepts only a synchronous callback for it
-    (`add_callback` raises otherwise), and runs it inside `Agent(...)`; the service builds the agent
-    off the loop (`storage_calls.off_loop`), so the session's load runs there. Two rare paths still
-    write on the loop, as Strands calls the manager directly there: `sync_agent` after a context-window
-    overflow is reduced, and `redact_latest_message` when the model asks to redact the user's message
-    (strands/agent/agent.py; SageMaker's provider sends no such event). The multi-agent events are not
-    registered: the kit runs single agents.
-    """
-
-    def register_hooks(self, registry, **kwargs) -> None:
-        from strands.hooks import AfterInvocationEvent, AgentInitializedEvent, MessageAddedEvent
-
-        registry.add_callback(AgentInitializedEvent, lambda event: self.initialize(event.agent))
-        registry.add_callback(MessageAddedEvent, self._message_added)
-        registry.add_callback(AfterInvocationEvent, self._invocation_ended)
-
-    async def _message_added(self, event) -> None:
-        from agent_runtime.storage_calls import off_loop
-
-        await off_loop(self._append_and_sync, event.message, event.agent)
-
-    def _append_and_sync(self, message, agent) -> None:
-        self.append_message(message, agent)
-        self.sync_agent(agent)
-
-    async def _invocation_ended(self, event) -> None:
-        from agent_runtime.storage_calls import off_loop
-
-        await off_loop(self.sync_agent, event.agent)
-
-
-@functools.cache
-def _off_loop_managers() -> dict[str, type]:
-    """Strands' two managers with `OffLoopHooks` (built on first use: Strands loads with the first turn)."""
-    from strands.session.file_session_manager import FileSessionManager
-    from strands.session.s3_session_manager import S3SessionManager
-
-    return {
-        "s3": type("OffLoopS3SessionManager", (OffLoopHooks, S3SessionManager), {}),
-        "file": type("OffLoopFileSessionManager", (OffLoopHooks, FileSessionManager), {}),
-    }
+    return FileSessionManager(session_id=session_id, storage_dir=str(storage))
 
 
 def session_exists(settings: RuntimeSettings, caller_id: str, session_id: str, client=None) -> bool:

@@ -16,9 +16,10 @@ tests exercise. So every storage call of a turn goes through here:
   cancelled (the client went away) while the thread is still acquiring, the thread finishes anyway;
   then what it acquired is released (off the loop too) instead of being left to expire.
 
-The session manager's own reads and writes (Strands' hooks) run here through
-`sessions.OffLoopHooks`; the agent, whose construction loads the session, is built through
-`off_loop` (agent_runtime.service).
+What goes through here in a turn (agent_runtime.service, api.py): the session check and the caller
+slot (api.py `blocking`), the session's lock with the agent's construction, which loads the session (`hold`),
+the turn's writes (`TurnWrites.commit`, agent_runtime/turn_writes.py: during the turn Strands' hooks
+only queue them in memory) and the releases (`off_loop`).
 """
 
 from __future__ import annotations

@@ -90,13 +90,14 @@ def health(agent: AgentProcess, timeout: float) -> int:
     [
         pytest.param(r"PUT /\.lock", id="session-lock"),
         pytest.param(r"GET /session_[0-9a-f]+/session\.json", id="session-load"),
-        pytest.param(r"PUT /messages/message_", id="message-append"),
+        pytest.param(r"PUT /messages/message_", id="turn-writes"),
     ],
 )
 def test_a_turn_waiting_on_s3_leaves_the_worker_serving(s3_agent_env, local_s3, tmp_path, held):
     """Before: the lock, the session's load (in Strands' manager's constructor and AgentInitializedEvent)
-    and the appends (Strands' MessageAddedEvent hooks) ran on the event loop, so while one of them
-    waited on S3 the worker answered nothing else; `/health` here timed out."""
+    and the message writes (Strands' MessageAddedEvent hooks; now the turn's commit, TurnWrites) ran on
+    the event loop, so while one of them waited on S3 the worker answered nothing else: `/health` here
+    timed out."""
     gate = GatedS3(local_s3, held)
     untraced = {k: v for k, v in s3_agent_env.items() if k != "AGENT_MLFLOW_TRACKING_URI"}
     worker = AgentProcess({**untraced, "AWS_ENDPOINT_URL_S3": gate.url}, tmp_path / "agent.log").start()

@@ -1,6 +1,6 @@
-"""Storage calls leave the event loop, whatever the store (agent_runtime.storage_calls): Strands' session
-hooks run their writes in the executor, and a lock acquired for a request that was cancelled meanwhile
-is given back. In-process, sessions in files (the S3 store over HTTP: test_s3_sessions.py)."""
+"""Storage calls leave the event loop, whatever the store (agent_runtime.storage_calls): a whole turn's
+on the file store, and a lock acquired for a request that was cancelled meanwhile is given back.
+In-process (the S3 store over HTTP: test_s3_sessions.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import threading
 
 import pytest
 
-from agent_runtime.sessions import new_session_id, session_manager
 from agent_runtime.settings import RuntimeSettings
 from agent_runtime.storage_calls import hold, off_loop
 
@@ -27,42 +26,66 @@ def test_off_loop_runs_in_another_thread_with_the_caller_s_context():
     assert thread != loop_thread and seen == "req-1"
 
 
-def test_strands_session_hooks_write_off_the_event_loop(tmp_path):
-    """Strands registers its manager's append and sync as plain callbacks, run on the loop (a file
-    write each; an S3 round trip each on AWS); `OffLoopHooks` runs them in the executor, awaited."""
-    from strands import Agent
-    from strands.hooks import AfterInvocationEvent, MessageAddedEvent
-    from strands.models.sagemaker import SageMakerAIModel
+class OneAnswer:
+    """Test double of the model (a Strands `Model`): streams one short answer, no tool call."""
 
-    settings = RuntimeSettings(endpoint_name="e", session_dir=tmp_path)
-    session_id = new_session_id()
+    def __init__(self) -> None:
+        from strands.models.model import Model
+
+        # A subclass made here: Strands is imported with the first turn, not at collection.
+        self.model = type("OneAnswerModel", (Model,), {
+            "update_config": lambda self, **config: None,
+            "get_config": lambda self: {},
+            "structured_output": lambda self, *args, **kwargs: None,
+            "stream": OneAnswer._stream,
+        })()  # fmt: skip
+
+    @staticmethod
+    async def _stream(self, messages, tool_specs=None, system_prompt=None, **kwargs):
+        yield {"messageStart": {"role": "assistant"}}
+        yield {"contentBlockDelta": {"delta": {"text": "stored off the loop"}}}
+        yield {"contentBlockStop": {}}
+        yield {"messageStop": {"stopReason": "end_turn"}}
+
+
+def test_a_turn_s_storage_calls_on_files_run_off_the_event_loop(tmp_path, monkeypatch):
+    """Every read and write of a turn on the file store (lock, session load, the turn's writes,
+    release) runs off the event loop, as S3's do (S3 over HTTP: test_s3_sessions.py). Before, all of
+    them ran on it: files were taken for fast enough, and the code paths of the two stores differed."""
+    from strands.session.file_session_manager import FileSessionManager
+
+    from agent_runtime import sessions
+    from agent_runtime.service import AgentService
+
+    settings = RuntimeSettings(endpoint_name="e", session_dir=tmp_path, tools=[])
     calls: list[tuple[str, int]] = []
 
-    async def main() -> int:
-        manager = session_manager(settings, "caller-a", session_id)
-        for name in ("append_message", "sync_agent"):
-            original = getattr(manager, name)
+    def recorded(name: str, original):
+        def call(*args, **kwargs):
+            calls.append((name, threading.get_ident()))
+            return original(*args, **kwargs)
 
-            def record(*args, _original=original, _name=name, **kwargs):
-                calls.append((_name, threading.get_ident()))
-                return _original(*args, **kwargs)
+        return call
 
-            setattr(manager, name, record)
-        model = SageMakerAIModel(
-            endpoint_config={"endpoint_name": "e", "region_name": "us-east-1"}, payload_config={"max_tokens": 8}
-        )
-        agent = Agent(model=model, session_manager=manager, callback_handler=None)
-        message = {"role": "user", "content": [{"text": "hello"}]}
-        agent.messages.append(message)
-        await agent.hooks.invoke_callbacks_async(MessageAddedEvent(agent=agent, message=message))
-        await agent.hooks.invoke_callbacks_async(AfterInvocationEvent(agent=agent, invocation_state={}))
-        return threading.get_ident()
+    for name in ("read_session", "create_session", "read_agent", "create_agent", "update_agent",
+                 "list_messages", "create_message"):  # fmt: skip
+        monkeypatch.setattr(FileSessionManager, name, recorded(name, getattr(FileSessionManager, name)))
+    monkeypatch.setattr(sessions, "_file_lock", recorded("lock", sessions._file_lock))
+    service = AgentService(settings)
+    service._model, service._started = OneAnswer().model, True  # what _start() builds on a first turn
 
-    loop_thread = asyncio.run(main())
-    assert [name for name, _ in calls] == ["append_message", "sync_agent", "sync_agent"]  # Strands' order
-    assert all(thread != loop_thread for _, thread in calls), "a session write ran on the event loop"
-    stored = list((tmp_path / "caller-a" / f"session_{session_id}").rglob("message_*.json"))
-    assert len(stored) == 1  # and it was written
+    async def main() -> tuple[int, list[dict]]:
+        events = [event async for event in service.turn(service.request("hello", None, None, "caller-a"))]
+        return threading.get_ident(), events
+
+    loop_thread, events = asyncio.run(main())
+    assert events[-1]["type"] == "final" and events[-1]["answer"] == "stored off the loop"
+    names = [name for name, _ in calls]
+    assert {"lock", "read_session", "create_session", "create_agent", "create_message"} <= set(names), names
+    on_loop = [name for name, thread in calls if thread == loop_thread]
+    assert not on_loop, f"on the event loop: {on_loop}"
+    session = events[-1]["session_id"]
+    assert len(list((tmp_path / "caller-a" / f"session_{session}").rglob("message_*.json"))) == 2  # stored
 
 
 class Lock:
