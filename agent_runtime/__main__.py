@@ -27,7 +27,33 @@ def main() -> None:
         log_config=None,
         timeout_graceful_shutdown=30,
         access_log=False,
+        **server_options(),
     )
+
+
+def server_options() -> dict:
+    """uvicorn's keep-alive and TLS from the runtime's settings (AGENT_KEEP_ALIVE_SECONDS, AGENT_TLS).
+
+    Keep-alive above the load balancer's idle timeout, so the load balancer, not uvicorn, closes an idle
+    connection: "configure the idle timeout of your application to be larger than the idle timeout
+    configured for the load balancer", else it may reuse a connection the target has closed and answer
+    502 (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-load-balancer-attributes.html#connection-idle-timeout).
+    """
+    from pydantic import ValidationError
+
+    from agent_runtime.settings import RuntimeSettings
+
+    try:
+        settings = RuntimeSettings()
+    except ValidationError:
+        return {}  # the app reports settings errors itself and does not start
+    options: dict = {"timeout_keep_alive": settings.keep_alive_seconds}
+    if settings.tls == "self_signed":
+        from agent_runtime.server_tls import self_signed_certificate
+
+        certificate, key = self_signed_certificate()
+        options.update(ssl_certfile=str(certificate), ssl_keyfile=str(key))
+    return options
 
 
 def _check_identity_settings() -> None:

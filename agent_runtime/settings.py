@@ -80,6 +80,15 @@ class RuntimeSettings(BaseSettings):
     caller_id_kms_key: str | None = None
     caller_id_secret: SecretStr | None = None
 
+    # Serving (`python -m agent_runtime`, uvicorn; Fargate and `make local`). Keep-alive: how long an idle
+    # connection stays open; behind a load balancer it must exceed the load balancer's idle timeout, or the
+    # load balancer reuses a connection uvicorn has just closed and answers 502 itself (the stacks derive it
+    # from the idle timeout: kit_config.agent_schema.FargateAgent.keep_alive_seconds). 5: uvicorn's default.
+    # TLS: `self_signed` serves HTTPS with a certificate made at start-up (a load balancer re-encrypting to
+    # its targets does not validate their certificates), so bearer tokens are encrypted on that hop too.
+    keep_alive_seconds: Annotated[int, Field(ge=1, le=4100)] = 5
+    tls: Literal["off", "self_signed"] = "off"
+
     # Lineage: MLflow tracking URI (server/App ARN on AWS, http://127.0.0.1:5000 locally)
     mlflow_tracking_uri: str | None = None
     mlflow_experiment: str | None = None  # default: "agent-<env_name>"

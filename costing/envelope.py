@@ -30,7 +30,7 @@ ALB_NEW_CONNECTIONS_PER_LCU_SECOND = 25
 EXCLUDED = (
     "usage charges config cannot bound: PrivateLink and ALB data processed, CloudWatch Logs ingestion and "
     "storage, CloudWatch alarms (~$0.10 each), S3 storage and requests, KMS requests, data transfer, "
-    "MLflow metadata storage, AWS Budgets beyond the account's free budgets"
+    "MLflow metadata storage, AWS Budgets beyond the account's free budgets, Route 53 DNS queries"
 )
 
 
@@ -155,8 +155,20 @@ def _mlflow(config: EnvironmentConfig) -> LineItem:
 def _agent(config: EnvironmentConfig) -> list[LineItem]:
     agent = config.agent
     if isinstance(agent, FargateAgent):
-        return [_fargate(agent, config.region), _load_balancer(agent, config.region)]
+        return [
+            _fargate(agent, config.region),
+            _load_balancer(agent, config.region),
+            _hosted_zone(agent, config.region),
+        ]
     return [_lambda(agent, config.region)]
+
+
+def _hosted_zone(agent: FargateAgent, region: str) -> LineItem:
+    """The agent's private hosted zone (agent.dns): the kit creates one unless config names an existing zone."""
+    if agent.dns is not None and agent.dns.hosted_zone_id is None:
+        monthly = _price(prices.HOSTED_ZONE_MONTH, region)
+        return LineItem("Private hosted zone", monthly, monthly, f"1 zone for {agent.dns.zone_name} (kit-created)")
+    return LineItem("Private hosted zone", 0.0, 0.0, "none created: the agent's record goes into an existing zone")
 
 
 def _fargate(agent: FargateAgent, region: str) -> LineItem:

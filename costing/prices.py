@@ -95,6 +95,13 @@ KMS_KEY_MONTH = Price(
     "2025",
     "unverified",
 )
+HOSTED_ZONE_MONTH = Price(
+    _same_everywhere(0.50),
+    "per hosted zone-month (the account's first 25 zones; DNS queries extra)",
+    "Amazon Route 53 pricing page",
+    "2026",
+    "unverified",
+)
 DASHBOARD_MONTH = Price(
     _same_everywhere(3.00),
     "per dashboard-month (the account's first 3 dashboards are free)",
@@ -123,6 +130,7 @@ ALL_PRICES: dict[str, Price] = {
     "ALB LCU": ALB_LCU_HOUR,
     "Interface endpoint": INTERFACE_ENDPOINT_AZ_HOUR,
     "KMS key": KMS_KEY_MONTH,
+    "Route 53 hosted zone": HOSTED_ZONE_MONTH,
     "Dashboard": DASHBOARD_MONTH,
     **{f"MLflow tracking server {size}": price for size, price in MLFLOW_TRACKING_SERVER_HOUR.items()},
 }

@@ -113,3 +113,52 @@ def _direct_dependencies(node: CfnResource) -> Iterator[CfnResource]:
     for scope in node.node.scopes:
         for construct in scope.node.dependencies:
             yield from (c for c in construct.node.find_all() if isinstance(c, CfnResource))
+
+
+# -- Load balancers: a service's target groups, the listeners that forward to them, their load balancer --
+
+
+def service_target_groups(stack: Stack, service: CfnResource) -> list[tuple[str, CfnResource]]:
+    """(container name, target group) for each `LoadBalancers` entry of an ECS service whose target group is
+    a resource of this stack."""
+    found = []
+    for entry in cfn_properties(service).get("LoadBalancers") or []:
+        target_group = resource(stack, entry.get("TargetGroupArn"))
+        if target_group is not None:
+            found.append((entry.get("ContainerName", "?"), target_group))
+    return found
+
+
+def listeners_forwarding_to(stack: Stack, target_group: CfnResource) -> list[CfnResource]:
+    """The stack's listeners whose default actions or listener rules forward to `target_group`
+    (a redirect or fixed-response listener forwards nothing)."""
+    target_id = stack.get_logical_id(target_group)
+    listeners = {}
+    for candidate in resources_of(stack, "AWS::ElasticLoadBalancingV2::Listener"):
+        if _forwards_to(cfn_properties(candidate).get("DefaultActions"), target_id):
+            listeners[candidate.node.path] = candidate
+    for rule in resources_of(stack, "AWS::ElasticLoadBalancingV2::ListenerRule"):
+        properties = cfn_properties(rule)
+        listener = resource(stack, properties.get("ListenerArn"))
+        if listener is not None and _forwards_to(properties.get("Actions"), target_id):
+            listeners[listener.node.path] = listener
+    return list(listeners.values())
+
+
+def _forwards_to(actions, target_id: str) -> bool:
+    for action in actions or []:
+        if action.get("Type") != "forward":
+            continue
+        groups = [action.get("TargetGroupArn")]
+        groups += [g.get("TargetGroupArn") for g in ((action.get("ForwardConfig") or {}).get("TargetGroups") or [])]
+        if any(logical_id_of(group) == target_id for group in groups):
+            return True
+    return False
+
+
+def load_balancer_attribute(load_balancer: CfnResource, key: str) -> object:
+    """A `LoadBalancerAttributes` value of an `AWS::ElasticLoadBalancingV2::LoadBalancer`, or None if unset."""
+    for attribute in cfn_properties(load_balancer).get("LoadBalancerAttributes") or []:
+        if attribute.get("Key") == key:
+            return attribute.get("Value")
+    return None

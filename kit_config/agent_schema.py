@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from kit_config.config_section import ConfigSection
+from kit_config.dns_schema import AgentDns
 from kit_config.field_types import CertificateArn
 from kit_config.identity_schema import FargateIdentity, LambdaIdentity
 from kit_config.runtime_fields import runtime_field
@@ -46,6 +47,18 @@ FARGATE_MAX_SESSIONS = 256  # explicit setting; beyond it a turn's CPU, not the 
 # margin for long conversations (the whole history is in memory during a turn).
 AGENT_BASE_MEMORY_MIB = 256
 SESSION_MEMORY_MIB = 2
+
+
+# The internal load balancer's idle timeout: a non-streaming turn sends no byte for up to the request
+# timeout, and the agent's own 504 must reach the caller before the load balancer gives up on it.
+IDLE_TIMEOUT_MARGIN_SECONDS = 30
+# uvicorn's keep-alive is above the idle timeout so that the load balancer, never the target, closes an
+# idle connection: AWS recommends "the idle timeout of your application to be larger than the idle timeout
+# configured for the load balancer", else the load balancer may send a request on a connection the target
+# has just closed and answer 502 itself
+# (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-load-balancer-attributes.html#connection-idle-timeout).
+# Checked on the synthesized service by Kit-KeepAliveExceedsIdleTimeout.
+KEEP_ALIVE_MARGIN_SECONDS = 5
 
 
 def default_sessions_per_task(cpu: int) -> int:
@@ -146,7 +159,12 @@ class FargateAgent(_AgentBase):
         description="ALB requests a task takes per minute at full load, for the load balancer's cost estimate "
         "(`make cost`); scaling follows sessions in flight (sessions_target_percent) and CPU, not this rate",
     )
-    certificate_arn: CertificateArn | None = None
+    certificate_arn: CertificateArn | None = Field(
+        default=None,
+        description="The ACM certificate the load balancer's HTTPS listener presents; required (the agent verifies "
+        "bearer tokens, which must not cross the network in clear); it must cover dns.record_name",
+    )
+    dns: AgentDns | None = Field(default=None, description="The agent's host name (required with HTTPS)")
     ingress_security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]] = Field(default=[])
     ingress_cidrs: list[str] = Field(default=[])
     identity: FargateIdentity
@@ -160,6 +178,16 @@ class FargateAgent(_AgentBase):
             if isinstance(cpu, int) and cpu in FARGATE_MEMORY:
                 data = {**data, "max_concurrent_sessions": default_sessions_per_task(cpu)}
         return data
+
+    @property
+    def load_balancer_idle_timeout_seconds(self) -> int:
+        """The internal load balancer's connection idle timeout (ALB allows 1-4000 s; at most 930 here)."""
+        return self.runtime.request_timeout_seconds + IDLE_TIMEOUT_MARGIN_SECONDS
+
+    @property
+    def keep_alive_seconds(self) -> int:
+        """uvicorn's keep-alive (AGENT_KEEP_ALIVE_SECONDS): derived from the idle timeout, always above it."""
+        return self.load_balancer_idle_timeout_seconds + KEEP_ALIVE_MARGIN_SECONDS
 
     @property
     def sessions_scaling_target(self) -> float:
@@ -209,6 +237,41 @@ class FargateAgent(_AgentBase):
             )
         if self.min_tasks > self.max_tasks:
             raise ValueError(f"min_tasks ({self.min_tasks}) is greater than max_tasks ({self.max_tasks})")
+        return self
+
+    @model_validator(mode="after")
+    def _bearer_tokens_over_tls(self) -> FargateAgent:
+        """Every request carries a bearer token (agent.identity.jwt): callers reach the agent over HTTPS only,
+        at a name its certificate covers. The decision and the choices of certificate: docs/governance.md,
+        "Bearer tokens travel over TLS only"."""
+        problems = []
+        if self.certificate_arn is None:
+            problems.append(
+                (
+                    ("certificate_arn",),
+                    (
+                        "required: the agent verifies a bearer token (identity.jwt) on every request, and a token "
+                        "sent over plain HTTP is readable by anyone on the path and replayable until it expires. "
+                        "Set the ARN of an ACM certificate for dns.record_name in this account and region (public, "
+                        "for a name in a domain you own, or issued by AWS Private CA); the load balancer then "
+                        "listens on HTTPS only"
+                    ),
+                )
+            )
+        if self.dns is None:
+            problems.append(
+                (
+                    ("dns",),
+                    (
+                        "required with HTTPS: callers check the certificate against the host name they connect to, "
+                        "and no certificate can cover the internal load balancer's own DNS name. Set zone_name and "
+                        "record_name (and hosted_zone_id for an existing private hosted zone; without it the kit "
+                        "creates one in the agent's VPC)"
+                    ),
+                )
+            )
+        if problems:
+            raise errors_at("FargateAgent", problems)
         return self
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 
 # The agent's alarm ids (kit_constructs.agent_service.DeployedAgent and its host's alarm), longest last.
-AGENT_ALARM_IDS = ("Errors", "Throttles", "LatencyP95", "LoadBalancer5xx", "ConcurrencyThrottles")
+AGENT_ALARM_IDS = ("Errors", "Throttles", "LatencyP95", "LoadBalancer5xx", "LoadBalancerElb5xx", "ConcurrencyThrottles")
 KMS_KEY_PURPOSES = (
     "logs",
     "storage",
     "inference",
     "notifications",
+    "functions",
     "caller-ids",
 )  # kit_constructs.encryption_keys.KEY_PURPOSES
 

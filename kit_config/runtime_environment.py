@@ -73,6 +73,7 @@ def runtime_environment(
     }
     environment.update({name: value for name, value in optional.items() if value})
     environment.update(_concurrency(agent, deployed=session_bucket is not None))
+    environment.update(_serving(agent, deployed=session_bucket is not None))
     environment.update(_identity(agent, deployed=session_bucket is not None, caller_id_kms_key=caller_id_kms_key))
     unknown = set(environment) - RuntimeSettings.environment_variables()
     if unknown:
@@ -92,6 +93,15 @@ def _concurrency(agent, *, deployed: bool) -> dict[str, str]:
     # Locally one uvicorn worker stands in for all of the function's environments: as many as it
     # reserves, else the runtime's default.
     return {"AGENT_MAX_CONCURRENT_SESSIONS": str(agent.reserved_concurrency)} if agent.reserved_concurrency else {}
+
+
+def _serving(agent, *, deployed: bool) -> dict[str, str]:
+    """How uvicorn serves behind the internal load balancer (Fargate, deployed): a keep-alive above the load
+    balancer's idle timeout (else 502s on reused connections), and TLS on the load balancer's hop to the task
+    (bearer tokens never in clear). Lambda runs no server; locally there is no load balancer."""
+    if not (deployed and isinstance(agent, FargateAgent)):
+        return {}
+    return {"AGENT_KEEP_ALIVE_SECONDS": str(agent.keep_alive_seconds), "AGENT_TLS": "self_signed"}
 
 
 def _identity(agent, *, deployed: bool, caller_id_kms_key: str | None) -> dict[str, str]:

@@ -17,6 +17,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 
 from agent_runtime.metrics import NAMESPACE, SERVICE
 from kit_config.agent_schema import FargateAgent, LambdaAgent
@@ -52,6 +53,7 @@ class AgentComputeProps:
     permissions: iam.ManagedPolicy  # attached to the host's role
     log_group: EncryptedLogGroup
     environment: Mapping[str, str]  # the AGENT_* variables
+    environment_key: kms.IKey  # encrypts them where the host stores them (a Lambda function's configuration)
     build_context: Path  # the Dockerfile's directory
     access_logs: AccessLogBucket
     removal_policy: RemovalPolicy

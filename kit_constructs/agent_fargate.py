@@ -1,4 +1,13 @@
-"""The agent on Fargate: a private service behind an internal Application Load Balancer."""
+"""The agent on Fargate: a private service behind an internal Application Load Balancer, over HTTPS only.
+
+Every request carries a bearer token (agent.identity.jwt), so TLS runs end to end as far as the kit
+controls it: callers reach `https://<agent.dns.record_name>` (an alias record in a private hosted zone;
+the ACM certificate of `agent.certificate_arn` covers it, the listener's policy allows TLS 1.2 and 1.3),
+and the load balancer re-encrypts to the tasks, which serve TLS with a certificate each makes at
+start-up (AGENT_TLS=self_signed). There is no plain-HTTP listener, not even a redirect: a redirect
+answers only after the client has sent its token in clear. Kit-BearerTokensOverTls checks the
+synthesized result; the decision and the certificate choices: docs/governance.md.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +17,20 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_route53_targets as route53_targets
 from constructs import Construct
 
+from kit_config.agent_schema import FargateAgent
 from kit_constructs.acknowledgments import acknowledge, finding_id
 from kit_constructs.agent_compute import AgentAlarmSpec, AgentComputeProps, ApiOutput, runtime_metric
 
 CONTAINER_PORT = 8080
+HTTPS_PORT = 443
 HEALTH_PATH = "/health"
+# TLS 1.3 and 1.2 only (ELBSecurityPolicy-TLS13-1-2-2021-06, ELB's recommended policy): "Security policies for
+# your Application Load Balancer", https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html
+SSL_POLICY = elbv2.SslPolicy.RECOMMENDED_TLS
 # The tasks run on X86_64, so the image is built for linux/amd64 wherever `cdk deploy` runs: without a
 # platform, Docker builds for the deploying machine (arm64 on Apple silicon) and the task fails with "exec
 # format error" until the circuit breaker rolls back. Enforced by Kit-ImageBuiltForItsRuntime.
@@ -28,9 +44,9 @@ class FargateCompute(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: AgentComputeProps) -> None:
         super().__init__(scope, construct_id)
         config = props.config
+        _require_https(config)
         vpc = props.network.vpc
         self._errors_threshold = config.alarms.errors_per_5_minutes
-        self._https = config.certificate_arn is not None
         self.cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
 
         self._task_definition(props)
@@ -55,6 +71,8 @@ class FargateCompute(Construct):
             health_check_grace_period=Duration.seconds(60),
         )
         self.load_balancer, self.target_group = self._load_balancer(props)
+        self.hosted_zone, self.dns_record = self._dns_name(props)
+        self._url = config.dns.url
         self._autoscaling(props)
 
     def _task_definition(self, props: AgentComputeProps) -> None:
@@ -158,9 +176,7 @@ class FargateCompute(Construct):
 
     def _load_balancer(self, props: AgentComputeProps):
         config = props.config
-        https = config.certificate_arn is not None
-        port = 443 if https else 80
-        alb_group = self._load_balancer_security_group(props, port)
+        alb_group = self._load_balancer_security_group(props, HTTPS_PORT)
         retained = props.removal_policy in (RemovalPolicy.RETAIN, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
         alb = elbv2.ApplicationLoadBalancer(
             self,
@@ -171,7 +187,9 @@ class FargateCompute(Construct):
             security_group=alb_group,
             drop_invalid_header_fields=True,
             deletion_protection=retained,
-            idle_timeout=Duration.seconds(config.runtime.request_timeout_seconds + 30),
+            # The tasks' keep-alive (AGENT_KEEP_ALIVE_SECONDS) is derived from the same number, above it
+            # (FargateAgent.keep_alive_seconds; checked by Kit-KeepAliveExceedsIdleTimeout).
+            idle_timeout=Duration.seconds(config.load_balancer_idle_timeout_seconds),
         )
         alb.log_access_logs(props.access_logs.bucket, prefix=f"{props.env_name}-agent-alb")
         listener = self._listener(alb, config.certificate_arn)
@@ -204,45 +222,26 @@ class FargateCompute(Construct):
             alb_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), f"agent callers {cidr}")
         return alb_group
 
-    def _listener(self, alb: elbv2.ApplicationLoadBalancer, certificate_arn: str | None) -> elbv2.ApplicationListener:
-        """HTTPS with the configured certificate, else HTTP inside the VPC (acknowledged)."""
-        https = certificate_arn is not None
-        if https:
-            listener = alb.add_listener(
-                "Https",
-                port=443,
-                protocol=elbv2.ApplicationProtocol.HTTPS,
-                open=False,
-                certificates=[elbv2.ListenerCertificate.from_arn(certificate_arn)],
-                ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
-            )
-        else:
-            listener = alb.add_listener("Http", port=80, protocol=elbv2.ApplicationProtocol.HTTP, open=False)
-            plain = (
-                "No certificate is configured for this environment: the internal load balancer serves HTTP inside "
-                "the isolated VPC, reachable only from the configured callers (see README); set "
-                "agent.certificate_arn to serve HTTPS."
-            )
-            acknowledge(
-                listener,
-                {
-                    finding_id(rule_id): plain
-                    for rule_id in (
-                        "HIPAA.Security-ALBHttpToHttpsRedirection",
-                        "NIST.800.53.R5-ALBHttpToHttpsRedirection",
-                        "HIPAA.Security-ELBv2ACMCertificateRequired",
-                        "NIST.800.53.R5-ELBv2ACMCertificateRequired",
-                    )
-                },
-            )
-        return listener
+    def _listener(self, alb: elbv2.ApplicationLoadBalancer, certificate_arn: str) -> elbv2.ApplicationListener:
+        """HTTPS with the configured certificate; the only listener (no port 80, not even a redirect)."""
+        return alb.add_listener(
+            "Https",
+            port=HTTPS_PORT,
+            protocol=elbv2.ApplicationProtocol.HTTPS,
+            open=False,
+            certificates=[elbv2.ListenerCertificate.from_arn(certificate_arn)],
+            ssl_policy=SSL_POLICY,
+        )
 
     def _targets(self, listener: elbv2.ApplicationListener) -> elbv2.ApplicationTargetGroup:
         """The service's tasks, least outstanding requests first, health-checked."""
         return listener.add_targets(
             "Agent",
             port=CONTAINER_PORT,
-            protocol=elbv2.ApplicationProtocol.HTTP,
+            # Re-encrypted to the task, which serves TLS with its own certificate (AGENT_TLS=self_signed): the load
+            # balancer "does not validate these certificates", and the bearer token stays encrypted on this hop too
+            # (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#target-group-routing-configuration).
+            protocol=elbv2.ApplicationProtocol.HTTPS,
             targets=[self.fargate_service],
             deregistration_delay=Duration.seconds(30),
             # Each request to the task with the fewest in flight: a task near its session limit gets no more
@@ -250,6 +249,7 @@ class FargateCompute(Construct):
             # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#modify-routing-algorithm
             load_balancing_algorithm_type=elbv2.TargetGroupLoadBalancingAlgorithmType.LEAST_OUTSTANDING_REQUESTS,
             health_check=elbv2.HealthCheck(
+                protocol=elbv2.Protocol.HTTPS,
                 path=HEALTH_PATH,
                 healthy_http_codes="200",
                 interval=Duration.seconds(15),
@@ -259,13 +259,38 @@ class FargateCompute(Construct):
             ),
         )
 
+    def _dns_name(self, props: AgentComputeProps) -> tuple[route53.IHostedZone, route53.ARecord]:
+        """The name callers connect to (and verify the certificate against): an alias record to the load balancer
+        in a private hosted zone: the configured one, or one created for `zone_name` in the agent's VPC."""
+        dns = props.config.dns
+        if dns.hosted_zone_id:
+            zone = route53.HostedZone.from_hosted_zone_attributes(
+                self, "HostedZone", hosted_zone_id=dns.hosted_zone_id, zone_name=dns.zone_name
+            )
+        else:
+            zone = route53.PrivateHostedZone(
+                self,
+                "HostedZone",
+                zone_name=dns.zone_name,
+                vpc=props.network.vpc,
+                comment=f"{props.project} {props.env_name} agent: private names in the agent's VPC",
+            )
+        record = route53.ARecord(
+            self,
+            "AgentName",
+            zone=zone,
+            record_name=dns.record_name,
+            target=route53.RecordTarget.from_alias(route53_targets.LoadBalancerTarget(self.load_balancer)),
+            comment="The agent's internal load balancer; its certificate covers this name",
+        )
+        return zone, record
+
     @property
     def api_output(self) -> ApiOutput:
-        scheme = "https" if self._https else "http"
         return ApiOutput(
-            "LoadBalancerUrl",
-            f"{scheme}://{self.load_balancer.load_balancer_dns_name}",
-            "Agent API on the internal load balancer (reachable from the configured callers only)",
+            "AgentUrl",
+            self._url,
+            "Agent API: HTTPS at the agent's private DNS name, from the configured callers only",
         )
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -273,8 +298,17 @@ class FargateCompute(Construct):
         return iam.Grant.drop(grantee, "call the agent (admitted by the load balancer's security group)")
 
     def host_alarms(self) -> list[AgentAlarmSpec]:
+        five_minutes = Duration.minutes(5)
         target_5xx = self.load_balancer.metrics.http_code_target(
-            elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=Duration.minutes(5), statistic="Sum"
+            elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=five_minutes, statistic="Sum"
+        )
+        # The load balancer's own 5XX, which HTTPCode_Target_5XX_Count does not count: 502 (a target closed the
+        # connection, e.g. a keep-alive shorter than the idle timeout), 503 (no healthy target), 504 (no answer
+        # within the idle timeout). The agent answers its own errors, so any of these is an outage or a
+        # misconfiguration ("CloudWatch metrics for your Application Load Balancer",
+        # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html).
+        elb_5xx = self.load_balancer.metrics.http_code_elb(
+            elbv2.HttpCodeElb.ELB_5XX_COUNT, period=five_minutes, statistic="Sum"
         )
         return [
             AgentAlarmSpec(
@@ -282,5 +316,21 @@ class FargateCompute(Construct):
                 target_5xx,
                 self._errors_threshold,
                 "the agent's tasks answered 5XX through the load balancer",
-            )
+            ),
+            AgentAlarmSpec(
+                "LoadBalancerElb5xx",
+                elb_5xx,
+                0,
+                "the load balancer itself answered 5XX (502: a task closed a connection; 503: no healthy task; "
+                "504: no answer within the idle timeout)",
+            ),
         ]
+
+
+def _require_https(config: FargateAgent) -> None:
+    """FargateAgent's config check, again for objects built without validation (model_construct)."""
+    if config.certificate_arn is None or config.dns is None:
+        raise ValueError(
+            "a Fargate agent verifies bearer tokens and is served over HTTPS only: set certificate_arn and dns "
+            "(kit_config.agent_schema.FargateAgent)"
+        )

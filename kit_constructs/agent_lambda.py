@@ -35,6 +35,10 @@ class LambdaCompute(Construct):
         )
         props.permissions.attach_to_role(role)
         props.log_group.grant_write(props.permissions)
+        # Lambda decrypts the environment variables as the execution role at every cold start; without this the
+        # function fails to start (KMSAccessDeniedException). CDK passes environment_encryption's key to
+        # CloudFormation only and grants nothing. The key's policy admits its use through Lambda only.
+        props.environment_key.grant_decrypt(props.permissions)
         # ENI management for a function in a VPC; Lambda checks for exactly these actions.
         vpc_access = iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole")
         role.add_managed_policy(vpc_access)
@@ -77,6 +81,9 @@ class LambdaCompute(Construct):
             # sessions the agent answers at once; beyond it Lambda throttles (the ConcurrencyThrottles alarm).
             reserved_concurrent_executions=config.reserved_concurrency,
             environment=dict(props.environment),
+            # The environment's own key, not the AWS managed aws/lambda key: rotated, audited and disabled with the
+            # environment's other keys (Kit-LambdaEnvironmentCustomerKey).
+            environment_encryption=props.environment_key,
             log_group=props.log_group.log_group,
             architecture=lambda_.Architecture.X86_64,
         )

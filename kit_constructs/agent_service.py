@@ -44,6 +44,7 @@ class DeployedAgentProps:
     mlflow: MlflowTracking
     storage_key: kms.IKey
     logs_key: kms.IKey
+    functions_key: kms.IKey  # a Lambda host's environment variables (EnvironmentKeys.functions)
     caller_ids: CallerIdKey  # pseudonymous caller ids for traces and session ownership
     access_logs: AccessLogBucket
     alarm_topic: sns.ITopic
@@ -115,6 +116,7 @@ class DeployedAgent(Construct):
                 permissions=self.permissions,
                 log_group=self.log_group,
                 environment=self.environment,
+                environment_key=props.functions_key,
                 build_context=PROJECT_DIR,
                 access_logs=props.access_logs,
                 removal_policy=props.removal_policy,

@@ -47,9 +47,9 @@ def account_key_administration() -> iam.PolicyStatement:
     )
 
 
-# Every customer-managed key of an environment: EnvironmentKeys' four encryption keys and
+# Every customer-managed key of an environment: EnvironmentKeys' five encryption keys and
 # CallerIdKey's HMAC key (`make cost` counts them; a test checks the templates agree).
-KEY_PURPOSES = ("logs", "storage", "inference", "notifications", "caller-ids")
+KEY_PURPOSES = ("logs", "storage", "inference", "notifications", "functions", "caller-ids")
 _USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 
 
@@ -61,7 +61,8 @@ class EnvironmentKeysProps:
 
 
 class EnvironmentKeys(Construct):
-    """The environment's keys: `logs`, `storage` (S3), `inference` (SageMaker), `notifications` (SNS)."""
+    """The environment's keys: `logs`, `storage` (S3), `inference` (SageMaker), `notifications` (SNS),
+    `functions` (Lambda functions' environment variables)."""
 
     def __init__(self, scope: Construct, construct_id: str, props: EnvironmentKeysProps) -> None:
         super().__init__(scope, construct_id)
@@ -91,6 +92,15 @@ class EnvironmentKeys(Construct):
 
         self.inference = self._key("Inference", "inference", "SageMaker model volumes and endpoints")
         self._allow_use_via_service(self.inference, "sagemaker", extra_actions=["kms:CreateGrant"])
+
+        # Lambda encrypts a function's environment variables with this key instead of the AWS managed aws/lambda
+        # key (CloudFormation KmsKeyArn): at create and update as the deploying principal, and at every cold start
+        # as the function's execution role, which needs kms:Decrypt on it (granted by the function's construct);
+        # both calls come through Lambda ("Securing Lambda environment variables",
+        # https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html).
+        # Enforced for every function by Kit-LambdaEnvironmentCustomerKey.
+        self.functions = self._key("Functions", "functions", "Lambda function environment variables")
+        self._allow_use_via_service(self.functions, "lambda")
 
         self.notifications = self._key("Notifications", "notifications", "SNS alarm topics")
         self._allow_use_via_service(self.notifications, "sns")

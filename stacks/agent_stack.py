@@ -37,6 +37,7 @@ class AgentStack(Stack):
                 mlflow=mlflow.tracking,
                 storage_key=foundation.keys.storage,
                 logs_key=foundation.keys.logs,
+                functions_key=foundation.keys.functions,
                 caller_ids=foundation.caller_ids,
                 access_logs=foundation.access_logs,
                 alarm_topic=foundation.alarm_topic,

@@ -1,11 +1,14 @@
 """The kit's own governance rules, one per file. Register a new rule in `ALL_RULES`."""
 
 from governance.rules.autoscaled_capacity_retained import AutoscaledCapacityRetained
+from governance.rules.bearer_tokens_over_tls import BearerTokensOverTls
 from governance.rules.cloudwatch_metric_math import CloudWatchMetricMath
 from governance.rules.ecs_writable_scratch import EcsWritableScratch
 from governance.rules.iam_matches_service_reference import IamMatchesServiceReference
 from governance.rules.image_built_for_its_runtime import ImageBuiltForItsRuntime
+from governance.rules.keep_alive_exceeds_idle_timeout import KeepAliveExceedsIdleTimeout
 from governance.rules.kms_key_spec_usage import KmsKeySpecUsage
+from governance.rules.lambda_environment_customer_key import LambdaEnvironmentCustomerKey
 from governance.rules.log_group_encrypted_retained import LogGroupEncryptedRetained
 from governance.rules.mlflow_artifact_store import MlflowArtifactStore
 from governance.rules.mlflow_maintenance_window import MlflowMaintenanceWindow
@@ -31,6 +34,8 @@ ALL_RULES = (
     SageMakerModelIsolated(),
     SageMakerEndpointConfigEncrypted(),
     SageMakerVariantAutoscaled(),
+    BearerTokensOverTls(),
+    LambdaEnvironmentCustomerKey(),
     MlflowArtifactStore(),
     MlflowMaintenanceWindow(),
     # Deploy readiness: what CloudFormation accepts but the first deploy or a later update would fail on
@@ -46,6 +51,7 @@ ALL_RULES = (
     ImageBuiltForItsRuntime(),
     KmsKeySpecUsage(),
     RuntimeSettingsFit(),
+    KeepAliveExceedsIdleTimeout(),
     CloudWatchMetricMath(),
     IamMatchesServiceReference(),
 )

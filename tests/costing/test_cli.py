@@ -30,7 +30,7 @@ def test_table_for_one_environment():
     assert row.split()[3:5] == ["$737.30", "$1,474.60"]
     total = next(line for line in lines if line.startswith("Total"))
     # dev's Lambda reserves no concurrency: config bounds its cost per request, not its maximum.
-    assert total.split()[1:] == ["$1,314.70", "$2,052.00", "+", "usage", "maximum", "excludes", "Agent", "on", "Lambda"]
+    assert total.split()[1:] == ["$1,315.70", "$2,053.00", "+", "usage", "maximum", "excludes", "Agent", "on", "Lambda"]
     assert next(line for line in lines if line.startswith("Agent on Lambda")).split()[3:5] == ["$0.00", "unbounded"]
     # 2 x 2 ml.g6.xlarge x $1.010/h during an update; the extra fleet for at most the 4,500 s rollout timeout.
     assert (

@@ -30,7 +30,7 @@ def test_dev_endpoint_lambda_and_network_by_hand():
         438.0,
         438.0,
     )
-    assert dev["KMS keys"].min_usd == 5.0 and dev["NAT gateways"].max_usd == 0.0
+    assert dev["KMS keys"].min_usd == 6.0 and dev["NAT gateways"].max_usd == 0.0
 
 
 def test_staging_sums_both_variants_and_the_fargate_service():
@@ -50,15 +50,18 @@ def test_staging_sums_both_variants_and_the_fargate_service():
     assert (staging["Internal load balancer"].min_usd, staging["Internal load balancer"].max_usd) == (16.43, 22.27)
     assert staging["MLflow tracking server (Small)"].min_usd == 438.00  # $0.60 x 730
     assert staging["VPC interface endpoints"].min_usd == 197.10  # 9 x 3 zones x $0.01 x 730
+    # The private hosted zone the kit creates for the agent's name (agent.dns without hosted_zone_id).
+    assert (staging["Private hosted zone"].min_usd, staging["Private hosted zone"].max_usd) == (0.50, 0.50)
 
 
 def test_prod_totals_by_hand():
     envelope = cost_envelope(load_environment("prod"))
     # min: 2 x $2.820 x 730 = 4,117.20; MLflow Medium $1.20 x 730 = 876; Fargate 2 x (2 x 0.04048 + 4 x 0.004445)
-    # x 730 = 144.16; ALB 16.43; endpoints 9 x 3 x 0.01 x 730 = 197.10; KMS 4; dashboard 3.
-    assert envelope.min_usd == round(4117.20 + 876 + 144.16 + 16.43 + 197.10 + 5 + 3, 2) == 5358.89
+    # x 730 = 144.16; ALB 16.43; endpoints 9 x 3 x 0.01 x 730 = 197.10; KMS 6; dashboard 3; no hosted zone
+    # (the agent's record goes into the network team's zone).
+    assert envelope.min_usd == round(4117.20 + 876 + 144.16 + 16.43 + 197.10 + 6 + 3, 2) == 5359.89
     # max: 6 instances 12,351.60; 8 tasks 576.64; ALB with 1 LCU 22.27.
-    assert envelope.max_usd == round(12351.60 + 876 + 576.64 + 22.27 + 197.10 + 5 + 3, 2) == 14031.61
+    assert envelope.max_usd == round(12351.60 + 876 + 576.64 + 22.27 + 197.10 + 6 + 3, 2) == 14032.61
 
 
 def test_existing_vpc_endpoints_follow_its_zone_count(config_dir):  # noqa: F811
@@ -100,13 +103,13 @@ def test_reserved_concurrency_bounds_the_lambda_maximum(config_dir):  # noqa: F8
     # Ceiling: 20 reserved x 2 GB x 2,628,000 s x $0.0000166667 = $1,752.0035
     # plus 20 / 10 s = 2 requests/s x 2,628,000 s = 5.256 M requests x $0.20/M = $1.0512.
     assert lambda_item.max_usd == 1753.05
-    assert envelope.unbounded == [] and envelope.max_usd == round(1474.60 + 438 + 1753.05 + 131.40 + 5 + 3, 2)
+    assert envelope.unbounded == [] and envelope.max_usd == round(1474.60 + 438 + 1753.05 + 131.40 + 6 + 3, 2)
 
 
 def test_dev_total_leaves_the_unbounded_lambda_out():
     envelope = cost_envelope(load_environment("dev"))
     assert envelope.unbounded == ["Agent on Lambda"]
-    assert envelope.max_usd == round(1474.60 + 438 + 131.40 + 5 + 3, 2) == 2052.00
+    assert envelope.max_usd == round(1474.60 + 438 + 131.40 + 6 + 3, 2) == 2053.00
 
 
 def test_rollout_peak_is_both_fleets_fully_scaled_out():

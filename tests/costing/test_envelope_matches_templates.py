@@ -38,3 +38,12 @@ def test_no_nat_gateway_or_extra_load_balancer(synthesized, env):
     components = {i.component for i in cost_envelope(synthesized.configs[env]).items}
     assert nat == 0
     assert albs == int("Internal load balancer" in components)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_hosted_zones_match_the_templates(synthesized, env):
+    """The agent's private hosted zone is billed when the kit creates it (agent.dns without hosted_zone_id)."""
+    zones = sum(len(resources(synthesized.templates[(env, stack)], "AWS::Route53::HostedZone")) for stack in STACKS)
+    items = {i.component: i for i in cost_envelope(synthesized.configs[env]).items}
+    billed = items["Private hosted zone"].min_usd if "Private hosted zone" in items else 0.0
+    assert billed == zones * 0.50

@@ -98,8 +98,10 @@ def test_fargate_service_is_private_non_root_and_rolls_back(synthesized, env):
     assert service["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
 
 
-@pytest.mark.parametrize("env, protocol, port", [("staging", "HTTP", 80), ("prod", "HTTPS", 443)])
-def test_load_balancer_is_internal_and_admits_only_configured_callers(synthesized, env, protocol, port):
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_load_balancer_is_internal_https_only_and_admits_only_configured_callers(synthesized, env):
+    """Bearer tokens never in clear: one listener, HTTPS with the configured certificate and a TLS 1.2+/1.3
+    policy (no port 80, not even a redirect), re-encrypted to the tasks, which serve TLS themselves."""
     template, config = agent(synthesized, env), synthesized.configs[env].agent
     alb = only(resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer"))["Properties"]
     assert alb["Scheme"] == "internal"
@@ -107,11 +109,13 @@ def test_load_balancer_is_internal_and_admits_only_configured_callers(synthesize
     assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
     assert attributes["access_logs.s3.enabled"] == "true"
     listener = only(resources(template, "AWS::ElasticLoadBalancingV2::Listener"))["Properties"]
-    assert (listener["Protocol"], listener["Port"]) == (protocol, port)
-    if protocol == "HTTPS":
-        assert listener["Certificates"] == [{"CertificateArn": config.certificate_arn}]
+    assert (listener["Protocol"], listener["Port"]) == ("HTTPS", 443)
+    assert listener["Certificates"] == [{"CertificateArn": config.certificate_arn}]
+    assert listener["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2 only
     target_group = only(resources(template, "AWS::ElasticLoadBalancingV2::TargetGroup"))["Properties"]
     assert (target_group["HealthCheckPath"], target_group["Port"]) == ("/health", 8080)
+    assert target_group["Protocol"] == target_group["HealthCheckProtocol"] == "HTTPS"
+    assert runtime_environment(synthesized, env)["AGENT_TLS"] == "self_signed"
     alb_group_id, alb_group = next(
         (k, g["Properties"])
         for k, g in resources(template, "AWS::EC2::SecurityGroup").items()
@@ -124,7 +128,7 @@ def test_load_balancer_is_internal_and_admits_only_configured_callers(synthesize
     ]
     sources = sorted(r.get("CidrIp") or r.get("SourceSecurityGroupId") for r in ingress)
     assert sources == sorted(config.ingress_cidrs + config.ingress_security_group_ids)
-    assert all(r["FromPort"] == port for r in ingress)
+    assert all(r["FromPort"] == r["ToPort"] == 443 for r in ingress)
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
@@ -235,7 +239,67 @@ def test_the_stack_outputs_the_hosts_api_url_through_the_compute_interface(synth
     [stage] = [stage for stage in synthesized.kit.stages if stage.stage_name == env]
     compute = stage.agent.agent.compute
     assert isinstance(compute, AgentCompute)
-    expected = "FunctionUrl" if synthesized.configs[env].agent.compute == "lambda" else "LoadBalancerUrl"
+    expected = "FunctionUrl" if synthesized.configs[env].agent.compute == "lambda" else "AgentUrl"
     assert compute.api_output.output_id == expected
     outputs = agent(synthesized, env)["Outputs"]
     assert outputs[expected]["Description"] == compute.api_output.description
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_fargate_answers_at_a_name_its_certificate_covers(synthesized, env):
+    """The URL is the configured name (an alias record to the load balancer in a private hosted zone),
+    not the load balancer's own DNS name, which no certificate can cover."""
+    template, dns = agent(synthesized, env), synthesized.configs[env].agent.dns
+    assert agent(synthesized, env)["Outputs"]["AgentUrl"]["Value"] == f"https://{dns.record_name}"
+    record = only(resources(template, "AWS::Route53::RecordSet"))["Properties"]
+    assert (record["Name"], record["Type"]) == (f"{dns.record_name}.", "A")
+    [alb_id] = resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert record["AliasTarget"]["DNSName"]["Fn::Join"][1][1] == {"Fn::GetAtt": [alb_id, "DNSName"]}
+    zones = resources(template, "AWS::Route53::HostedZone")
+    if dns.hosted_zone_id:  # prod: the network team's zone
+        assert record["HostedZoneId"] == dns.hosted_zone_id and not zones
+    else:  # staging: a private zone of the kit's, in the agent's VPC
+        zone_id, zone = next(iter(zones.items()))
+        assert record["HostedZoneId"] == {"Ref": zone_id} and zone["Properties"]["Name"] == f"{dns.zone_name}."
+        assert len(zone["Properties"]["VPCs"]) == 1  # private: associated with the VPC
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_the_tasks_keep_alive_exceeds_the_load_balancers_idle_timeout(synthesized, env):
+    """Else the load balancer reuses a connection uvicorn has closed and answers 502 itself."""
+    template, config = agent(synthesized, env), synthesized.configs[env].agent
+    alb = only(resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer"))["Properties"]
+    idle = int({a["Key"]: a["Value"] for a in alb["LoadBalancerAttributes"]}["idle_timeout.timeout_seconds"])
+    keep_alive = int(runtime_environment(synthesized, env)["AGENT_KEEP_ALIVE_SECONDS"])
+    assert idle == config.load_balancer_idle_timeout_seconds and keep_alive == config.keep_alive_seconds > idle
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_the_load_balancers_own_5xx_alarm(synthesized, env):
+    """502s on reused connections are the load balancer's own: HTTPCode_Target_5XX_Count never sees them."""
+    alarms = [a["Properties"] for a in resources(agent(synthesized, env), "AWS::CloudWatch::Alarm").values()]
+    named = {a["MetricName"]: a for a in alarms}
+    own = named["HTTPCode_ELB_5XX_Count"]
+    assert (own["Namespace"], own["Statistic"], own["Threshold"], own["Period"]) == (
+        "AWS/ApplicationELB",
+        "Sum",
+        0,
+        300,
+    )
+    assert own["AlarmName"].endswith("-agent-LoadBalancerElb5xx") and "HTTPCode_Target_5XX_Count" in named
+
+
+def test_lambda_environment_is_encrypted_with_the_environments_functions_key(synthesized):
+    """Not the AWS managed aws/lambda key; and the role may decrypt it, or every cold start fails."""
+    template = agent(synthesized, "dev")
+    function = only(resources(template, "AWS::Lambda::Function"))["Properties"]
+    key_arn = function["KmsKeyArn"]
+    assert "FunctionsKey" in json.dumps(key_arn) or "KeysFunctions" in json.dumps(key_arn)
+    decrypt = [s for s in permissions(template) if "kms:Decrypt" in actions(s) and s["Resource"] == key_arn]
+    assert decrypt and all(actions(s) == ["kms:Decrypt"] for s in decrypt)
+    foundation = synthesized.templates[("dev", "Foundation")]
+    [key] = [
+        k for logical_id, k in resources(foundation, "AWS::KMS::Key").items() if logical_id.startswith("KeysFunctions")
+    ]
+    via = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if s.get("Sid") == "UseViaLambda"]
+    assert via and via[0]["Condition"]["StringEquals"]["kms:ViaService"] == "lambda.us-east-1.amazonaws.com"

@@ -9,7 +9,15 @@ import pytest
 from tests.helpers import ENVIRONMENTS, only, resources
 
 USE_ACTIONS = {"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"}
-PURPOSES = ("logs", "storage", "inference", "notifications")  # encryption keys; the HMAC key: test_caller_id_key.py
+PURPOSES = (
+    "logs",
+    "storage",
+    "inference",
+    "notifications",
+    "functions",
+)  # encryption keys; the HMAC key: test_caller_id_key.py
+# The one service each key's account statement admits (kms:ViaService); the logs key has a service principal instead.
+VIA_SERVICE = {"storage": "s3", "inference": "sagemaker", "notifications": "sns", "functions": "lambda"}
 
 
 def keys_by_purpose(template: dict) -> dict[str, dict]:
@@ -53,7 +61,7 @@ def test_no_principal_may_use_a_key_outside_its_service(synthesized, env):
             principal = json.dumps(statement["Principal"])
             if ":root" in principal and actions & USE_ACTIONS:
                 via = statement["Condition"]["StringEquals"]["kms:ViaService"]
-                assert via.split(".")[0] == {"storage": "s3", "inference": "sagemaker", "notifications": "sns"}[purpose]
+                assert via.split(".")[0] == VIA_SERVICE[purpose]
                 assert statement["Condition"]["StringEquals"]["kms:CallerAccount"] == synthesized.configs[env].account
 
 
