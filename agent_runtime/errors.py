@@ -38,10 +38,16 @@ def from_exception(error: BaseException) -> ApiError:
     )
     from strands.types.exceptions import ConcurrencyException, ContextWindowOverflowException, ModelThrottledException
 
+    from agent_runtime.model import ModelStreamFailed
+
     cause = error
-    # Strands wraps provider errors; look through the chain for the botocore one.
-    while cause.__cause__ is not None and not isinstance(cause, (ClientError, EventStreamError)):
+    # Strands wraps provider errors; look through the chain for the botocore one (or the kit's own).
+    while cause.__cause__ is not None and not isinstance(cause, (ClientError, EventStreamError, ModelStreamFailed)):
         cause = cause.__cause__
+    if isinstance(cause, ModelStreamFailed):
+        # The model failed after its stream had started (the endpoint answered HTTP 200): what it had
+        # written is not an answer. The same status as a stream that breaks.
+        return ApiError(502, "ModelError", "The model failed while answering.")
     if isinstance(error, TimeoutError) or isinstance(cause, (ReadTimeoutError, TimeoutError)):
         return ApiError(504, "UpstreamTimeout", "The model endpoint did not answer in time.")
     if isinstance(cause, (ConnectTimeoutError, EndpointConnectionError)):

@@ -11,11 +11,17 @@ one executor job (the same default executor, so a session still holds at most on
 hands each event to the loop (`call_soon_threadsafe`); everything else goes to `asyncio.to_thread`.
 The provider's code, and what it yields and raises, are unchanged (tests/agent_runtime/test_model.py
 compares them with the original provider's on the same streams).
+
+A failure the model reports inside its stream ends the model call with `ModelStreamFailed`
+(`raise_stream_failures()`). The container sends it after the first chunk, so the stream still ends
+normally with HTTP 200 and no AWS error; Strands' provider reads only `choices` and `usage` from each
+event and skips the report, so without this the truncated text would be returned as the answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import inspect
@@ -73,11 +79,95 @@ def build_model(settings: RuntimeSettings):
         ),
     )
     count_attempts(model.client)
-    # The provider's adaptations, in one place: one thread hop per model call, not per stream event,
-    # and no payload pretty-printing for log levels that are off.
+    # The provider's adaptations, in one place: a failure reported mid-stream fails the call, one
+    # thread hop per model call, not per stream event, and no payload pretty-printing for log levels
+    # that are off.
+    raise_stream_failures(model.client)
     pump_event_streams()
     defer_provider_payload_formatting()
     return model
+
+
+class ModelStreamFailed(Exception):
+    """The model reported a failure inside its response stream (agent_runtime.errors: 502 ModelError).
+
+    `kind` and `code` are the report's own (e.g. vLLM's `InternalServerError`, 500; LMI's 424); its
+    message is kept out of the exception's text, which is logged: it is the server's `str()` of an
+    exception and may quote the prompt or the generated text."""
+
+    def __init__(self, kind: str, code: object, message: str) -> None:
+        super().__init__(f"the model reported a failure mid-stream: {kind} (code {code})")
+        self.kind, self.code, self.message = kind, code, message
+
+
+def stream_failure(event: object) -> ModelStreamFailed | None:
+    """The failure an event of a streamed completion reports, or None for an ordinary chunk.
+
+    The forms a SageMaker endpoint can send once the stream has started (its HTTP status is 200 by then;
+    djl-serving read at branch 0.36.0-lmi27-dlc, commit 7e13b081383bd46293d4b49ab214d4757b1effd5):
+    - vLLM's error chunk, `{"error": {"message", "type", "param", "code"}}`: what LMI's vLLM async mode
+      passes on as one more JSON line (its `vllm_stream_output_formatter` strips only `data: `), and what
+      vLLM's own OpenAI server sends as an SSE `data:` line; the stream then ends as usual. vLLM:
+      `chat_completion_stream_generator` in vllm/entrypoints/openai/chat_completion/serving.py
+      (`create_streaming_error_response`), https://github.com/vllm-project/vllm. djl-serving:
+      engines/python/setup/djl_python/lmi_vllm/request_response_utils.py, https://github.com/deepjavalibrary/djl-serving.
+    - LMI's own error object, `{"code": 424, "error": "<message>"}`, written by its frontend as the last
+      bytes of the stream (no newline) when the Python side reports an error with a code mid-stream: the
+      rolling-batch engines (`stop_on_any_exception`, engines/python/setup/djl_python/rolling_batch/
+      rolling_batch.py: code 424) or an output formatter that fails in async mode (`handle_streaming_response`,
+      djl_python/async_utils.py); engines/python/src/main/java/ai/djl/python/engine/Request.java, `addResponse`.
+    A chunk of a completion always has `choices`; an error report never does.
+    """
+    if not isinstance(event, dict) or not event.get("error") or event.get("choices"):
+        return None
+    error = event["error"]
+    if isinstance(error, dict):  # vLLM's
+        kind, code, message = error.get("type"), error.get("code"), error.get("message")
+    else:  # LMI's frontend's, which names no kind
+        kind, code, message = None, event.get("code"), error
+    return ModelStreamFailed(str(kind or "error")[:64], code, str(message or ""))
+
+
+# The bodies of this kit's model calls (botocore EventStreams), so only its model fails on a reported
+# failure: another SageMakerAIModel in the process keeps the provider's behaviour.
+_CHECKED_BODIES: weakref.WeakSet = weakref.WeakSet()
+
+
+def raise_stream_failures(client) -> None:
+    """Make the provider raise `ModelStreamFailed` when a stream `client` returns reports a failure.
+
+    The provider parses each model call's stream with its module's `_parse_event_stream(body)`; this
+    wraps that function (once per process) so that, for a body of `client`, an event that reports a
+    failure raises instead of being skipped. The events before it are yielded as before: the tokens
+    already streamed to a caller stay sent, and the turn fails."""
+    import strands.models.sagemaker as provider
+
+    client.meta.events.register(
+        "after-call.sagemaker-runtime.InvokeEndpointWithResponseStream", _check_body, unique_id="agent-stream-failures"
+    )
+    if not hasattr(provider._parse_event_stream, "__wrapped__"):
+        provider._parse_event_stream = _failing_on_reports(provider._parse_event_stream)
+
+
+def _check_body(parsed=None, **_) -> None:
+    if parsed and parsed.get("Body") is not None:
+        _CHECKED_BODIES.add(parsed["Body"])
+
+
+def _failing_on_reports(parse):
+    @functools.wraps(parse)
+    def parse_event_stream(body):
+        events = parse(body)
+        if body not in _CHECKED_BODIES:
+            yield from events
+            return
+        with contextlib.closing(events):
+            for event in events:
+                if (failure := stream_failure(event)) is not None:
+                    raise failure
+                yield event
+
+    return parse_event_stream
 
 
 class _EventPump:
@@ -126,7 +216,7 @@ class _PumpingAsyncio:
     generator goes through an `_EventPump`; every other attribute is asyncio's own."""
 
     def __init__(self, provider) -> None:
-        self._stream_code = provider._parse_event_stream.__code__
+        self._provider = provider  # its `_parse_event_stream` is looked up per call: it may be wrapped later
         self._pumps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def __getattr__(self, name: str):
@@ -138,7 +228,7 @@ class _PumpingAsyncio:
             and len(args) == 2
             and not kwargs
             and inspect.isgenerator(args[0])
-            and args[0].gi_code is self._stream_code
+            and args[0].gi_code is self._provider._parse_event_stream.__code__
         ):
             events, end = args
             pump = self._pumps.get(events)

@@ -139,6 +139,22 @@ def stream_error(message: str, kind: str = "InternalServerError", code: int = 50
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
+# What LMI's rolling-batch engines report for every request in flight when generation fails
+# (`stop_on_any_exception`, djl-serving engines/python/setup/djl_python/rolling_batch/rolling_batch.py).
+LMI_ROLLING_BATCH_ERROR = "exception occurred during rolling batch inference"
+
+
+def lmi_stream_error(message: str = LMI_ROLLING_BATCH_ERROR, code: int = 424) -> bytes:
+    """LMI's own report of a failure after the stream started: when the Python side hands its
+    frontend an output with an error code mid-stream (the rolling-batch engines, code 424; async
+    mode's `handle_streaming_response` when a formatter fails, code 424), the frontend writes
+    `{"code": ..., "error": ...}` (Gson, compact) in place of the chunk, as the stream's last bytes,
+    with no newline and no SSE framing; the HTTP status was sent with the first chunk, so it stays
+    200. Source (djl-serving, the branch and commit above): engines/python/src/main/java/ai/djl/python/
+    engine/Request.java (`addResponse`), engines/python/setup/djl_python/async_utils.py."""
+    return json.dumps({"code": code, "error": message}, separators=(",", ":")).encode("utf-8")
+
+
 class ChunkStream:
     """Builds the chunks of one streamed completion (bytes, ready to write as HTTP chunks), framed
     as the LMI container frames them (JSON lines, the default) or as SSE."""

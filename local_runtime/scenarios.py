@@ -3,11 +3,14 @@
 A request picks its scenario, first match wins:
   1. the custom attribute `scenario=NAME` (boto3 `CustomAttributes="scenario=slow_tokens;delay_ms=20"`,
      Strands `endpoint_config={"additional_args": {"CustomAttributes": ...}}`), with optional parameters;
-  2. a marker `[scenario:NAME]` in the last user message;
+  2. a marker `[scenario:NAME]` in the last user message, parameters after semicolons
+     (`[scenario:timeout;sleep_s=5]`): how a caller that only sends prompts, such as the agent, picks one;
   3. the server's `--scenario` (default `echo`).
 Any scenario accepts `split=1`: each streamed chunk (one JSON line, as LMI sends it) then leaves in
 two HTTP chunks cut mid-JSON, so PayloadParts do not align with lines (SageMaker does not promise
-they do).
+they do). And `framing=sse`: the stream as vLLM's own OpenAI server frames it (`data: ` lines, then
+`data: [DONE]`, `text/event-stream`) instead of LMI's JSON lines, as an endpoint serving vLLM's own
+image rather than LMI would send it.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from local_runtime.openai_chat import flatten_content, last_user_text
+from local_runtime.openai_chat import JSON_LINES, SSE, flatten_content, last_user_text
 
-_MARKER = re.compile(r"\[scenario:([a-z_]+)\]")
+_MARKER = re.compile(r"\[scenario:([a-z_]+)((?:;[a-z_]+=[^;\]\s]*)*)\]")
 
 # name -> what it does (README and --help list these)
 SCENARIOS = {
@@ -32,7 +35,10 @@ SCENARIOS = {
     "timeout": "no answer for sleep_s (default 65; beyond the invocation timeout)",
     "stream_break": "after_tokens tokens (default 3), then the connection is cut (AWS: ModelStreamError StreamBroken)",
     "malformed_chunk": "after_tokens tokens, then invalid HTTP chunk framing (AWS: ModelStreamError StreamBroken)",
-    "stream_error": 'after_tokens tokens, then vLLM\'s error line {"error": {...}} and the normal end of the stream (HTTP 200)',
+    "stream_error": (
+        'after_tokens tokens, then vLLM\'s error line {"error": {...}} and the normal end of the stream (HTTP 200); '
+        'error=lmi: LMI\'s own {"code": 424, "error": ...} as the last bytes (rolling batch, a failing formatter)'
+    ),
     "malformed_event": "a non-JSON `data:` line mid-stream, passed through as bytes (clients skip it)",
 }
 FAULTS = ("throttle", "server_error", "timeout", "stream_break", "malformed_chunk", "stream_error", "malformed_event")
@@ -49,6 +55,8 @@ class Plan:
     after_tokens: int = 3
     sleep_s: float = 65.0
     split_events: bool = False  # stream each chunk in two HTTP chunks (parameter split=1)
+    framing: str | None = None  # content type of parameter framing=sse|jsonlines; None: as the route frames
+    error_form: str = "vllm"  # stream_error's report: vLLM's error line, or LMI's own error object (error=lmi)
 
 
 def parse_custom_attributes(value: str | None) -> dict[str, str]:
@@ -61,7 +69,10 @@ def choose(request: dict, custom_attributes: str | None, default: str) -> tuple[
     name = params.get("scenario")
     if not name:
         marker = _MARKER.search(last_user_text(request.get("messages") or []))
-        name = marker.group(1) if marker else default
+        if marker:
+            name, params = marker.group(1), {**params, **parse_custom_attributes(marker.group(2))}
+        else:
+            name = default
     if name not in SCENARIOS:
         raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
     return name, params
@@ -74,6 +85,9 @@ def plan(request: dict, custom_attributes: str | None = None, default: str = "ec
     result = Plan(name, text=f"You said: {said}")
     result.after_tokens = int(params.get("after_tokens", 3))
     result.split_events = params.get("split") in ("1", "true")
+    result.framing = _FRAMINGS[_known(params, "framing", (None, *_FRAMINGS))]
+    if name == "stream_error":
+        result.error_form = _known(params, "error", (None, *ERROR_FORMS)) or ERROR_FORMS[0]
     if name == "multi_turn":
         turns = sum(1 for m in messages if m.get("role") == "user")
         result.text = f"Turn {turns}: {said}"
@@ -87,6 +101,18 @@ def plan(request: dict, custom_attributes: str | None = None, default: str = "ec
         result.fault = name
         result.sleep_s = float(params.get("sleep_s", 65))
     return result
+
+
+_FRAMINGS = {None: None, "sse": SSE, "jsonlines": JSON_LINES}
+ERROR_FORMS = ("vllm", "lmi")  # stream_error's `error=`: who reports the failure
+
+
+def _known(params: dict[str, str], name: str, known) -> str | None:
+    """The parameter's value (None when absent), refused unless it is one of `known`."""
+    value = params.get(name)
+    if value not in known:
+        raise ValueError(f"unknown {name} {value!r}; known: {', '.join(k for k in known if k)}")
+    return value
 
 
 def _tool_turn(result: Plan, request: dict, params: dict[str, str]) -> None:

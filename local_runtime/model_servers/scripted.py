@@ -19,9 +19,11 @@ from local_runtime import scenarios
 from local_runtime.model_servers.container import ContainerHandler, ModelBackend, base_arguments, serve
 from local_runtime.openai_chat import (
     JSON_LINES,
+    LMI_ROLLING_BATCH_ERROR,
     ChunkStream,
     completion,
     flatten_content,
+    lmi_stream_error,
     stream_options_problem,
     usage,
     wants_usage,
@@ -95,6 +97,9 @@ class ScriptedModel(ModelBackend):
 
     def _whole(self, handler: ContainerHandler, plan: scenarios.Plan, usage_: dict, finish: str) -> None:
         answer = completion(self.model_id, plan.text, plan.tool_calls, finish, usage_)
+        if plan.fault == "stream_error" and plan.error_form == "lmi":  # without a stream: LMI's error answer
+            handler.error(424, LMI_ROLLING_BATCH_ERROR)
+            return
         if plan.fault == "stream_error":  # the same failure without a stream: vLLM's error object, through LMI
             handler.vllm_refused("Internal server error", "InternalServerError", 500)
             return
@@ -119,7 +124,7 @@ class ScriptedModel(ModelBackend):
     def _stream(
         self, handler: ContainerHandler, plan: scenarios.Plan, pieces: list[str], usage_: dict | None, finish: str
     ) -> None:
-        events = ChunkStream(self.model_id, handler.stream_framing)
+        events = ChunkStream(self.model_id, plan.framing or handler.stream_framing)
         handler.start_chunked(200, events.content_type, self._echo(handler))
 
         def write_split(data: bytes) -> None:  # each chunk in two HTTP chunks, cut mid-JSON
@@ -130,9 +135,11 @@ class ScriptedModel(ModelBackend):
         write(events.role())
         for number, piece in enumerate(pieces):
             if plan.fault == "stream_error" and number == plan.after_tokens:
-                # As vLLM when generation fails mid-stream: its error line, then the normal end.
-                write(events.error("Internal server error"))
-                write(events.done())
+                if plan.error_form == "lmi":  # LMI's frontend: its error object ends the stream
+                    write(lmi_stream_error())
+                else:  # as vLLM when generation fails mid-stream: its error line, then the normal end
+                    write(events.error("Internal server error"))
+                    write(events.done())
                 handler.end_chunked()
                 return
             if plan.fault in ("stream_break", "malformed_chunk") and number == plan.after_tokens:

@@ -151,20 +151,59 @@ def test_the_proxys_upstream_speaks_sse_so_the_proxy_really_reframes(scripted_mo
         stream_chunks(data)  # the contract's parser refuses SSE: the JSON-lines checks above can fail
 
 
-def test_a_failure_mid_stream_is_vllms_error_line_in_a_200_stream(scripted_model):
+VLLM_ERROR = {"error": {"message": "Internal server error", "type": "InternalServerError", "param": None, "code": 500}}
+
+
+def _stream_error(scripted_model, params: str = "") -> tuple[int, bytes, str]:
+    """(status, body, Content-Type) of a `stream_error` stream failing after two tokens ("You", " said:")."""
     status, data, _, content_type = _request(
         scripted_model.url,
         "POST",
         "/invocations",
         chat("a b c d e", stream=True),
-        headers={"X-Amzn-SageMaker-Custom-Attributes": "scenario=stream_error;after_tokens=2"},
+        headers={"X-Amzn-SageMaker-Custom-Attributes": f"scenario=stream_error;after_tokens=2{params}"},
     )
+    return status, data, content_type
+
+
+def test_a_failure_mid_stream_is_vllms_error_line_in_a_200_stream(scripted_model):
+    status, data, content_type = _stream_error(scripted_model)
     chunks = stream_chunks(data)
     assert status == 200 and content_type == "application/jsonlines"
     assert [c["choices"][0]["delta"].get("content") for c in chunks[1:3]] == ["You", " said:"]
-    assert chunks[-1] == {
-        "error": {"message": "Internal server error", "type": "InternalServerError", "param": None, "code": 500}
-    }
+    assert chunks[-1] == VLLM_ERROR
+
+
+def test_a_failure_mid_stream_can_be_lmis_own_error_object_ending_the_stream(scripted_model):
+    # LMI's frontend writes {"code", "error"} in place of the chunk when its Python side reports an error
+    # with a code mid-stream (rolling batch: 424), with no newline; the status went out with the first chunk.
+    status, data, content_type = _stream_error(scripted_model, ";error=lmi")
+    assert status == 200 and content_type == "application/jsonlines"
+    *lines, last = data.split(b"\n")
+    assert [json.loads(line)["choices"][0]["delta"].get("content") for line in lines[1:]] == ["You", " said:"]
+    assert last == b'{"code":424,"error":"exception occurred during rolling batch inference"}'
+
+
+def test_framing_sse_streams_on_invocations_as_vllms_own_server(scripted_model):
+    # What an endpoint serving vLLM's own image sends: SSE `data:` lines, the error line, then [DONE].
+    status, data, content_type = _stream_error(scripted_model, ";framing=sse")
+    events = sse_events(data)
+    assert status == 200 and content_type == "text/event-stream"
+    assert [e["choices"][0]["delta"].get("content") for e in events[1:3]] == ["You", " said:"]
+    assert events[3:] == [VLLM_ERROR, "[DONE]"]
+
+
+def test_a_prompt_marker_picks_the_scenario_and_its_parameters(scripted_model):
+    # How the agent, which sends only prompts, picks a scenario: `[scenario:NAME;key=value]`.
+    status, data, _, _ = _request(
+        scripted_model.url, "POST", "/invocations", chat("[scenario:stream_error;after_tokens=1] a b", stream=True)
+    )
+    _role, token, error = stream_chunks(data)
+    assert status == 200 and token["choices"][0]["delta"] == {"content": "You"} and set(error) == {"error"}
+    status, data, _, _ = _request(scripted_model.url, "POST", "/invocations", chat("[scenario:echo;delay_ms=1] hi"))
+    assert json.loads(data)["choices"][0]["message"]["content"] == "You said: hi"  # the whole marker is cut
+    refused = _request(scripted_model.url, "POST", "/invocations", chat("[scenario:echo;framing=xml] x", stream=True))
+    assert refused[0] == 400 and b"unknown framing 'xml'" in refused[1]
 
 
 def test_the_contract_parser_rejects_sse_and_accepts_lmis_framing():

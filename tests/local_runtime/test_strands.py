@@ -87,7 +87,8 @@ def test_a_failure_mid_stream_reaches_strands_as_a_short_answer_not_an_error(run
     # vLLM reports a failure after the first chunk as a line {"error": {...}} in a 200 stream (LMI
     # passes it on). Strands' provider reads only `choices`/`usage`, so the turn ends normally with
     # the text so far: a caller that must not mistake this for an answer has to look for the line
-    # itself (the load test does: loadtest.targets.stream_failure).
+    # itself (the agent does, agent_runtime.model.stream_failure; so does the load test,
+    # loadtest.targets.stream_failure).
     result = _agent(True, [], "stream_error;after_tokens=2")("a b c d e")
     assert str(result).strip() == "You said:"
     assert result.stop_reason == "end_turn"
