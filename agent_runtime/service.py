@@ -109,11 +109,13 @@ class AgentService:
                 async with contextlib.aclosing(self._stream(agent, request, state)) as tokens:
                     async for token in tokens:
                         yield token
-                await off_loop(state.writes.commit)  # the turn has answered: only now does the session gain it
+                # The turn has answered: only now does the session gain it, and then the lock is free.
+                await off_loop(self._close, state, held)  # one trip off the loop for both
                 final = self._final_event(request, agent, state)
                 final["trace_id"] = await state.tagger.stored_trace_id()
             finally:
-                await off_loop(held.release)
+                if not held.released:  # the turn failed or was cancelled before _close
+                    await off_loop(held.release)
         except ApiError as error:
             state.metrics.status = error.status
             raise
@@ -156,6 +158,14 @@ class AgentService:
             held.release()
             raise
         return held
+
+    @staticmethod
+    def _close(state: _Turn, held: Held) -> None:
+        """Blocking (storage): the turn's writes, then the lock's release. Each trip off the event loop
+        costs ≈ 0.4 ms of CPU here (thread hand-offs, OpenTelemetry's wrapping of every executor
+        submit): a turn makes as few as it can."""
+        state.writes.commit()
+        held.release()
 
     def _agent(self, request: TurnRequest, state: _Turn):
         """A Strands agent with the session's history, the limits and the trace tagger."""

@@ -192,6 +192,10 @@ class Held:
         if release is not None:
             release()
 
+    @property
+    def released(self) -> bool:
+        return self._release is None
+
     def __enter__(self) -> Held:
         return self
 
