@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
@@ -118,11 +118,16 @@ class _AgentApi:
         if declared and declared.isdigit() and int(declared) > limit:
             raise _too_large(limit)
         body = bytearray()
-        async with contextlib.aclosing(request.stream()) as chunks:  # closed now, also when refused midway
-            async for chunk in chunks:
-                body += chunk
-                if len(body) > limit:
-                    raise _too_large(limit)
+        try:
+            async with contextlib.aclosing(request.stream()) as chunks:  # closed now, also when refused midway
+                async for chunk in chunks:
+                    body += chunk
+                    if len(body) > limit:
+                        raise _too_large(limit)
+        except ClientDisconnect:
+            # The client left before its body's end: nobody reads the answer. Not the agent's failure (it
+            # was answered 500 and logged as unhandled); 499, as a turn whose client went away.
+            raise ApiError(499, "ClientClosedRequest", "the client closed the connection mid-body.") from None
         return bytes(body)
 
     async def invoke(self, request: Request) -> Response:

@@ -197,6 +197,30 @@ def test_a_chunked_body_over_the_limit_is_refused_without_being_read(agent, path
     assert b"unhandled error" not in written and b"Exception in ASGI" not in written, written[-3000:]
 
 
+def test_a_client_that_leaves_mid_body_is_logged_as_gone_not_as_a_failure(agent):
+    """Half a chunked body, then the connection closes: the request is the client's 499, not an unhandled
+    500 with a stack trace in the agent's log (Starlette raises ClientDisconnect from the body's stream)."""
+    logged = agent.log.stat().st_size
+    with socket.create_connection(("127.0.0.1", agent.port), timeout=30) as connection:
+        head = ["POST /invoke HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json"]
+        head += ["Transfer-Encoding: chunked", *(f"{k}: {v}" for k, v in bearer("tester").items())]
+        connection.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + b'c\r\n{"prompt": "\r\n')
+    deadline = time.monotonic() + 30  # ends the test only: the log line is written once the server noticed
+    while time.monotonic() < deadline:
+        with open(agent.log, "rb") as log:
+            log.seek(logged)
+            written = log.read()
+        lines = [json.loads(line) for line in written.splitlines() if line.startswith(b"{")]
+        done = [line for line in lines if line.get("message") == "request" and line.get("path") == "/invoke"]
+        if done:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("no request line was logged for the abandoned request")
+    assert done[0]["status"] == 499
+    assert b"unhandled error" not in written and b"Traceback" not in written, written[-3000:]
+
+
 def test_unknown_routes_and_methods_answer_json(agent):
     assert post(f"{agent.url}/nope", {})[0:3:2] == (
         404,
@@ -211,14 +235,16 @@ def test_unknown_routes_and_methods_answer_json(agent):
 def test_a_client_disconnect_cancels_the_work_and_frees_the_session(agent):
     session = invoke(agent, "start")[2]["session_id"]
     connection = http.client.HTTPConnection("127.0.0.1", agent.port, timeout=30)
-    body = json.dumps({"prompt": "[scenario:slow_tokens] " + "word " * 200, "session_id": session})
+    # 200 tokens at 500 ms: uncancelled, the answer would hold the session until the request timeout (60 s),
+    # twice the deadline below, which only ends the test (not a speed bound: the cancellation is event-driven).
+    body = json.dumps({"prompt": "[scenario:slow_tokens;delay_ms=500] " + "word " * 200, "session_id": session})
     connection.request(
         "POST", "/invoke/stream", body=body, headers={"Content-Type": "application/json", **bearer("tester")}
     )
     response = connection.getresponse()
     assert b"event: token" in response.read1(4096)
-    connection.close()  # 200 tokens at 50 ms would take 10 s more
-    deadline = time.monotonic() + 5
+    connection.close()
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if invoke(agent, "free again?", session)[0] == 200:
             break
