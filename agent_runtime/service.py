@@ -162,8 +162,8 @@ class AgentService:
     @staticmethod
     def _close(state: _Turn, held: Held) -> None:
         """Blocking (storage): the turn's writes, then the lock's release. Each trip off the event loop
-        costs ≈ 0.4 ms of CPU here (thread hand-offs, OpenTelemetry's wrapping of every executor
-        submit): a turn makes as few as it can."""
+        costs CPU (measured here: ≈ 0.1 ms for a bare `to_thread`, ≈ 0.25 ms within a turn), so a turn
+        makes as few as it can."""
         state.writes.commit()
         held.release()
 

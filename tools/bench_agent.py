@@ -35,8 +35,9 @@ agent process stopped before the next phase starts, so they do not compete for t
    p95 of each and the ratios 32 users / 1 user (1.0: concurrency costs nothing). Refused turns
    (e.g. 503) are counted and left out of the latencies. Twice: sessions in files (what phases 1-3
    use), then on S3, the local S3 server (local_runtime.s3_server: the S3 session manager, lock and
-   caller slots as on AWS, ~5 ms a call on loopback where S3 in-region takes ~10-30 ms); the S3 run's
-   ratio is reported too, and its p50s against the files run's.
+   caller slots as on AWS; ~5 ms a call on loopback, on the same cores, where S3's small requests
+   take tens of milliseconds off the task's CPU: agent_runtime/README.md, "S3 sessions in the
+   benchmark"); the S3 run's ratio is reported too, and its p50s against the files run's.
 
 Children write JSON logs to stdout, so a child's report is the stdout line that is a JSON object
 with the key `bench_report`. Everything is bounded: counts are flags with small defaults, and
