@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -41,7 +42,7 @@ from agent_runtime.logging_setup import RequestLog, bind
 from agent_runtime.service import AgentService, TurnRequest
 from agent_runtime.sessions import Held
 from agent_runtime.settings import RuntimeSettings
-from agent_runtime.storage_calls import off_loop
+from agent_runtime.storage_calls import hold, off_loop
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,9 @@ class _AgentApi:
         caller = await self.authenticator.authenticate(request)
         bind(caller_id=caller.caller_id)  # onto every log line of this request
         turn = await self.parse(request, caller.caller_id)
-        slots = await TurnSlots.take(self.admission, lambda: self.blocking(self.service.admit, turn), self.blocking)
+        # `hold`: a client gone while the caller slot is being taken does not leave it held until it expires.
+        admit = functools.partial(self.service.admit, turn)
+        slots = await TurnSlots.take(self.admission, lambda: hold(admit), self.blocking)
         return turn, slots
 
     async def parse(self, request: Request, caller_id: str) -> TurnRequest:
