@@ -31,6 +31,11 @@ def main() -> None:
     )
 
 
+# Named explicitly, not uvicorn's "auto" (which takes uvloop and httptools only when they import): a missing
+# package fails at start-up instead of quietly serving on the slower stack.
+SERVER_STACKS = {"uvloop": {"loop": "uvloop", "http": "httptools"}, "asyncio": {"loop": "asyncio", "http": "h11"}}
+
+
 def server_options() -> dict:
     """uvicorn's keep-alive and TLS from the runtime's settings (AGENT_KEEP_ALIVE_SECONDS, AGENT_TLS).
 
@@ -47,7 +52,7 @@ def server_options() -> dict:
         settings = RuntimeSettings()
     except ValidationError:
         return {}  # the app reports settings errors itself and does not start
-    options: dict = {"timeout_keep_alive": settings.keep_alive_seconds}
+    options: dict = {"timeout_keep_alive": settings.keep_alive_seconds, **SERVER_STACKS[settings.server_stack]}
     if settings.tls == "self_signed":
         from agent_runtime.server_tls import self_signed_certificate
 

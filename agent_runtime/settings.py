@@ -88,6 +88,9 @@ class RuntimeSettings(BaseSettings):
     # its targets does not validate their certificates), so bearer tokens are encrypted on that hop too.
     keep_alive_seconds: Annotated[int, Field(ge=1, le=4100)] = 5
     tls: Literal["off", "self_signed"] = "off"
+    # uvicorn's event loop and HTTP parser: `uvloop` (uvloop + httptools, C implementations) or `asyncio`
+    # (the standard library's loop + the pure-Python h11). `make bench-agent` measures both in one run.
+    server_stack: Literal["uvloop", "asyncio"] = "uvloop"
 
     # Lineage: MLflow tracking URI (server/App ARN on AWS, http://127.0.0.1:5000 locally)
     mlflow_tracking_uri: str | None = None

@@ -38,6 +38,10 @@ agent process stopped before the next phase starts, so they do not compete for t
    caller slots as on AWS; ~5 ms a call on loopback, on the same cores, where S3's small requests
    take tens of milliseconds off the task's CPU: agent_runtime/README.md, "S3 sessions in the
    benchmark"); the S3 run's ratio is reported too, and its p50s against the files run's.
+5. Server stack. Phases 1-4 run uvicorn as the image does, on uvloop and httptools
+   (`AGENT_SERVER_STACK=uvloop`). This phase repeats phase 1's traced HTTP turns and phase 4's files
+   run on the standard library's loop and h11 (`asyncio`), and reports uvloop / asyncio ratios of
+   CPU per turn, of the p95 ratio to the bare call, and of the 32-user ratio.
 
 Children write JSON logs to stdout, so a child's report is the stdout line that is a JSON object
 with the key `bench_report`. Everything is bounded: counts are flags with small defaults, and
@@ -311,8 +315,10 @@ class Stack:
         for child in reversed(self.children):
             child.stop()
 
-    def env(self, *, tracing: bool = True, endpoint: str | None = None, sessions: str = "files") -> dict:
-        env = dict(self.agent_env)
+    def env(
+        self, *, tracing: bool = True, endpoint: str | None = None, sessions: str = "files", server: str = "uvloop"
+    ) -> dict:
+        env = {**self.agent_env, "AGENT_SERVER_STACK": server}
         if not tracing:
             env.pop("AGENT_MLFLOW_TRACKING_URI")
         if endpoint:
@@ -321,11 +327,11 @@ class Stack:
             env.update({"AGENT_SESSION_BUCKET": SESSION_BUCKET, "AWS_ENDPOINT_URL_S3": self.s3.url})
         return env
 
-    def agent(self, *, tracing: bool = True, endpoint: str | None = None, sessions: str = "files"):
+    def agent(self, *, tracing: bool = True, endpoint: str | None = None, sessions: str = "files", server="uvloop"):
         agent = start_server(
             "agent",
             "agent_runtime",
-            env=self.env(tracing=tracing, endpoint=endpoint, sessions=sessions),
+            env=self.env(tracing=tracing, endpoint=endpoint, sessions=sessions, server=server),
             probe="/health",
         )
         if tracing:  # MLflow set-up runs in the background from start: measure the set-up agent
@@ -365,10 +371,11 @@ def http_phase(
     bare: Callable[[], float] | None,
     endpoint: str | None = None,
     prompt: str = PROMPT,
+    server: str = "uvloop",
 ):
     """(agent summary, bare summary or None, CPU seconds per turn) for one agent process."""
     traces_before = traces_stored(stack.mlflow_db)
-    agent = stack.agent(tracing=tracing, endpoint=endpoint)
+    agent = stack.agent(tracing=tracing, endpoint=endpoint, server=server)
     try:
         for _ in range(warmup):  # connections, MLflow set-up, first-use imports
             http_turn(agent.url, prompt=prompt)
@@ -522,9 +529,9 @@ def stream_turn(agent_url: str, caller: str = "bench") -> float | int:
 
 
 def concurrency(
-    stack: Stack, users: int, turns_single: int, turns_each: int, sessions: str = "files"
+    stack: Stack, users: int, turns_single: int, turns_each: int, sessions: str = "files", server: str = "uvloop"
 ) -> tuple[Summary, Summary, dict]:
-    agent = stack.agent(endpoint=SLOW_ENDPOINT, sessions=sessions)
+    agent = stack.agent(endpoint=SLOW_ENDPOINT, sessions=sessions, server=server)
     try:
         for _ in range(2):
             stream_turn(agent.url)
@@ -650,6 +657,23 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"  S3 / files, same run: 1 user p50 {one_s3.p50 / one.p50:.3f}, "
                 f"{args.users} users p50 {many_s3.p50 / many.p50:.3f}"
+            )
+
+            phase("5. server stack: phases 1 and 4 (files) again on asyncio + h11")
+            plain, plain_bare, cpu_plain = http_phase(
+                stack, args.turns, 10, tracing=True, bare=bare_invoke(stack), server="asyncio"
+            )
+            plain_one, plain_many, _ = concurrency(
+                stack, args.users, args.single_turns, args.turns_per_user, server="asyncio"
+            )
+            print(
+                f"asyncio + h11: HTTP turn p50 {ms(plain.p50)}  p95 {ms(plain.p95)}  CPU {ms(cpu_plain)} per turn; "
+                f"{args.users} users / 1 user p50 {plain_many.p50 / plain_one.p50:.3f}"
+            )
+            print(
+                f"  uvloop + httptools / asyncio + h11: CPU per turn {cpu_on / cpu_plain:.3f}, "
+                f"p95 ratio to bare {(agent.p95 / bare.p95) / (plain.p95 / plain_bare.p95):.3f}, "
+                f"{args.users}-user ratio {(many.p50 / one.p50) / (plain_many.p50 / plain_one.p50):.3f}"
             )
             phase("done")
     print(

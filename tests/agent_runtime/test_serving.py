@@ -41,9 +41,36 @@ def test_keep_alive_defaults_to_uvicorns_and_comes_from_the_setting(env):
     import uvicorn
 
     default = inspect.signature(uvicorn.Config).parameters["timeout_keep_alive"].default
-    assert server_options() == {"timeout_keep_alive": default} == {"timeout_keep_alive": 5}
+    assert server_options()["timeout_keep_alive"] == default == 5
     env.setenv("AGENT_KEEP_ALIVE_SECONDS", "125")
-    assert server_options() == {"timeout_keep_alive": 125}
+    assert server_options()["timeout_keep_alive"] == 125
+
+
+@pytest.mark.parametrize(
+    ("stack", "loop", "protocol"),
+    [("uvloop", "uvloop", "HttpToolsProtocol"), ("asyncio", "asyncio", "H11Protocol")],
+)
+def test_the_server_stack_is_named_and_uvicorn_loads_it(env, stack, loop, protocol):
+    """The image's default is uvloop + httptools (`make bench-agent` phase 5), named rather than uvicorn's "auto",
+    which would fall back to asyncio + h11 without a word if either package were missing from the image."""
+    import uvicorn
+
+    if stack != "uvloop":
+        env.setenv("AGENT_SERVER_STACK", stack)
+    options = server_options()
+    assert (options["loop"], options.get("ssl_certfile")) == (loop, None)
+
+    async def app(scope, receive, send):  # uvicorn loads an app with its protocol: any ASGI app will do
+        pass
+
+    config = uvicorn.Config(app, **options)
+    config.load()  # imports the HTTP protocol class: fails here if the package is not installed
+    assert config.http_protocol_class.__name__ == protocol
+    new_loop = config.get_loop_factory()()  # the loop uvicorn serves on (fails if uvloop is not installed)
+    try:
+        assert type(new_loop).__module__.split(".")[0] == loop
+    finally:
+        new_loop.close()
 
 
 def test_self_signed_tls_gives_uvicorn_a_fresh_certificate_and_a_private_key(env):
