@@ -121,7 +121,7 @@ DESTINATIONS: tuple[Destination, ...] = (
     ),
     Destination(
         name="session bucket",
-        client="botocore s3 HeadObject / GetObject / PutObject: admission, Strands S3SessionManager (one shared client)",
+        client="botocore s3 HeadObject / GetObject / PutObject / DeleteObject: admission, locks, Strands S3SessionManager (one shared client)",
         callers=("agent",),
         tasks=("session-admission", "session-store"),
         derive=lambda d: [
