@@ -31,6 +31,7 @@ NOT_FROM_CONFIG = frozenset(
         "usd_per_1k_output_tokens",
         "jwks_file",
         "caller_id_secret",
+        "server_stack",  # the image's server (uvloop + httptools), not an environment's choice; the bench flips it
     }
 )
 

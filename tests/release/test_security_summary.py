@@ -47,7 +47,7 @@ def test_widened_security_group_rule_is_named_and_broadening(synthesized):
     summary = summarize("staging", before, after)
     [change] = summary.changes
     assert change.category == "security_groups" and change.broadening and change.stack == "staging-Agent"
-    assert "ingress tcp port 80 from 10.0.0.0/8 (widened from 10.40.0.0/16)" in change.message
+    assert "ingress tcp port 443 from 10.0.0.0/8 (widened from 10.40.0.0/16)" in change.message
     assert "[broadening]" in summary.to_markdown()
 
 
