@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from agent_runtime.settings import RuntimeSettings
 from kit_config.loader import load_environment
 from kit_config.project import PROJECT_DIR
 from kit_config.runtime_environment import runtime_environment
@@ -49,6 +50,16 @@ atexit.register(shutil.rmtree, IDENTITY.folder, True)
 def bearer(caller: str) -> dict[str, str]:
     """The Authorization header of `caller` (a 12-hour token: one per caller for the whole run)."""
     return IDENTITY.headers(caller)
+
+
+@pytest.fixture
+def env(monkeypatch):
+    """No AGENT_* variable from the machine or another test, except the one setting without a default:
+    RuntimeSettings() reads only what the test sets on the returned monkeypatch."""
+    for name in RuntimeSettings.environment_variables():
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AGENT_ENDPOINT_NAME", "governed-agents-dev-llm")
+    return monkeypatch
 
 
 @pytest.fixture(scope="session")

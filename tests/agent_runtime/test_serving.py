@@ -21,18 +21,9 @@ import pytest
 
 from agent_runtime.__main__ import server_options
 from agent_runtime.server_tls import self_signed_certificate
-from agent_runtime.settings import RuntimeSettings
 from kit_config.project import PROJECT_DIR
 from local_runtime import processes
 from tests.agent_runtime.conftest import IDENTITY
-
-
-@pytest.fixture
-def env(monkeypatch):
-    for name in RuntimeSettings.environment_variables():
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AGENT_ENDPOINT_NAME", "governed-agents-staging-llm")
-    return monkeypatch
 
 
 def test_keep_alive_defaults_to_uvicorns_and_comes_from_the_setting(env):

@@ -10,14 +10,6 @@ from agent_runtime.tools import load_tools, tool_specs
 from agent_runtime.version import agent_version
 
 
-@pytest.fixture
-def env(monkeypatch):
-    for name in RuntimeSettings.environment_variables():
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AGENT_ENDPOINT_NAME", "governed-agents-dev-llm")
-    return monkeypatch
-
-
 def specs(settings: RuntimeSettings) -> list[dict]:
     return tool_specs(load_tools(settings.tools))
 
