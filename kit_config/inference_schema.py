@@ -131,7 +131,9 @@ def _time_zones() -> frozenset[str]:
 
 
 class Autoscaling(ConfigSection):
-    min_instances: int = Field(ge=1)
+    min_instances: int = Field(
+        ge=0, description="0 only for an inference component that scales to zero (managed instance scaling)"
+    )
     max_instances: int = Field(ge=1)
     metric: Literal["concurrency", "invocations"] = Field(
         default="concurrency",
@@ -193,6 +195,46 @@ class Autoscaling(ConfigSection):
         return min([self.min_instances, *(action.min_instances for action in self.scheduled)])
 
 
+class InferenceComponent(ConfigSection):
+    """Host the variant's model as an inference component (`AWS::SageMaker::InferenceComponent`).
+
+    The variant becomes capacity only (instances under managed instance scaling, no model); the
+    component places copies of the model on it and autoscales their count on the high-resolution
+    per-copy concurrency metric. `min_copies: 0` is scale to zero: with the variant's
+    `autoscaling.min_instances: 0` the endpoint releases every instance when idle, and a step policy
+    on the `NoCapacityInvocationFailures` alarm brings a copy back on the first request
+    ("Scale an endpoint to zero instances",
+    https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html).
+    """
+
+    name: Annotated[str, Field(pattern=_NAME)] | None = Field(
+        default=None, description="InferenceComponentName; default <endpoint_name>-<variant name>"
+    )
+    accelerators: int = Field(ge=1, description="NumberOfAcceleratorDevicesRequired by one copy")
+    memory_mib: int = Field(ge=1024, description="MinMemoryRequiredInMb: host memory one copy reserves")
+    initial_copies: int = Field(default=1, ge=1, description="RuntimeConfig CopyCount at creation")
+    min_copies: int = Field(ge=0, description="0: scale to zero (with autoscaling.min_instances: 0)")
+    max_copies: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> InferenceComponent:
+        if not self.min_copies <= self.initial_copies <= self.max_copies:
+            raise errors_at(
+                "InferenceComponent",
+                [
+                    (
+                        ("initial_copies",),
+                        f"{self.initial_copies} must lie within min_copies..max_copies ({self.min_copies}..{self.max_copies})",
+                    )
+                ],
+            )
+        return self
+
+    @property
+    def scales_to_zero(self) -> bool:
+        return self.min_copies == 0
+
+
 class Variant(ConfigSection):
     name: Annotated[str, Field(pattern=_NAME)]
     instance_type: str
@@ -207,6 +249,11 @@ class Variant(ConfigSection):
         default=None,
         description="ProductionVariant InferenceAmiVersion: the host AMI and so its NVIDIA driver; unset: the "
         "instance family's default driver, allowed only where that driver runs the image (see gpu_drivers.py)",
+    )
+    inference_component: InferenceComponent | None = Field(
+        default=None,
+        description="Host the model as an inference component on managed instance scaling (copy autoscaling, "
+        "scale to zero); unset: the model is the variant's own (instance autoscaling)",
     )
 
     @field_validator("instance_type")
@@ -294,6 +341,108 @@ class Variant(ConfigSection):
             )
         return self
 
+    @model_validator(mode="after")
+    def _component_fits(self) -> Variant:
+        """Scale to zero needs a component; a component's copies fit the instances it may use."""
+        component, scaling, spec = self.inference_component, self.autoscaling, self.spec
+        problems: list[tuple[tuple, str]] = []
+        if component is None:
+            if scaling.min_instances == 0:
+                problems.append(
+                    (
+                        ("autoscaling", "min_instances"),
+                        "0 instances needs an inference_component: SageMaker scales an endpoint to zero only when it "
+                        "hosts inference components (endpoint-auto-scaling-zero-instances.html)",
+                    )
+                )
+            _raise_if(problems)
+            return self
+        where = ("inference_component",)
+        if component.scales_to_zero != (scaling.min_instances == 0):
+            problems.append(
+                (
+                    ("autoscaling", "min_instances"),
+                    f"{scaling.min_instances} with inference_component.min_copies {component.min_copies}: scale to zero "
+                    "needs both at 0 (an instance kept for no copy is paid for; copies kept at 0 instances cannot run)",
+                )
+            )
+        if scaling.scheduled:
+            problems.append(
+                (
+                    ("autoscaling", "scheduled"),
+                    "scheduled actions change a variant's instance count, which managed instance scaling owns for an "
+                    "inference component; use min_copies: 0 (scale to zero) to stop paying while idle",
+                )
+            )
+        if component.accelerators > spec.accelerator_count:
+            problems.append(
+                (
+                    (*where, "accelerators"),
+                    f"{component.accelerators} is more than {self.instance_type} has ({spec.accelerator_count} x {spec.accelerator})",
+                )
+            )
+        elif component.memory_mib > spec.host_memory_gib * 1024:
+            problems.append(
+                (
+                    (*where, "memory_mib"),
+                    f"{component.memory_mib} MiB is more host memory than {self.instance_type} has ({spec.host_memory_gib:g} GiB)",
+                )
+            )
+        else:
+            per_instance = self.copies_per_instance
+            for field, copies, instances in (
+                ("max_copies", component.max_copies, scaling.max_instances),
+                ("initial_copies", component.initial_copies, self.initial_instance_count),
+            ):
+                if copies > instances * per_instance:
+                    problems.append(
+                        (
+                            (*where, field),
+                            f"{copies} copies do not fit on {instances} x {self.instance_type} ({per_instance} "
+                            f"cop{'y' if per_instance == 1 else 'ies'} per instance at {component.accelerators} accelerator(s) "
+                            f"and {component.memory_mib} MiB each); SageMaker would leave the rest unplaced",
+                        )
+                    )
+        degree = self.model.tensor_parallel_degree
+        if isinstance(degree, int) and degree > component.accelerators:
+            problems.append(
+                (
+                    ("model", "tensor_parallel_degree"),
+                    f"{degree} is more GPUs than one copy gets (inference_component.accelerators {component.accelerators})",
+                )
+            )
+        memory = self.model.memory_gib
+        if memory and memory > component.accelerators * spec.memory_per_accelerator_gib:
+            problems.append(
+                (
+                    (*where, "accelerators"),
+                    f"model {self.model.name!r} needs {memory:g} GiB of accelerator memory; {component.accelerators} x "
+                    f"{spec.accelerator} per copy has {component.accelerators * spec.memory_per_accelerator_gib:g} GiB",
+                )
+            )
+        _raise_if(problems)
+        return self
+
+    @property
+    def copies_per_instance(self) -> int:
+        """How many copies of the component one instance holds (accelerators and host memory)."""
+        component, spec = self.inference_component, self.spec
+        if component is None:
+            return 1
+        return max(
+            0,
+            min(
+                spec.accelerator_count // component.accelerators,
+                int(spec.host_memory_gib * 1024) // component.memory_mib,
+            ),
+        )
+
+    def component_name(self, endpoint_name: str) -> str | None:
+        """The InferenceComponentName the endpoint serves this variant's model as (None: no component)."""
+        if self.inference_component is None:
+            return None
+        return self.inference_component.name or f"{endpoint_name}-{self.name}"[:63]
+
     @property
     def spec(self):
         return INSTANCE_CATALOGUE[self.instance_type]
@@ -326,6 +475,11 @@ class Deployment(ConfigSection):
     wait_minutes: int = Field(default=10, ge=0, le=60, description="Bake time per step before shifting more traffic")
     termination_wait_minutes: int = Field(
         default=5, ge=0, le=60, description="Old fleet kept after the shift, for rollback"
+    )
+    component_batch_copies: int = Field(
+        default=1,
+        ge=1,
+        description="Inference components: copies replaced per step of a rolling update (MaximumBatchSize, COPY_COUNT)",
     )
 
     @property
@@ -400,12 +554,22 @@ class InferenceConfig(ConfigSection):
                 f"variant(s) {neuron} use Inferentia/Trainium: set inference.image to the LMI Neuron image "
                 "(the default LMI image is for NVIDIA GPUs)"
             )
-        problems = [*self._capacity_problems(), *self._image_problems(), *self._rollout_problems()]
+        problems = [
+            *self._hosting_problems(),
+            *self._capacity_problems(),
+            *self._image_problems(),
+            *self._rollout_problems(),
+        ]
         if problems:
             raise errors_at("InferenceConfig", problems)
         return self
 
     # -- what goes on the endpoint ---------------------------------------------------------------
+
+    @property
+    def hosts_inference_components(self) -> bool:
+        """The endpoint's models are inference components (every variant's; config refuses a mix)."""
+        return any(variant.inference_component is not None for variant in self.variants)
 
     def serving_image_tag(self) -> str | None:
         """The serving image's tag: `image`'s (None if pinned by digest), or the LMI tag of lmi_version."""
@@ -430,12 +594,35 @@ class InferenceConfig(ConfigSection):
         """
         deployment = self.deployment
         seconds = self.container_startup_health_check_timeout_seconds + self.model_data_download_timeout_seconds
-        seconds += (
-            deployment.traffic_steps * deployment.wait_minutes * 60 + deployment.termination_wait_minutes * 60 + 1800
-        )
+        seconds += self.rollout_steps() * deployment.wait_minutes * 60 + 1800
+        if not self.hosts_inference_components:
+            seconds += deployment.termination_wait_minutes * 60
         return max(seconds, ROLLOUT_TIMEOUT_RANGE_SECONDS[0])
 
+    def rollout_steps(self) -> int:
+        """Steps of an update: traffic shifts of a blue/green one, or batches of copies of a component's
+        rolling update (every copy, fully scaled out, in batches of component_batch_copies)."""
+        if not self.hosts_inference_components:
+            return self.deployment.traffic_steps
+        batch = self.deployment.component_batch_copies
+        return max(-(-v.inference_component.max_copies // batch) for v in self.variants)
+
     # -- checks ------------------------------------------------------------------------------
+
+    def _hosting_problems(self) -> list[tuple[tuple, str]]:
+        """An endpoint hosts inference components or models on its variants, never both."""
+        with_component = [v.name for v in self.variants if v.inference_component is not None]
+        if not with_component or len(with_component) == len(self.variants):
+            return []
+        index = next(i for i, v in enumerate(self.variants) if v.inference_component is None)
+        return [
+            (
+                ("variants", index, "inference_component"),
+                f"variant(s) {with_component} host inference components and this one its own model: an endpoint "
+                "config whose variants carry no model (inference components) cannot also name one on another variant; "
+                "give every variant an inference_component, or none",
+            )
+        ]
 
     def _capacity_problems(self) -> list[tuple[tuple, str]]:
         # "SageMaker AI provisions a new fleet with the updates (the green fleet) ... terminates the blue
@@ -450,9 +637,16 @@ class InferenceConfig(ConfigSection):
             (
                 ("max_instances_cap",),
                 (
-                    f"an endpoint update is blue/green: SageMaker provisions a second fleet at the current capacity "
-                    f"before shifting traffic, so fully scaled out the variants hold {total} instances during an update "
-                    f"({by_type}: twice autoscaling.max_instances), above max_instances_cap ({self.max_instances_cap}). "
+                    (
+                        "an inference component's rolling update starts each batch of new copies before it stops old "
+                        f"ones, so fully scaled out the variants hold {total} instances during an update ({by_type}: "
+                        "autoscaling.max_instances plus one batch of deployment.component_batch_copies)"
+                        if self.hosts_inference_components
+                        else "an endpoint update is blue/green: SageMaker provisions a second fleet at the current capacity "
+                        f"before shifting traffic, so fully scaled out the variants hold {total} instances during an update "
+                        f"({by_type}: twice autoscaling.max_instances)"
+                    )
+                    + f", above max_instances_cap ({self.max_instances_cap}). "
                     f"Raise max_instances_cap to {total} (and the account's SageMaker endpoint-instance quotas for these "
                     "types to match), or lower max_instances"
                 ),
@@ -535,7 +729,18 @@ class InferenceConfig(ConfigSection):
     def _rollout_problems(self) -> list[tuple[tuple, str]]:
         problems: list[tuple[tuple, str]] = []
         deployment = self.deployment
-        if deployment.strategy in ("canary", "linear"):
+        if self.hosts_inference_components and deployment.strategy in ("canary", "linear"):
+            problems.append(
+                (
+                    ("deployment", "strategy"),
+                    (
+                        f"{deployment.strategy} is the endpoint's blue/green traffic shifting, for variants that serve "
+                        "their own model; inference components roll out copy by copy instead "
+                        "(deployment.component_batch_copies, wait_minutes, alarm rollback): use all_at_once"
+                    ),
+                )
+            )
+        elif deployment.strategy in ("canary", "linear"):
             # TrafficRoutingConfig: CanarySize <= 50%, LinearStepSize 10-50% of the variant's instance
             # count (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TrafficRoutingConfig.html).
             # How a percentage rounds to instances is undocumented; one instance is never <= 50% of one.
@@ -564,7 +769,7 @@ class InferenceConfig(ConfigSection):
                 (
                     ("deployment",),
                     (
-                        f"the rollout needs a {needed} s timeout ({deployment.traffic_steps} traffic step(s) x "
+                        f"the rollout needs a {needed} s timeout ({self.rollout_steps()} step(s) x "
                         f"{deployment.wait_minutes} min bake, {deployment.termination_wait_minutes} min termination wait, "
                         "the health-check and download timeouts and 30 min margin); SageMaker's "
                         f"MaximumExecutionTimeoutInSeconds allows at most {high}: shorten wait_minutes or use fewer steps"
@@ -583,8 +788,23 @@ class InferenceConfig(ConfigSection):
         """
         peak: dict[str, int] = {}
         for variant in self.variants:
-            peak[variant.instance_type] = peak.get(variant.instance_type, 0) + 2 * variant.autoscaling.max_instances
+            peak[variant.instance_type] = peak.get(variant.instance_type, 0) + self._variant_update_peak(variant)
         return peak
+
+    def _variant_update_peak(self, variant: Variant) -> int:
+        """A variant's instances at the peak of an update: twice its maximum under blue/green; for an
+        inference component, its maximum plus room for one batch of new copies (a rolling update
+        starts each batch before it stops the old copies)."""
+        scaling = variant.autoscaling
+        if variant.inference_component is None:
+            return 2 * scaling.max_instances
+        batch = min(self.deployment.component_batch_copies, variant.inference_component.max_copies)
+        return scaling.max_instances + -(-batch // max(variant.copies_per_instance, 1))
+
+
+def _raise_if(problems: list[tuple[tuple, str]]) -> None:
+    if problems:
+        raise errors_at("Variant", problems)
 
 
 def _driver_problem(

@@ -14,7 +14,7 @@ Every GPU and Trainium type here has NVMe instance storage; Inferentia2 is EBS-o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 PRICE_SOURCE = "AWS SageMaker AI pricing page, real-time inference on-demand, as listed October 2025"
 HOURS_PER_MONTH = 730
@@ -29,6 +29,7 @@ class InstanceSpec:
     # NVMe instance store: hardware-encrypted, and SageMaker rejects KmsKeyId and
     # VolumeSizeInGB for endpoint configs that use such an instance type.
     local_nvme_storage: bool = True
+    host_memory_gib: float = 0.0  # the instance's RAM: what an inference component's MinMemoryRequiredInMb draws on
 
     @property
     def accelerator_memory_gib(self) -> float:
@@ -81,6 +82,23 @@ INSTANCE_CATALOGUE: dict[str, InstanceSpec] = {
     "ml.inf2.48xlarge": _spec("Inferentia2", 12, 32, 17.960, 20.180, nvme=False),
     "ml.trn1.2xlarge": _spec("Trainium", 1, 32, 1.544, 1.735),
     "ml.trn1.32xlarge": _spec("Trainium", 16, 32, 24.725, 27.781),
+}
+
+# Host memory (GiB) per instance type: the "Memory (GiB)" column of the "Amazon EC2 instance types:
+# accelerated computing" specifications (https://docs.aws.amazon.com/ec2/latest/instancetypes/ac.html);
+# SageMaker's ml.* types are the EC2 types of the same name.
+_HOST_MEMORY_GIB = {
+    "g5.xlarge": 16, "g5.2xlarge": 32, "g5.4xlarge": 64, "g5.8xlarge": 128, "g5.12xlarge": 192,
+    "g5.16xlarge": 256, "g5.24xlarge": 384, "g5.48xlarge": 768,
+    "g6.xlarge": 16, "g6.2xlarge": 32, "g6.4xlarge": 64, "g6.12xlarge": 192, "g6.48xlarge": 768,
+    "g6e.xlarge": 32, "g6e.2xlarge": 64, "g6e.12xlarge": 384, "g6e.48xlarge": 1536,
+    "p4d.24xlarge": 1152, "p4de.24xlarge": 1152, "p5.48xlarge": 2048, "p5e.48xlarge": 2048,
+    "inf2.xlarge": 16, "inf2.8xlarge": 128, "inf2.24xlarge": 384, "inf2.48xlarge": 768,
+    "trn1.2xlarge": 32, "trn1.32xlarge": 512,
+}  # fmt: skip
+INSTANCE_CATALOGUE = {
+    name: replace(spec, host_memory_gib=_HOST_MEMORY_GIB[name.removeprefix("ml.")])
+    for name, spec in INSTANCE_CATALOGUE.items()
 }
 
 NEURON_ACCELERATORS = {"Inferentia2", "Trainium"}

@@ -23,7 +23,6 @@ SESSIONS_METRIC_SECONDS = 30
 NOT_FROM_CONFIG = frozenset(
     {
         "organisation",
-        "inference_component",
         "system_prompt_file",
         "connect_timeout_seconds",
         "max_attempts",
@@ -67,7 +66,9 @@ def runtime_environment(
         "AGENT_CONCURRENT_REQUESTS_PER_INSTANCE": str(variant.autoscaling.target_value),
     }
     optional = {
-        "AGENT_TARGET_VARIANT": options.target_variant,
+        # On an endpoint of inference components a request names its component (the variant is implied).
+        "AGENT_TARGET_VARIANT": None if variant.inference_component else options.target_variant,
+        "AGENT_INFERENCE_COMPONENT": variant.component_name(inference.endpoint_name),
         "AGENT_MLFLOW_TRACKING_URI": mlflow_tracking_uri,
         "AGENT_SESSION_BUCKET": session_bucket,
         "AGENT_SESSION_DIR": session_dir,

@@ -2,10 +2,14 @@
 
 Per variant: a `CfnModel` (LMI container, weights from S3, network isolation, VPC config into the
 isolated subnets with the model's own security group), then one `CfnEndpointConfig` (least-
-outstanding-requests routing, data capture to a KMS-encrypted SecureBucket, KMS on EBS storage
-where the instance type has EBS), a `CfnEndpoint` with blue/green rollout and alarm-driven
-rollback, Application Auto Scaling on each variant, and CloudWatch alarms to the alarm topic.
-Consumers call `grant_invoke(principal)`; nobody writes IAM for the endpoint by hand.
+outstanding-requests routing, KMS on EBS storage where the instance type has EBS) and a
+`CfnEndpoint`. A variant either serves its model itself (data capture to a KMS-encrypted
+SecureBucket, blue/green rollout with alarm rollback, instance autoscaling) or hosts it as a
+`CfnInferenceComponent` on managed instance scaling (rolling update per copy with alarm rollback,
+copy autoscaling, optionally scale to zero with the scale-out-from-zero step policy). CloudWatch
+alarms go to the alarm topic; `find_variant` / `find_inference_component` / `serving` return
+handles with the `metric_*` methods. Consumers call `grant_invoke(principal)`; nobody writes IAM
+for the endpoint by hand.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from aws_cdk import Duration, RemovalPolicy, Stack, TimeZone
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -27,14 +32,16 @@ from kit_config.inference_schema import InferenceConfig, Variant
 from kit_constructs.acknowledgments import acknowledge, finding_id, logical_arn, resolved
 from kit_constructs.alarms import notifying_alarm
 from kit_constructs.encrypted_log_group import EncryptedLogGroup, EncryptedLogGroupProps
+from kit_constructs.endpoint_metrics import InferenceComponentHandle, ProductionVariantHandle
 from kit_constructs.isolated_network import IsolatedNetwork
 from kit_constructs.secure_bucket import AccessLogBucket, SecureBucket, SecureBucketProps
 
 INVOKE_ACTIONS = ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"]
-# SageMaker's metrics per variant: invocation metrics, and the instances' (GPU, memory, disk).
-INVOCATION_NAMESPACE = "AWS/SageMaker"
-INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
-METRIC_PERIOD = Duration.minutes(1)
+# Scale out from zero: the alarm's period over NoCapacityInvocationFailures (a standard-resolution
+# metric, so 60 s is its finest) and the step policy's cooldown, as in AWS's procedure
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html).
+SCALE_OUT_FROM_ZERO_PERIOD_SECONDS = 60
+SCALE_OUT_FROM_ZERO_COOLDOWN_SECONDS = 60
 _IMAGE_URI = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repository>[^:@]+)"
 )
@@ -60,7 +67,12 @@ def lmi_environment(variant: Variant) -> dict[str, str]:
         "OPTION_ASYNC_MODE": "true",
         "OPTION_ROLLING_BATCH": "disable",
         "OPTION_ENTRYPOINT": "djl_python.lmi_vllm.vllm_async_service",
-        "OPTION_TENSOR_PARALLEL_DEGREE": str(model.tensor_parallel_degree),
+        # "max" is every GPU the container sees: the instance's, or the accelerators a component's copy gets.
+        "OPTION_TENSOR_PARALLEL_DEGREE": str(
+            variant.inference_component.accelerators
+            if variant.inference_component and model.tensor_parallel_degree == "max"
+            else model.tensor_parallel_degree
+        ),
         "OPTION_MAX_MODEL_LEN": str(model.max_model_len),
         # Strands sends `tools`; vLLM only returns `tool_calls` with auto tool choice and a parser.
         "OPTION_ENABLE_AUTO_TOOL_CHOICE": "true",
@@ -82,6 +94,8 @@ class InferenceEndpointProps:
 
 
 class InferenceEndpoint(Construct):
+    """The endpoint, its models (own or as inference components), autoscaling, alarms and rollout."""
+
     def __init__(self, scope: Construct, construct_id: str, props: InferenceEndpointProps) -> None:
         super().__init__(scope, construct_id)
         config = props.config
@@ -92,12 +106,27 @@ class InferenceEndpoint(Construct):
             service="sagemaker", resource="endpoint", resource_name=config.endpoint_name.lower()
         )
         self.image_uri = config.image or lmi_image_uri(stack.region, config.lmi_version)
+        self.hosts_components = config.hosts_inference_components
+        # Handles first: the alarms, the dashboard and the grants read them.
+        self.variants = {v.name: ProductionVariantHandle(config.endpoint_name, v.name) for v in config.variants}
+        self.inference_component_handles = {
+            v.name: InferenceComponentHandle(v.component_name(config.endpoint_name), v.name)
+            for v in config.variants
+            if v.inference_component is not None
+        }
+        self.inference_component_arns = [
+            stack.format_arn(service="sagemaker", resource="inference-component", resource_name=handle.name.lower())
+            for handle in self.inference_component_handles.values()
+        ]
 
-        self._add_supporting_resources(props)
+        self.security_group = self._security_group(props)
+        self.log_group = self._container_logs(props)
+        self.data_capture_bucket = None if self.hosts_components else self._data_capture_bucket(props)
+        self.execution_policy = self._execution_policy(props)
         self.execution_role = self._execution_role(props)
         self.models = {variant.name: self._model(variant, props) for variant in config.variants}
         self.endpoint_config = self._endpoint_config(props)
-        self.alarms = self._alarms(props)
+        self.alarms, self.rollback_alarms = self._alarms(props)
         # Deployment guardrails read the rollback alarms as the execution role
         # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
         # Enforced by Kit-SageMakerRollbackAlarmsReadable.
@@ -109,33 +138,68 @@ class InferenceEndpoint(Construct):
             )
         )
         self.endpoint = self._endpoint()
-        self._add_autoscaling()
+        self.inference_components = {
+            variant.name: self._inference_component(variant)
+            for variant in config.variants
+            if variant.inference_component
+        }
+        self.scalable_targets = self._autoscaling()
+        self.scale_out_from_zero_alarms = {
+            name: self._scale_out_from_zero(name, target)
+            for name, target in self.scalable_targets.items()
+            if self._variant(name).inference_component and self._variant(name).inference_component.scales_to_zero
+        }
 
-    def _add_supporting_resources(self, props: InferenceEndpointProps) -> None:
-        """The models' security group, their container log group, the data-capture bucket."""
-        config = props.config
-        self.security_group = ec2.SecurityGroup(
+    def _variant(self, name: str) -> Variant:
+        return next(variant for variant in self.config.variants if variant.name == name)
+
+    # -- handles (aws-cdk's findInstanceProductionVariant) ----------------------------------------
+
+    def find_variant(self, name: str) -> ProductionVariantHandle:
+        """The production variant `name`, with its metrics (dimensions EndpointName, VariantName)."""
+        return self.variants[name]
+
+    def find_inference_component(self, variant_name: str) -> InferenceComponentHandle:
+        """The inference component on variant `variant_name`, with its metrics (InferenceComponentName)."""
+        return self.inference_component_handles[variant_name]
+
+    def serving(self, variant_name: str) -> ProductionVariantHandle | InferenceComponentHandle:
+        """What serves the variant's model: its inference component if it has one, else the variant.
+
+        An inference component's invocations are reported per InferenceComponentName; the variant's own
+        dimensions then carry only its instances (monitoring-cloudwatch.html).
+        """
+        return self.inference_component_handles.get(variant_name) or self.variants[variant_name]
+
+    def _security_group(self, props: InferenceEndpointProps) -> ec2.SecurityGroup:
+        """The models' security group: egress to the AWS interface endpoints and S3 only."""
+        security_group = ec2.SecurityGroup(
             self,
             "ModelSecurityGroup",
             vpc=props.network.vpc,
-            description=f"SageMaker model containers of {config.endpoint_name}: egress to AWS endpoints and S3 only",
+            description=f"SageMaker model containers of {props.config.endpoint_name}: egress to AWS endpoints and S3 only",
             allow_all_outbound=False,
         )
-        props.network.allow_endpoint_access(self.security_group)
-        props.network.allow_s3_access(self.security_group)
+        props.network.allow_endpoint_access(security_group)
+        props.network.allow_s3_access(security_group)
+        return security_group
 
+    def _container_logs(self, props: InferenceEndpointProps) -> EncryptedLogGroup:
         # SageMaker writes container logs to this fixed name; creating it first makes it encrypted and retained.
-        self.log_group = EncryptedLogGroup(
+        # Inference components' containers log under the endpoint's group too (one stream per copy).
+        return EncryptedLogGroup(
             self,
             "ContainerLogs",
             EncryptedLogGroupProps(
                 key=props.logs_key,
                 retention_days=props.log_retention_days,
                 removal_policy=props.removal_policy,
-                log_group_name=f"/aws/sagemaker/Endpoints/{config.endpoint_name}",
+                log_group_name=f"/aws/sagemaker/Endpoints/{props.config.endpoint_name}",
             ),
         )
-        self.data_capture_bucket = SecureBucket(
+
+    def _data_capture_bucket(self, props: InferenceEndpointProps) -> SecureBucket:
+        return SecureBucket(
             self,
             "DataCapture",
             SecureBucketProps(
@@ -143,7 +207,7 @@ class InferenceEndpoint(Construct):
                 access_logs=props.access_logs,
                 removal_policy=props.removal_policy,
                 purpose="data-capture",
-                expiration_days=config.data_capture.capture_days,
+                expiration_days=props.config.data_capture.capture_days,
             ),
         )
 
@@ -156,7 +220,11 @@ class InferenceEndpoint(Construct):
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
             # strategy none: one update without guardrails, to add, remove or rename a variant (guardrails require
             # the same variant names; release/update_hazards.py reports it and the procedure).
-            deployment_config=None if config.deployment.strategy == "none" else self._deployment_config(),
+            # An endpoint of inference components rolls its models out per component (each one's
+            # DeploymentConfig); the endpoint's own blue/green applies to variants with a model.
+            deployment_config=None
+            if config.deployment.strategy == "none" or self.hosts_components
+            else self._deployment_config(),
             # Without this every EndpointConfig change resets live capacity to InitialInstanceCount
             # (prod would drop from its scaled-out count to 2 mid-rollout). Weights and data capture
             # follow config ("Update endpoints that use auto scaling",
@@ -169,11 +237,13 @@ class InferenceEndpoint(Construct):
             ],
         )
 
-    def _add_autoscaling(self) -> None:
-        """A scalable target per registered variant; the deregistered ones are acknowledged."""
+    def _autoscaling(self) -> dict[str, appscaling.ScalableTarget]:
+        """A scalable target per registered variant (or its component); the deregistered ones are acknowledged."""
         config = self.config
-        self.scalable_targets = {
-            variant.name: self._autoscaling(variant) for variant in config.variants if variant.autoscaling.registered
+        targets = {
+            variant.name: self._scalable_target(variant)
+            for variant in config.variants
+            if variant.autoscaling.registered
         }
         unregistered = [variant.name for variant in config.variants if not variant.autoscaling.registered]
         # Changing an autoscaled variant's instance type, or removing it, fails while it is a registered
@@ -188,67 +258,7 @@ class InferenceEndpoint(Construct):
                 for name in unregistered
             },
         )
-
-    # -- metrics (the alarms and the operations dashboard read these) ---------------------------
-
-    def metric_variant(
-        self,
-        metric_name: str,
-        variant: str,
-        statistic: str,
-        *,
-        namespace: str = INVOCATION_NAMESPACE,
-        period: Duration = METRIC_PERIOD,
-    ) -> cloudwatch.Metric:
-        """One of SageMaker's metrics for one variant of this endpoint."""
-        return cloudwatch.Metric(
-            namespace=namespace,
-            metric_name=metric_name,
-            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": variant},
-            statistic=statistic,
-            period=period,
-        )
-
-    def metric_model_latency(self, variant: str, statistic: str) -> cloudwatch.Metric:
-        """ModelLatency, in microseconds."""
-        return self.metric_variant("ModelLatency", variant, statistic)
-
-    def metric_invocations(self, variant: str) -> cloudwatch.Metric:
-        return self.metric_variant("Invocations", variant, "Sum")
-
-    def metric_invocations_per_instance(self, variant: str) -> cloudwatch.Metric:
-        return self.metric_variant("InvocationsPerInstance", variant, "Sum")
-
-    def metric_invocation_errors(self, variant: str, kind: str) -> cloudwatch.Metric:
-        """`kind`: 4XX or 5XX."""
-        return self.metric_variant(f"Invocation{kind}Errors", variant, "Sum")
-
-    def metric_invocation_4xx_error_rate(self, variant: str) -> cloudwatch.MathExpression:
-        """4XX errors as a percentage of invocations (0 without traffic).
-
-        CloudWatch type-checks metric math when the alarm is created: MAX takes a time series or an array
-        of time series, so `MAX([invocations, 1])` (a series and a scalar in one array) is rejected
-        ("Unsupported operand type(s) for MAX: '[Array[TimeSeries, Scalar]]'") and the stack rolls back.
-        IF(condition TS, TS, scalar) is the documented guard ("Using metric math", CloudWatch guide).
-        Enforced for every expression by Kit-CloudWatchMetricMath.
-        """
-        return cloudwatch.MathExpression(
-            expression="IF(invocations > 0, 100 * errors / invocations, 0)",
-            using_metrics={
-                "errors": self.metric_invocation_errors(variant, "4XX"),
-                "invocations": self.metric_invocations(variant),
-            },
-            label="4XX error rate (%)",
-            period=METRIC_PERIOD,
-        )
-
-    def metric_gpu_utilization(self, variant: str, statistic: str) -> cloudwatch.Metric:
-        """Percent, summed over the instance's GPUs."""
-        return self.metric_variant("GPUUtilization", variant, statistic, namespace=INSTANCE_NAMESPACE)
-
-    def metric_gpu_memory_utilization(self, variant: str, statistic: str) -> cloudwatch.Metric:
-        """Percent, summed over the instance's GPUs."""
-        return self.metric_variant("GPUMemoryUtilization", variant, statistic, namespace=INSTANCE_NAMESPACE)
+        return targets
 
     # -- grants -------------------------------------------------------------------------------
 
@@ -258,33 +268,37 @@ class InferenceEndpoint(Construct):
 
     # -- parts ----------------------------------------------------------------------------------
 
-    def _execution_role(self, props: InferenceEndpointProps) -> iam.Role:
+    def _execution_policy(self, props: InferenceEndpointProps) -> iam.ManagedPolicy:
+        """Least privilege for the models: image, logs, metrics, network interfaces, weights, capture."""
         stack = Stack.of(self)
         config = props.config
-        statements = [
-            *self._image_and_log_statements(),
-            *self._network_statements(props.network),
-            *_weights_statements(stack, config),
-        ]
+        policy = iam.ManagedPolicy(
+            self,
+            "ExecutionPolicy",
+            description=f"Least privilege for the models behind {config.endpoint_name}",
+            statements=[
+                *self._image_and_log_statements(),
+                *self._network_statements(props.network),
+                *_weights_statements(stack, config),
+            ],
+        )
+        if self.data_capture_bucket is not None:
+            # Data capture: SageMaker writes captured payloads as this role, encrypted with the storage key.
+            self.data_capture_bucket.grant_write(policy, "capture/*")
+        self._acknowledge_execution_policy(policy, config)
+        return policy
+
+    def _execution_role(self, props: InferenceEndpointProps) -> iam.Role:
+        stack = Stack.of(self)
         role = iam.Role(
             self,
             "ExecutionRole",
             assumed_by=iam.ServicePrincipal(
                 "sagemaker.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
             ),
-            description=f"Execution role of the models behind {config.endpoint_name}",
+            description=f"Execution role of the models behind {props.config.endpoint_name}",
         )
-        policy = iam.ManagedPolicy(
-            self,
-            "ExecutionPolicy",
-            description=f"Least privilege for the models behind {config.endpoint_name}",
-            statements=statements,
-            roles=[role],
-        )
-        self.execution_policy = policy
-        # Data capture: SageMaker writes captured payloads as this role, encrypted with the storage key.
-        self.data_capture_bucket.grant_write(policy, "capture/*")
-        self._acknowledge_execution_policy(policy, config)
+        self.execution_policy.attach_to_role(role)
         return role
 
     def _image_and_log_statements(self) -> list[iam.PolicyStatement]:
@@ -388,10 +402,11 @@ class InferenceEndpoint(Construct):
                 findings[finding_id("AwsSolutions-IAM5", "Resource", weights)] = (
                     "Reads every object under the model's weights prefix; SageMaker downloads the whole prefix at startup."
                 )
-        capture = f"{logical_arn(self.data_capture_bucket.bucket)}/capture/*"
-        findings[finding_id("AwsSolutions-IAM5", "Resource", capture)] = (
-            "Writes captured requests and responses under the capture/ prefix of its own bucket only."
-        )
+        if self.data_capture_bucket is not None:
+            capture = f"{logical_arn(self.data_capture_bucket.bucket)}/capture/*"
+            findings[finding_id("AwsSolutions-IAM5", "Resource", capture)] = (
+                "Writes captured requests and responses under the capture/ prefix of its own bucket only."
+            )
         acknowledge(policy, findings)
 
     def _model(self, variant: Variant, props: InferenceEndpointProps) -> sagemaker.CfnModel:
@@ -427,49 +442,27 @@ class InferenceEndpoint(Construct):
 
     def _endpoint_config(self, props: InferenceEndpointProps) -> sagemaker.CfnEndpointConfig:
         config = props.config
-        capture = config.data_capture
         all_nvme = all(variant.spec.local_nvme_storage for variant in config.variants)
+        components = self.hosts_components
         endpoint_config = sagemaker.CfnEndpointConfig(
             self,
             "EndpointConfig",
             # Instance-store (NVMe) volumes are hardware-encrypted and SageMaker rejects KmsKeyId
             # for them; EBS-backed types get the inference key.
             kms_key_id=None if all_nvme else props.inference_key.key_arn,
-            production_variants=[
-                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                    variant_name=variant.name,
-                    model_name=self.models[variant.name].attr_model_name,
-                    instance_type=variant.instance_type,
-                    initial_instance_count=variant.initial_instance_count,
-                    initial_variant_weight=variant.initial_weight,
-                    volume_size_in_gb=variant.volume_size_gb,
-                    routing_config=sagemaker.CfnEndpointConfig.RoutingConfigProperty(
-                        routing_strategy="LEAST_OUTSTANDING_REQUESTS"
-                    ),
-                    container_startup_health_check_timeout_in_seconds=config.container_startup_health_check_timeout_seconds,
-                    model_data_download_timeout_in_seconds=config.model_data_download_timeout_seconds,
-                    # The host AMI's NVIDIA driver must run the image's CUDA (LMI 0.38.0 is cu130: driver 580,
-                    # al2023-ami-sagemaker-inference-gpu-4-1), or the container fails with CannotStartContainerError
-                    # (https://docs.aws.amazon.com/sagemaker/latest/dg/inference-gpu-drivers.html). Checked at
-                    # config load (kit_config/gpu_drivers.py) and by Kit-SageMakerGpuDriverFitsImage.
-                    inference_ami_version=variant.inference_ami_version,
-                )
-                for variant in config.variants
-            ],
-            data_capture_config=sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
-                enable_capture=capture.enabled,
-                initial_sampling_percentage=capture.sampling_percentage,
-                destination_s3_uri=self.data_capture_bucket.s3_uri("capture"),
-                kms_key_id=props.storage_key.key_arn,
-                capture_options=[
-                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
-                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
-                ],
-                capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
-                    json_content_types=["application/json"]
-                ),
-            ),
+            production_variants=[self._production_variant(variant) for variant in config.variants],
+            data_capture_config=None if components else self._data_capture_config(props),
+            # An endpoint that hosts inference components names the role, the VPC and network isolation
+            # here: its variants carry no model (CreateEndpointConfig: ExecutionRoleArn, VpcConfig,
+            # EnableNetworkIsolation "for endpoints that host inference components").
+            execution_role_arn=self.execution_role.role_arn if components else None,
+            vpc_config=self._vpc_config(props) if components else None,
+            enable_network_isolation=all(v.model.network_isolation for v in config.variants) if components else None,
         )
+        if components:
+            # SageMaker checks the role's access when it creates the endpoint config.
+            # Enforced by Kit-SageMakerModelAfterRolePolicy.
+            endpoint_config.node.add_dependency(self.execution_policy)
         if all_nvme:
             reason = (
                 "Every variant runs on an instance type with NVMe instance storage, which is encrypted by a "
@@ -484,6 +477,106 @@ class InferenceEndpoint(Construct):
                 },
             )
         return endpoint_config
+
+    def _production_variant(self, variant: Variant) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:
+        config = self.config
+        own_model = variant.inference_component is None
+        scaling = variant.autoscaling
+        return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+            variant_name=variant.name,
+            # A variant under inference components is capacity only: the component names the model.
+            model_name=self.models[variant.name].attr_model_name if own_model else None,
+            instance_type=variant.instance_type,
+            initial_instance_count=variant.initial_instance_count,
+            initial_variant_weight=variant.initial_weight,
+            volume_size_in_gb=variant.volume_size_gb,
+            routing_config=sagemaker.CfnEndpointConfig.RoutingConfigProperty(
+                routing_strategy="LEAST_OUTSTANDING_REQUESTS"
+            ),
+            # A component's startup timeouts are its own (StartupParameters).
+            container_startup_health_check_timeout_in_seconds=(
+                config.container_startup_health_check_timeout_seconds if own_model else None
+            ),
+            model_data_download_timeout_in_seconds=config.model_data_download_timeout_seconds if own_model else None,
+            # SageMaker adds and removes instances as the component's copies need them, down to
+            # MinInstanceCount 0 for scale to zero (ProductionVariantManagedInstanceScaling).
+            managed_instance_scaling=None
+            if own_model
+            else sagemaker.CfnEndpointConfig.ManagedInstanceScalingProperty(
+                status="ENABLED", min_instance_count=scaling.min_instances, max_instance_count=scaling.max_instances
+            ),
+            # The host AMI's NVIDIA driver must run the image's CUDA (LMI 0.38.0 is cu130: driver 580,
+            # al2023-ami-sagemaker-inference-gpu-4-1), or the container fails with CannotStartContainerError
+            # (https://docs.aws.amazon.com/sagemaker/latest/dg/inference-gpu-drivers.html). Checked at
+            # config load (kit_config/gpu_drivers.py) and by Kit-SageMakerGpuDriverFitsImage.
+            inference_ami_version=variant.inference_ami_version,
+        )
+
+    def _vpc_config(self, props: InferenceEndpointProps) -> sagemaker.CfnEndpointConfig.VpcConfigProperty:
+        return sagemaker.CfnEndpointConfig.VpcConfigProperty(
+            security_group_ids=[self.security_group.security_group_id],
+            subnets=props.network.vpc.select_subnets(**_selection(props.network.subnets)).subnet_ids,
+        )
+
+    def _data_capture_config(
+        self, props: InferenceEndpointProps
+    ) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty:
+        capture = props.config.data_capture
+        return sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
+            enable_capture=capture.enabled,
+            initial_sampling_percentage=capture.sampling_percentage,
+            destination_s3_uri=self.data_capture_bucket.s3_uri("capture"),
+            kms_key_id=props.storage_key.key_arn,
+            capture_options=[
+                sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
+                sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
+            ],
+            capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
+                json_content_types=["application/json"]
+            ),
+        )
+
+    def _inference_component(self, variant: Variant) -> sagemaker.CfnInferenceComponent:
+        """The variant's model as copies on its instances, rolled out copy by copy with alarm rollback."""
+        config, component = self.config, variant.inference_component
+        deployment = config.deployment
+        resource = sagemaker.CfnInferenceComponent(
+            self,
+            f"Component{_alnum(variant.name)}",
+            inference_component_name=variant.component_name(config.endpoint_name),
+            endpoint_name=self.endpoint.attr_endpoint_name,
+            variant_name=variant.name,
+            specification=sagemaker.CfnInferenceComponent.InferenceComponentSpecificationProperty(
+                model_name=self.models[variant.name].attr_model_name,
+                compute_resource_requirements=sagemaker.CfnInferenceComponent.InferenceComponentComputeResourceRequirementsProperty(
+                    number_of_accelerator_devices_required=component.accelerators,
+                    min_memory_required_in_mb=component.memory_mib,
+                ),
+                startup_parameters=sagemaker.CfnInferenceComponent.InferenceComponentStartupParametersProperty(
+                    container_startup_health_check_timeout_in_seconds=config.container_startup_health_check_timeout_seconds,
+                    model_data_download_timeout_in_seconds=config.model_data_download_timeout_seconds,
+                ),
+            ),
+            runtime_config=sagemaker.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(
+                copy_count=component.initial_copies
+            ),
+            deployment_config=sagemaker.CfnInferenceComponent.InferenceComponentDeploymentConfigProperty(
+                rolling_update_policy=sagemaker.CfnInferenceComponent.InferenceComponentRollingUpdatePolicyProperty(
+                    maximum_batch_size=sagemaker.CfnInferenceComponent.InferenceComponentCapacitySizeProperty(
+                        type="COPY_COUNT", value=deployment.component_batch_copies
+                    ),
+                    wait_interval_in_seconds=deployment.wait_minutes * 60,
+                    maximum_execution_timeout_in_seconds=config.rollout_timeout_seconds(),
+                ),
+                auto_rollback_configuration=sagemaker.CfnInferenceComponent.AutoRollbackConfigurationProperty(
+                    alarms=[
+                        sagemaker.CfnInferenceComponent.AlarmProperty(alarm_name=alarm.alarm_name)
+                        for alarm in self.rollback_alarms
+                    ]
+                ),
+            ),
+        )
+        return resource
 
     def _deployment_config(self) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
         deployment = self.config.deployment
@@ -516,27 +609,48 @@ class InferenceEndpoint(Construct):
             ),
         )
 
-    def _autoscaling(self, variant: Variant) -> appscaling.ScalableTarget:
-        scaling = variant.autoscaling
+    def _scalable_target(self, variant: Variant) -> appscaling.ScalableTarget:
+        """Instances of a variant with its own model; copies of an inference component.
+
+        Both track SageMaker's high-resolution concurrency metric (10 s): ConcurrentRequestsPerModel for a
+        variant, ConcurrentRequestsPerCopy for a component, whose instances managed instance scaling then
+        adds and removes ("Autoscaling for inference components", SageMaker developer guide).
+        """
+        scaling, component = variant.autoscaling, variant.inference_component
+        if component is None:
+            resource_id = f"endpoint/{self.endpoint_name}/variant/{variant.name}"
+            dimension, low, high = (
+                "sagemaker:variant:DesiredInstanceCount",
+                scaling.min_instances,
+                scaling.max_instances,
+            )
+            concurrency = appscaling.PredefinedMetric.SAGEMAKER_VARIANT_CONCURRENT_REQUESTS_PER_MODEL_HIGH_RESOLUTION
+            invocations = appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE
+        else:
+            resource_id = f"inference-component/{variant.component_name(self.endpoint_name)}"
+            dimension, low, high = (
+                "sagemaker:inference-component:DesiredCopyCount",
+                component.min_copies,
+                component.max_copies,
+            )
+            concurrency = (
+                appscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_CONCURRENT_REQUESTS_PER_COPY_HIGH_RESOLUTION
+            )
+            invocations = appscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_INVOCATIONS_PER_COPY
         target = appscaling.ScalableTarget(
             self,
             f"Scaling{_alnum(variant.name)}",
             service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
-            resource_id=f"endpoint/{self.endpoint_name}/variant/{variant.name}",
-            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-            min_capacity=scaling.min_instances,
-            max_capacity=scaling.max_instances,
+            resource_id=resource_id,
+            scalable_dimension=dimension,
+            min_capacity=low,
+            max_capacity=high,
         )
-        target.node.add_dependency(self.endpoint)
-        metric = (
-            appscaling.PredefinedMetric.SAGEMAKER_VARIANT_CONCURRENT_REQUESTS_PER_MODEL_HIGH_RESOLUTION
-            if scaling.metric == "concurrency"
-            else appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE
-        )
+        target.node.add_dependency(self.inference_components.get(variant.name) or self.endpoint)
         target.scale_to_track_metric(
             "TargetTracking",
             target_value=scaling.target_value,
-            predefined_metric=metric,
+            predefined_metric=concurrency if scaling.metric == "concurrency" else invocations,
             scale_in_cooldown=Duration.seconds(scaling.scale_in_cooldown_seconds),
             scale_out_cooldown=Duration.seconds(scaling.scale_out_cooldown_seconds),
         )
@@ -550,7 +664,43 @@ class InferenceEndpoint(Construct):
             )
         return target
 
-    def _alarms(self, props: InferenceEndpointProps) -> dict[str, cloudwatch.Alarm]:
+    def _scale_out_from_zero(self, variant_name: str, target: appscaling.ScalableTarget) -> cloudwatch.Alarm:
+        """At zero copies target tracking has no concurrency to track: a request refused for want of a copy
+        (NoCapacityInvocationFailures) starts one. AWS's procedure: a step policy adding one copy, on an alarm
+        over that metric ("Scale an endpoint to zero instances",
+        https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html).
+        """
+        component = self.find_inference_component(variant_name)
+        step = appscaling.StepScalingAction(
+            self,
+            f"ScaleOutFromZero{_alnum(variant_name)}",
+            scaling_target=target,
+            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+            metric_aggregation_type=appscaling.MetricAggregationType.MAXIMUM,
+            cooldown=Duration.seconds(SCALE_OUT_FROM_ZERO_COOLDOWN_SECONDS),
+        )
+        step.add_adjustment(adjustment=1, lower_bound=0)
+        alarm = cloudwatch.Alarm(
+            self,
+            f"NoCapacity{_alnum(variant_name)}",
+            alarm_name=f"{self.endpoint_name}-{variant_name}-NoCapacityInvocationFailures",
+            alarm_description=(
+                f"{component.name}: a request found no copy running (scaled to zero); adds one copy. "
+                "Requests fail until it is in service (minutes)."
+            ),
+            metric=component.metric_no_capacity_invocation_failures(
+                period=Duration.seconds(SCALE_OUT_FROM_ZERO_PERIOD_SECONDS)
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.ApplicationScalingAction(step))
+        return alarm
+
+    def _alarms(self, props: InferenceEndpointProps) -> tuple[dict[str, cloudwatch.Alarm], list[cloudwatch.Alarm]]:
+        """The alarms per variant (on its component where it has one), and those that roll an update back."""
         thresholds = props.config.alarms
         name = props.config.endpoint_name
         alarms: dict[str, cloudwatch.Alarm] = {}
@@ -558,28 +708,29 @@ class InferenceEndpoint(Construct):
 
         for variant in props.config.variants:
             v = variant.name
+            served = self.serving(v)
             defined = {
                 # ModelLatency is reported in microseconds.
                 "ModelLatencyP95": (
-                    self.metric_model_latency(v, "p95"),
+                    served.metric_model_latency("p95"),
                     thresholds.model_latency_p95_ms * 1000,
                     f"p95 model latency above {thresholds.model_latency_p95_ms} ms",
                     True,
                 ),
                 "Invocation5XXErrors": (
-                    self.metric_invocation_errors(v, "5XX"),
+                    served.metric_invocation_errors("5XX"),
                     thresholds.invocation_5xx_errors,
                     f"more than {thresholds.invocation_5xx_errors} 5XX errors a minute",
                     True,
                 ),
                 "Invocation4XXErrorRate": (
-                    self.metric_invocation_4xx_error_rate(v),
+                    served.metric_invocation_4xx_error_rate(),
                     thresholds.invocation_4xx_error_rate_percent,
                     f"4XX error rate above {thresholds.invocation_4xx_error_rate_percent}%",
                     False,  # clients cause 4XX; not a reason to roll back a deployment
                 ),
                 "GpuMemoryUtilization": (
-                    self.metric_gpu_memory_utilization(v, "Maximum"),
+                    served.metric_gpu_memory_utilization("Maximum"),
                     thresholds.gpu_memory_utilization_percent,
                     f"GPU memory above {thresholds.gpu_memory_utilization_percent}%",
                     False,  # vLLM preallocates most GPU memory; an alert, not a rollback trigger
@@ -599,8 +750,7 @@ class InferenceEndpoint(Construct):
                 alarms[f"{alarm_id}/{v}"] = alarm
                 if rolls_back:
                     rollback.append(alarm)
-        self.rollback_alarms = rollback
-        return alarms
+        return alarms, rollback
 
 
 def _weights_statements(stack: Stack, config: InferenceConfig) -> list[iam.PolicyStatement]:

@@ -61,7 +61,9 @@ class OperationsDashboard(Construct):
         lines = [
             cloudwatch.MathExpression(
                 expression=f"latency{index}{percentile} / 1000",
-                using_metrics={f"latency{index}{percentile}": self._endpoint.metric_model_latency(variant, percentile)},
+                using_metrics={
+                    f"latency{index}{percentile}": self._endpoint.serving(variant).metric_model_latency(percentile)
+                },
                 label=f"{variant} {percentile}",
                 period=PERIOD,
             )
@@ -73,14 +75,19 @@ class OperationsDashboard(Construct):
     def _invocations(self) -> cloudwatch.GraphWidget:
         return _graph(
             "Invocations per variant",
-            [self._endpoint.metric_invocations(variant).with_(label=variant) for variant in self.variant_names],
+            [
+                self._endpoint.serving(variant).metric_invocations().with_(label=variant)
+                for variant in self.variant_names
+            ],
         )
 
     def _endpoint_errors(self) -> cloudwatch.GraphWidget:
         return _graph(
             "Endpoint errors (4XX, 5XX)",
             [
-                self._endpoint.metric_invocation_errors(variant, kind).with_(label=f"{variant} Invocation{kind}Errors")
+                self._endpoint.serving(variant)
+                .metric_invocation_errors(kind)
+                .with_(label=f"{variant} Invocation{kind}Errors")
                 for variant in self.variant_names
                 for kind in ("4XX", "5XX")
             ],
@@ -88,21 +95,24 @@ class OperationsDashboard(Construct):
 
     def _instance_count(self) -> cloudwatch.GraphWidget:
         # SageMaker publishes no instance-count metric for real-time variants. Each request adds
-        # 1/numberOfInstances to InvocationsPerInstance, so Invocations / InvocationsPerInstance is
-        # the variant's instance count in every minute that has traffic (no point when idle).
-        lines = [
-            cloudwatch.MathExpression(
-                expression=f"invocations{index} / perInstance{index}",
-                using_metrics={
-                    f"invocations{index}": self._endpoint.metric_invocations(variant),
-                    f"perInstance{index}": self._endpoint.metric_invocations_per_instance(variant),
-                },
-                label=f"{variant} instances",
-                period=PERIOD,
-            )
-            for index, variant in enumerate(self.variant_names)
-        ]
-        return _graph("Instances per variant (Invocations / InvocationsPerInstance; minutes with traffic)", lines)
+        # 1/numberOfInstances to InvocationsPerInstance (1/copies to an inference component's
+        # InvocationsPerCopy), so Invocations / that is the count in every minute with traffic.
+        lines = [self._serving_count(index, variant) for index, variant in enumerate(self.variant_names)]
+        return _graph("Instances (or component copies) per variant (minutes with traffic)", lines)
+
+    def _serving_count(self, index: int, variant: str) -> cloudwatch.MathExpression:
+        if self._endpoint.hosts_components:
+            served = self._endpoint.find_inference_component(variant)
+            per_unit, unit = served.metric_invocations_per_copy(), "copies"
+        else:
+            served = self._endpoint.find_variant(variant)
+            per_unit, unit = served.metric_invocations_per_instance(), "instances"
+        return cloudwatch.MathExpression(
+            expression=f"invocations{index} / perUnit{index}",
+            using_metrics={f"invocations{index}": served.metric_invocations(), f"perUnit{index}": per_unit},
+            label=f"{variant} {unit}",
+            period=PERIOD,
+        )
 
     def _gpu_utilization(self) -> cloudwatch.GraphWidget:
         return _graph(
@@ -111,8 +121,8 @@ class OperationsDashboard(Construct):
                 line.with_(label=f"{variant} {name}")
                 for variant in self.variant_names
                 for name, line in (
-                    ("GPUUtilization", self._endpoint.metric_gpu_utilization(variant, "Average")),
-                    ("GPUMemoryUtilization", self._endpoint.metric_gpu_memory_utilization(variant, "Average")),
+                    ("GPUUtilization", self._endpoint.serving(variant).metric_gpu_utilization("Average")),
+                    ("GPUMemoryUtilization", self._endpoint.serving(variant).metric_gpu_memory_utilization("Average")),
                 )
             ],
         )

@@ -42,9 +42,17 @@ class InferenceStack(Stack):
         CfnOutput(
             self, "EndpointName", value=self.endpoint.endpoint_name, description="SageMaker endpoint the agent invokes"
         )
-        CfnOutput(
-            self,
-            "DataCaptureBucket",
-            value=self.endpoint.data_capture_bucket.bucket_name,
-            description="Captured requests and responses (prefix capture/)",
-        )
+        for variant, component in self.endpoint.inference_component_handles.items():
+            CfnOutput(
+                self,
+                f"InferenceComponent{variant.capitalize()}",
+                value=component.name,
+                description=f"Inference component serving variant {variant} (X-Amzn-SageMaker-Inference-Component)",
+            )
+        if self.endpoint.data_capture_bucket is not None:
+            CfnOutput(
+                self,
+                "DataCaptureBucket",
+                value=self.endpoint.data_capture_bucket.bucket_name,
+                description="Captured requests and responses (prefix capture/)",
+            )
