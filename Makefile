@@ -74,13 +74,21 @@ MLFLOW_SERVERS := $(foreach release,$(MLFLOW_SERVER_RELEASES),.venv-mlflow-$(rel
 	.venv-mlflow-$*/bin/python -m pip install --quiet --disable-pip-version-check -r $<
 	touch $@
 
+# AIPerf in its own virtualenv (requirements-aiperf.txt): the loadtest agreement test runs it next to
+# `make loadtest`'s code against the same local model (docs/loadtest.md, "The figures").
+AIPERF := .venv-aiperf/.installed
+$(AIPERF): requirements-aiperf.txt
+	test -x .venv-aiperf/bin/python || $(PYTHON) -m venv .venv-aiperf
+	.venv-aiperf/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 SYNTH_TOOLCHAIN := $(VENV)/.installed node_modules/.installed
 FAST_TOOLCHAIN := $(SYNTH_TOOLCHAIN) $(VENV)/.installed-dev $(VENV)/.installed-agent $(VENV)/.installed-local
-FULL_TOOLCHAIN := $(FAST_TOOLCHAIN) $(VENV)/.installed-model $(MLFLOW_SERVERS)
+FULL_TOOLCHAIN := $(FAST_TOOLCHAIN) $(VENV)/.installed-model $(MLFLOW_SERVERS) $(AIPERF)
 
 install: $(FULL_TOOLCHAIN) ## Install every tier: synth, agent runtime, local runtime, real model, dev tools (idempotent)
 

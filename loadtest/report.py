@@ -75,7 +75,7 @@ def results_table(summary: Summary, costs: Costs, fleet: Fleet, title: str) -> T
         table.add_column(point, justify="right")
     for label, values, render in (
         ("time to first token", summary.ttft_s, _ms),
-        ("inter-token latency", summary.inter_token_s, _ms),
+        ("inter-token latency", summary.inter_token_latency_s, _ms),
         ("end-to-end latency", summary.e2e_s, _ms),
         (
             "output tokens/s per request",
@@ -101,8 +101,9 @@ def totals_table(summary: Summary, costs: Costs, fleet: Fleet) -> Table:
         ("wall time", f"{summary.wall_s:,.1f} s"),
         ("requests/s", f"{summary.requests_per_s:,.2f}"),
         (
-            "output tokens/s (aggregate)",
-            f"{summary.aggregate_output_tokens_per_s:,.1f} ({summary.output_tokens} tokens)",
+            "output token throughput",
+            f"{summary.output_token_throughput_per_s:,.1f} tokens/s "
+            f"({summary.output_tokens} tokens in {summary.benchmark_duration_s:,.1f} s)",
         ),
         ("fleet", ", ".join(f"{n} × {kind} @ ${p:.3f}/h" for kind, n, p in fleet.variants)),
         ("cost total", _usd(costs.total_usd)),

@@ -1,8 +1,16 @@
 """The figures of a run: latency percentiles, inter-token latency, throughput, error and throttle rates.
 
 Percentiles use linear interpolation between closest ranks (numpy's default `method="linear"`,
-the same as Excel's PERCENTILE.INC): for sorted x of n values, p -> x[(n-1)·p/100] interpolated.
-Latency figures cover successful requests only; rates cover every request sent.
+the same as Excel's PERCENTILE.INC, and AIPerf's): for sorted x of n values, p -> x[(n-1)·p/100]
+interpolated. Latency figures cover successful requests only; rates cover every request sent.
+
+TTFT, inter-token latency and output token throughput are AIPerf's (docs/metrics_reference.md;
+aiperf/metrics/types/ benchmark_duration_metric.py, output_token_throughput_metrics.py, release
+0.13): output token throughput = output tokens of the successful requests / benchmark duration,
+where the benchmark duration runs from the first successful request's start to the last content
+chunk of any successful request (AIPerf computes both over valid records only: failed requests
+add neither tokens nor time). `wall_s` (every request, to its stream's end) stays the basis of
+requests/s and of the cost, which pays for the whole test.
 """
 
 from __future__ import annotations
@@ -31,10 +39,11 @@ class Summary:
     succeeded: int
     throttled: int
     errors: int
-    wall_s: float  # first request sent -> last request finished
+    wall_s: float  # first request sent -> last request finished (every request)
+    benchmark_duration_s: float  # AIPerf's: first successful request sent -> last content chunk of a successful one
     output_tokens: int  # successful requests only
     ttft_s: dict | None
-    inter_token_s: dict | None
+    inter_token_latency_s: dict | None  # AIPerf's ITL; requests with fewer than 2 output tokens have none
     e2e_s: dict | None
     output_tokens_per_s_per_request: dict | None  # p50/p95/p99 of each request's tokens / e2e
     mean_output_tokens: float | None
@@ -52,8 +61,9 @@ class Summary:
         return self.requests / self.wall_s if self.wall_s else 0.0
 
     @property
-    def aggregate_output_tokens_per_s(self) -> float:
-        return self.output_tokens / self.wall_s if self.wall_s else 0.0
+    def output_token_throughput_per_s(self) -> float:
+        """AIPerf's output token throughput: output tokens / benchmark duration (successful requests)."""
+        return self.output_tokens / self.benchmark_duration_s if self.benchmark_duration_s else 0.0
 
     def metrics(self) -> dict[str, float]:
         """Flat numeric figures (MLflow metric names); percentiles as e.g. `e2e_p95_s`."""
@@ -67,13 +77,14 @@ class Summary:
             "wall_s": self.wall_s,
             "requests_per_s": self.requests_per_s,
             "output_tokens": self.output_tokens,
-            "output_tokens_per_s_aggregate": self.aggregate_output_tokens_per_s,
+            "benchmark_duration_s": self.benchmark_duration_s,
+            "output_token_throughput_per_s": self.output_token_throughput_per_s,
         }
         if self.mean_output_tokens is not None:
             figures["mean_output_tokens"] = self.mean_output_tokens
         for name, unit in (
             ("ttft", "_s"),
-            ("inter_token", "_s"),
+            ("inter_token_latency", "_s"),
             ("e2e", "_s"),
             ("output_tokens_per_s_per_request", ""),
         ):
@@ -90,15 +101,20 @@ def summarise(results: Sequence[RequestResult]) -> Summary:
     started = min((r.started_s for r in results), default=0.0)
     ended = max((r.ended_s for r in results), default=0.0)
     itl = [value for r in succeeded if (value := r.inter_token_latency_s) is not None]
+    answered = [r for r in succeeded if r.content_ended_s is not None]
+    benchmark_duration = (
+        max(r.content_ended_s for r in answered) - min(r.started_s for r in succeeded) if answered else 0.0
+    )
     return Summary(
         requests=len(results),
         succeeded=len(succeeded),
         throttled=sum(1 for r in results if r.status == THROTTLED),
         errors=sum(1 for r in results if r.status == ERROR),
         wall_s=max(ended - started, 0.0),
+        benchmark_duration_s=max(benchmark_duration, 0.0),
         output_tokens=sum(r.output_tokens for r in succeeded),
         ttft_s=percentiles([r.ttft_s for r in succeeded if r.ttft_s is not None]),
-        inter_token_s=percentiles(itl),
+        inter_token_latency_s=percentiles(itl),
         e2e_s=percentiles([r.e2e_s for r in succeeded if r.e2e_s is not None]),
         output_tokens_per_s_per_request=percentiles([v for r in succeeded if (v := r.output_tokens_per_s) is not None]),
         mean_output_tokens=(sum(r.output_tokens for r in succeeded) / len(succeeded)) if succeeded else None,

@@ -21,6 +21,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from loadtest.records import ERROR, OK, THROTTLED, RequestResult
@@ -192,6 +193,10 @@ class EndpointTarget:
         lines = SseJsonLines()
         client = self.client()
         started = time.perf_counter()
+
+        def clock() -> float:
+            return _elapsed(started)
+
         try:
             response = client.invoke_endpoint_with_response_stream(**request)
             for event in response["Body"]:
@@ -199,10 +204,10 @@ class EndpointTarget:
                 if not part:
                     continue
                 for chunk in lines.feed(part["Bytes"]):
-                    usage = self._take(chunk, result, pieces, started) or usage
+                    usage = self._take(chunk, result, pieces, clock) or usage
                     failure = failure or stream_failure(chunk)
             for chunk in lines.close():
-                usage = self._take(chunk, result, pieces, started) or usage
+                usage = self._take(chunk, result, pieces, clock) or usage
                 failure = failure or stream_failure(chunk)
         except ClientError as error:  # EventStreamError (ModelStreamError mid-stream) is one too
             result.e2e_s = _elapsed(started)
@@ -222,12 +227,14 @@ class EndpointTarget:
         return Reply(result, "".join(pieces))
 
     @staticmethod
-    def _take(chunk: dict, result: RequestResult, pieces: list[str], started: float) -> dict | None:
-        """Record one chat.completion.chunk; return its usage if it carries one."""
+    def _take(chunk: dict, result: RequestResult, pieces: list[str], clock: Callable[[], float]) -> dict | None:
+        """Record one chat.completion.chunk; return its usage if it carries one. Only a chunk with content
+        (text or a tool call) times a token: the role-only first chunk (`"content": ""`) and the usage
+        chunk do not, as AIPerf counts only content responses (TTFT to the first non-empty one)."""
         for choice in chunk.get("choices") or []:
             delta = choice.get("delta") or {}
             if delta.get("content") or delta.get("tool_calls"):
-                now = _elapsed(started)
+                now = clock()  # seconds since the request was sent
                 if result.ttft_s is None:
                     result.ttft_s = now
                 result.chunk_times_s.append(now)
@@ -300,7 +307,7 @@ class AgentTarget:
                 final = None
                 while chunk := response.read1(65536):
                     for name, data in parser.feed(chunk):
-                        if name == "token":
+                        if name == "token" and data.get("text"):  # an empty token is no token (AIPerf's TTFT)
                             now = _elapsed(started)
                             if result.ttft_s is None:
                                 result.ttft_s = now

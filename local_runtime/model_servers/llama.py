@@ -7,7 +7,9 @@ format (`<tool_call>{"name": ..., "arguments": {...}}</tool_call>`), like LMI's
 OPTION_TOOL_CALL_PARSER=hermes; a 135M model calls tools poorly, so tests of tool use go through
 the scripted model. Answers are framed as the LMI container in vLLM async mode frames them (a
 stream is JSON lines, `application/jsonlines`, see local_runtime.openai_chat), with a final usage
-chunk when the request asks for it (`stream_options.include_usage`), as vLLM does.
+chunk when the request asks for it (`stream_options.include_usage`), as vLLM does. It also answers
+on /v1/chat/completions as an OpenAI-compatible server (SSE), so OpenAI clients such as AIPerf can
+measure the same model directly (tests/loadtest/test_aiperf_agreement.py).
 
 Run: python -m local_runtime.model_servers.llama --port 8080 [--model-path FILE.gguf]
 """
@@ -135,6 +137,7 @@ class ToolCallFilter:
 
 class LlamaModel(ModelBackend):
     name = f"{MODEL_ID} (llama.cpp)"
+    extra_paths = ("/v1/chat/completions",)  # the OpenAI pose (SSE), for OpenAI clients such as AIPerf
 
     def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int | None = None):
         self.model_path, self.n_ctx, self.n_threads = model_path, n_ctx, n_threads or os.cpu_count() or 2
