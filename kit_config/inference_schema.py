@@ -461,11 +461,13 @@ class DataCapture(ConfigSection):
 class Deployment(ConfigSection):
     """Blue/green rollout of endpoint updates, rolled back automatically on the endpoint's alarms."""
 
-    strategy: Literal["all_at_once", "canary", "linear", "none"] = Field(
+    strategy: Literal["all_at_once", "canary", "linear", "rolling", "none"] = Field(
         default="canary",
         description="none: one update without deployment guardrails (no traffic steps, no alarm rollback), for the "
         "deploy that adds, removes or renames a variant: guardrails require the same variant names "
-        "(https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html)",
+        "(https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html). "
+        "rolling: inference components only, component_batch_copies at a time with alarm rollback; "
+        "all_at_once on inference components: SageMaker's blue/green of every copy, without alarm rollback",
     )
     # TrafficRoutingConfig (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TrafficRoutingConfig.html):
     # CanarySize <= 50% of the variant's instance count, LinearStepSize 10-50% of it;
@@ -484,7 +486,9 @@ class Deployment(ConfigSection):
 
     @property
     def traffic_steps(self) -> int:
-        return {"all_at_once": 1, "none": 1, "canary": 2, "linear": -(-100 // self.linear_step_percent)}[self.strategy]
+        return {"all_at_once": 1, "none": 1, "rolling": 1, "canary": 2, "linear": -(-100 // self.linear_step_percent)}[
+            self.strategy
+        ]
 
 
 class AlarmThresholds(ConfigSection):
@@ -602,7 +606,7 @@ class InferenceConfig(ConfigSection):
     def rollout_steps(self) -> int:
         """Steps of an update: traffic shifts of a blue/green one, or batches of copies of a component's
         rolling update (every copy, fully scaled out, in batches of component_batch_copies)."""
-        if not self.hosts_inference_components:
+        if self.deployment.strategy != "rolling" or not self.hosts_inference_components:
             return self.deployment.traffic_steps
         batch = self.deployment.component_batch_copies
         return max(-(-v.inference_component.max_copies // batch) for v in self.variants)
@@ -641,7 +645,7 @@ class InferenceConfig(ConfigSection):
                         "an inference component's rolling update starts each batch of new copies before it stops old "
                         f"ones, so fully scaled out the variants hold {total} instances during an update ({by_type}: "
                         "autoscaling.max_instances plus one batch of deployment.component_batch_copies)"
-                        if self.hosts_inference_components
+                        if self.hosts_inference_components and self.deployment.strategy == "rolling"
                         else "an endpoint update is blue/green: SageMaker provisions a second fleet at the current capacity "
                         f"before shifting traffic, so fully scaled out the variants hold {total} instances during an update "
                         f"({by_type}: twice autoscaling.max_instances)"
@@ -729,15 +733,14 @@ class InferenceConfig(ConfigSection):
     def _rollout_problems(self) -> list[tuple[tuple, str]]:
         problems: list[tuple[tuple, str]] = []
         deployment = self.deployment
-        if self.hosts_inference_components and deployment.strategy in ("canary", "linear"):
+        if self.hosts_inference_components:
+            problems += self._component_rollout_problems()
+        elif deployment.strategy == "rolling":
             problems.append(
                 (
                     ("deployment", "strategy"),
-                    (
-                        f"{deployment.strategy} is the endpoint's blue/green traffic shifting, for variants that serve "
-                        "their own model; inference components roll out copy by copy instead "
-                        "(deployment.component_batch_copies, wait_minutes, alarm rollback): use all_at_once"
-                    ),
+                    "rolling is the kit's update of inference components, copy by copy; these variants serve their "
+                    "own model: use canary, linear or all_at_once (blue/green with alarm rollback)",
                 )
             )
         elif deployment.strategy in ("canary", "linear"):
@@ -769,13 +772,55 @@ class InferenceConfig(ConfigSection):
                 (
                     ("deployment",),
                     (
-                        f"the rollout needs a {needed} s timeout ({self.rollout_steps()} step(s) x "
+                        f"the rollout needs a {needed} s timeout ({self.rollout_steps()} "
+                        f"{'batch(es) of copies' if deployment.strategy == 'rolling' else 'traffic step(s)'} x "
                         f"{deployment.wait_minutes} min bake, {deployment.termination_wait_minutes} min termination wait, "
                         "the health-check and download timeouts and 30 min margin); SageMaker's "
                         f"MaximumExecutionTimeoutInSeconds allows at most {high}: shorten wait_minutes or use fewer steps"
                     ),
                 )
             )
+        return problems
+
+    def _component_rollout_problems(self) -> list[tuple[tuple, str]]:
+        deployment = self.deployment
+        where = ("deployment", "strategy")
+        if deployment.strategy in ("canary", "linear"):
+            return [
+                (
+                    where,
+                    f"{deployment.strategy} is the endpoint's blue/green traffic shifting, for variants that serve their "
+                    "own model; inference components update with strategy rolling (copy by copy, alarm rollback) or "
+                    "all_at_once (SageMaker's blue/green of every copy)",
+                )
+            ]
+        if deployment.strategy != "rolling":
+            return []
+        # InferenceComponentRollingUpdatePolicy MaximumBatchSize: "The value must be between 5% to 50% of the
+        # copy count of the inference component"
+        # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_InferenceComponentRollingUpdatePolicy.html).
+        batch = deployment.component_batch_copies
+        problems: list[tuple[tuple, str]] = []
+        for variant in self.variants:
+            component = variant.inference_component
+            if component.min_copies < 2 * batch:
+                problems.append(
+                    (
+                        where,
+                        f"a rolling update's batch ({batch} cop{'y' if batch == 1 else 'ies'}) must be at most 50% of the "
+                        f"component's copy count, and variant {variant.name!r} can be at {component.min_copies} "
+                        f"(min_copies{', scale to zero' if component.scales_to_zero else ''}): SageMaker would refuse the "
+                        f"update. Keep min_copies >= {2 * batch}, or use all_at_once (blue/green of every copy, no alarm rollback)",
+                    )
+                )
+            elif batch * 20 < component.max_copies:
+                problems.append(
+                    (
+                        ("deployment", "component_batch_copies"),
+                        f"{batch} is below 5% of variant {variant.name!r}'s max_copies ({component.max_copies}); "
+                        f"SageMaker needs a batch of 5-50% of the copy count: use at least {-(-component.max_copies // 20)}",
+                    )
+                )
         return problems
 
     def rollout_peak_instances(self) -> dict[str, int]:
@@ -792,11 +837,11 @@ class InferenceConfig(ConfigSection):
         return peak
 
     def _variant_update_peak(self, variant: Variant) -> int:
-        """A variant's instances at the peak of an update: twice its maximum under blue/green; for an
-        inference component, its maximum plus room for one batch of new copies (a rolling update
-        starts each batch before it stops the old copies)."""
+        """A variant's instances at the peak of an update: twice its maximum under blue/green (of a variant's
+        fleet, or of a component's copies); under an inference component's rolling update, its maximum plus
+        room for one batch of new copies (each batch starts before the old copies stop)."""
         scaling = variant.autoscaling
-        if variant.inference_component is None:
+        if variant.inference_component is None or self.deployment.strategy != "rolling":
             return 2 * scaling.max_instances
         batch = min(self.deployment.component_batch_copies, variant.inference_component.max_copies)
         return scaling.max_instances + -(-batch // max(variant.copies_per_instance, 1))

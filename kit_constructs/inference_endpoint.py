@@ -121,22 +121,23 @@ class InferenceEndpoint(Construct):
 
         self.security_group = self._security_group(props)
         self.log_group = self._container_logs(props)
-        self.data_capture_bucket = None if self.hosts_components else self._data_capture_bucket(props)
+        self.data_capture_bucket = self._data_capture_bucket(props)
         self.execution_policy = self._execution_policy(props)
         self.execution_role = self._execution_role(props)
         self.models = {variant.name: self._model(variant, props) for variant in config.variants}
         self.endpoint_config = self._endpoint_config(props)
         self.alarms, self.rollback_alarms = self._alarms(props)
-        # Deployment guardrails read the rollback alarms as the execution role
-        # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
-        # Enforced by Kit-SageMakerRollbackAlarmsReadable.
-        self.execution_policy.add_statements(
-            iam.PolicyStatement(
-                sid="ReadRollbackAlarms",
-                actions=["cloudwatch:DescribeAlarms"],
-                resources=[alarm.alarm_arn for alarm in self.rollback_alarms],
+        if self.rollback_alarms:
+            # Deployment guardrails read the rollback alarms as the execution role
+            # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+            # Enforced by Kit-SageMakerRollbackAlarmsReadable.
+            self.execution_policy.add_statements(
+                iam.PolicyStatement(
+                    sid="ReadRollbackAlarms",
+                    actions=["cloudwatch:DescribeAlarms"],
+                    resources=[alarm.alarm_arn for alarm in self.rollback_alarms],
+                )
             )
-        )
         self.endpoint = self._endpoint()
         self.inference_components = {
             variant.name: self._inference_component(variant)
@@ -149,6 +150,14 @@ class InferenceEndpoint(Construct):
             for name, target in self.scalable_targets.items()
             if self._variant(name).inference_component and self._variant(name).inference_component.scales_to_zero
         }
+
+    @property
+    def _update_rolls_back(self) -> bool:
+        """Whether an update watches alarms: the endpoint's blue/green (not strategy none), or a component's
+        rolling update. A component's default update (all_at_once: blue/green of every copy) takes no alarms:
+        its DeploymentConfig requires a RollingUpdatePolicy (API_InferenceComponentDeploymentConfig)."""
+        strategy = self.config.deployment.strategy
+        return strategy == "rolling" if self.hosts_components else strategy != "none"
 
     def _variant(self, name: str) -> Variant:
         return next(variant for variant in self.config.variants if variant.name == name)
@@ -263,8 +272,14 @@ class InferenceEndpoint(Construct):
     # -- grants -------------------------------------------------------------------------------
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Exactly InvokeEndpoint and InvokeEndpointWithResponseStream on this endpoint."""
-        return iam.Grant.add_to_principal(grantee=grantee, actions=INVOKE_ACTIONS, resource_arns=[self.endpoint_arn])
+        """Exactly InvokeEndpoint and InvokeEndpointWithResponseStream on this endpoint and its components.
+
+        A request that names an inference component is authorized against the component's ARN too (the
+        actions' optional `inference-component` resource type, Service Authorization Reference for SageMaker).
+        """
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=INVOKE_ACTIONS, resource_arns=[self.endpoint_arn, *self.inference_component_arns]
+        )
 
     # -- parts ----------------------------------------------------------------------------------
 
@@ -282,9 +297,8 @@ class InferenceEndpoint(Construct):
                 *_weights_statements(stack, config),
             ],
         )
-        if self.data_capture_bucket is not None:
-            # Data capture: SageMaker writes captured payloads as this role, encrypted with the storage key.
-            self.data_capture_bucket.grant_write(policy, "capture/*")
+        # Data capture: SageMaker writes captured payloads as this role, encrypted with the storage key.
+        self.data_capture_bucket.grant_write(policy, "capture/*")
         self._acknowledge_execution_policy(policy, config)
         return policy
 
@@ -402,11 +416,10 @@ class InferenceEndpoint(Construct):
                 findings[finding_id("AwsSolutions-IAM5", "Resource", weights)] = (
                     "Reads every object under the model's weights prefix; SageMaker downloads the whole prefix at startup."
                 )
-        if self.data_capture_bucket is not None:
-            capture = f"{logical_arn(self.data_capture_bucket.bucket)}/capture/*"
-            findings[finding_id("AwsSolutions-IAM5", "Resource", capture)] = (
-                "Writes captured requests and responses under the capture/ prefix of its own bucket only."
-            )
+        capture = f"{logical_arn(self.data_capture_bucket.bucket)}/capture/*"
+        findings[finding_id("AwsSolutions-IAM5", "Resource", capture)] = (
+            "Writes captured requests and responses under the capture/ prefix of its own bucket only."
+        )
         acknowledge(policy, findings)
 
     def _model(self, variant: Variant, props: InferenceEndpointProps) -> sagemaker.CfnModel:
@@ -451,7 +464,9 @@ class InferenceEndpoint(Construct):
             # for them; EBS-backed types get the inference key.
             kms_key_id=None if all_nvme else props.inference_key.key_arn,
             production_variants=[self._production_variant(variant) for variant in config.variants],
-            data_capture_config=None if components else self._data_capture_config(props),
+            # AWS documents no exception for inference components, and the API accepts it
+            # (docs/deploy-readiness.md, I4: were it refused, CreateEndpointConfig fails before any instance).
+            data_capture_config=self._data_capture_config(props),
             # An endpoint that hosts inference components names the role, the VPC and network isolation
             # here: its variants carry no model (CreateEndpointConfig: ExecutionRoleArn, VpcConfig,
             # EnableNetworkIsolation "for endpoints that host inference components").
@@ -493,11 +508,10 @@ class InferenceEndpoint(Construct):
             routing_config=sagemaker.CfnEndpointConfig.RoutingConfigProperty(
                 routing_strategy="LEAST_OUTSTANDING_REQUESTS"
             ),
-            # A component's startup timeouts are its own (StartupParameters).
-            container_startup_health_check_timeout_in_seconds=(
-                config.container_startup_health_check_timeout_seconds if own_model else None
-            ),
-            model_data_download_timeout_in_seconds=config.model_data_download_timeout_seconds if own_model else None,
+            # Also accepted on a variant of inference components (AWS's scale-to-zero blog sets both there);
+            # each component repeats them in its StartupParameters.
+            container_startup_health_check_timeout_in_seconds=config.container_startup_health_check_timeout_seconds,
+            model_data_download_timeout_in_seconds=config.model_data_download_timeout_seconds,
             # SageMaker adds and removes instances as the component's copies need them, down to
             # MinInstanceCount 0 for scale to zero (ProductionVariantManagedInstanceScaling).
             managed_instance_scaling=None
@@ -560,7 +574,10 @@ class InferenceEndpoint(Construct):
             runtime_config=sagemaker.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(
                 copy_count=component.initial_copies
             ),
-            deployment_config=sagemaker.CfnInferenceComponent.InferenceComponentDeploymentConfigProperty(
+            # rolling: copy batches with alarm rollback; otherwise SageMaker's default, a blue/green of every copy.
+            deployment_config=None
+            if deployment.strategy != "rolling"
+            else sagemaker.CfnInferenceComponent.InferenceComponentDeploymentConfigProperty(
                 rolling_update_policy=sagemaker.CfnInferenceComponent.InferenceComponentRollingUpdatePolicyProperty(
                     maximum_batch_size=sagemaker.CfnInferenceComponent.InferenceComponentCapacitySizeProperty(
                         type="COPY_COUNT", value=deployment.component_batch_copies
@@ -575,6 +592,17 @@ class InferenceEndpoint(Construct):
                     ]
                 ),
             ),
+        )
+        acknowledge(
+            resource,
+            {
+                finding_id("Kit-AutoscaledCapacityRetained", "CopyCountResetOnUpdate"): (
+                    "CreateInferenceComponent needs a copy count, and CloudFormation sends it again only when this "
+                    "component's own properties change (a new model or specification): the copies then start at "
+                    f"initial_copies ({component.initial_copies}) and the 10-second concurrency policy scales them back "
+                    "within minutes. Deploys that leave the component unchanged keep autoscaling's count."
+                )
+            },
         )
         return resource
 
@@ -748,7 +776,7 @@ class InferenceEndpoint(Construct):
                     topic=props.alarm_topic,
                 )
                 alarms[f"{alarm_id}/{v}"] = alarm
-                if rolls_back:
+                if rolls_back and self._update_rolls_back:
                     rollback.append(alarm)
         return alarms, rollback
 

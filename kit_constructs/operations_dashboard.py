@@ -82,23 +82,30 @@ class OperationsDashboard(Construct):
         )
 
     def _endpoint_errors(self) -> cloudwatch.GraphWidget:
-        return _graph(
-            "Endpoint errors (4XX, 5XX)",
-            [
-                self._endpoint.serving(variant)
-                .metric_invocation_errors(kind)
-                .with_(label=f"{variant} Invocation{kind}Errors")
-                for variant in self.variant_names
-                for kind in ("4XX", "5XX")
-            ],
-        )
+        lines = [
+            self._endpoint.serving(variant)
+            .metric_invocation_errors(kind)
+            .with_(label=f"{variant} Invocation{kind}Errors")
+            for variant in self.variant_names
+            for kind in ("4XX", "5XX")
+        ]
+        # Requests refused while a component was at zero copies (what wakes it; scale to zero).
+        lines += [
+            component.metric_no_capacity_invocation_failures().with_(label=f"{variant} NoCapacityInvocationFailures")
+            for variant, component in self._endpoint.inference_component_handles.items()
+        ]
+        return _graph("Endpoint errors (4XX, 5XX, refused at zero copies)", lines)
 
     def _instance_count(self) -> cloudwatch.GraphWidget:
         # SageMaker publishes no instance-count metric for real-time variants. Each request adds
         # 1/numberOfInstances to InvocationsPerInstance (1/copies to an inference component's
         # InvocationsPerCopy), so Invocations / that is the count in every minute with traffic.
         lines = [self._serving_count(index, variant) for index, variant in enumerate(self.variant_names)]
-        return _graph("Instances (or component copies) per variant (minutes with traffic)", lines)
+        if self._endpoint.hosts_components:
+            return _graph(
+                "Copies per inference component (Invocations / InvocationsPerCopy; minutes with traffic)", lines
+            )
+        return _graph("Instances per variant (Invocations / InvocationsPerInstance; minutes with traffic)", lines)
 
     def _serving_count(self, index: int, variant: str) -> cloudwatch.MathExpression:
         if self._endpoint.hosts_components:

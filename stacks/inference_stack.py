@@ -49,10 +49,9 @@ class InferenceStack(Stack):
                 value=component.name,
                 description=f"Inference component serving variant {variant} (X-Amzn-SageMaker-Inference-Component)",
             )
-        if self.endpoint.data_capture_bucket is not None:
-            CfnOutput(
-                self,
-                "DataCaptureBucket",
-                value=self.endpoint.data_capture_bucket.bucket_name,
-                description="Captured requests and responses (prefix capture/)",
-            )
+        CfnOutput(
+            self,
+            "DataCaptureBucket",
+            value=self.endpoint.data_capture_bucket.bucket_name,
+            description="Captured requests and responses (prefix capture/)",
+        )

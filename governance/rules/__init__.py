@@ -24,6 +24,7 @@ from governance.rules.sagemaker_model_isolated import SageMakerModelIsolated
 from governance.rules.sagemaker_rollback_alarms_readable import SageMakerRollbackAlarmsReadable
 from governance.rules.sagemaker_rollout_step_fits_capacity import SageMakerRolloutStepFitsCapacity
 from governance.rules.sagemaker_variant_autoscaled import SageMakerVariantAutoscaled
+from governance.rules.scale_to_zero_wakes import ScaleToZeroWakes
 from governance.rules.sns_publishers_allowed import SnsPublishersAllowed
 
 ALL_RULES = (
@@ -45,6 +46,7 @@ ALL_RULES = (
     SageMakerModelAfterRolePolicy(),
     SageMakerRollbackAlarmsReadable(),
     AutoscaledCapacityRetained(),
+    ScaleToZeroWakes(),
     SageMakerRolloutStepFitsCapacity(),
     SageMakerGpuDriverFitsImage(),
     EcsWritableScratch(),

@@ -85,7 +85,30 @@ class SageMakerVariantInstanceCount:
         return findings
 
 
-CAPACITY_OWNERS: tuple[CapacityOwner, ...] = (EcsServiceDesiredCount(), SageMakerVariantInstanceCount())
+@dataclass(frozen=True)
+class SageMakerInferenceComponentCopyCount:
+    """CreateInferenceComponent needs RuntimeConfig.CopyCount (min 1 at creation, measured; the API says min 0),
+    and CloudFormation lists it write-only (AWS::SageMaker::InferenceComponent schema): it cannot see what
+    autoscaling did, and an update of the component sends the template's count again. There is no retain
+    switch as for variants, so a component that states a count is a finding its construct must acknowledge
+    with how the count recovers."""
+
+    dimension: str = "sagemaker:inference-component:DesiredCopyCount"
+    resource_type: str = "AWS::SageMaker::InferenceComponent"
+
+    def is_target_of(self, resource: CfnResource, resource_id: Any) -> bool:
+        name = cfn_properties(resource).get("InferenceComponentName")
+        return isinstance(resource_id, str) and isinstance(name, str) and resource_id == f"inference-component/{name}"
+
+    def reset_findings(self, properties: dict) -> list[str]:
+        return ["CopyCountResetOnUpdate"] if (properties.get("RuntimeConfig") or {}).get("CopyCount") is not None else []
+
+
+CAPACITY_OWNERS: tuple[CapacityOwner, ...] = (
+    EcsServiceDesiredCount(),
+    SageMakerVariantInstanceCount(),
+    SageMakerInferenceComponentCopyCount(),
+)
 _OWNERS_BY_TYPE = {owner.resource_type: owner for owner in CAPACITY_OWNERS}
 _MODELLED_DIMENSIONS = {owner.dimension for owner in CAPACITY_OWNERS}
 

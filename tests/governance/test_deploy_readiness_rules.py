@@ -584,17 +584,17 @@ def test_a_scalable_target_of_a_kind_the_rule_does_not_model_is_rejected(tmp_pat
     def build(stack):
         appscaling.CfnScalableTarget(
             stack,
-            "Copies",
+            "Concurrency",
             service_namespace="sagemaker",
-            resource_id="inference-component/chat",
-            scalable_dimension="sagemaker:inference-component:DesiredCopyCount",
-            min_capacity=0,
+            resource_id="endpoint/llm/variant/primary",
+            scalable_dimension="sagemaker:variant:DesiredProvisionedConcurrency",
+            min_capacity=1,
             max_capacity=2,
         )
 
     findings = gate_findings(build, tmp_path=tmp_path)
     assert kit(findings, "AutoscaledCapacityRetained") == [
-        "Kit-AutoscaledCapacityRetained[UnmodelledDimension::sagemaker:inference-component:DesiredCopyCount]"
+        "Kit-AutoscaledCapacityRetained[UnmodelledDimension::sagemaker:variant:DesiredProvisionedConcurrency]"
     ]
 
 

@@ -97,9 +97,9 @@ BAD_INPUTS = {
         "NVMe instance storage",
     ),
     "bad rollout strategy": (
-        lambda s: s["deployment"].update(strategy="rolling"),
+        lambda s: s["deployment"].update(strategy="blue_green"),
         "inference.deployment.strategy",
-        "'all_at_once', 'canary', 'linear' or 'none'",
+        "'all_at_once', 'canary', 'linear', 'rolling' or 'none'",
     ),
     "bad endpoint name": (
         lambda s: s.update(endpoint_name="my_endpoint"),
@@ -123,7 +123,7 @@ def test_bad_inference_settings_name_file_and_field(config_dir, change, field, w
 def test_the_initial_count_check_reports_the_count_that_was_given(config_dir):
     edit(config_dir, "dev", lambda s: variant(s).update(initial_instance_count=3))
     with pytest.raises(
-        ConfigError, match=r"initial_instance_count \(3\) must lie within min_instances..max_instances \(1..2\)"
+        ConfigError, match=r"initial_instance_count \(3\) must lie within min_instances..max_instances \(0..2\)"
     ):
         load_environment("dev", config_dir)
 
@@ -166,6 +166,7 @@ def test_tensor_parallel_degree_must_be_a_power_of_two_within_the_gpus(config_di
     def on_four_gpus(degree):
         def change(section):
             variant(section).update(instance_type="ml.g5.12xlarge")  # 4 x A10G
+            variant(section)["inference_component"].update(accelerators=4)  # a copy gets all four
             variant(section)["model"].update(tensor_parallel_degree=degree)
 
         return change

@@ -15,11 +15,30 @@ edit = partial(edit_env, section="inference")
 
 BAD = {
     "canary on a one-instance variant": (
-        "dev",
+        "staging",
         lambda s: s["deployment"].update(strategy="canary"),
         "inference.deployment.strategy",
         "canary shifts traffic in steps, and SageMaker's CanarySize must be at most 50% of a variant's instance count; "
         "variant 'primary' can be at 1 instance",
+    ),
+    "canary on inference components": (
+        "dev",
+        lambda s: s["deployment"].update(strategy="canary"),
+        "inference.deployment.strategy",
+        "canary is the endpoint's blue/green traffic shifting, for variants that serve their own model",
+    ),
+    "rolling update of a component that scales to zero": (
+        "dev",
+        lambda s: s["deployment"].update(strategy="rolling"),
+        "inference.deployment.strategy",
+        "a rolling update's batch (1 copy) must be at most 50% of the component's copy count, and variant 'primary' "
+        "can be at 0 (min_copies, scale to zero)",
+    ),
+    "rolling update of variants that serve their own model": (
+        "staging",
+        lambda s: s["deployment"].update(strategy="rolling"),
+        "inference.deployment.strategy",
+        "rolling is the kit's update of inference components, copy by copy",
     ),
     "linear on one-instance variants (staging before this change)": (
         "staging",

@@ -19,6 +19,27 @@ def scheduled(section: dict, index: int = 0) -> dict:
     return section["variants"][0]["autoscaling"]["scheduled"][index]
 
 
+def _nights_at_minimum(section: dict) -> None:
+    """Dev as a variant serving its own model, at one instance on weekday nights (dev itself now scales to zero)."""
+    variant = section["variants"][0]
+    del variant["inference_component"]
+    variant["autoscaling"].update(
+        min_instances=1,
+        scheduled=[
+            {"name": "nights-at-minimum", "schedule": "cron(0 20 ? * MON-FRI *)", "min_instances": 1,
+             "max_instances": 1, "timezone": "America/New_York"},
+            {"name": "mornings-restore", "schedule": "cron(0 7 ? * MON-FRI *)", "min_instances": 1,
+             "max_instances": 2, "timezone": "America/New_York"},
+        ],
+    )  # fmt: skip
+
+
+@pytest.fixture
+def config_dir(config_dir):
+    edit(config_dir, "dev", _nights_at_minimum)
+    return config_dir
+
+
 VALID = [
     "cron(0 20 ? * MON-FRI *)",
     "cron(30 6 ? * MON *)",

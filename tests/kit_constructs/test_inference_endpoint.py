@@ -140,7 +140,6 @@ def test_endpoint_config_routes_to_least_outstanding_and_captures_encrypted(synt
 @pytest.mark.parametrize(
     "env, routing, step",
     [
-        ("dev", "ALL_AT_ONCE", None),
         ("staging", "ALL_AT_ONCE", None),
         ("prod", "CANARY", ("CanarySize", 10)),
     ],
@@ -163,7 +162,7 @@ def test_blue_green_rollout_rolls_back_on_latency_and_5xx_alarms(synthesized, en
     )
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", ["staging", "prod"])
 def test_every_variant_scales_on_high_resolution_concurrency(synthesized, env):
     template, config = inference(synthesized, env)
     targets = {t["ResourceId"]: t for t in by_type(template, "AWS::ApplicationAutoScaling::ScalableTarget")}
@@ -186,23 +185,78 @@ def test_every_variant_scales_on_high_resolution_concurrency(synthesized, env):
         assert tracking["TargetValue"] in {v.autoscaling.target_value for v in config.variants}
 
 
-def test_dev_scales_to_its_minimum_at_night(synthesized):
+def test_dev_hosts_a_component_on_managed_instance_scaling_down_to_zero(synthesized):
+    template, _ = inference(synthesized, "dev")
+    endpoint_config = only(resources(template, "AWS::SageMaker::EndpointConfig"))["Properties"]
+    [rendered] = endpoint_config["ProductionVariants"]
+    # Capacity only: no model on the variant; the role, VPC and isolation sit on the endpoint config.
+    assert "ModelName" not in rendered
+    assert rendered["ManagedInstanceScaling"] == {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2}
+    assert rendered["InitialInstanceCount"] == 1  # SageMaker's minimum even when MinInstanceCount is 0
+    assert "ExecutionRoleArn" in endpoint_config and endpoint_config["EnableNetworkIsolation"] is True
+    assert endpoint_config["VpcConfig"]["SecurityGroupIds"]
+    component = only(resources(template, "AWS::SageMaker::InferenceComponent"))["Properties"]
+    assert component["InferenceComponentName"] == "governed-agents-dev-llm-primary"
+    assert component["VariantName"] == "primary" and component["RuntimeConfig"] == {"CopyCount": 1}
+    assert component["Specification"]["ComputeResourceRequirements"] == {
+        "NumberOfAcceleratorDevicesRequired": 1,
+        "MinMemoryRequiredInMb": 12288,
+    }
+    # all_at_once: SageMaker's blue/green of every copy; neither the endpoint nor the component takes alarms.
+    assert "DeploymentConfig" not in component
+    assert "DeploymentConfig" not in only(resources(template, "AWS::SageMaker::Endpoint"))["Properties"]
+
+
+def test_dev_scales_copies_to_zero_and_the_first_refused_request_wakes_it(synthesized):
     template, _ = inference(synthesized, "dev")
     target = only(resources(template, "AWS::ApplicationAutoScaling::ScalableTarget"))["Properties"]
-    night = next(a for a in target["ScheduledActions"] if a["ScheduledActionName"] == "nights-at-minimum")
-    assert night["Schedule"] == "cron(0 20 ? * MON-FRI *)" and night["Timezone"] == "America/New_York"
-    assert night["ScalableTargetAction"] == {"MinCapacity": 1, "MaxCapacity": 1}
+    assert target["ResourceId"] == "inference-component/governed-agents-dev-llm-primary"
+    assert target["ScalableDimension"] == "sagemaker:inference-component:DesiredCopyCount"
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (0, 2) and "ScheduledActions" not in target
+    policies = {
+        k: v["Properties"] for k, v in resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy").items()
+    }
+    by_kind = {p["PolicyType"]: (k, p) for k, p in policies.items()}
+    assert by_kind.keys() == {"TargetTrackingScaling", "StepScaling"}
+    tracking = by_kind["TargetTrackingScaling"][1]["TargetTrackingScalingPolicyConfiguration"]
+    assert (
+        tracking["PredefinedMetricSpecification"]["PredefinedMetricType"]
+        == "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
+    )
+    step_id, step = by_kind["StepScaling"]
+    assert step["StepScalingPolicyConfiguration"]["AdjustmentType"] == "ChangeInCapacity"
+    assert step["StepScalingPolicyConfiguration"]["StepAdjustments"] == [
+        {"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}
+    ]
+    [wake] = [
+        a for a in by_type(template, "AWS::CloudWatch::Alarm") if a.get("MetricName") == "NoCapacityInvocationFailures"
+    ]
+    assert wake["AlarmActions"] == [{"Ref": step_id}]
+    assert wake["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "governed-agents-dev-llm-primary"}]
+    # One refused request is enough (GreaterThanOrEqualToThreshold 1; Kit-ScaleToZeroWakes).
+    assert (wake["ComparisonOperator"], wake["Threshold"], wake["EvaluationPeriods"]) == (
+        "GreaterThanOrEqualToThreshold",
+        1,
+        1,
+    )
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_alarms_cover_latency_errors_and_gpu_memory_and_notify_the_encrypted_topic(synthesized, env):
     template, config = inference(synthesized, env)
-    alarms = by_type(template, "AWS::CloudWatch::Alarm")
+    # A component's wake alarm acts on its scaling policy, not the topic (test above).
+    alarms = [
+        a for a in by_type(template, "AWS::CloudWatch::Alarm") if a.get("MetricName") != "NoCapacityInvocationFailures"
+    ]
     assert len(alarms) == 4 * len(config.variants)
     named = {a.get("MetricName"): a for a in alarms}
     latency = named["ModelLatency"]
     assert (latency["ExtendedStatistic"], latency["Threshold"]) == ("p95", config.alarms.model_latency_p95_ms * 1000)
-    assert named["GPUMemoryUtilization"]["Namespace"] == "/aws/sagemaker/Endpoints"
+    if config.hosts_inference_components:  # per component: its share of the GPUs it reserves
+        assert named["GPUMemoryUtilizationNormalized"]["Namespace"] == "/aws/sagemaker/InferenceComponents"
+        assert latency["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "governed-agents-dev-llm-primary"}]
+    else:
+        assert named["GPUMemoryUtilization"]["Namespace"] == "/aws/sagemaker/Endpoints"
     assert named["Invocation5XXErrors"]["Threshold"] == config.alarms.invocation_5xx_errors
     rate = next(a for a in alarms if "Metrics" in a)
     # Guarded with IF, never MAX([series, 1]) (CloudWatch rejects a scalar in an array; Kit rule tests it).
@@ -221,17 +275,21 @@ def test_container_logs_are_encrypted_and_retained(synthesized):
     assert group["RetentionInDays"] == 731 and "KeysLogs" in json.dumps(group["KmsKeyId"])
 
 
-def test_grant_invoke_is_exactly_the_two_invoke_actions_on_this_endpoint(synthesized):
+def test_grant_invoke_is_exactly_the_two_invoke_actions_on_this_endpoint_and_its_component(synthesized):
     stage = next(s for s in synthesized.kit.stages if s.stage_name == "dev")
     endpoint = stage.inference.endpoint
     stack = Stack(App(), "Consumer", env=Environment(account="111111111111", region="us-east-1"))
     role = iam.Role(stack, "Agent", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     endpoint.grant_invoke(role)
     [statement] = stack.resolve(role.node.find_child("DefaultPolicy").document.to_json())["Statement"]
+    # A request naming an inference component is authorized on the component's ARN as well.
     assert statement == {
         "Action": INVOKE_ACTIONS,
         "Effect": "Allow",
-        "Resource": "arn:aws:sagemaker:us-east-1:111111111111:endpoint/governed-agents-dev-llm",
+        "Resource": [
+            "arn:aws:sagemaker:us-east-1:111111111111:endpoint/governed-agents-dev-llm",
+            "arn:aws:sagemaker:us-east-1:111111111111:inference-component/governed-agents-dev-llm-primary",
+        ],
     }
 
 
@@ -320,7 +378,7 @@ def test_updates_keep_the_autoscaled_instance_count_but_apply_weights(synthesize
     assert [p["VariantPropertyType"] for p in endpoint["ExcludeRetainedVariantProperties"]] == ["DesiredWeight"]
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", ["staging", "prod"])
 def test_execution_role_reads_exactly_the_rollback_alarms_and_models_wait_for_it(synthesized, env):
     template, _ = inference(synthesized, env)
     endpoint = only(resources(template, "AWS::SageMaker::Endpoint"))["Properties"]

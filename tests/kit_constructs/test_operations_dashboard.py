@@ -55,6 +55,18 @@ def plain_metrics(properties: dict) -> list[dict]:
     return rows
 
 
+def served_dims(config, variant: str) -> tuple:
+    """The dimensions that name what serves `variant`: its inference component, or the variant itself."""
+    component = next(v for v in config.variants if v.name == variant).component_name(config.endpoint_name)
+    if component:
+        return (("InferenceComponentName", component),)
+    return (("EndpointName", config.endpoint_name), ("VariantName", variant))
+
+
+def dims(row: dict) -> tuple:
+    return tuple(sorted(row["dims"].items()))
+
+
 def expressions(properties: dict) -> list[dict]:
     return [row[0] for row in properties["metrics"] if isinstance(row[0], dict) and "expression" in row[0]]
 
@@ -64,9 +76,8 @@ def test_model_latency_percentiles_per_variant_in_milliseconds(synthesized, env)
     config = synthesized.configs[env].inference
     latency = widget(dashboard(synthesized, env), "Model latency")
     rows = plain_metrics(latency)
-    expected = {(v.name, p) for v in config.variants for p in ("p50", "p95", "p99")}
-    assert {(r["dims"]["VariantName"], r["stat"]) for r in rows if r["name"] == "ModelLatency"} == expected
-    assert {r["dims"]["EndpointName"] for r in rows} == {config.endpoint_name}
+    expected = {(served_dims(config, v.name), p) for v in config.variants for p in ("p50", "p95", "p99")}
+    assert {(dims(r), r["stat"]) for r in rows if r["name"] == "ModelLatency"} == expected
     assert all(not r["visible"] for r in rows)  # only the /1000 expressions are drawn
     assert all(e["expression"].endswith(" / 1000") for e in expressions(latency)) and len(expressions(latency)) == len(
         expected
@@ -77,21 +88,31 @@ def test_model_latency_percentiles_per_variant_in_milliseconds(synthesized, env)
 def test_invocations_errors_and_gpu_per_variant(synthesized, env):
     config = synthesized.configs[env].inference
     board = dashboard(synthesized, env)
-    variants = {v.name for v in config.variants}
+    served = {served_dims(config, v.name) for v in config.variants}
     invocations = plain_metrics(widget(board, "Invocations per variant"))
-    assert {(r["name"], r["dims"]["VariantName"], r["stat"]) for r in invocations} == {
-        ("Invocations", v, "Sum") for v in variants
-    }
+    assert {(r["name"], dims(r), r["stat"]) for r in invocations} == {("Invocations", d, "Sum") for d in served}
     errors = plain_metrics(widget(board, "Endpoint errors"))
-    assert {(r["name"], r["dims"]["VariantName"]) for r in errors} == {
-        (name, v) for v in variants for name in ("Invocation4XXErrors", "Invocation5XXErrors")
+    refusals = {"NoCapacityInvocationFailures"} if config.hosts_inference_components else set()
+    assert {(r["name"], dims(r)) for r in errors} == {
+        (name, d) for d in served for name in {"Invocation4XXErrors", "Invocation5XXErrors", *refusals}
     }
     gpu = plain_metrics(widget(board, "GPU utilization"))
-    assert {r["namespace"] for r in gpu} == {"/aws/sagemaker/Endpoints"}
-    assert {(r["name"], r["dims"]["VariantName"]) for r in gpu} == {
-        (name, v) for v in variants for name in ("GPUUtilization", "GPUMemoryUtilization")
-    }
-    assert {r["dims"]["EndpointName"] for r in invocations + errors + gpu} == {config.endpoint_name}
+    if config.hosts_inference_components:
+        namespace = "/aws/sagemaker/InferenceComponents"
+        names = ("GPUUtilizationNormalized", "GPUMemoryUtilizationNormalized")
+    else:
+        namespace, names = "/aws/sagemaker/Endpoints", ("GPUUtilization", "GPUMemoryUtilization")
+    assert {r["namespace"] for r in gpu} == {namespace}
+    assert {(r["name"], dims(r)) for r in gpu} == {(name, d) for d in served for name in names}
+
+
+def test_copy_count_of_a_component_is_invocations_over_invocations_per_copy(synthesized):
+    copies = widget(dashboard(synthesized, "dev"), "Copies per inference component")
+    ids = {r["id"]: r["name"] for r in plain_metrics(copies)}
+    [expression] = expressions(copies)
+    numerator, denominator = expression["expression"].split(" / ")
+    assert (ids[numerator], ids[denominator]) == ("Invocations", "InvocationsPerCopy")
+    assert expression["label"] == "primary copies"
 
 
 def test_instance_count_is_invocations_over_invocations_per_instance(synthesized):
@@ -147,7 +168,12 @@ def test_every_endpoint_and_runtime_alarm_watches_a_metric_the_dashboard_shows(s
             metrics = [properties] if "MetricName" in properties else []
             metrics += [m["MetricStat"]["Metric"] for m in properties.get("Metrics", []) if "MetricStat" in m]
             for metric in metrics:
-                if metric["Namespace"] in ("AWS/SageMaker", "/aws/sagemaker/Endpoints", NAMESPACE):
+                if metric["Namespace"] in (
+                    "AWS/SageMaker",
+                    "/aws/sagemaker/Endpoints",
+                    "/aws/sagemaker/InferenceComponents",
+                    NAMESPACE,
+                ):
                     dims = tuple(sorted((d["Name"], d["Value"]) for d in metric["Dimensions"]))
                     watched.add((metric["Namespace"], metric["MetricName"], dims))
     assert len(watched) >= 4 and watched <= shown, sorted(watched - shown)
