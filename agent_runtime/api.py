@@ -302,4 +302,9 @@ async def _sse(events: AsyncIterator[dict], before_last: Release) -> AsyncIterat
             yield f"event: {kind}\ndata: {json.dumps(event)}\n\n"
     except ApiError as error:
         await before_last()
-        yield f"event: error\ndata: {json.dumps({**error.body(), 'status': error.status})}\n\n"
+        # The status line went out before the turn ran: the event carries the status, and the Retry-After
+        # the JSON route sends as a header (seconds), when there is one.
+        event = {**error.body(), "status": error.status}
+        if error.retry_after:
+            event["retry_after"] = error.retry_after
+        yield f"event: error\ndata: {json.dumps(event)}\n\n"

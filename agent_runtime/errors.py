@@ -6,6 +6,22 @@ from dataclasses import dataclass
 
 RETRY_AFTER_SECONDS = 5
 
+# An endpoint of inference components scaled to zero refuses requests with a ValidationError (HTTP 400)
+# that begins with this text until a copy of the model is running again; the refusal itself (the
+# NoCapacityInvocationFailures alarm and its step policy) starts that copy. Text: the scale-to-zero launch
+# post, "Unlock cost savings with the new scale down to zero feature in SageMaker Inference" (AWS Machine
+# Learning Blog, Dec 2024); local_runtime/aws_errors.py answers it word for word.
+NO_CAPACITY_PREFIX = "Inference Component has no capacity to process this request"
+# Retry-After of that answer: 60 s. AWS: "the provisioning process takes several minutes. During that time,
+# any attempts to invoke the endpoint will produce an error" ("Scale an endpoint to zero instances",
+# https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html); the launch
+# post measured ≈ 1 min for the alarm to trigger the step policy, then ≈ 1.7 min for the instance and
+# ≈ 2.3 min for the copy: ≈ 5 min for an 8B model (≈ 6 min for 70B). 60 s is the step policy's own clock
+# (the alarm's period and the policy's cooldown): a caller that retries on it is answered within about a
+# minute of the copy being up, and the five or so refusals before that are front-door 400s that use no GPU.
+SCALE_FROM_ZERO_RETRY_AFTER_SECONDS = 60
+SCALE_FROM_ZERO_MINUTES = "about 5"  # the launch post's figure for an 8B model (dev serves a 7B one)
+
 
 @dataclass(frozen=True)
 class ApiError(Exception):
@@ -70,6 +86,15 @@ def from_exception(error: BaseException) -> ApiError:
         )
     if isinstance(cause, EventStreamError) or _code(cause) in {"ModelStreamError", "ModelError"}:
         return ApiError(502, "ModelError", "The model failed while answering.")
+    if _code(cause) == "ValidationError" and _message(cause).startswith(NO_CAPACITY_PREFIX):
+        return ApiError(
+            503,
+            "EndpointScalingFromZero",
+            "The model endpoint is scaling from zero: it had no copy of the model running (scaled to zero while "
+            f"idle) and is starting one, which takes several minutes ({SCALE_FROM_ZERO_MINUTES} per AWS). "
+            f"Retry after {SCALE_FROM_ZERO_RETRY_AFTER_SECONDS} seconds.",
+            SCALE_FROM_ZERO_RETRY_AFTER_SECONDS,
+        )
     if _code(cause) == "ValidationError":
         return ApiError(502, "UpstreamRejected", "The model endpoint rejected the request.")
     if isinstance(error, ConcurrencyException):
@@ -89,3 +114,8 @@ def _model_error_details(error: BaseException) -> dict:
 def _code(error: BaseException) -> str:
     response = getattr(error, "response", None) or {}
     return (response.get("Error") or {}).get("Code", "")
+
+
+def _message(error: BaseException) -> str:
+    response = getattr(error, "response", None) or {}
+    return (response.get("Error") or {}).get("Message") or ""

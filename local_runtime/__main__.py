@@ -30,6 +30,9 @@ from local_runtime.launcher import DEFAULT_AGENT_PORT
 from local_runtime.scenarios import SCENARIOS
 
 MODEL_KINDS = ("real", "scripted", "proxy")
+# The emulated scale-out from zero (local_runtime.components): short, so local mode shows the whole cycle
+# (the agent's 503, then answers); on AWS it takes minutes (docs/runbook.md, "Warming a scaled-to-zero endpoint").
+DEFAULT_SCALE_OUT_SECONDS = 30.0
 SESSION_STORES = ("s3", "files")
 
 
@@ -70,6 +73,19 @@ def parse_args(argv):
     parser.add_argument("--invocation-timeout", type=float, default=DEFAULT_INVOCATION_TIMEOUT)
     parser.add_argument(
         "--throttle-rps", type=float, default=None, help="emulated endpoint rate limit (ThrottlingException above it)"
+    )
+    parser.add_argument(
+        "--start-at-zero",
+        action="store_true",
+        help="inference components that scale to zero start at 0 copies, as an endpoint that has been idle",
+    )
+    parser.add_argument(
+        "--scale-out-from-zero",
+        type=float,
+        default=DEFAULT_SCALE_OUT_SECONDS,
+        metavar="SECONDS",
+        help="a component at 0 copies that scales to zero gets a copy this long after its first refused "
+        f"request (default {DEFAULT_SCALE_OUT_SECONDS:g}; AWS takes minutes)",
     )
     parser.add_argument("--ready-timeout", type=float, default=120.0, help="seconds each child may take to come up")
     parser.add_argument(
@@ -263,6 +279,9 @@ def start_emulator(args, environment, upstreams: dict[str, str], children: list[
             "--invocation-timeout",
             str(args.invocation_timeout),
             *(["--throttle-rps", str(args.throttle_rps)] if args.throttle_rps else []),
+            "--scale-out-from-zero",
+            str(args.scale_out_from_zero),
+            *(["--start-at-zero"] if args.start_at_zero else []),
         ),
         runtime_url,
     )
@@ -352,6 +371,21 @@ def print_summary(
     ]
     for name, url in upstreams.items():
         lines.append(f"  variant {name:<19} {kinds[name]} model server at {url}")
+    components = [
+        (variant.component_name(endpoint), variant.inference_component)
+        for variant in environment.inference.variants
+        if variant.inference_component is not None
+    ]
+    for name, component in components:
+        copies = 0 if args.start_at_zero and component.scales_to_zero else component.initial_copies
+        lines.append(
+            f"  inference component         {name} ({copies} cop{'y' if copies == 1 else 'ies'}"
+            + (
+                f"; scales to zero, back {args.scale_out_from_zero:g} s after a refused request)"
+                if component.scales_to_zero
+                else ")"
+            )
+        )
     if not args.no_mlflow:
         lines.append(
             f"  MLflow {mlflow_release.version:<20} http://{args.host}:{args.mlflow_port}  (data in {args.mlflow_dir};"
@@ -377,6 +411,15 @@ def print_summary(
     ]
     if not args.no_mlflow:
         lines.append(f"  export MLFLOW_TRACKING_URI=http://{args.host}:{args.mlflow_port}")
+    if components:
+        name = components[0][0]
+        lines += [
+            "",
+            f"The endpoint serves inference components: a request names one (InferenceComponentName={name}).",
+            "Scale it to zero and back (then GET /_local/components shows its copies and NoCapacityInvocationFailures):",
+            f"  aws sagemaker update-inference-component-runtime-config --endpoint-url {runtime_url} \\",
+            f"    --inference-component-name {name} --desired-runtime-config CopyCount=0",
+        ]
     if identity is not None:
         lines += [
             "",

@@ -38,6 +38,45 @@ def endpoint_not_found(name: str, account: str) -> AwsError:
     return validation(f"Endpoint {name} of account {account} not found.")
 
 
+# Inference components (InvokeEndpoint's `X-Amzn-SageMaker-Inference-Component` header). SageMaker's
+# own texts where they are published; each is a ValidationError (HTTP 400), the runtime's only client error.
+# - At zero copies: the scale-to-zero launch post, "Unlock cost savings with the new scale down to zero
+#   feature in SageMaker Inference" (AWS Machine Learning Blog, Dec 2024), which quotes the exception.
+NO_CAPACITY = (
+    "Inference Component has no capacity to process this request. ApplicationAutoScaling may be in-progress "
+    "(if configured) or try to increase the capacity by invoking UpdateInferenceComponentRuntimeConfig API."
+)
+# - No header on an endpoint of components: as reported against InvokeEndpoint and
+#   InvokeEndpointWithResponseStream (github.com/langchain-ai/langchain/issues/14344,
+#   github.com/aws-samples/amazon-kendra-langchain-extensions/issues/64).
+COMPONENT_REQUIRED = (
+    "Inference Component Name header is required for endpoints to which you plan to deploy inference "
+    "components. Please include Inference Component Name header or consider using SageMaker models."
+)
+# - The header on an endpoint without components: the text LiteLLM's tests quote (BerriAI/litellm,
+#   tests of its SageMaker provider); not in AWS's documentation.
+COMPONENT_NOT_ALLOWED = (
+    "Inference Component Name header is not allowed for endpoints to which you dont plan to deploy inference "
+    "components. Please remove the Inference Component Name header and try again."
+)
+COMPONENT_NAME_PATTERN = r"^[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?$"  # botocore sagemaker-runtime model
+COMPONENT_NAME_MAX = 63
+
+
+def component_not_found(name: str, endpoint: LocalEndpoint) -> AwsError:
+    """A component the endpoint does not host. SageMaker's text for this is published nowhere we found
+    (AWS docs, botocore, SDK and issue trackers searched): status and code are the runtime's ValidationError,
+    the wording follows its unknown-endpoint message ("Endpoint X of account N not found.")."""
+    return validation(f"Inference Component {name} of account {endpoint.account} not found.")
+
+
+def constraint(value: str, member: str, rule: str) -> AwsError:
+    """AWS's input-constraint message (the shape every AWS service answers a value outside its model with)."""
+    return validation(
+        f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {rule}"
+    )
+
+
 def throttled() -> AwsError:
     return AwsError(400, "ThrottlingException", "Rate exceeded")
 

@@ -5,6 +5,12 @@ the kit uses (ListEndpoints, DescribeEndpoint, DescribeEndpointConfig) for `AWS_
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=http://127.0.0.1:8081 AWS_ENDPOINT_URL_SAGEMAKER=http://127.0.0.1:8081
 
 Each variant forwards to a model server that follows the container contract (POST /invocations).
+An endpoint of inference components is answered as SageMaker answers one: a request names its
+component (`X-Amzn-SageMaker-Inference-Component`) and goes to the model server of the component's
+variant; a component at 0 copies refuses it (local_runtime.components). The control plane's
+DescribeInferenceComponent, ListInferenceComponents and UpdateInferenceComponentRuntimeConfig read and
+set the copies; `GET /_local/components` (not an AWS API) shows them with each component's
+Invocations and NoCapacityInvocationFailures.
 Streaming responses are passed through part by part as `PayloadPart` events, never buffered whole.
 Signatures are not verified: there are no credentials locally.
 
@@ -24,6 +30,7 @@ import uuid
 
 from local_runtime import aws_errors, event_stream
 from local_runtime.aws_errors import AwsError
+from local_runtime.components import Components
 from local_runtime.endpoints import LocalEndpoint, endpoints_from_environment, load_endpoints
 from local_runtime.http_base import LoopbackServer, QuietHandler, serve_until_signalled
 from local_runtime.upstream import UpstreamPool
@@ -65,9 +72,16 @@ class _TokenBucket:
 
 
 class Emulator:
-    def __init__(self, endpoints: list[LocalEndpoint], invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT):
+    def __init__(
+        self,
+        endpoints: list[LocalEndpoint],
+        invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT,
+        scale_out_seconds: float | None = None,
+        start_at_zero: bool = False,
+    ):
         self.endpoints = {endpoint.name.lower(): endpoint for endpoint in endpoints}
         self.invocation_timeout = invocation_timeout
+        self.components = Components(endpoints, scale_out_seconds, start_at_zero)
         self.buckets = {name: _TokenBucket(e.throttle_rps) for name, e in self.endpoints.items() if e.throttle_rps}
         self.upstream = UpstreamPool()
         self.account = endpoints[0].account if endpoints else "000000000000"
@@ -93,6 +107,8 @@ class _Handler(QuietHandler):
     def do_GET(self):
         if self.path == "/ping":  # readiness probe for the supervisor and tests; not an AWS API
             self.send_bytes(200, b"", "text/plain")
+        elif self.path == "/_local/components":  # the components' copies and counts; not an AWS API
+            self.send_json(200, {"InferenceComponents": [state.metrics() for state in self.emulator.components.all()]})
         else:
             self._unknown_operation()
 
@@ -160,6 +176,9 @@ class _Handler(QuietHandler):
     def _admit(self, name: str, body: bytes):
         """The endpoint and variant this request goes to, as SageMaker checks them (or its error)."""
         emulator = self.emulator
+        component_name = self.headers.get("X-Amzn-SageMaker-Inference-Component")
+        if component_name is not None:
+            _check_component_name(component_name)
         endpoint = emulator.endpoints.get(name.lower())
         if endpoint is None:
             raise aws_errors.endpoint_not_found(name, emulator.account)
@@ -167,22 +186,29 @@ class _Handler(QuietHandler):
             raise aws_errors.validation(
                 f"Request payload size ({len(body)} bytes) exceeds the maximum of {MAX_REQUEST_BYTES} bytes."
             )
-        if self.headers.get("X-Amzn-SageMaker-Inference-Component"):
-            raise aws_errors.validation(
-                "Inference Component Name header is not allowed for endpoints to which you dont deploy inference components."
-            )
+        if endpoint.hosts_inference_components:
+            if not component_name:
+                raise aws_errors.validation(aws_errors.COMPONENT_REQUIRED)
+            component = endpoint.component(component_name)
+            if component is None:
+                raise aws_errors.component_not_found(component_name, endpoint)
+        elif component_name:
+            raise aws_errors.validation(aws_errors.COMPONENT_NOT_ALLOWED)
         bucket = emulator.buckets.get(endpoint.name.lower())
         if bucket and not bucket.take():
             raise aws_errors.throttled()
         target = self.headers.get("X-Amzn-SageMaker-Target-Variant")
-        if not target:
-            return endpoint, endpoint.pick_variant()
-        variant = endpoint.variant(target)
-        if variant is None:
+        variant = endpoint.variant(target) if target else None
+        if target and variant is None:
             raise aws_errors.validation(
                 f'The variant(s) "[{target}]" is/are not in Endpoint Config "{endpoint.config_name}".'
             )
-        return endpoint, variant
+        if endpoint.hosts_inference_components:
+            # The component's copies live on its variant: that variant's model server answers.
+            if not emulator.components.admit(component.name):
+                raise aws_errors.validation(aws_errors.NO_CAPACITY)
+            return endpoint, endpoint.variant(component.variant)
+        return endpoint, variant or endpoint.pick_variant()
 
     def _post(self, endpoint, variant, body: bytes, streaming: bool):
         """The request to the variant's model server; its connection and response (or SageMaker's error)."""
@@ -248,6 +274,22 @@ class _Handler(QuietHandler):
             self.emulator.upstream.release(upstream, connection)
 
 
+def _check_component_name(value: str) -> None:
+    """The header's constraints in botocore's sagemaker-runtime model (InferenceComponentHeader)."""
+    if len(value) > aws_errors.COMPONENT_NAME_MAX:
+        raise aws_errors.constraint(
+            value,
+            "inferenceComponentName",
+            f"Member must have length less than or equal to {aws_errors.COMPONENT_NAME_MAX}",
+        )
+    if value and not re.match(aws_errors.COMPONENT_NAME_PATTERN, value):
+        raise aws_errors.constraint(
+            value,
+            "inferenceComponentName",
+            f"Member must satisfy regular expression pattern: {aws_errors.COMPONENT_NAME_PATTERN}",
+        )
+
+
 def _parse_upstreams(values: list[str]) -> dict[str, str] | str:
     """`URL` (every variant) or `VARIANT=URL` pairs."""
     if len(values) == 1 and "=" not in values[0]:
@@ -269,6 +311,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--throttle-rps", type=float, default=None, help="rate limit per endpoint (ThrottlingException above it)"
     )
+    parser.add_argument(
+        "--scale-out-from-zero",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="a component that scales to zero gets a copy this long after its first refused request (AWS: "
+        "minutes); unset: only UpdateInferenceComponentRuntimeConfig brings copies back",
+    )
+    parser.add_argument(
+        "--start-at-zero", action="store_true", help="components that scale to zero start at 0 copies (idle)"
+    )
     args = parser.parse_args(argv)
 
     if args.endpoints_file:
@@ -287,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.throttle_rps:
         endpoints = [dataclasses.replace(endpoint, throttle_rps=args.throttle_rps) for endpoint in endpoints]
     try:
-        server = Emulator(endpoints, args.invocation_timeout).server(args.host, args.port)
+        emulator = Emulator(endpoints, args.invocation_timeout, args.scale_out_from_zero, args.start_at_zero)
+        server = emulator.server(args.host, args.port)
     except Exception as error:  # PortInUseError and friends: one clear line, no traceback
         print(f"error: {error}", file=sys.stderr)
         return 2

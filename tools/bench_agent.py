@@ -414,11 +414,16 @@ def bare_invoke(stack: Stack) -> Callable[[], float]:
     )
     chat = json.dumps({"messages": [{"role": "user", "content": PROMPT}], "max_tokens": 64})
 
+    inference = stack.environment.inference
+    # The call the agent makes: on an endpoint of inference components it names the component.
+    target = {"EndpointName": inference.endpoint_name}
+    component = inference.variants[0].component_name(inference.endpoint_name)
+    if component:
+        target["InferenceComponentName"] = component
+
     def call() -> float:
         started = time.perf_counter()
-        client.invoke_endpoint(
-            EndpointName=stack.environment.inference.endpoint_name, Body=chat, ContentType="application/json"
-        )["Body"].read()
+        client.invoke_endpoint(**target, Body=chat, ContentType="application/json")["Body"].read()
         return time.perf_counter() - started
 
     return call

@@ -10,12 +10,13 @@ from botocore.stub import ANY
 from agent_runtime.errors import ApiError, from_exception
 from agent_runtime.sessions import new_session_id, session_exists, session_lock, validate_session_id
 from agent_runtime.settings import RuntimeSettings
+from local_runtime import aws_errors
 from tests.helpers import stubbed_client
 
 
-def client_error(code: str, status: int = 400) -> ClientError:
+def client_error(code: str, status: int = 400, message: str = "x") -> ClientError:
     return ClientError(
-        {"Error": {"Code": code, "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "InvokeEndpoint"
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}, "InvokeEndpoint"
     )
 
 
@@ -27,6 +28,8 @@ def client_error(code: str, status: int = 400) -> ClientError:
         (client_error("ServiceUnavailable", 503), 503, "5"),
         (client_error("ModelError", 424), 502, None),
         (client_error("ValidationError"), 502, None),
+        # An endpoint of inference components scaled to zero (local_runtime/aws_errors.py: NO_CAPACITY).
+        (client_error("ValidationError", message=aws_errors.NO_CAPACITY), 503, "60"),
         (
             EventStreamError(
                 {"Error": {"Code": "ModelStreamError", "Message": "broken"}}, "InvokeEndpointWithResponseStream"

@@ -264,9 +264,18 @@ def test_limits_stop_the_loop(agent_env, tmp_path):
         limited.stop()
 
 
+# The fault endpoints' variants serve their own models: a request to them names no inference component
+# (dev's would be refused: the emulator answers as SageMaker does).
+NO_COMPONENT = {"AGENT_INFERENCE_COMPONENT": ""}
+
+
 def test_endpoint_throttling_and_outage_answer_429_and_503_with_retry_after(agent_env, tmp_path):
-    throttled = AgentProcess({**agent_env, "AGENT_ENDPOINT_NAME": "throttled-llm"}, tmp_path / "t.log").start()
-    down = AgentProcess({**agent_env, "AGENT_ENDPOINT_NAME": "unreachable-llm"}, tmp_path / "d.log").start()
+    throttled = AgentProcess(
+        {**agent_env, **NO_COMPONENT, "AGENT_ENDPOINT_NAME": "throttled-llm"}, tmp_path / "t.log"
+    ).start()
+    down = AgentProcess(
+        {**agent_env, **NO_COMPONENT, "AGENT_ENDPOINT_NAME": "unreachable-llm"}, tmp_path / "d.log"
+    ).start()
     try:
         statuses = [invoke(throttled, "hi")[0] for _ in range(3)]
         assert 429 in statuses
@@ -281,7 +290,8 @@ def test_botocore_retries_of_a_throttled_endpoint_are_counted(agent_env, tmp_pat
     # The emulator's token bucket (0.5 request/s) throttles; botocore's adaptive mode retries
     # inside one API call, which Strands never sees: the runtime counts the attempts itself.
     retrying = AgentProcess(
-        {**agent_env, "AGENT_ENDPOINT_NAME": "throttled-llm", "AGENT_MAX_ATTEMPTS": "5"}, tmp_path / "retrying.log"
+        {**agent_env, **NO_COMPONENT, "AGENT_ENDPOINT_NAME": "throttled-llm", "AGENT_MAX_ATTEMPTS": "5"},
+        tmp_path / "retrying.log",
     ).start()
     try:
         answers = [invoke(retrying, "hi") for _ in range(2)]

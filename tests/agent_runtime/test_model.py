@@ -129,7 +129,11 @@ def test_another_sagemaker_model_in_the_process_keeps_the_providers_behaviour(mo
     from strands.models.sagemaker import SageMakerAIModel
 
     plain = SageMakerAIModel(
-        endpoint_config={"endpoint_name": model.endpoint_config["endpoint_name"], "region_name": "us-east-1"},
+        endpoint_config={
+            "endpoint_name": model.endpoint_config["endpoint_name"],
+            "inference_component_name": model.endpoint_config["inference_component_name"],  # dev's
+            "region_name": "us-east-1",
+        },
         payload_config={"max_tokens": 64, "stream": True},
     )
     events, error = stream(plain, "[scenario:stream_error] a b c d e", None)

@@ -15,8 +15,15 @@ import pytest
 
 from kit_config.loader import load_environment
 from local_runtime import processes
-from local_runtime.endpoints import LocalEndpoint, LocalVariant, endpoints_from_environment
-from tests.local_runtime.support import DUMMY_AWS, NO_RETRIES, Server, start_emulator, start_server
+from local_runtime.endpoints import LocalComponent, LocalEndpoint, LocalVariant, endpoints_from_environment
+from tests.local_runtime.support import (
+    DUMMY_AWS,
+    INVOCATION_TIMEOUT,
+    NO_RETRIES,
+    Server,
+    start_emulator,
+    start_server,
+)
 
 
 @pytest.fixture(scope="session")
@@ -119,10 +126,55 @@ def emulator(scripted_model, scripted_canary, header_capture, recording_model, t
         LocalEndpoint("capture", (LocalVariant("AllTraffic", header_capture.url),)),
         LocalEndpoint("recorded", (LocalVariant("AllTraffic", recording_model.url),)),
         LocalEndpoint("no-model", (LocalVariant("AllTraffic", f"http://127.0.0.1:{processes.free_port()}"),)),
+        components_endpoint(scripted_model.url, scripted_canary.url),
     ]
     server = start_emulator(endpoints, tmp_path_factory.mktemp("emulator"))
     yield server
     server.child.stop()
+
+
+MANAGED = {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2}
+
+
+def components_endpoint(model_url: str, canary_url: str, name: str = "components") -> LocalEndpoint:
+    """An endpoint of inference components on two variants: `echo-ic` (the scripted model, `echo`),
+    `canary-ic` (the canary, `multi_turn`: which one answered shows), and `idle-ic`, which scales to
+    zero (min copies 0) and which the tests scale to 0 and back."""
+    return LocalEndpoint(
+        name,
+        (
+            LocalVariant("AllTraffic", model_url, managed_instance_scaling=MANAGED),
+            LocalVariant("canary", canary_url, managed_instance_scaling=MANAGED),
+        ),
+        account="111111111111",
+        components=(
+            LocalComponent("echo-ic", "AllTraffic"),
+            LocalComponent("canary-ic", "canary", model_name="canary-model"),
+            LocalComponent("idle-ic", "AllTraffic", min_copies=0, max_copies=2),
+        ),
+    )
+
+
+@pytest.fixture(scope="session")
+def scaling_emulators(scripted_model, scripted_canary, tmp_path_factory):
+    """Two more emulators of `components_endpoint`, started as an idle endpoint (components that scale to
+    zero at 0 copies) with the scale-out-from-zero step policy: one whose scale-out takes no time (the
+    first refused request brings a copy at once) and one whose takes an hour (still under way for the
+    test). Durations the test's speed cannot straddle."""
+    servers = {
+        seconds: start_emulator(
+            [components_endpoint(scripted_model.url, scripted_canary.url)],
+            tmp_path_factory.mktemp(f"scaling-{seconds}"),
+            INVOCATION_TIMEOUT,
+            "--start-at-zero",
+            "--scale-out-from-zero",
+            str(seconds),
+        )
+        for seconds in (0, 3600)
+    }
+    yield servers
+    for server in servers.values():
+        server.child.stop()
 
 
 @pytest.fixture(scope="session")

@@ -87,7 +87,10 @@ def s3_client(url: str, **config):
     )
 
 
-def start_emulator(endpoints: list, folder: Path, invocation_timeout: float = INVOCATION_TIMEOUT) -> Server:
+def start_emulator(
+    endpoints: list, folder: Path, invocation_timeout: float = INVOCATION_TIMEOUT, *options: str
+) -> Server:
+    """The emulator serving `endpoints`; `options`: more of its command line (e.g. --start-at-zero)."""
     from local_runtime.endpoints import dump_endpoints
 
     path = folder / "endpoints.json"
@@ -99,6 +102,7 @@ def start_emulator(endpoints: list, folder: Path, invocation_timeout: float = IN
         str(path),
         "--invocation-timeout",
         str(invocation_timeout),
+        *options,
     )
 
 

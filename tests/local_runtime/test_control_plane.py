@@ -18,6 +18,7 @@ def test_list_endpoints_names_every_local_endpoint_in_service(control_plane):
         "capture",
         "recorded",
         "no-model",
+        "components",
     }
     assert {e["EndpointStatus"] for e in endpoints} == {"InService"}
     dev = next(e for e in endpoints if e["EndpointName"] == "governed-agents-dev-llm")
@@ -50,7 +51,9 @@ def test_describe_endpoint_reports_variants_and_instance_types_from_config(contr
     assert variant["CurrentWeight"] == config.variants[0].initial_weight
     endpoint_config = control_plane.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
     [configured] = endpoint_config["ProductionVariants"]
-    assert configured["InstanceType"] == "ml.g6.xlarge" and configured["ModelName"] == config.variants[0].model.name
+    # Dev hosts its model as an inference component: the variant is capacity and names no model
+    # (test_inference_components.py describes the component).
+    assert configured["InstanceType"] == "ml.g6.xlarge" and "ModelName" not in configured
 
 
 def test_describe_endpoint_lists_both_ab_variants(control_plane):

@@ -13,6 +13,8 @@ from botocore.exceptions import ClientError, EventStreamError
 from tests.local_runtime.support import INVOCATION_TIMEOUT, chat, stream_chunks
 
 DEV_ENDPOINT = "governed-agents-dev-llm"  # read from config/dev.yaml by the fixture
+DEV_COMPONENT = "governed-agents-dev-llm-primary"  # dev hosts its model as an inference component
+DEV = {"EndpointName": DEV_ENDPOINT, "InferenceComponentName": DEV_COMPONENT}
 
 
 def _collect(response) -> tuple[list[bytes], list[float]]:
@@ -26,7 +28,7 @@ def _collect(response) -> tuple[list[bytes], list[float]]:
 
 def test_invoke_endpoint_returns_the_containers_body_and_headers(runtime):
     response = runtime.invoke_endpoint(
-        EndpointName=DEV_ENDPOINT,
+        **DEV,
         Body=chat("hello there"),
         ContentType="application/json",
         Accept="application/json",
@@ -76,7 +78,7 @@ def test_request_headers_reach_the_container_as_sagemaker_sends_them(runtime, he
 
 def test_streaming_yields_payload_parts_that_rebuild_the_containers_json_lines(runtime):
     response = runtime.invoke_endpoint_with_response_stream(
-        EndpointName=DEV_ENDPOINT,
+        **DEV,
         Body=chat("one two three", stream=True, stream_options={"include_usage": True}),
         ContentType="application/json",
         Accept="text/event-stream",
@@ -95,7 +97,7 @@ def test_streaming_yields_payload_parts_that_rebuild_the_containers_json_lines(r
 def test_streaming_passes_tokens_through_as_they_come(runtime):
     started = time.monotonic()
     response = runtime.invoke_endpoint_with_response_stream(
-        EndpointName=DEV_ENDPOINT,
+        **DEV,
         Body=chat("a b c d e", stream=True),
         CustomAttributes="scenario=slow_tokens;delay_ms=150",
     )
@@ -107,7 +109,7 @@ def test_streaming_passes_tokens_through_as_they_come(runtime):
 
 def test_parts_follow_the_containers_chunks_even_mid_event(runtime):
     response = runtime.invoke_endpoint_with_response_stream(
-        EndpointName=DEV_ENDPOINT, Body=chat("split me", stream=True), CustomAttributes="scenario=echo;split=1"
+        **DEV, Body=chat("split me", stream=True), CustomAttributes="scenario=echo;split=1"
     )
     parts, _ = _collect(response)
     assert any(not part.endswith(b"\n") for part in parts), "expected parts cut mid-line"
@@ -119,9 +121,7 @@ def test_parts_follow_the_containers_chunks_even_mid_event(runtime):
 
 def test_fixed_latency_and_multi_turn_scenarios(runtime):
     started = time.monotonic()
-    runtime.invoke_endpoint(
-        EndpointName=DEV_ENDPOINT, Body=chat("x"), CustomAttributes="scenario=fixed_latency;latency_ms=300"
-    )
+    runtime.invoke_endpoint(**DEV, Body=chat("x"), CustomAttributes="scenario=fixed_latency;latency_ms=300")
     assert time.monotonic() - started >= 0.3
     body = {
         "messages": [
@@ -130,7 +130,7 @@ def test_fixed_latency_and_multi_turn_scenarios(runtime):
             {"role": "user", "content": "again [scenario:multi_turn]"},
         ]
     }
-    reply = json.loads(runtime.invoke_endpoint(EndpointName=DEV_ENDPOINT, Body=json.dumps(body))["Body"].read())
+    reply = json.loads(runtime.invoke_endpoint(**DEV, Body=json.dumps(body))["Body"].read())
     assert reply["choices"][0]["message"]["content"] == "Turn 2: again"
 
 
@@ -170,18 +170,9 @@ def test_unknown_endpoint_is_a_validation_error(runtime, streaming):
     assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
-def test_unknown_variant_and_inference_component_are_validation_errors(runtime):
-    error = _client_error(
-        lambda: runtime.invoke_endpoint(EndpointName=DEV_ENDPOINT, Body=chat("x"), TargetVariant="blue")
-    )
+def test_unknown_variant_is_a_validation_error(runtime):
+    error = _client_error(lambda: runtime.invoke_endpoint(**DEV, Body=chat("x"), TargetVariant="blue"))
     assert error.response["Error"]["Code"] == "ValidationError" and "blue" in error.response["Error"]["Message"]
-    error = _client_error(
-        lambda: runtime.invoke_endpoint(EndpointName=DEV_ENDPOINT, Body=chat("x"), InferenceComponentName="ic")
-    )
-    assert (
-        error.response["Error"]["Code"] == "ValidationError"
-        and "Inference Component" in error.response["Error"]["Message"]
-    )
 
 
 @pytest.mark.parametrize("streaming", [False, True])
@@ -189,9 +180,7 @@ def test_unknown_variant_and_inference_component_are_validation_errors(runtime):
 def test_container_errors_become_model_error_with_the_original_status(runtime, streaming, scenario, status, kind):
     invoke = runtime.invoke_endpoint_with_response_stream if streaming else runtime.invoke_endpoint
     error = _client_error(
-        lambda: invoke(
-            EndpointName=DEV_ENDPOINT, Body=chat("x", stream=streaming), CustomAttributes=f"scenario={scenario}"
-        )
+        lambda: invoke(**DEV, Body=chat("x", stream=streaming), CustomAttributes=f"scenario={scenario}")
     )
     assert isinstance(error, runtime.exceptions.ModelError)
     assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 424
@@ -207,9 +196,7 @@ def test_container_errors_become_model_error_with_the_original_status(runtime, s
 
 def test_stream_options_without_stream_reach_the_client_as_lmis_424_in_a_model_error(runtime):
     error = _client_error(
-        lambda: runtime.invoke_endpoint(
-            EndpointName=DEV_ENDPOINT, Body=chat("x", stream_options={"include_usage": True})
-        )
+        lambda: runtime.invoke_endpoint(**DEV, Body=chat("x", stream_options={"include_usage": True}))
     )
     assert isinstance(error, runtime.exceptions.ModelError) and error.response["OriginalStatusCode"] == 424
     assert (
@@ -222,9 +209,7 @@ def test_stream_options_without_stream_reach_the_client_as_lmis_424_in_a_model_e
 def test_a_container_that_does_not_answer_in_time_is_a_model_error(runtime):
     started = time.monotonic()
     error = _client_error(
-        lambda: runtime.invoke_endpoint(
-            EndpointName=DEV_ENDPOINT, Body=chat("x"), CustomAttributes="scenario=timeout;sleep_s=5"
-        )
+        lambda: runtime.invoke_endpoint(**DEV, Body=chat("x"), CustomAttributes="scenario=timeout;sleep_s=5")
     )
     assert INVOCATION_TIMEOUT <= time.monotonic() - started < INVOCATION_TIMEOUT + 2
     assert error.response["Error"]["Code"] == "ModelError" and error.response["OriginalStatusCode"] == 0
@@ -237,7 +222,7 @@ def test_a_container_that_does_not_answer_in_time_is_a_model_error(runtime):
 @pytest.mark.parametrize("scenario", ["stream_break", "malformed_chunk"])
 def test_a_stream_that_breaks_mid_response_raises_model_stream_error(runtime, scenario):
     response = runtime.invoke_endpoint_with_response_stream(
-        EndpointName=DEV_ENDPOINT,
+        **DEV,
         Body=chat("a b c d e f", stream=True),
         CustomAttributes=f"scenario={scenario};after_tokens=2",
     )
@@ -256,7 +241,7 @@ def test_a_stream_that_breaks_mid_response_raises_model_stream_error(runtime, sc
 
 def test_a_stream_that_stalls_past_the_timeout_raises_invocation_time_exceeded(runtime):
     response = runtime.invoke_endpoint_with_response_stream(
-        EndpointName=DEV_ENDPOINT,
+        **DEV,
         Body=chat("a b c", stream=True),
         CustomAttributes="scenario=slow_tokens;delay_ms=2500",
     )
@@ -269,16 +254,14 @@ def test_a_stream_that_stalls_past_the_timeout_raises_invocation_time_exceeded(r
 
 def test_a_broken_non_streaming_response_is_a_model_error(runtime):
     error = _client_error(
-        lambda: runtime.invoke_endpoint(
-            EndpointName=DEV_ENDPOINT, Body=chat("x"), CustomAttributes="scenario=stream_break"
-        )
+        lambda: runtime.invoke_endpoint(**DEV, Body=chat("x"), CustomAttributes="scenario=stream_break")
     )
     assert error.response["Error"]["Code"] == "ModelError"
 
 
 def test_a_malformed_event_passes_through_as_bytes(runtime):
     response = runtime.invoke_endpoint_with_response_stream(
-        EndpointName=DEV_ENDPOINT, Body=chat("a b", stream=True), CustomAttributes="scenario=malformed_event"
+        **DEV, Body=chat("a b", stream=True), CustomAttributes="scenario=malformed_event"
     )
     parts, _ = _collect(response)
     assert b"\ndata: {this is not json\n{" in b"".join(parts)
@@ -311,7 +294,7 @@ def test_keep_alive_connection_is_reused_across_calls(runtime, emulator):
             "POST",
             f"/endpoints/{DEV_ENDPOINT}/invocations",
             body=chat("k"),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", "X-Amzn-SageMaker-Inference-Component": DEV_COMPONENT},
         )
         response = connection.getresponse()
         assert response.status == 200 and not response.will_close
@@ -332,7 +315,7 @@ def test_a_chunked_request_body_is_read_whole(emulator):
         "POST",
         f"/endpoints/{DEV_ENDPOINT}/invocations",
         body=iter([body[:10], body[10:]]),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "X-Amzn-SageMaker-Inference-Component": DEV_COMPONENT},
         encode_chunked=True,
     )
     response = connection.getresponse()

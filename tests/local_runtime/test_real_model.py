@@ -13,6 +13,7 @@ from local_runtime.model_servers.llama import ToolCallFilter, chat_messages, spl
 from tests.local_runtime.support import chat, stream_chunks
 
 ENDPOINT = "governed-agents-dev-llm"
+COMPONENT = "governed-agents-dev-llm-primary"  # dev hosts its model as an inference component
 
 
 def _answer(runtime, **options) -> dict:
@@ -24,7 +25,9 @@ def _answer(runtime, **options) -> dict:
         }
     )
     return json.loads(
-        runtime.invoke_endpoint(EndpointName=ENDPOINT, Body=body, ContentType="application/json")["Body"].read()
+        runtime.invoke_endpoint(
+            EndpointName=ENDPOINT, InferenceComponentName=COMPONENT, Body=body, ContentType="application/json"
+        )["Body"].read()
     )
 
 
@@ -47,6 +50,7 @@ def test_max_tokens_and_stop_are_honoured(real_runtime):
 def test_the_real_model_streams_lmis_json_lines_with_a_usage_chunk(real_runtime):
     response = real_runtime.invoke_endpoint_with_response_stream(
         EndpointName=ENDPOINT,
+        InferenceComponentName=COMPONENT,
         Body=chat(
             "Count from one to five.", stream=True, max_tokens=20, temperature=0, stream_options={"include_usage": True}
         ),
@@ -60,7 +64,11 @@ def test_the_real_model_streams_lmis_json_lines_with_a_usage_chunk(real_runtime)
 
 
 def test_the_agents_strands_model_talks_to_the_real_model(real_runtime):
-    model = build_model(RuntimeSettings(endpoint_name=ENDPOINT, region="us-east-1", max_tokens=256, temperature=0))
+    model = build_model(
+        RuntimeSettings(
+            endpoint_name=ENDPOINT, inference_component=COMPONENT, region="us-east-1", max_tokens=256, temperature=0
+        )
+    )
     result = Agent(model=model, callback_handler=None, system_prompt="Answer in one short sentence.")(
         "What is the capital of France?"
     )

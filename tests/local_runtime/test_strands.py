@@ -11,12 +11,14 @@ from agent_runtime.model import build_model
 from agent_runtime.settings import RuntimeSettings
 
 ASK_FOR_USAGE = {"stream_options": {"include_usage": True}}
+# Dev hosts its model as an inference component: Strands names it (`inference_component_name`).
+DEV = {"endpoint_name": "governed-agents-dev-llm", "inference_component_name": "governed-agents-dev-llm-primary"}
 
 
-def _agent(stream: bool, tools, scenario: str, endpoint: str = "governed-agents-dev-llm") -> Agent:
+def _agent(stream: bool, tools, scenario: str) -> Agent:
     model = SageMakerAIModel(
         endpoint_config={
-            "endpoint_name": endpoint,
+            **DEV,
             "region_name": "us-east-1",
             "additional_args": {"CustomAttributes": f"scenario={scenario}"},
         },
@@ -62,7 +64,7 @@ def test_streamed_usage_reads_zero_when_the_provider_does_not_ask(runtime):
     # Strands' provider alone sends no stream_options: vLLM/LMI then send no usage chunk, and the
     # local servers must not hide that by sending one anyway.
     model = SageMakerAIModel(
-        endpoint_config={"endpoint_name": "governed-agents-dev-llm", "region_name": "us-east-1"},
+        endpoint_config={**DEV, "region_name": "us-east-1"},
         payload_config={"max_tokens": 64, "stream": True},
     )
     result = Agent(model=model, callback_handler=None)("count my tokens")

@@ -91,7 +91,11 @@ def test_local_runtime_comes_up_serves_and_stops_cleanly(tmp_path, monkeypatch):
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
             monkeypatch.setenv(name, CHILD_ENV[name])
         client = boto3.client("sagemaker-runtime", config=NO_RETRIES)
-        reply = client.invoke_endpoint(EndpointName="governed-agents-dev-llm", Body=chat("up?"))
+        reply = client.invoke_endpoint(
+            EndpointName="governed-agents-dev-llm",
+            InferenceComponentName="governed-agents-dev-llm-primary",  # dev's model is an inference component
+            Body=chat("up?"),
+        )
         assert json.loads(reply["Body"].read())["choices"][0]["message"]["content"] == "You said: up?"
 
         request = urllib.request.Request(
