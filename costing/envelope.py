@@ -48,15 +48,17 @@ class LineItem:
 
 @dataclass(frozen=True)
 class RolloutPeak:
-    """An endpoint update at full scale-out: blue/green holds both fleets until the old one is terminated.
+    """An endpoint update at full scale-out: blue/green holds both fleets until the old one is terminated (a
+    component's rolling update, one more batch of copies).
 
     Not a monthly figure: it lasts for one rollout, at most the rollout's MaximumExecutionTimeout.
     """
 
-    instances: dict[str, int]  # instance type -> instances at the peak (2 x max_instances)
-    hourly_usd: float  # both fleets, per hour
+    instances: dict[str, int]  # instance type -> instances at the peak (InferenceConfig.rollout_peak_instances)
+    hourly_usd: float  # at the peak, per hour
     extra_hourly_usd: float  # over the fully scaled-out endpoint
     max_hours: float  # InferenceConfig.rollout_timeout_seconds() / 3600
+    rolling: bool = False  # an inference component's rolling update (one more batch), not blue/green
 
     @property
     def extra_usd_per_update(self) -> float:
@@ -71,6 +73,9 @@ class Envelope:
     budget: BudgetConfig
     notes: list[str] = field(default_factory=list)
     rollout: RolloutPeak | None = None
+    # What scale to zero saves on the idle floor: the instance each scale-to-zero component's variant would
+    # otherwise keep (min 1, the least a variant serving its own model can hold). 0: nothing scales to zero.
+    scale_to_zero_saving_usd: float = 0.0
 
     @property
     def min_usd(self) -> float:
@@ -104,7 +109,23 @@ def cost_envelope(config: EnvironmentConfig) -> Envelope:
     ]
     if isinstance(config.agent, LambdaAgent):
         notes.append(f"Lambda per-request figures assume {ASSUMED_LAMBDA_SECONDS_PER_REQUEST:g} s mean billed duration")
-    return Envelope(config.name, region, items, config.budget, notes, rollout=_rollout_peak(config))
+    return Envelope(
+        config.name,
+        region,
+        items,
+        config.budget,
+        notes,
+        rollout=_rollout_peak(config),
+        scale_to_zero_saving_usd=_scale_to_zero_saving(config),
+    )
+
+
+def _scale_to_zero_saving(config: EnvironmentConfig) -> float:
+    saving = 0.0
+    for variant in config.inference.variants:
+        if variant.inference_component and variant.inference_component.scales_to_zero:
+            saving += variant.spec.monthly_usd(config.region, 1) or 0.0
+    return round(saving, 2)
 
 
 def _rollout_peak(config: EnvironmentConfig) -> RolloutPeak:
@@ -115,9 +136,14 @@ def _rollout_peak(config: EnvironmentConfig) -> RolloutPeak:
     if missing:
         raise PriceNotListed(f"{missing[0]} has no {config.region} price in kit_config/instance_catalogue.py")
     peak_hourly = sum(count * hourly[instance_type] for instance_type, count in peak.items())
-    # Both fleets at full scale-out: the extra one is the fully scaled-out endpoint again.
+    # Over the fully scaled-out endpoint: the second fleet (blue/green), or one batch of copies (rolling).
+    scaled_out = sum(v.autoscaling.max_instances * hourly[v.instance_type] for v in inference.variants)
     return RolloutPeak(
-        peak, round(peak_hourly, 2), round(peak_hourly / 2, 2), inference.rollout_timeout_seconds() / 3600
+        peak,
+        round(peak_hourly, 2),
+        round(peak_hourly - scaled_out, 2),
+        inference.rollout_timeout_seconds() / 3600,
+        rolling=inference.hosts_inference_components and inference.deployment.strategy == "rolling",
     )
 
 
@@ -130,12 +156,14 @@ def _endpoint(config: EnvironmentConfig) -> list[LineItem]:
             raise PriceNotListed(
                 f"{variant.instance_type} has no {config.region} price in kit_config/instance_catalogue.py"
             )
+        component = variant.inference_component
+        zero = " (scales to zero: inference component, idle $0)" if component and component.scales_to_zero else ""
         items.append(
             LineItem(
                 f"Endpoint variant {variant.name}",
                 spec.monthly_usd(config.region, scaling.min_instances),
                 spec.monthly_usd(config.region, scaling.max_instances),
-                f"{scaling.min_instances}-{scaling.max_instances} x {variant.instance_type} x ${hourly:.3f}/h",
+                f"{scaling.min_instances}-{scaling.max_instances} x {variant.instance_type} x ${hourly:.3f}/h{zero}",
             )
         )
     return items

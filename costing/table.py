@@ -20,6 +20,8 @@ def render(envelope: Envelope) -> str:
         if index in (1, len(rows) - 1):
             lines.append("-" * (sum(widths) + 6 + max(len(row[3]) for row in rows)))
         lines.append(f"{component:<{widths[0]}}  {low:>{widths[1]}}  {high:>{widths[2]}}  {basis}".rstrip())
+    if envelope.scale_to_zero_saving_usd:
+        lines.append(_idle_floor_line(envelope))
     if envelope.rollout:
         lines.append(_rollout_line(envelope.rollout))
     lines.append(_budget_line(envelope))
@@ -54,10 +56,19 @@ def _budget_line(envelope: Envelope) -> str:
     return f"Budget: {_usd(limit)}/month (alerts at {alerts}{forecast}) - {verdict}"
 
 
+def _idle_floor_line(envelope: Envelope) -> str:
+    without = envelope.min_usd + envelope.scale_to_zero_saving_usd
+    return (
+        f"Idle floor: {_usd(envelope.min_usd)}/month with scale to zero; {_usd(without)}/month without it (one instance "
+        f"kept per scaled-to-zero variant, {_usd(envelope.scale_to_zero_saving_usd)}; price source: instance_catalogue.py)"
+    )
+
+
 def _rollout_line(rollout) -> str:
     fleet = " + ".join(f"{count} x {instance_type}" for instance_type, count in rollout.instances.items())
+    how = "rolling, one more batch of copies" if rollout.rolling else "blue/green, both fleets"
     return (
-        f"During an endpoint update (blue/green, both fleets): up to {fleet} for the rollout (at most "
+        f"During an endpoint update ({how}): up to {fleet} for the rollout (at most "
         f"{rollout.max_hours:.2f} h): {_usd(rollout.hourly_usd)}/h at the peak, +{_usd(rollout.extra_hourly_usd)}/h over "
         f"the fully scaled-out endpoint, at most +{_usd(rollout.extra_usd_per_update)} per update"
     )

@@ -83,24 +83,44 @@ def _dims(*names: str) -> frozenset[str]:
 
 
 _VARIANT = _dims("EndpointName", "VariantName")
+_COMPONENT = _dims("InferenceComponentName")
+# Invocation metrics SageMaker publishes per variant and, for an inference component, per InferenceComponentName.
+_INVOCATION_METRICS = (
+    "Invocations",
+    "Invocation4XXErrors",
+    "Invocation5XXErrors",
+    "InvocationModelErrors",
+    "ModelLatency",
+    "OverheadLatency",
+)
 # What AWS services publish, for the metrics the kit reads (extend as the stacks read more).
 AWS_PUBLISHERS: tuple[DocumentedMetrics, ...] = (
     DocumentedMetrics(
         "AWS/SageMaker",
         {
-            name: (_VARIANT,)
+            **{name: (_VARIANT, _COMPONENT) for name in _INVOCATION_METRICS},
+            **{name: (_VARIANT,) for name in ("InvocationsPerInstance", "ConcurrentRequestsPerModel")},
+            **{name: (_COMPONENT,) for name in ("InvocationsPerCopy", "ConcurrentRequestsPerCopy")},
+            # Emitted when a request reaches a component with no copy running
+            # (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html).
+            "NoCapacityInvocationFailures": (_COMPONENT,),
+        },
+        "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html (endpoint invocation metrics; "
+        "InferenceComponentName: inference component invocation metrics)",
+    ),
+    DocumentedMetrics(
+        "/aws/sagemaker/InferenceComponents",
+        {
+            name: (_COMPONENT,)
             for name in (
-                "Invocations",
-                "Invocation4XXErrors",
-                "Invocation5XXErrors",
-                "InvocationModelErrors",
-                "InvocationsPerInstance",
-                "ModelLatency",
-                "OverheadLatency",
-                "ConcurrentRequestsPerModel",
+                "CPUUtilizationNormalized",
+                "MemoryUtilizationNormalized",
+                "GPUUtilizationNormalized",
+                "GPUMemoryUtilizationNormalized",
             )
         },
-        "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html (endpoint invocation metrics)",
+        "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html (inference component metrics, "
+        "utilization over the copy's reservation)",
     ),
     DocumentedMetrics(
         "/aws/sagemaker/Endpoints",

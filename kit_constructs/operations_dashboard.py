@@ -82,7 +82,7 @@ class OperationsDashboard(Construct):
         )
 
     def _endpoint_errors(self) -> cloudwatch.GraphWidget:
-        lines = [
+        errors = [
             self._endpoint.serving(variant)
             .metric_invocation_errors(kind)
             .with_(label=f"{variant} Invocation{kind}Errors")
@@ -90,11 +90,12 @@ class OperationsDashboard(Construct):
             for kind in ("4XX", "5XX")
         ]
         # Requests refused while a component was at zero copies (what wakes it; scale to zero).
-        lines += [
+        refusals = [
             component.metric_no_capacity_invocation_failures().with_(label=f"{variant} NoCapacityInvocationFailures")
             for variant, component in self._endpoint.inference_component_handles.items()
         ]
-        return _graph("Endpoint errors (4XX, 5XX, refused at zero copies)", lines)
+        title = "Endpoint errors (4XX, 5XX, refused at zero copies)" if refusals else "Endpoint errors (4XX, 5XX)"
+        return _graph(title, errors + refusals)
 
     def _instance_count(self) -> cloudwatch.GraphWidget:
         # SageMaker publishes no instance-count metric for real-time variants. Each request adds

@@ -27,17 +27,21 @@ def test_table_for_one_environment():
     assert lines[0] == "dev (us-east-1): monthly cost envelope"
     assert "staging" not in result.stdout.split("Unit prices")[0]
     row = next(line for line in lines if line.startswith("Endpoint variant primary"))
-    assert row.split()[3:5] == ["$737.30", "$1,474.60"]
+    assert row.split()[3:5] == ["$0.00", "$1,474.60"]
     total = next(line for line in lines if line.startswith("Total"))
     # dev's Lambda reserves no concurrency: config bounds its cost per request, not its maximum.
-    assert total.split()[1:] == ["$1,315.70", "$2,053.00", "+", "usage", "maximum", "excludes", "Agent", "on", "Lambda"]
+    assert total.split()[1:] == ["$578.40", "$2,053.00", "+", "usage", "maximum", "excludes", "Agent", "on", "Lambda"]
+    # The idle floor with and without scale to zero: one ml.g6.xlarge ($737.30) apart.
+    floor = next(line for line in lines if line.startswith("Idle floor:"))
+    assert floor.startswith("Idle floor: $578.40/month with scale to zero; $1,315.70/month without it")
     assert next(line for line in lines if line.startswith("Agent on Lambda")).split()[3:5] == ["$0.00", "unbounded"]
-    # 2 x 2 ml.g6.xlarge x $1.010/h during an update; the extra fleet for at most the 4,500 s rollout timeout.
+    # 2 x 2 ml.g6.xlarge x $1.010/h during an update (SageMaker's blue/green of every copy); the extra fleet for
+    # at most the 4,200 s rollout timeout (a component's update has no termination wait).
     assert (
         "During an endpoint update (blue/green, both fleets): up to 4 x ml.g6.xlarge for the rollout "
-        "(at most 1.25 h): $4.04/h at the peak, +$2.02/h over the fully scaled-out endpoint, at most +$2.53 per update"
+        "(at most 1.17 h): $4.04/h at the peak, +$2.02/h over the fully scaled-out endpoint, at most +$2.36 per update"
     ) in result.stdout
-    assert "Budget: $1,800.00/month (alerts at 80%, 100%, forecast 100%) - 137% of the minimum" in result.stdout
+    assert "Budget: $1,800.00/month (alerts at 80%, 100%, forecast 100%) - 311% of the minimum" in result.stdout
     # Every price shown with its source, date and whether it was checked.
     assert "Interface endpoint: us-east-1 $0.01, us-west-2 $0.01, eu-west-1 $0.011" in result.stdout
     assert "[AWS Fargate pricing page, 2025-2026, corroborated]" in result.stdout

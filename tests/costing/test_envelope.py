@@ -16,8 +16,11 @@ def items(env_or_config) -> dict:
 
 def test_dev_endpoint_lambda_and_network_by_hand():
     dev = items("dev")
-    # ml.g6.xlarge $1.010/h x 730 h = $737.30 per instance; autoscaling 1..2.
-    assert (dev["Endpoint variant primary"].min_usd, dev["Endpoint variant primary"].max_usd) == (737.30, 1474.60)
+    # ml.g6.xlarge $1.010/h x 730 h = $737.30 per instance; 0..2 (an inference component that scales to zero).
+    assert (dev["Endpoint variant primary"].min_usd, dev["Endpoint variant primary"].max_usd) == (0.0, 1474.60)
+    assert "scales to zero" in dev["Endpoint variant primary"].basis
+    # Without scale to zero the floor would keep one instance.
+    assert cost_envelope(load_environment("dev")).scale_to_zero_saving_usd == 737.30
     # Lambda idle costs nothing; dev reserves no concurrency, so nothing in config caps it.
     assert (dev["Agent on Lambda"].min_usd, dev["Agent on Lambda"].max_usd) == (0.0, None)
     assert "the account's unreserved pool applies" in dev["Agent on Lambda"].basis
@@ -82,7 +85,8 @@ def test_ireland_uses_ireland_prices(config_dir):  # noqa: F811
 
     edit(config_dir, "dev", to_ireland)
     dev = items(load_environment("dev", config_dir))
-    assert dev["Endpoint variant primary"].min_usd == 828.55  # ml.g6.xlarge $1.135 x 730
+    assert dev["Endpoint variant primary"].max_usd == 1657.10  # 2 x ml.g6.xlarge $1.135 x 730
+    assert cost_envelope(load_environment("dev", config_dir)).scale_to_zero_saving_usd == 828.55
     assert dev["VPC interface endpoints"].min_usd == 144.54  # 9 x 2 x $0.011 = $0.198/h x 730
 
 

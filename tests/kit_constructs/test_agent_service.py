@@ -176,7 +176,15 @@ def test_agent_permissions_are_exactly_the_grants(synthesized, env):
     granted = sorted(a for s in statements for a in actions(s))
     invoke = next(s for s in statements if "sagemaker:InvokeEndpoint" in actions(s))
     assert sorted(actions(invoke)) == ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"]
-    assert invoke["Resource"].endswith(f":endpoint/{synthesized.configs[env].inference.endpoint_name}")
+    inference = synthesized.configs[env].inference
+    endpoint, *components = invoke["Resource"] if isinstance(invoke["Resource"], list) else [invoke["Resource"]]
+    assert endpoint.endswith(f":endpoint/{inference.endpoint_name}")
+    # An endpoint of inference components: the request is authorized on the component it names as well.
+    assert [c.rsplit(":", 1)[1] for c in components] == [
+        f"inference-component/{v.component_name(inference.endpoint_name)}"
+        for v in inference.variants
+        if v.inference_component
+    ]
     assert not any(a.endswith(":*") or a == "*" for a in granted)
     assert all(s["Resource"] != "*" for s in statements)
     sessions = next(s for s in statements if "s3:DeleteObject" in actions(s))
