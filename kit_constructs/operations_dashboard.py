@@ -111,13 +111,13 @@ class OperationsDashboard(Construct):
     def _serving_count(self, index: int, variant: str) -> cloudwatch.MathExpression:
         if self._endpoint.hosts_components:
             served = self._endpoint.find_inference_component(variant)
-            per_unit, unit = served.metric_invocations_per_copy(), "copies"
+            per_unit, unit, unit_id = served.metric_invocations_per_copy(), "copies", "perCopy"
         else:
             served = self._endpoint.find_variant(variant)
-            per_unit, unit = served.metric_invocations_per_instance(), "instances"
+            per_unit, unit, unit_id = served.metric_invocations_per_instance(), "instances", "perInstance"
         return cloudwatch.MathExpression(
-            expression=f"invocations{index} / perUnit{index}",
-            using_metrics={f"invocations{index}": served.metric_invocations(), f"perUnit{index}": per_unit},
+            expression=f"invocations{index} / {unit_id}{index}",
+            using_metrics={f"invocations{index}": served.metric_invocations(), f"{unit_id}{index}": per_unit},
             label=f"{variant} {unit}",
             period=PERIOD,
         )

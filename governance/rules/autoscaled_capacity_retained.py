@@ -101,7 +101,9 @@ class SageMakerInferenceComponentCopyCount:
         return isinstance(resource_id, str) and isinstance(name, str) and resource_id == f"inference-component/{name}"
 
     def reset_findings(self, properties: dict) -> list[str]:
-        return ["CopyCountResetOnUpdate"] if (properties.get("RuntimeConfig") or {}).get("CopyCount") is not None else []
+        return (
+            ["CopyCountResetOnUpdate"] if (properties.get("RuntimeConfig") or {}).get("CopyCount") is not None else []
+        )
 
 
 CAPACITY_OWNERS: tuple[CapacityOwner, ...] = (

@@ -49,7 +49,9 @@ class SageMakerVariantAutoscaled:
             hosted = components.get(variant["VariantName"], [])
             if not hosted:
                 findings.append(f"NoInferenceComponent::{variant['VariantName']}")
-            findings += [f"NoScalableTarget::{variant['VariantName']}::{ic}" for ic in hosted if ic not in scaled_copies]
+            findings += [
+                f"NoScalableTarget::{variant['VariantName']}::{ic}" for ic in hosted if ic not in scaled_copies
+            ]
         return findings_or_compliant(findings)
 
 

@@ -63,7 +63,10 @@ def _step_policies_adding_copies(stack: Stack, target_id: str) -> set[str]:
         if not isinstance(construct, appscaling.CfnScalingPolicy):
             continue
         properties = cfn_properties(construct)
-        if properties.get("PolicyType") != "StepScaling" or logical_id_of(properties.get("ScalingTargetId")) != target_id:
+        if (
+            properties.get("PolicyType") != "StepScaling"
+            or logical_id_of(properties.get("ScalingTargetId")) != target_id
+        ):
             continue
         steps = (properties.get("StepScalingPolicyConfiguration") or {}).get("StepAdjustments") or []
         if any(s.get("MetricIntervalLowerBound") == 0 and (s.get("ScalingAdjustment") or 0) > 0 for s in steps):
