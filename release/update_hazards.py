@@ -20,6 +20,12 @@ and Inf1 instances only make the update fall back to all-at-once (the instance c
 Inf1, the kit uses no model packages), and the rolling-only exclusions (serverless, multi-variant)
 concern RollingUpdatePolicy, which the kit never sets.
 
+Inference components: an endpoint config whose variants name no model hosts inference components.
+AWS documents no UpdateEndpoint from an endpoint config of one kind to the other (components are
+created against an endpoint, and SageMaker refuses a model-less variant's request without a component
+name, docs/deploy-readiness.md C2, C7); an update that switches the hosting of a live endpoint is a
+hazard whose safe procedure replaces the endpoint under a new name.
+
 `find_hazards(baseline, new)` is pure: two CloudFormation templates (dicts) in, hazards out.
 `release/diff.py` and `release/preflight.py` feed it the deployed (or git-baseline) template
 and the freshly synthesized one.
@@ -51,6 +57,7 @@ class EndpointShape:
     deployment_policy: str | None = None  # BlueGreenUpdatePolicy | RollingUpdatePolicy in its DeploymentConfig
     has_deployment_config: bool = False
     retain_deployment_config: bool = False
+    hosts_components: bool = False  # its variants name no model: inference components
 
     def guardrails_for_update_from(self, old: EndpointShape) -> str | None:
         """The guardrail policy an update from `old` to this shape runs with, or None.
@@ -69,7 +76,7 @@ class Hazard:
     stack: str
     endpoint: str
     variant: str  # for "variant_names": the added and removed names, comma-separated
-    kind: str  # "instance_type" | "removed" | "variant_names"
+    kind: str  # "instance_type" | "removed" | "variant_names" | "hosting"
     before: object
     after: object = None
     guardrails: str | None = None  # the update's guardrail policy (BlueGreenUpdatePolicy, ...), if any
@@ -79,6 +86,8 @@ class Hazard:
         config = f"config/{self.environment}.yaml"
         if self.kind == "variant_names":
             return self._variant_names_message(config)
+        if self.kind == "hosting":
+            return self._hosting_message(config)
         where = f"{self.environment}/{self.stack}: endpoint {self.endpoint}, variant {self.variant!r}"
         if self.kind == "instance_type":
             change = f"instance type {self.before} -> {self.after}"
@@ -100,6 +109,18 @@ class Hazard:
             f"Safe procedure: 1) set `autoscaling.registered: false` on variant {self.variant!r} in {config} and deploy "
             "(this deregisters the scalable target; capacity stays as is); "
             f"2) {step2}. Source: {SOURCE}"
+        )
+
+    def _hosting_message(self, config: str) -> str:
+        what = {True: "inference components", False: "models on its variants"}
+        return (
+            f"{self.environment}/{self.stack}: endpoint {self.endpoint}: the update switches its hosting from "
+            f"{what[self.before]} to {what[self.after]}; AWS documents no UpdateEndpoint between the two kinds of "
+            "endpoint config (inference components need an endpoint config whose variants name no model, and requests "
+            "must then name a component), so the update is likely to fail after the new capacity is provisioned. "
+            f"Safe procedure: change `inference.endpoint_name` in {config} together with the hosting, and deploy: "
+            "CloudFormation creates the new endpoint, the agent follows its name, and the old endpoint is deleted "
+            "afterwards. Source: docs/deploy-readiness.md (C2, C7)"
         )
 
     def _variant_names_message(self, config: str) -> str:
@@ -202,11 +223,12 @@ def endpoint_shapes(template: dict) -> dict[str, EndpointShape]:
     shapes = {}
     for logical_id, properties in endpoints.items():
         config = configs.get(referenced(properties.get("EndpointConfigName")) or "", {})
-        variants = {
-            variant["VariantName"]: variant.get("InstanceType")
+        declared = [
+            variant
             for variant in config.get("ProductionVariants") or []
             if isinstance(variant, dict) and isinstance(variant.get("VariantName"), str)
-        }
+        ]
+        variants = {variant["VariantName"]: variant.get("InstanceType") for variant in declared}
         key = by_name[logical_id]
         deployment = properties.get("DeploymentConfig")
         policy = next(
@@ -220,6 +242,7 @@ def endpoint_shapes(template: dict) -> dict[str, EndpointShape]:
             deployment_policy=policy,
             has_deployment_config=deployment is not None,
             retain_deployment_config=properties.get("RetainDeploymentConfig") in (True, "true"),
+            hosts_components=bool(declared) and all(variant.get("ModelName") is None for variant in declared),
         )
     return shapes
 
@@ -238,6 +261,11 @@ def find_hazards(baseline: dict | None, new: dict, *, environment: str, stack: s
         current = after.get(key)
         if current is None:
             continue
+        if current.hosts_components != old.hosts_components:
+            hazards.append(
+                Hazard(environment, stack, key, "", "hosting", old.hosts_components, current.hosts_components)
+            )
+            continue  # the procedure replaces the endpoint: its variants' hazards do not arise
         guardrails = current.guardrails_for_update_from(old)
         covered = set()  # removed registered variants: their hazard already carries the guardrails step
         for variant in sorted(old.registered):
