@@ -15,7 +15,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 CDK := $(NODE_BIN)/cdk
 CDK_CONTEXT := $(if $(ENV),-c env=$(ENV),)
 
-.PHONY: FORCE help install install-local install-mlflow-servers synth test test-fast lint format check-config cost bench-synth local demo loadtest bench-runtime bench-agent eval clean diff preflight deploy diagram
+.PHONY: FORCE help install install-local install-mlflow-servers synth test test-fast lint format check-config cost bench-synth local demo loadtest bench-runtime bench-agent eval compare clean diff preflight deploy diagram
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -164,6 +164,15 @@ eval: install ## Evaluation set through mlflow.genai.evaluate, linked to the age
 	$(PY) -m evaluation --env $(LOCAL_ENV) --model $(MODEL) $(if $(PROXY_BASE_URL),--proxy-base-url $(PROXY_BASE_URL),) \
 		$(if $(AGENT_URL),--agent-url $(AGENT_URL),) $(if $(TRACKING_URI),--tracking-uri $(TRACKING_URI),) \
 		$(if $(JUDGE),--judge-model $(JUDGE),) $(if $(LIMIT),--limit $(LIMIT),) $(EVAL_ARGS)
+
+# make compare [ENV=dev] [MODEL=real|scripted] [LIMIT=6] [PROFILE=smoke] [MODE=aws AGENT_URL="primary=https://... challenger=https://..." TRACKING_URI=arn:...]
+#              [COMPARE_ARGS="--variant-model challenger=real --settings primary --price-per-hour 1.2"]
+COMPARE_ARGS ?=
+compare: install ## Each endpoint variant/component: eval pass rate, latency, TTFT, ITL, tokens/s, $ per success; MLflow runs, Pareto best
+	$(PY) -m compare --env $(or $(ENV),$(LOCAL_ENV)) --mode $(MODE) --profile $(PROFILE) \
+		$(if $(filter local,$(MODE)),--model $(MODEL),) $(if $(LIMIT),--limit $(LIMIT),) \
+		$(foreach url,$(AGENT_URL),--agent-url $(url)) $(if $(TRACKING_URI),--tracking-uri $(TRACKING_URI),) \
+		$(if $(JUDGE),--judge-model $(JUDGE),) $(COMPARE_ARGS)
 
 # --- Change review and deployment (release/; docs/deploy.md) ---------------------------------
 # make diff ENV=dev [BASE=origin/main] [OFFLINE=1] [FAIL_ON=broadening|security|any]

@@ -58,6 +58,7 @@ def prediction(final: dict) -> dict:
         "latency_ms": usage.get("latency_ms"),
         "estimated_cost_usd": usage.get("estimated_cost_usd"),
         "output_tokens": usage.get("output_tokens"),
+        "model_calls": usage.get("model_calls"),
         "stop_reason": final.get("stop_reason"),
         "agent_version": final.get("agent_version"),
         "agent_trace_id": final.get("trace_id"),

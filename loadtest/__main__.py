@@ -96,6 +96,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     group.add_argument("--region", help="AWS region (default: the env's)")
     group.add_argument("--variant", help="TargetVariant for every endpoint request")
     group.add_argument(
+        "--inference-component", help="InferenceComponentName for every endpoint request (an endpoint of components)"
+    )
+    group.add_argument(
         "--custom-attributes",
         help="CustomAttributes for every endpoint request (e.g. scenario=throttle for the scripted model)",
     )
@@ -304,6 +307,7 @@ def make_target_factory(args, setup: Setup, place: Place):
         setup.region,
         setup.profile.max_tokens,
         variant=args.variant,
+        inference_component=args.inference_component,
         custom_attributes=args.custom_attributes,
         endpoint_url=place.runtime_url,
         local_credentials=args.mode == "local",
@@ -326,6 +330,7 @@ def run_params(args, setup: Setup, place: Place) -> dict:
         "endpoint_name": setup.endpoint_name,
         "region": setup.region,
         "variant": args.variant or ",".join(v.name for v in variants),
+        "inference_component": args.inference_component,
         "instance_type": ",".join(v.instance_type for v in chosen),
         "instance_count": setup.fleet.instance_count,
         "scaling_metric": ",".join(s.metric for s in scaling) or None,

@@ -121,6 +121,7 @@ class EndpointTarget:
     temperature: float = 0.2
     top_p: float = 0.9
     variant: str | None = None
+    inference_component: str | None = None  # InferenceComponentName: pins an endpoint of inference components
     custom_attributes: str | None = None
     endpoint_url: str | None = None  # the local emulator; None on AWS
     local_credentials: bool = False  # the emulator takes any key; never look up real ones locally
@@ -187,6 +188,8 @@ class EndpointTarget:
         }
         if self.variant:
             request["TargetVariant"] = self.variant
+        if self.inference_component:
+            request["InferenceComponentName"] = self.inference_component
         if self.custom_attributes:
             request["CustomAttributes"] = self.custom_attributes
         result, pieces, usage, failure = RequestResult(), [], None, None
