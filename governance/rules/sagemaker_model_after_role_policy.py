@@ -6,6 +6,8 @@ policies too, so the first deploy can fail on a race ("CreateModel", SageMaker A
 https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModel.html — ExecutionRoleArn;
 CloudFormation "DependsOn attribute":
 https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html).
+An endpoint config with its own `ExecutionRoleArn` (one that hosts inference components) is held to
+the same: SageMaker assumes that role for the components it places (docs/deploy-readiness.md C2).
 """
 
 from aws_cdk import CfnResource, Stack
@@ -15,14 +17,17 @@ from governance.kit_rule import RuleResult, cfn_properties, findings_or_complian
 from governance.policy import GovernancePolicy
 from governance.template_graph import depends_on, resource, role_policy_documents
 
+_TYPES = (
+    "AWS::SageMaker::Model",
+    "AWS::SageMaker::EndpointConfig",
+    "AWS::SageMaker::MlflowTrackingServer",
+    "AWS::SageMaker::MlflowApp",
+)
+
 
 class SageMakerModelAfterRolePolicy:
     rule_id = "SageMakerModelAfterRolePolicy"
-    resource_types = (
-        "AWS::SageMaker::Model",
-        "AWS::SageMaker::MlflowTrackingServer",
-        "AWS::SageMaker::MlflowApp",
-    )  # check() is NOT_APPLICABLE to any other type
+    resource_types = _TYPES  # check() is NOT_APPLICABLE to any other type
     info = "The SageMaker model does not depend on its execution role's policy: CreateModel can run before the policy is attached."
     explanation = (
         "SageMaker checks the execution role's access to the image and the weights when the model is created; "
@@ -30,17 +35,13 @@ class SageMakerModelAfterRolePolicy:
     )
 
     def check(self, node: CfnResource, policy: GovernancePolicy) -> RuleResult:
-        if node.cfn_resource_type not in (
-            "AWS::SageMaker::Model",
-            "AWS::SageMaker::MlflowTrackingServer",
-            "AWS::SageMaker::MlflowApp",
-        ):
+        if node.cfn_resource_type not in _TYPES:
             return NagRuleCompliance.NOT_APPLICABLE
         stack = Stack.of(node)
         properties = cfn_properties(node)
         role = resource(stack, properties.get("ExecutionRoleArn") or properties.get("RoleArn"))
         if role is None:
-            return NagRuleCompliance.NOT_APPLICABLE  # an imported role: its policies exist already
+            return NagRuleCompliance.NOT_APPLICABLE  # no role of its own, or an imported one: nothing to wait for
         missing = [
             stack.get_logical_id(policy_resource)
             for policy_resource, _ in role_policy_documents(stack, role)

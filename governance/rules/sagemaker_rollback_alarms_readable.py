@@ -1,7 +1,8 @@
 """Kit-SageMakerRollbackAlarmsReadable: the models' execution role may describe the endpoint's rollback alarms.
 
 Deployment guardrails monitor the auto-rollback alarms as the execution role of the endpoint's
-models; without `cloudwatch:DescribeAlarms` on them the blue/green update fails
+models (for an inference component's rolling update, the endpoint config's ExecutionRoleArn);
+without `cloudwatch:DescribeAlarms` on them the blue/green or rolling update fails
 ("Deployment guardrails: auto-rollback configuration and monitoring",
 https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
 """
@@ -20,7 +21,7 @@ from governance.template_graph import allowed_resources, logical_id_of, resource
 
 class SageMakerRollbackAlarmsReadable:
     rule_id = "SageMakerRollbackAlarmsReadable"
-    resource_types = ("AWS::SageMaker::Endpoint",)  # check() is NOT_APPLICABLE to any other type
+    resource_types = ("AWS::SageMaker::Endpoint", "AWS::SageMaker::InferenceComponent")  # NOT_APPLICABLE to others
     info = "An auto-rollback alarm of the endpoint is not readable (cloudwatch:DescribeAlarms) by its models' execution role."
     explanation = (
         "SageMaker reads the rollback alarms as the execution role during a blue/green update; grant "
@@ -28,31 +29,54 @@ class SageMakerRollbackAlarmsReadable:
     )
 
     def check(self, node: CfnResource, policy: GovernancePolicy) -> RuleResult:
-        if node.cfn_resource_type != "AWS::SageMaker::Endpoint":
+        if node.cfn_resource_type not in self.resource_types:
             return NagRuleCompliance.NOT_APPLICABLE
         stack = Stack.of(node)
         properties = cfn_properties(node)
         alarms = ((properties.get("DeploymentConfig") or {}).get("AutoRollbackConfiguration") or {}).get("Alarms") or []
         if not alarms:
             return NagRuleCompliance.NOT_APPLICABLE
-        endpoint_config = resource(stack, properties.get("EndpointConfigName"))
-        if endpoint_config is None:
+        if node.cfn_resource_type == "AWS::SageMaker::InferenceComponent":
+            roles = self._component_role(stack, properties)
+        else:
+            roles = self._model_roles(stack, properties)
+        if roles is None:
             return ["EndpointConfigNotInStack"]
         findings = []
-        for variant in cfn_properties(endpoint_config).get("ProductionVariants") or []:
-            model = resource(stack, variant.get("ModelName"))
-            role = resource(stack, cfn_properties(model).get("ExecutionRoleArn")) if model else None
-            if role is None:
-                continue  # imported model or role: not visible here
+        for variant_name, role in roles:
             granted = allowed_resources(
                 [doc for _, doc in role_policy_documents(stack, role)], "cloudwatch:DescribeAlarms"
             )
             findings += [
-                f"NotReadable::{variant.get('VariantName')}::{_alarm_label(a)}"
+                f"NotReadable::{variant_name}::{_alarm_label(a)}"
                 for a in alarms
                 if not _covered(stack, a.get("AlarmName"), granted)
             ]
         return findings_or_compliant(sorted(set(findings)))
+
+    @staticmethod
+    def _model_roles(stack: Stack, properties: dict) -> list | None:
+        """(variant, role) of each variant's model: the roles a blue/green update reads the alarms as."""
+        endpoint_config = resource(stack, properties.get("EndpointConfigName"))
+        if endpoint_config is None:
+            return None
+        roles = []
+        for variant in cfn_properties(endpoint_config).get("ProductionVariants") or []:
+            model = resource(stack, variant.get("ModelName"))
+            role = resource(stack, cfn_properties(model).get("ExecutionRoleArn")) if model else None
+            if role is not None:  # imported model or role: not visible here
+                roles.append((variant.get("VariantName"), role))
+        return roles
+
+    @staticmethod
+    def _component_role(stack: Stack, properties: dict) -> list | None:
+        """(variant, role) for a component: its endpoint config's ExecutionRoleArn."""
+        endpoint = resource(stack, properties.get("EndpointName"))
+        endpoint_config = resource(stack, cfn_properties(endpoint).get("EndpointConfigName")) if endpoint else None
+        if endpoint_config is None:
+            return None
+        role = resource(stack, cfn_properties(endpoint_config).get("ExecutionRoleArn"))
+        return [(properties.get("VariantName"), role)] if role is not None else []
 
 
 def _covered(stack: Stack, alarm_name, granted: list) -> bool:

@@ -169,3 +169,90 @@ def test_a_component_stating_its_copy_count_is_a_modelled_reset_and_its_copy_tar
     assert kit(findings, "SageMakerVariantAutoscaled") == []
     # Not UnmodelledDimension: the rule knows a component's CopyCount is re-sent on its updates.
     assert kit(findings, "AutoscaledCapacityRetained") == ["Kit-AutoscaledCapacityRetained[CopyCountResetOnUpdate]"]
+
+
+def _rolling_component(stack, *, describe_alarms: bool, after_policy: bool) -> None:
+    """An endpoint of components whose component rolls out with alarm rollback, read as the config's role."""
+    from aws_cdk import aws_iam as iam
+
+    alarm = cloudwatch.Alarm(
+        stack,
+        "Errors",
+        alarm_name="chat-errors",
+        threshold=1,
+        evaluation_periods=1,
+        metric=cloudwatch.Metric(
+            namespace="AWS/SageMaker",
+            metric_name="Invocation5XXErrors",
+            dimensions_map={"InferenceComponentName": COMPONENT},
+        ),
+    )
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    statements = [
+        iam.PolicyStatement(
+            actions=["ecr:BatchGetImage"], resources=["arn:aws:ecr:us-east-1:763104351884:repository/djl-inference"]
+        )
+    ]
+    if describe_alarms:
+        statements.append(iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=[alarm.alarm_arn]))
+    policy = iam.ManagedPolicy(stack, "Policy", statements=statements, roles=[role])
+    config = sagemaker.CfnEndpointConfig(
+        stack,
+        "Config",
+        execution_role_arn=role.role_arn,
+        production_variants=[
+            sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                variant_name="primary", instance_type="ml.g6.xlarge", initial_instance_count=2
+            )
+        ],
+    )
+    if after_policy:
+        config.node.add_dependency(policy)
+    endpoint = sagemaker.CfnEndpoint(
+        stack, "Endpoint", endpoint_name="chat", endpoint_config_name=config.attr_endpoint_config_name
+    )
+    sagemaker.CfnInferenceComponent(
+        stack,
+        "Component",
+        inference_component_name=COMPONENT,
+        endpoint_name=endpoint.attr_endpoint_name,
+        variant_name="primary",
+        specification=sagemaker.CfnInferenceComponent.InferenceComponentSpecificationProperty(
+            model_name="chat-model",
+            compute_resource_requirements=sagemaker.CfnInferenceComponent.InferenceComponentComputeResourceRequirementsProperty(
+                number_of_accelerator_devices_required=1, min_memory_required_in_mb=4096
+            ),
+        ),
+        runtime_config=sagemaker.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(copy_count=2),
+        deployment_config=sagemaker.CfnInferenceComponent.InferenceComponentDeploymentConfigProperty(
+            rolling_update_policy=sagemaker.CfnInferenceComponent.InferenceComponentRollingUpdatePolicyProperty(
+                maximum_batch_size=sagemaker.CfnInferenceComponent.InferenceComponentCapacitySizeProperty(
+                    type="COPY_COUNT", value=1
+                ),
+                wait_interval_in_seconds=300,
+            ),
+            auto_rollback_configuration=sagemaker.CfnInferenceComponent.AutoRollbackConfigurationProperty(
+                alarms=[sagemaker.CfnInferenceComponent.AlarmProperty(alarm_name=alarm.alarm_name)]
+            ),
+        ),
+    )
+
+
+def test_a_rolling_components_alarms_the_endpoint_configs_role_cannot_read_are_rejected(tmp_path):
+    findings = gate_findings(
+        lambda s: _rolling_component(s, describe_alarms=False, after_policy=True), tmp_path=tmp_path
+    )
+    [finding] = kit(findings, "SageMakerRollbackAlarmsReadable")
+    assert finding.startswith("Kit-SageMakerRollbackAlarmsReadable[NotReadable::primary::Errors"), finding
+    findings = gate_findings(
+        lambda s: _rolling_component(s, describe_alarms=True, after_policy=True), tmp_path=tmp_path / "ok"
+    )
+    assert kit(findings, "SageMakerRollbackAlarmsReadable") == []
+
+
+def test_an_endpoint_config_with_its_own_role_is_created_after_the_roles_policy(tmp_path):
+    findings = gate_findings(
+        lambda s: _rolling_component(s, describe_alarms=True, after_policy=False), tmp_path=tmp_path
+    )
+    [finding] = kit(findings, "SageMakerModelAfterRolePolicy")
+    assert finding.startswith("Kit-SageMakerModelAfterRolePolicy[NotAfter::Policy"), finding
