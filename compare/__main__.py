@@ -46,15 +46,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--model",
         choices=("real", "scripted"),
         default="real",
-        help="model server of the env's own variants: real SmolLM2 or the scripted double (default real); "
-        "the `challenger` variant added to a single-variant env is the scripted double",
+        help="model server of every variant: real SmolLM2 or the scripted double (default real); the "
+        "`challenger` variant added to a single-variant env differs in a setting (max_model_len), not the model",
     )
     local.add_argument(
         "--variant-model",
         action="append",
         default=[],
         metavar="VARIANT=KIND",
-        help="another model server (real|scripted) for one variant, e.g. challenger=real",
+        help="another model server (real|scripted) for one variant, e.g. challenger=scripted",
     )
     local.add_argument(
         "--max-tokens", type=int, default=48, help="the local agent's max_tokens per model call (default 48)"

@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from compare.settings import CHALLENGER, Setting, local_config_dir
+from compare.settings import Setting, local_config_dir
 from kit_config.loader import CONFIG_DIR_ENV_VAR, config_dir, load_environment
 from kit_config.project import PROJECT_DIR
 from local_runtime import mlflow_server
@@ -32,9 +32,9 @@ LASTING_MLFLOW_DIR = PROJECT_DIR / mlflow_server.DEFAULT_DIR
 
 
 def variant_models(environment_variants: list[str], default: str, overrides: list[str]) -> dict[str, str]:
-    """{variant: model kind}: `default` for the env's own variants, the scripted double for the
-    `challenger` the comparison adds, `NAME=KIND` overrides either."""
-    kinds = {name: (default if name != CHALLENGER else "scripted") for name in environment_variants}
+    """{variant: model kind}: `default` for every variant (the `challenger` the comparison adds included:
+    it differs in a setting, not in the model), `NAME=KIND` overrides one."""
+    kinds = dict.fromkeys(environment_variants, default)
     for item in overrides:
         name, _, kind = item.partition("=")
         kinds[name] = kind

@@ -10,8 +10,9 @@ one, else by its variant (`TargetVariant`). The agent takes the same pin through
 a component's variant is pinned by TargetVariant.
 
 Locally an environment with a single variant gets a second one, `challenger` (a copy of the first
-under its own name, served by its own model server), so the comparison has two settings of one
-endpoint; it is written to a scratch config folder (KIT_CONFIG_DIR) that the local stack reads.
+under its own name, served by its own model server, with a quarter of its `max_model_len`), so the
+comparison has two settings of one endpoint; it is written to a scratch config folder
+(KIT_CONFIG_DIR) that the local stack reads.
 """
 
 from __future__ import annotations
@@ -202,6 +203,10 @@ def local_config_dir(source_dir: Path, env: str, scratch: Path) -> Path:
     if len(variants) == 1:
         challenger = copy.deepcopy(variants[0])
         challenger["name"] = CHALLENGER
+        # The setting that differs: LMI's OPTION_MAX_MODEL_LEN, which the local model server honours as vLLM
+        # does (a longer prompt is refused), at a quarter of the first variant's.
+        model = challenger.get("model") or {}
+        model["max_model_len"] = max(512, int(model.get("max_model_len", 8192)) // 4)
         if isinstance(challenger.get("inference_component"), dict):
             challenger["inference_component"].pop("name", None)
         variants.append(challenger)

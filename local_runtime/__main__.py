@@ -36,10 +36,17 @@ DEFAULT_SCALE_OUT_SECONDS = 30.0
 SESSION_STORES = ("s3", "files")
 
 
-def model_command(kind: str, port: int, args) -> list[str]:
+# The real local model's largest context (SmolLM2-135M on a CPU): a variant's max_model_len above it is
+# served at this, never more, so the local server refuses at least every prompt LMI would.
+LOCAL_MAX_CONTEXT = 4096
+
+
+def model_command(kind: str, port: int, args, max_model_len: int = LOCAL_MAX_CONTEXT) -> list[str]:
     common = ["--host", args.host, "--port", str(port)]
     if kind == "real":
-        return processes.python_module("local_runtime.model_servers.llama", *common)
+        # The variant's OPTION_MAX_MODEL_LEN: a prompt past it is refused as vLLM refuses it (llama.py).
+        context = str(min(max_model_len, LOCAL_MAX_CONTEXT))
+        return processes.python_module("local_runtime.model_servers.llama", *common, "--n-ctx", context)
     if kind == "scripted":
         return processes.python_module("local_runtime.model_servers.scripted", *common, "--scenario", args.scenario)
     if not args.proxy_base_url:
@@ -145,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         # slowest: launch first, wait last
         mlflow = None if args.no_mlflow else start_mlflow(args, mlflow_release, children)
         s3 = None if args.no_agent or args.sessions != "s3" else start_s3(args, environment, children)
-        upstreams = start_model_servers(args, kinds, model_ports, children)
+        upstreams = start_model_servers(args, environment, kinds, model_ports, children)
         runtime_url = start_emulator(args, environment, upstreams, children)
         if mlflow is not None:
             processes.wait_until_ready(
@@ -247,13 +254,15 @@ def start_s3(args, environment, children: list[processes.Child]) -> processes.Ch
 
 
 def start_model_servers(
-    args, kinds: dict[str, str], model_ports: dict[str, int], children: list[processes.Child]
+    args, environment, kinds: dict[str, str], model_ports: dict[str, int], children: list[processes.Child]
 ) -> dict[str, str]:
     """One model server per variant, each ready before the next starts; returns {variant: url}."""
     upstreams = {}
+    context = {variant.name: variant.model.max_model_len for variant in environment.inference.variants}
     for name, kind in kinds.items():
         url = f"http://{args.host}:{model_ports[name]}"
-        child = processes.start(f"{kind} model server ({name})", model_command(kind, model_ports[name], args), url)
+        command = model_command(kind, model_ports[name], args, context[name])
+        child = processes.start(f"{kind} model server ({name})", command, url)
         children.append(child)
         processes.wait_until_ready(child, f"{url}/ping", args.ready_timeout)
         upstreams[name] = url

@@ -114,7 +114,9 @@ def test_mlflow_has_a_parent_run_with_a_child_per_setting(comparison, mlflow_url
         assert params["variant"] == name and params["pin"] in (name, f"governed-agents-dev-llm-{name}")
         assert params["instance_type"] == "ml.g6.xlarge" and params["model"] == "Qwen2.5-7B-Instruct"
         assert params["image"].endswith("-cu130") and params["inference_ami_version"].startswith("al2023-")
-        assert params["lmi.OPTION_MAX_MODEL_LEN"] == "8192" and params["local_model"] == "scripted"
+        # The runtime context as the construct builds it: the challenger's quarter context included.
+        expected_context = {"primary": "8192", "challenger": "2048"}[name]
+        assert params["lmi.OPTION_MAX_MODEL_LEN"] == expected_context and params["local_model"] == "scripted"
         assert metrics["tasks"] == 2 and metrics["tasks_passed"] == 1 and metrics["pass_rate"] == 0.5
         assert metrics["facts_present/pass_rate"] == 0.5 and metrics["tool_choice/pass_rate"] == 0.5
         assert metrics["load/requests"] == 4 and metrics["load/succeeded"] == 4

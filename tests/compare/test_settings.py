@@ -21,7 +21,10 @@ def local_dev(tmp_path_factory):
 def test_a_single_variant_env_gets_a_challenger_copy_with_its_own_component(local_dev):
     variants = local_dev.inference.variants
     assert [v.name for v in variants] == ["primary", "challenger"]
-    assert variants[1].instance_type == variants[0].instance_type and variants[1].model == variants[0].model
+    assert variants[1].instance_type == variants[0].instance_type
+    # The same model at a quarter of the context: the setting the local comparison varies.
+    assert variants[1].model.name == variants[0].model.name
+    assert (variants[0].model.max_model_len, variants[1].model.max_model_len) == (8192, 2048)
     names = [v.component_name(local_dev.inference.endpoint_name) for v in variants]
     assert names == ["governed-agents-dev-llm-primary", "governed-agents-dev-llm-challenger"]
 
@@ -63,11 +66,11 @@ def test_an_unknown_setting_is_refused_by_name(local_dev):
         discover(local_dev, served_components=None, only=["nope"])
 
 
-def test_the_added_challenger_is_the_scripted_double_unless_told_otherwise():
-    assert variant_models(["primary", "challenger"], "real", []) == {"primary": "real", "challenger": "scripted"}
-    assert variant_models(["primary", "challenger"], "real", ["challenger=real"]) == {
+def test_the_added_challenger_runs_the_same_model_unless_told_otherwise():
+    assert variant_models(["primary", "challenger"], "real", []) == {"primary": "real", "challenger": "real"}
+    assert variant_models(["primary", "challenger"], "real", ["challenger=scripted"]) == {
         "primary": "real",
-        "challenger": "real",
+        "challenger": "scripted",
     }
 
 
