@@ -114,6 +114,24 @@ def test_a_wake_alarm_that_fires_on_one_refusal_passes_and_a_floor_of_one_needs_
     )
 
 
+def _component(stack, endpoint, *, copies: int, deployment_config=None) -> sagemaker.CfnInferenceComponent:
+    return sagemaker.CfnInferenceComponent(
+        stack,
+        "Component",
+        inference_component_name=COMPONENT,
+        endpoint_name=endpoint.attr_endpoint_name,
+        variant_name="primary",
+        specification=sagemaker.CfnInferenceComponent.InferenceComponentSpecificationProperty(
+            model_name="chat-model",
+            compute_resource_requirements=sagemaker.CfnInferenceComponent.InferenceComponentComputeResourceRequirementsProperty(
+                number_of_accelerator_devices_required=1, min_memory_required_in_mb=4096
+            ),
+        ),
+        runtime_config=sagemaker.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(copy_count=copies),
+        deployment_config=deployment_config,
+    )
+
+
 def _endpoint_of_components(stack, *, copies_target: bool, component: bool = True) -> None:
     config = sagemaker.CfnEndpointConfig(
         stack,
@@ -133,20 +151,7 @@ def _endpoint_of_components(stack, *, copies_target: bool, component: bool = Tru
         stack, "Endpoint", endpoint_name="chat", endpoint_config_name=config.attr_endpoint_config_name
     )
     if component:
-        sagemaker.CfnInferenceComponent(
-            stack,
-            "Component",
-            inference_component_name=COMPONENT,
-            endpoint_name=endpoint.attr_endpoint_name,
-            variant_name="primary",
-            specification=sagemaker.CfnInferenceComponent.InferenceComponentSpecificationProperty(
-                model_name="chat-model",
-                compute_resource_requirements=sagemaker.CfnInferenceComponent.InferenceComponentComputeResourceRequirementsProperty(
-                    number_of_accelerator_devices_required=1, min_memory_required_in_mb=4096
-                ),
-            ),
-            runtime_config=sagemaker.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(copy_count=1),
-        )
+        _component(stack, endpoint, copies=1)
     if copies_target:
         _copies(stack, min_capacity=1)
 
@@ -211,19 +216,10 @@ def _rolling_component(stack, *, describe_alarms: bool, after_policy: bool) -> N
     endpoint = sagemaker.CfnEndpoint(
         stack, "Endpoint", endpoint_name="chat", endpoint_config_name=config.attr_endpoint_config_name
     )
-    sagemaker.CfnInferenceComponent(
+    _component(
         stack,
-        "Component",
-        inference_component_name=COMPONENT,
-        endpoint_name=endpoint.attr_endpoint_name,
-        variant_name="primary",
-        specification=sagemaker.CfnInferenceComponent.InferenceComponentSpecificationProperty(
-            model_name="chat-model",
-            compute_resource_requirements=sagemaker.CfnInferenceComponent.InferenceComponentComputeResourceRequirementsProperty(
-                number_of_accelerator_devices_required=1, min_memory_required_in_mb=4096
-            ),
-        ),
-        runtime_config=sagemaker.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(copy_count=2),
+        endpoint,
+        copies=2,
         deployment_config=sagemaker.CfnInferenceComponent.InferenceComponentDeploymentConfigProperty(
             rolling_update_policy=sagemaker.CfnInferenceComponent.InferenceComponentRollingUpdatePolicyProperty(
                 maximum_batch_size=sagemaker.CfnInferenceComponent.InferenceComponentCapacitySizeProperty(
