@@ -7,11 +7,13 @@ and asks the account, with the env's credentials:
   account    the credentials belong to the config's `account` (sts get-caller-identity);
   image      every SageMaker model's serving image exists in ECR (ecr describe-images);
   weights    every model's S3 prefix has objects, and `config.json` (LMI loads HF-format weights);
-  quota      "<instance type> for endpoint usage" covers the blue/green peak (2x the fleet);
+  quota      "<instance type> for endpoint usage" covers the update's peak (blue/green: 2x the
+             fleet; an inference component's rolling update: the fleet plus one batch of copies);
   lambda     the Lambda agent's reserved concurrency leaves 100 unreserved in the account;
   bootstrap  the CDK bootstrap version (SSM) is at least what the assembly requires;
-  update     no autoscaled (registered) variant changes instance type or disappears, and no
-             blue/green endpoint changes its variant names, against the deployed templates
+  update     no autoscaled (registered) variant changes instance type or disappears, no
+             blue/green endpoint changes its variant names, and no live endpoint switches between
+             models on its variants and inference components, against the deployed templates
              (release/update_hazards.py);
   endpoints  (existing VPC) no interface endpoint with private DNS for a service the kit creates,
              and no S3 gateway endpoint on the kit's route tables, exists already;
@@ -201,13 +203,21 @@ def _of_type(template: dict, kind: str) -> dict[str, dict]:
 
 
 def _model_users(template: dict) -> dict[str, list[str]]:
-    """{model logical id: ["variant primary", ...]} from the endpoint configs' ProductionVariants."""
+    """{model logical id: ["variant primary", ...]} from the endpoint configs' ProductionVariants and, on an
+    endpoint that hosts inference components (variants without a model), from each component's Specification."""
     users: dict[str, list[str]] = {}
     for config in _of_type(template, "AWS::SageMaker::EndpointConfig").values():
         for variant in config.get("ProductionVariants") or []:
             model = referenced(variant.get("ModelName"))
             if model:
                 users.setdefault(model, []).append(f"variant {variant.get('VariantName')}")
+    for logical_id, component in _of_type(template, "AWS::SageMaker::InferenceComponent").items():
+        model = referenced((component.get("Specification") or {}).get("ModelName"))
+        if model:
+            name = component.get("InferenceComponentName")
+            users.setdefault(model, []).append(
+                f"variant {component.get('VariantName')} component {name if isinstance(name, str) else logical_id}"
+            )
     return users
 
 
@@ -350,9 +360,14 @@ def plan(config, assembly_dir: Path) -> Plan:
         weight_refs.append(WeightsRef(uri, bucket, prefix, tuple(used_by)))
 
     per_type: dict[str, list[str]] = {}
+    rolling = config.inference.deployment.strategy == "rolling"
     for variant in config.inference.variants:
+        scale = variant.autoscaling.max_instances
         per_type.setdefault(variant.instance_type, []).append(
-            f"{variant.name}: 2 x max_instances {variant.autoscaling.max_instances}"
+            # InferenceConfig.rollout_peak_instances: a component's rolling update adds one batch of copies.
+            f"{variant.name}: max_instances {scale} + one batch of new copies"
+            if rolling and variant.inference_component is not None
+            else f"{variant.name}: 2 x max_instances {scale}"
         )
     quotas = tuple(
         QuotaNeed(instance_type, peak, ", ".join(per_type.get(instance_type, [])))
@@ -415,8 +430,9 @@ def explain(the_plan: Plan, profile: str | None = None) -> str:
             f"cdk bootstrap aws://{p.account}/{p.region}{profile_flag}"
         )
     lines.append(
-        "  update     no autoscaled (registered) variant changes instance type or is removed, and no blue/green endpoint "
-        f"changes its variant names, against the deployed templates of {', '.join(s.stack_name for s in p.stacks)} "
+        "  update     no autoscaled (registered) variant changes instance type or is removed, no blue/green endpoint "
+        "changes its variant names, and no endpoint switches between models on its variants and inference components, "
+        f"against the deployed templates of {', '.join(s.stack_name for s in p.stacks)} "
         "(cloudformation get-template)"
     )
     if p.vpc_id:

@@ -67,3 +67,38 @@ def write_assembly(root: Path, env: str, templates: dict[str, dict] | None = Non
         }
     (nested / "manifest.json").write_text(json.dumps({"version": "55.0.0", "artifacts": artifacts}), encoding="utf-8")
     return root
+
+
+def models_on_variants(template: dict) -> dict:
+    """An Inference template whose inference components are folded back into models on their variants.
+
+    What dev deployed before its endpoint hosted an inference component (its snapshot before issue 23,
+    for the parts update hazards and preflight read): each component's model named on its variant, no
+    managed instance scaling, no component, and the copy-count scalable target back on the variant's
+    instance count.
+    """
+    changed = copy.deepcopy(template)
+    resources = changed["Resources"]
+    components = {
+        logical_id: resource["Properties"]
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::SageMaker::InferenceComponent"
+    }
+    [endpoint] = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SageMaker::Endpoint"]
+    [config] = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SageMaker::EndpointConfig"]
+    for variant in config["ProductionVariants"]:
+        [component] = [c for c in components.values() if c["VariantName"] == variant["VariantName"]]
+        variant["ModelName"] = component["Specification"]["ModelName"]
+        del variant["ManagedInstanceScaling"]
+    for logical_id in components:
+        del resources[logical_id]
+    by_name = {c["InferenceComponentName"]: c["VariantName"] for c in components.values()}
+    for resource in resources.values():
+        properties = resource["Properties"]
+        if resource["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget" and properties["ResourceId"].startswith(
+            "inference-component/"
+        ):
+            variant = by_name[properties["ResourceId"].removeprefix("inference-component/")]
+            properties["ResourceId"] = f"endpoint/{endpoint['EndpointName']}/variant/{variant}"
+            properties["ScalableDimension"] = "sagemaker:variant:DesiredInstanceCount"
+    return changed

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import json
 
 import boto3
 import botocore.loaders
 from botocore.stub import Stubber
 
-from tests.release.assembly_fixture import snapshot
+from tests.release.assembly_fixture import models_on_variants, snapshot
 
 PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 DEV_STACKS = ["dev-Foundation", "dev-Network", "dev-Mlflow", "dev-Inference", "dev-Agent", "dev-Observability"]
@@ -117,14 +116,6 @@ def quota(name: str, value: float, code: str = "L-EXAMPLE1") -> dict:
     return {"ServiceCode": "sagemaker", "QuotaName": name, "QuotaCode": code, "Value": value}
 
 
-def with_instance_type(template: dict, instance_type: str) -> dict:
-    changed = copy.deepcopy(template)
-    for resource in changed["Resources"].values():
-        if resource["Type"] == "AWS::SageMaker::EndpointConfig":
-            resource["Properties"]["ProductionVariants"][0]["InstanceType"] = instance_type
-    return changed
-
-
 def answer(account: StubbedAccount, *, broken: bool) -> None:
     """The dev account's answers to every preflight call, in order: all good, or every check broken."""
     account.stub("sts").add_response(
@@ -147,10 +138,10 @@ def answer(account: StubbedAccount, *, broken: bool) -> None:
     cloudformation = account.stub("cloudformation")
     for name in DEV_STACKS:
         params = {"StackName": name, "TemplateStage": "Original"}
-        if name == "dev-Inference" and broken:  # deployed on another instance type, still autoscaled
+        if name == "dev-Inference" and broken:  # deployed with its model on the variant, before components
             cloudformation.add_response(
                 "get_template",
-                {"TemplateBody": json.dumps(with_instance_type(snapshot("dev", "Inference"), "ml.g5.2xlarge"))},
+                {"TemplateBody": json.dumps(models_on_variants(snapshot("dev", "Inference")))},
                 params,
             )
         else:

@@ -114,18 +114,15 @@ def test_a_hazard_fails_the_diff_even_with_fail_on_none(monkeypatch, tmp_path):
 
 
 def test_deployed_hazards_compare_with_the_deployed_templates(monkeypatch, tmp_path):
-    import copy
-
     from kit_config import load_environment
     from release import diff, preflight
     from release.assembly import stacks
-    from tests.release.assembly_fixture import snapshot, write_assembly
+    from tests.release.assembly_fixture import models_on_variants, snapshot, write_assembly
     from tests.release.aws_stubs import DEV_STACKS, StubbedAccount, not_found
 
     assembly = write_assembly(tmp_path / "out", "dev")
-    deployed = copy.deepcopy(snapshot("dev", "Inference"))
-    [config] = [r for r in deployed["Resources"].values() if r["Type"] == "AWS::SageMaker::EndpointConfig"]
-    config["Properties"]["ProductionVariants"][0]["InstanceType"] = "ml.g5.2xlarge"
+    # Deployed before dev's model became an inference component: the synthesized update switches its hosting.
+    deployed = models_on_variants(snapshot("dev", "Inference"))
     account = StubbedAccount()
     cloudformation = account.stub("cloudformation")
     for name in DEV_STACKS:
@@ -142,11 +139,12 @@ def test_deployed_hazards_compare_with_the_deployed_templates(monkeypatch, tmp_p
             )
     monkeypatch.setattr(preflight, "session_for", lambda config, profile: account)
     [hazard] = diff.deployed_hazards(load_environment("dev"), stacks(assembly, "dev"), None)
-    assert (hazard.stack, hazard.variant, hazard.before, hazard.after) == (
+    assert (hazard.stack, hazard.kind, hazard.endpoint, hazard.before, hazard.after) == (
         "dev-Inference",
-        "primary",
-        "ml.g5.2xlarge",
-        "ml.g6.xlarge",
+        "hosting",
+        "governed-agents-dev-llm",
+        False,
+        True,
     )
     account.assert_all_answered()
 

@@ -7,6 +7,7 @@ snapshot of the real synthesized stacks, laid out as `cdk synth` writes it.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 import pytest
@@ -15,6 +16,7 @@ from kit_config import load_environment
 from kit_config.project import PROJECT_DIR
 from release import preflight
 from release.preflight import REFUSE, UNVERIFIED, ImageRef, QuotaNeed, WeightsRef
+from tests.kit_config.conftest import edit
 from tests.release.assembly_fixture import write_assembly
 from tests.release.aws_stubs import (
     DEV_STACKS,
@@ -60,19 +62,42 @@ def test_plan_reads_what_will_deploy(dev, dev_assembly):
         "0.38.0-lmi29.0.0-cu130",
         None,
     )
-    assert image.used_by == ("dev-Inference variant primary",)
+    # Dev's model is hosted by an inference component: its users are read from the component.
+    assert image.used_by == ("dev-Inference variant primary component governed-agents-dev-llm-primary",)
     [weights] = plan.weights
     assert (weights.uri, weights.bucket, weights.prefix) == (
         WEIGHTS,
         "governed-agents-dev-models",
         "qwen2.5-7b-instruct/",
     )
-    # Blue/green: dev's primary scales to 2, so an update can hold 4.
+    # Dev's component updates all_at_once, SageMaker's blue/green of every copy: both fleets of its
+    # primary, scaled out to 2 instances (one copy each), are held at once, so an update can hold 4.
     assert plan.quotas == (QuotaNeed("ml.g6.xlarge", 4, "primary: 2 x max_instances 2"),)
+    assert {need.instance_type: need.peak for need in plan.quotas} == dev.inference.rollout_peak_instances()
     assert plan.quotas[0].quota_name == "ml.g6.xlarge for endpoint usage"
     assert plan.lambda_agent and plan.reserved_concurrency is None  # dev reserves none (new accounts: quota 10)
     assert (plan.bootstrap_version, plan.bootstrap_parameter) == (6, "/cdk-bootstrap/hnb659fds/version")
     assert [s.stack_name for s in plan.stacks] == DEV_STACKS
+
+
+def test_plan_names_the_rolling_peak_of_a_component(tmp_path, dev_assembly):
+    # A component's rolling update holds its fleet plus one batch of new copies, not two fleets.
+    config_dir = tmp_path / "config"
+    shutil.copytree(PROJECT_DIR / "config", config_dir)
+
+    def rolling(section):
+        [variant] = section["variants"]
+        variant["inference_component"].update(min_copies=2, initial_copies=2, max_copies=4)
+        variant.update(initial_instance_count=2)
+        variant["autoscaling"].update(min_instances=2, max_instances=4)
+        section["deployment"].update(strategy="rolling", component_batch_copies=1)
+        section["max_instances_cap"] = 5
+
+    edit(config_dir, "dev", rolling, section="inference")
+    config = load_environment("dev", config_dir)
+    [need] = preflight.plan(config, dev_assembly).quotas
+    assert need == QuotaNeed("ml.g6.xlarge", 5, "primary: max_instances 4 + one batch of new copies")
+    assert {need.instance_type: need.peak} == config.inference.rollout_peak_instances()
 
 
 def test_plan_of_staging_dedupes_the_shared_image_and_adds_up_both_variants(tmp_path):
@@ -103,6 +128,7 @@ def test_explain_prints_the_concrete_checks(dev, dev_assembly):
     )
     [update] = [line for line in text.splitlines() if line.startswith("  update")]
     assert "dev-Inference" in update and "no blue/green endpoint changes its variant names" in update
+    assert "no endpoint switches between models on its variants and inference components" in update
     # dev creates its VPC: no collision check, but its endpoint services must be offered in its AZs.
     assert "  endpoints" not in text
     assert (
@@ -824,7 +850,8 @@ def test_a_broken_account_is_refused_with_every_problem_listed(dev, dev_assembly
         "[weights] model weights",
         "[quota] quota 'ml.g6.xlarge for endpoint usage'",
         "[bootstrap] aws://111111111111/us-east-1 is not bootstrapped",
-        "[update] dev/dev-Inference: endpoint governed-agents-dev-llm, variant 'primary': instance type ml.g5.2xlarge -> ml.g6.xlarge",
+        "[update] dev/dev-Inference: endpoint governed-agents-dev-llm: the update switches its hosting from models on "
+        "its variants to inference components",
         "[zones] the endpoint service aws.sagemaker.us-east-1.experiments is not offered in us-east-1b (use1-az5)",
         "Warnings (do not block):\n  - [tags] cost allocation tag Project is Inactive",
         f"[roles] service-linked role {SAGEMAKER_SLR} does not exist yet",
