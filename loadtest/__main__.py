@@ -178,6 +178,12 @@ def resolve(args) -> Setup:
         known = [v.name for v in environment.inference.variants]
         if args.variant not in known:
             raise LoadtestError(f"--variant {args.variant!r}: the endpoint's variants are {known}")
+    if environment.inference.hosts_inference_components and not args.inference_component:
+        # An endpoint of inference components refuses a request that names none (docs/deploy-readiness.md C7):
+        # pin the variant's component, or the first one's, as the agent does.
+        inference = environment.inference
+        chosen = next((v for v in inference.variants if v.name == args.variant), inference.variants[0])
+        args.inference_component = chosen.component_name(inference.endpoint_name)
     fleet = fleet_for(variants, region, args.price_per_hour)
     tracking_uri = (
         None
@@ -306,7 +312,8 @@ def make_target_factory(args, setup: Setup, place: Place):
         setup.endpoint_name,
         setup.region,
         setup.profile.max_tokens,
-        variant=args.variant,
+        # A component names its variant: TargetVariant is sent only to an endpoint without components.
+        variant=None if args.inference_component else args.variant,
         inference_component=args.inference_component,
         custom_attributes=args.custom_attributes,
         endpoint_url=place.runtime_url,
