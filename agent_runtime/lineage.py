@@ -191,6 +191,8 @@ class Lineage:
             f"{TAG_PREFIX}version": self.agent_version,
             f"{TAG_PREFIX}endpoint": self.settings.endpoint_name,
             f"{TAG_PREFIX}variant": self.settings.target_variant or "",
+            # On an endpoint of inference components the component is the setting that answered.
+            f"{TAG_PREFIX}inference_component": self.settings.inference_component or "",
             f"{TAG_PREFIX}env": self.settings.env_name,
             **{f"{TAG_PREFIX}{key}": value for key, value in tags.items()},
         }

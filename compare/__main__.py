@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def place(args, only, exits: contextlib.ExitStack, echo):
     """(settings, {setting: agent context factory}, tracking URI, runtime URL or None) for the mode."""
-    from compare.settings import CompareError, discover, served_components
+    from compare.settings import CompareError, discover
     from evaluation.target import Target, TargetError
     from kit_config.loader import ConfigError, load_environment
 
@@ -275,10 +275,8 @@ def place(args, only, exits: contextlib.ExitStack, echo):
             raise CompareError(f"the local stack did not start: {error}") from None
         echo(f"local endpoint up in {time.perf_counter() - clock:.1f} s (it stops when the comparison ends)")
         environment = endpoint.environment
-        served = served_components(environment.inference.endpoint_name, environment.region, endpoint.runtime_url)
         settings = discover(
             environment,
-            served_components=served,
             only=only,
             price_per_hour=args.price_per_hour,
             local_models=endpoint.models,
@@ -308,8 +306,7 @@ def place(args, only, exits: contextlib.ExitStack, echo):
         raise CompareError("--mode aws: no AWS credentials found (set AWS_PROFILE or run `aws sso login`)")
     region = args.region or environment.region
     environment = environment.model_copy(update={"region": region})
-    served = served_components(environment.inference.endpoint_name, region)
-    settings = discover(environment, served_components=served, only=only, price_per_hour=args.price_per_hour)
+    settings = discover(environment, only=only, price_per_hour=args.price_per_hour)
     urls = agent_urls(args.agent_url, settings)
     from evaluation.agent_client import AgentUnreachable, bearer, health
 

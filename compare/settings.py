@@ -2,12 +2,10 @@
 runtime context it runs in and how a request is pinned to it.
 
 A setting is pinned the way SageMaker Runtime routes: by its inference component's name
-(`InferenceComponentName`, X-Amzn-SageMaker-Inference-Component) when the endpoint serves it as
-one, else by its variant (`TargetVariant`). The agent takes the same pin through its settings
-(AGENT_INFERENCE_COMPONENT / AGENT_TARGET_VARIANT), the load test through EndpointTarget's
-`inference_component` / `variant`. Whether the endpoint serves components is asked of it
-(ListInferenceComponents): the local emulator answers it once it serves components, and until then
-a component's variant is pinned by TargetVariant.
+(`InferenceComponentName`, X-Amzn-SageMaker-Inference-Component) when config hosts its model as
+one (an endpoint of components refuses a request that names none), else by its variant
+(`TargetVariant`). The agent takes the same pin through its settings (AGENT_INFERENCE_COMPONENT /
+AGENT_TARGET_VARIANT), the load test through EndpointTarget's `inference_component` / `variant`.
 
 Locally an environment with a single variant gets a second one, `challenger` (a copy of the first
 under its own name, served by its own model server, with a quarter of its `max_model_len`), so the
@@ -122,13 +120,11 @@ def _lmi_options(variant) -> dict[str, str]:
 def discover(
     environment,
     *,
-    served_components: set[str] | None,
     only: list[str] | None = None,
     price_per_hour: float | None = None,
     local_models: dict[str, str] | None = None,
 ) -> list[Setting]:
-    """The endpoint's settings in config order (`only`: these variants). `served_components`: the
-    components the endpoint answers for (None: it serves none), which decides each pin."""
+    """The endpoint's settings in config order (`only`: these variants), each pinned as config deploys it."""
     inference = environment.inference
     if inference is None:
         raise CompareError(f"--env {environment.name!r}: config has no inference section: no endpoint to compare")
@@ -156,7 +152,7 @@ def discover(
                 instance_count=variant.initial_instance_count,
                 hourly_usd=hourly,
                 price_source=source,
-                pinned_by=COMPONENT if component and component in (served_components or set()) else VARIANT,
+                pinned_by=COMPONENT if component else VARIANT,
                 context=context,
             )
         )
@@ -173,22 +169,6 @@ def _price(instance_type: str, region: str, price_per_hour: float | None) -> tup
     except LoadtestError as error:
         raise CompareError(str(error)) from None
     return fleet.hourly_usd, fleet.source
-
-
-def served_components(endpoint_name: str, region: str, endpoint_url: str | None = None) -> set[str] | None:
-    """The inference components the endpoint serves (ListInferenceComponents), or None when the
-    service (the local emulator before it served components) does not answer the call."""
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"} if endpoint_url else {}
-    client = boto3.client("sagemaker", region_name=region, endpoint_url=endpoint_url, **credentials)
-    try:
-        pages = client.get_paginator("list_inference_components").paginate(EndpointNameEquals=endpoint_name)
-        names = {item["InferenceComponentName"] for page in pages for item in page.get("InferenceComponents", [])}
-    except (BotoCoreError, ClientError):
-        return None
-    return names or None
 
 
 def local_config_dir(source_dir: Path, env: str, scratch: Path) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from costing.envelope import Envelope
 from costing.prices import ALL_PRICES
+from kit_config.instance_catalogue import PRICE_SOURCE as INSTANCE_PRICE_SOURCE
 
 
 def render(envelope: Envelope) -> str:
@@ -60,7 +61,7 @@ def _idle_floor_line(envelope: Envelope) -> str:
     without = envelope.min_usd + envelope.scale_to_zero_saving_usd
     return (
         f"Idle floor: {_usd(envelope.min_usd)}/month with scale to zero; {_usd(without)}/month without it (one instance "
-        f"kept per scaled-to-zero variant, {_usd(envelope.scale_to_zero_saving_usd)}; price source: instance_catalogue.py)"
+        f"kept per scaled-to-zero variant, {_usd(envelope.scale_to_zero_saving_usd)}; price: {INSTANCE_PRICE_SOURCE})"
     )
 
 

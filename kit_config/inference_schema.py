@@ -358,6 +358,14 @@ class Variant(ConfigSection):
             _raise_if(problems)
             return self
         where = ("inference_component",)
+        if not scaling.registered:
+            problems.append(
+                (
+                    ("autoscaling", "registered"),
+                    "false deregisters a variant for an instance-type change (E3); a variant of inference components "
+                    "is not a scalable target (its component's copies are), and without them scale to zero has no way back",
+                )
+            )
         if component.scales_to_zero != (scaling.min_instances == 0):
             problems.append(
                 (
@@ -614,19 +622,51 @@ class InferenceConfig(ConfigSection):
     # -- checks ------------------------------------------------------------------------------
 
     def _hosting_problems(self) -> list[tuple[tuple, str]]:
-        """An endpoint hosts inference components or models on its variants, never both."""
+        """An endpoint hosts inference components or models on its variants, never both; component names
+        are InferenceComponentNames, unique (CreateInferenceComponent: 1-63 of [a-zA-Z0-9-], no leading or
+        trailing hyphen; https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateInferenceComponent.html)."""
+        problems = self._component_name_problems()
         with_component = [v.name for v in self.variants if v.inference_component is not None]
         if not with_component or len(with_component) == len(self.variants):
-            return []
+            return problems
         index = next(i for i, v in enumerate(self.variants) if v.inference_component is None)
         return [
+            *problems,
             (
                 ("variants", index, "inference_component"),
                 f"variant(s) {with_component} host inference components and this one its own model: an endpoint "
                 "config whose variants carry no model (inference components) cannot also name one on another variant; "
                 "give every variant an inference_component, or none",
-            )
+            ),
         ]
+
+    def _component_name_problems(self) -> list[tuple[tuple, str]]:
+        problems: list[tuple[tuple, str]] = []
+        seen: dict[str, str] = {}
+        for index, variant in enumerate(self.variants):
+            name = variant.component_name(self.endpoint_name)
+            if name is None:
+                continue
+            where = ("variants", index, "inference_component", "name")
+            given = variant.inference_component.name is not None
+            if not re.fullmatch(_NAME, name):
+                problems.append(
+                    (
+                        where,
+                        f"the default name {name!r} (<endpoint_name>-<variant>, cut to 63) is not an "
+                        "InferenceComponentName: set inference_component.name",
+                    )
+                )
+            elif name in seen:
+                problems.append(
+                    (
+                        where,
+                        f"{name!r} is also variant {seen[name]!r}'s component"
+                        + ("" if given else " (defaults cut to 63 characters): set inference_component.name"),
+                    )
+                )
+            seen.setdefault(name, variant.name)
+        return problems
 
     def _capacity_problems(self) -> list[tuple[tuple, str]]:
         # "SageMaker AI provisions a new fleet with the updates (the green fleet) ... terminates the blue

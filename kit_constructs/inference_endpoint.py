@@ -38,10 +38,16 @@ from kit_constructs.secure_bucket import AccessLogBucket, SecureBucket, SecureBu
 
 INVOKE_ACTIONS = ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"]
 # Scale out from zero: the alarm's period over NoCapacityInvocationFailures (a standard-resolution
-# metric, so 60 s is its finest) and the step policy's cooldown, as in AWS's procedure
-# (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html).
+# metric, so 60 s is its finest; "Scale an endpoint to zero instances",
+# https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html).
 SCALE_OUT_FROM_ZERO_PERIOD_SECONDS = 60
-SCALE_OUT_FROM_ZERO_COOLDOWN_SECONDS = 60
+# The step policy's cooldown: longer than a copy takes to start from zero (about 5 minutes for an 8B model,
+# 6 for 70B in AWS's launch measurements). An alarm re-invokes an Auto Scaling action every period it stays
+# in ALARM (CloudWatch "Alarm actions"), and callers keep failing until the copy is up; within the cooldown
+# the copy already added counts toward the next +1 (Application Auto Scaling step scaling "Cooldown"), after
+# it each re-invocation adds one more. The guide's 60 s would wake dev with max_copies copies and instances.
+# Enforced by Kit-ScaleToZeroWakes (docs/deploy-readiness.md C5).
+SCALE_OUT_FROM_ZERO_COOLDOWN_SECONDS = 600
 _IMAGE_URI = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repository>[^:@]+)"
 )
@@ -465,7 +471,7 @@ class InferenceEndpoint(Construct):
             kms_key_id=None if all_nvme else props.inference_key.key_arn,
             production_variants=[self._production_variant(variant) for variant in config.variants],
             # AWS documents no exception for inference components, and the API accepts it
-            # (docs/deploy-readiness.md, I4: were it refused, CreateEndpointConfig fails before any instance).
+            # (docs/deploy-readiness.md, C13: were it refused, CreateEndpointConfig fails before any instance).
             data_capture_config=self._data_capture_config(props),
             # An endpoint that hosts inference components names the role, the VPC and network isolation
             # here: its variants carry no model (CreateEndpointConfig: ExecutionRoleArn, VpcConfig,

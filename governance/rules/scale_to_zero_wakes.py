@@ -10,7 +10,14 @@ The alarm must fire on the *first* refused request. The guide's own CLI example 
 --threshold 1 --comparison-operator GreaterThanThreshold`) needs two refusals within a minute: one
 caller trying once, as after a night at zero, never wakes the endpoint. So the alarm must be
 `GreaterThanOrEqualToThreshold` with a threshold of at most 1 (or `GreaterThanThreshold` below 1), as
-AWS's scale-to-zero blog post configures it (docs/deploy-readiness.md, I5).
+AWS's scale-to-zero blog post configures it (docs/deploy-readiness.md, C5).
+
+And it must add *one* copy. An alarm re-invokes an Auto Scaling action every period it stays in ALARM
+(CloudWatch "Alarm actions"), and it stays there while callers keep failing, for the minutes a copy takes
+to start. A `ChangeInCapacity` step adds another copy each time its cooldown ends (within the cooldown the
+copy already added counts toward the next step: Application Auto Scaling step scaling "Cooldown"), so its
+cooldown must outlast a start from zero (`MIN_WAKE_COOLDOWN_SECONDS`); the guide's 60 s does not. An
+`ExactCapacity` step cannot overshoot.
 """
 
 from __future__ import annotations
@@ -25,6 +32,9 @@ from governance.policy import GovernancePolicy
 from governance.template_graph import logical_id_of
 
 COPY_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+# About 5 minutes from the alarm to a running copy of an 8B model in AWS's launch measurements (the
+# scale-to-zero post: ~1 min alarm, ~1.7 min instance, ~2.3 min copy).
+MIN_WAKE_COOLDOWN_SECONDS = 300
 WAKE_METRIC = ("AWS/SageMaker", "NoCapacityInvocationFailures")
 
 
@@ -51,14 +61,17 @@ class ScaleToZeroWakes:
         alarms = [alarm for alarm in _alarms_on(stack, policies) if _watches_refusals(alarm, component)]
         if not alarms:
             return ["NoNoCapacityAlarm"]
+        findings = []
         if not any(_fires_on_one_refusal(alarm) for alarm in alarms):
-            return findings_or_compliant(["NeedsMoreThanOneRefusal"])
-        return NagRuleCompliance.COMPLIANT
+            findings.append("NeedsMoreThanOneRefusal")
+        if not any(_adds_one_copy_per_wake(configuration) for configuration in policies.values()):
+            findings.append("AddsCopiesWhileWaking")
+        return findings_or_compliant(findings)
 
 
-def _step_policies_adding_copies(stack: Stack, target_id: str) -> set[str]:
-    """Logical ids of the step policies on the target that add capacity from a lower bound of 0."""
-    found = set()
+def _step_policies_adding_copies(stack: Stack, target_id: str) -> dict[str, dict]:
+    """{logical id: StepScalingPolicyConfiguration} of the target's step policies that add capacity from 0."""
+    found = {}
     for construct in stack.node.find_all():
         if not isinstance(construct, appscaling.CfnScalingPolicy):
             continue
@@ -68,13 +81,21 @@ def _step_policies_adding_copies(stack: Stack, target_id: str) -> set[str]:
             or logical_id_of(properties.get("ScalingTargetId")) != target_id
         ):
             continue
-        steps = (properties.get("StepScalingPolicyConfiguration") or {}).get("StepAdjustments") or []
+        configuration = properties.get("StepScalingPolicyConfiguration") or {}
+        steps = configuration.get("StepAdjustments") or []
         if any(s.get("MetricIntervalLowerBound") == 0 and (s.get("ScalingAdjustment") or 0) > 0 for s in steps):
-            found.add(stack.get_logical_id(construct))
+            found[stack.get_logical_id(construct)] = configuration
     return found
 
 
-def _alarms_on(stack: Stack, policies: set[str]) -> list[dict]:
+def _adds_one_copy_per_wake(configuration: dict) -> bool:
+    if configuration.get("AdjustmentType") == "ExactCapacity":
+        return True
+    cooldown = configuration.get("Cooldown")
+    return isinstance(cooldown, int | float) and cooldown >= MIN_WAKE_COOLDOWN_SECONDS
+
+
+def _alarms_on(stack: Stack, policies: dict[str, dict]) -> list[dict]:
     """The properties of the alarms whose actions include one of `policies`."""
     alarms = []
     for construct in stack.node.find_all():

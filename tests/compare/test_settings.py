@@ -35,35 +35,37 @@ def test_a_two_variant_env_is_compared_as_configured(tmp_path):
     assert staging.inference.variants[1].model.name == "Llama-3.1-8B-Instruct"
 
 
-def test_a_served_component_is_pinned_by_its_name_else_by_its_variant(local_dev):
-    served = {"governed-agents-dev-llm-primary"}
-    primary, challenger = discover(local_dev, served_components=served)
+def test_a_component_is_pinned_by_its_name_and_a_variant_with_its_own_model_by_its_variant(local_dev, tmp_path):
+    primary, challenger = discover(local_dev)
     assert (primary.pinned_by, primary.pin) == (COMPONENT, "governed-agents-dev-llm-primary")
     assert primary.endpoint_pin() == {"inference_component": "governed-agents-dev-llm-primary"}
     assert primary.agent_pin() == {
         "AGENT_INFERENCE_COMPONENT": "governed-agents-dev-llm-primary",
         "AGENT_TARGET_VARIANT": "",
     }
-    assert (challenger.pinned_by, challenger.pin) == (VARIANT, "challenger")
-    assert challenger.endpoint_pin() == {"variant": "challenger"}
-    assert challenger.agent_pin() == {"AGENT_TARGET_VARIANT": "challenger", "AGENT_INFERENCE_COMPONENT": ""}
+    assert (challenger.pinned_by, challenger.pin) == (COMPONENT, "governed-agents-dev-llm-challenger")
+    staging = load_environment("staging", local_config_dir(config_dir(), "staging", tmp_path))
+    _, other = discover(staging)
+    assert (other.pinned_by, other.pin) == (VARIANT, "challenger")
+    assert other.endpoint_pin() == {"variant": "challenger"}
+    assert other.agent_pin() == {"AGENT_TARGET_VARIANT": "challenger", "AGENT_INFERENCE_COMPONENT": ""}
 
 
 def test_each_setting_carries_its_runtime_context_and_price(local_dev):
-    (primary,) = discover(local_dev, served_components=None, only=["primary"], local_models={"primary": "real"})
+    (primary,) = discover(local_dev, only=["primary"], local_models={"primary": "real"})
     params = primary.params()
     assert params["instance_type"] == "ml.g6.xlarge" and params["hourly_usd_per_instance"] == "1.01"
     assert params["image"].endswith("djl-inference:0.38.0-lmi29.0.0-cu130")
     assert params["inference_ami_version"] == "al2023-ami-sagemaker-inference-gpu-4-1"
     assert params["model"] == "Qwen2.5-7B-Instruct" and params["local_model"] == "real"
     assert params["lmi.OPTION_MAX_MODEL_LEN"] == "8192" and params["lmi.OPTION_TOOL_CALL_PARSER"] == "hermes"
-    (priced,) = discover(local_dev, served_components=None, only=["primary"], price_per_hour=2.5)
+    (priced,) = discover(local_dev, only=["primary"], price_per_hour=2.5)
     assert priced.hourly_usd == 2.5 and priced.price_source == "--price-per-hour"
 
 
 def test_an_unknown_setting_is_refused_by_name(local_dev):
     with pytest.raises(CompareError, match=r"--settings nope: the endpoint's variants are \['primary', 'challenger'\]"):
-        discover(local_dev, served_components=None, only=["nope"])
+        discover(local_dev, only=["nope"])
 
 
 def test_the_added_challenger_runs_the_same_model_unless_told_otherwise():
@@ -85,7 +87,7 @@ def test_a_limit_spreads_the_cases_over_the_set_first_and_last_included():
 
 
 def test_agent_urls_name_their_setting(local_dev):
-    settings = discover(local_dev, served_components=None)
+    settings = discover(local_dev)
     urls = agent_urls(["primary=https://a.example", "challenger=https://b.example"], settings)
     assert urls == {"primary": "https://a.example", "challenger": "https://b.example"}
     assert agent_urls(["https://a.example"], settings[:1]) == {"primary": "https://a.example"}

@@ -38,9 +38,22 @@ def _copies(stack, *, min_capacity: int = 0) -> appscaling.ScalableTarget:
     )
 
 
-def _wake(stack, target, *, statistic: str, operator: cloudwatch.ComparisonOperator, threshold: float) -> None:
+def _wake(
+    stack,
+    target,
+    *,
+    statistic: str,
+    operator: cloudwatch.ComparisonOperator,
+    threshold: float,
+    adjustment: appscaling.AdjustmentType = appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+    cooldown: int | None = 600,
+) -> None:
     step = appscaling.StepScalingAction(
-        stack, "FromZero", scaling_target=target, adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY
+        stack,
+        "FromZero",
+        scaling_target=target,
+        adjustment_type=adjustment,
+        cooldown=Duration.seconds(cooldown) if cooldown is not None else None,
     )
     step.add_adjustment(adjustment=1, lower_bound=0)
     alarm = cloudwatch.Alarm(
@@ -79,6 +92,25 @@ def test_the_guides_example_alarm_needs_two_refusals_and_is_rejected(tmp_path):
 
     findings = gate_findings(build, tmp_path=tmp_path)
     assert kit(findings, "ScaleToZeroWakes") == ["Kit-ScaleToZeroWakes[NeedsMoreThanOneRefusal]"]
+
+
+def test_a_wake_policy_that_adds_a_copy_every_minute_while_the_first_starts_is_rejected(tmp_path):
+    # The guide's `"Cooldown": 60`: the alarm stays in ALARM for the minutes a copy takes to start and re-invokes
+    # the +1 each period; past the cooldown every re-invocation adds a copy (and an instance).
+    def build(stack, **step):
+        _wake(
+            stack,
+            _copies(stack),
+            statistic="Maximum",
+            operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            threshold=1,
+            **step,
+        )
+
+    findings = gate_findings(lambda s: build(s, cooldown=60), tmp_path=tmp_path)
+    assert kit(findings, "ScaleToZeroWakes") == ["Kit-ScaleToZeroWakes[AddsCopiesWhileWaking]"]
+    exact = {"adjustment": appscaling.AdjustmentType.EXACT_CAPACITY, "cooldown": None}
+    assert kit(gate_findings(lambda s: build(s, **exact), tmp_path=tmp_path / "exact"), "ScaleToZeroWakes") == []
 
 
 def test_an_alarm_on_another_components_refusals_does_not_count(tmp_path):

@@ -90,6 +90,35 @@ BAD = {
         f"{VARIANT}.inference_component.accelerators",
         "needs 40 GiB of accelerator memory; 1 x L4 per copy has 24 GiB",
     ),
+    "a component variant deregistered from autoscaling": (
+        "dev",
+        lambda s: variant(s)["autoscaling"].update(registered=False),
+        f"{VARIANT}.autoscaling.registered",
+        "a variant of inference components is not a scalable target",
+    ),
+    "a default component name cut to end in a hyphen": (
+        "dev",
+        lambda s: s.update(endpoint_name="e" * 62),  # "e" * 62 + "-primary", cut to 63, ends in "-"
+        f"{VARIANT}.inference_component.name",
+        "is not an InferenceComponentName: set inference_component.name",
+    ),
+    "two components of one name": (
+        "staging",
+        lambda s: [
+            v.update(
+                inference_component={
+                    "name": "chat",
+                    "accelerators": 1,
+                    "memory_mib": 4096,
+                    "min_copies": 1,
+                    "max_copies": 1,
+                }
+            )
+            for v in s["variants"]
+        ],
+        "inference.variants[1].inference_component.name",
+        "'chat' is also variant 'primary''s component",
+    ),
     "components on one variant and a model on the other": (
         "staging",
         lambda s: variant(s).update(

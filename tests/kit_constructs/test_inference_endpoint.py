@@ -225,6 +225,8 @@ def test_dev_scales_copies_to_zero_and_the_first_refused_request_wakes_it(synthe
     )
     step_id, step = by_kind["StepScaling"]
     assert step["StepScalingPolicyConfiguration"]["AdjustmentType"] == "ChangeInCapacity"
+    # Longer than a copy takes to start: the alarm re-invokes the +1 every minute until then.
+    assert step["StepScalingPolicyConfiguration"]["Cooldown"] == 600
     assert step["StepScalingPolicyConfiguration"]["StepAdjustments"] == [
         {"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}
     ]
