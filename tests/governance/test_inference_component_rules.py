@@ -42,9 +42,9 @@ def _wake(
     stack,
     target,
     *,
-    statistic: str,
-    operator: cloudwatch.ComparisonOperator,
-    threshold: float,
+    statistic: str = "Maximum",
+    operator: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    threshold: float = 1,
     adjustment: appscaling.AdjustmentType = appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
     cooldown: int | None = 600,
 ) -> None:
@@ -98,14 +98,7 @@ def test_a_wake_policy_that_adds_a_copy_every_minute_while_the_first_starts_is_r
     # The guide's `"Cooldown": 60`: the alarm stays in ALARM for the minutes a copy takes to start and re-invokes
     # the +1 each period; past the cooldown every re-invocation adds a copy (and an instance).
     def build(stack, **step):
-        _wake(
-            stack,
-            _copies(stack),
-            statistic="Maximum",
-            operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            threshold=1,
-            **step,
-        )
+        _wake(stack, _copies(stack), **step)
 
     findings = gate_findings(lambda s: build(s, cooldown=60), tmp_path=tmp_path)
     assert kit(findings, "ScaleToZeroWakes") == ["Kit-ScaleToZeroWakes[AddsCopiesWhileWaking]"]
@@ -116,13 +109,7 @@ def test_a_wake_policy_that_adds_a_copy_every_minute_while_the_first_starts_is_r
 def test_an_alarm_on_another_components_refusals_does_not_count(tmp_path):
     def build(stack):
         target = _copies(stack)
-        _wake(
-            stack,
-            target,
-            statistic="Maximum",
-            operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            threshold=1,
-        )
+        _wake(stack, target)
         alarm = stack.node.find_child("NoCapacity").node.default_child
         alarm.dimensions = [cloudwatch.CfnAlarm.DimensionProperty(name="InferenceComponentName", value="other")]
 
@@ -132,13 +119,7 @@ def test_an_alarm_on_another_components_refusals_does_not_count(tmp_path):
 
 def test_a_wake_alarm_that_fires_on_one_refusal_passes_and_a_floor_of_one_needs_none(tmp_path):
     def build(stack):
-        _wake(
-            stack,
-            _copies(stack),
-            statistic="Maximum",
-            operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            threshold=1,
-        )
+        _wake(stack, _copies(stack))
 
     assert kit(gate_findings(build, tmp_path=tmp_path), "ScaleToZeroWakes") == []
     assert (
