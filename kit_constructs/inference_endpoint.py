@@ -152,9 +152,9 @@ class InferenceEndpoint(Construct):
         }
         self.scalable_targets = self._autoscaling()
         self.scale_out_from_zero_alarms = {
-            name: self._scale_out_from_zero(name, target)
-            for name, target in self.scalable_targets.items()
-            if self._variant(name).inference_component and self._variant(name).inference_component.scales_to_zero
+            variant.name: self._scale_out_from_zero(variant.name, self.scalable_targets[variant.name])
+            for variant in config.variants
+            if variant.inference_component and variant.inference_component.scales_to_zero
         }
 
     @property
@@ -164,9 +164,6 @@ class InferenceEndpoint(Construct):
         its DeploymentConfig requires a RollingUpdatePolicy (API_InferenceComponentDeploymentConfig)."""
         strategy = self.config.deployment.strategy
         return strategy == "rolling" if self.hosts_components else strategy != "none"
-
-    def _variant(self, name: str) -> Variant:
-        return next(variant for variant in self.config.variants if variant.name == name)
 
     # -- handles (aws-cdk's findInstanceProductionVariant) ----------------------------------------
 
