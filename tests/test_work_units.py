@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.work_units import SYNTHESIZED_UNIT, reported_files, work_unit
+from tests.work_units import ONE_AT_A_TIME_UNIT, SYNTHESIZED_UNIT, reported_files, work_unit
 
 
 def test_files_using_the_synthesized_app_are_one_unit_and_every_other_file_its_own(tmp_path):
@@ -24,3 +24,14 @@ def test_files_using_the_synthesized_app_are_one_unit_and_every_other_file_its_o
         )
     ]
     assert units == [SYNTHESIZED_UNIT, SYNTHESIZED_UNIT, "tests/release/test_diff.py", "tests/release/test_diff.py"]
+
+
+def test_the_aiperf_run_and_the_demo_share_a_unit_so_one_worker_runs_them_in_turn():
+    units = {
+        work_unit(nodeid, set())
+        for nodeid in (
+            "tests/loadtest/test_aiperf_agreement.py::test_loadtest_and_aiperf_agree_on_ttft_itl_and_output_token_throughput",
+            "tests/test_demo.py::test_demo_answers_and_traces_every_request",
+        )
+    }
+    assert units == {ONE_AT_A_TIME_UNIT}

@@ -2,7 +2,8 @@
 
 A test file is one unit, so a module's local stack (its module-scoped fixtures) starts once. Every
 file that uses the session's `synthesized` app is one unit together, so the app is synthesized by
-one worker, not by each (≈ 10 s of CPU per worker on 2 cores). The controller schedules by node id
+one worker, not by each (≈ 10 s of CPU per worker on 2 cores); the heaviest real-model files
+(`ONE_AT_A_TIME_FILES`) are one unit too, so they never run side by side. The controller schedules by node id
 only; the workers, which see the fixtures, tell it which files those are through a file per worker.
 """
 
@@ -17,6 +18,12 @@ import pytest
 from xdist.scheduler import LoadFileScheduling
 
 SYNTHESIZED_UNIT = "synthesized-app"
+# Files that must not run beside each other: AIPerf starts its own real model server and half a dozen
+# service processes (each importing transformers and pandas), and a real-model conversation beside it on
+# 2 cores stalls past the emulator's 60 s invocation timeout (the demo failed so in CI). One unit: one
+# worker runs them one after the other.
+ONE_AT_A_TIME_UNIT = "real-model-heavy"
+ONE_AT_A_TIME_FILES = frozenset({"tests/loadtest/test_aiperf_agreement.py", "tests/test_demo.py"})
 _WORKER_INPUT_KEY = "kit_work_units_dir"
 _UNITS_DIR = pytest.StashKey[Path]()
 
@@ -38,6 +45,8 @@ def file_of(nodeid: str) -> str:
 
 def work_unit(nodeid: str, synthesized_files: set[str]) -> str:
     file = file_of(nodeid)
+    if file in ONE_AT_A_TIME_FILES:
+        return ONE_AT_A_TIME_UNIT
     return SYNTHESIZED_UNIT if file in synthesized_files else file
 
 

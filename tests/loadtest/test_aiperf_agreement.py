@@ -108,6 +108,8 @@ def run_aiperf(model_url: str, tokenizer: Path, folder: Path) -> Path:
         "--tokenizer", str(tokenizer),
         "--artifact-dir", str(artifacts), "--export-level", "raw",
         "--ui-type", "none", "--no-server-metrics", "--no-gpu-telemetry",
+        # One request at a time needs one worker and one record processor; fewer processes beside the model.
+        "--workers-max", "1", "--record-processors", "1",
     ]  # fmt: skip
     run = subprocess.run(command, capture_output=True, text=True, timeout=420, cwd=folder)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
