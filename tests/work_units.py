@@ -2,8 +2,8 @@
 
 A test file is one unit, so a module's local stack (its module-scoped fixtures) starts once. Every
 file that uses the session's `synthesized` app is one unit together, so the app is synthesized by
-one worker, not by each (≈ 10 s of CPU per worker on 2 cores); the heaviest real-model files
-(`ONE_AT_A_TIME_FILES`) are one unit too, so they never run side by side. The controller schedules by node id
+one worker, not by each (≈ 10 s of CPU per worker on 2 cores); every file of the `real_model` tier
+is one unit too, so no two real-model servers (or AIPerf) run side by side. The controller schedules by node id
 only; the workers, which see the fixtures, tell it which files those are through a file per worker.
 """
 
@@ -18,12 +18,11 @@ import pytest
 from xdist.scheduler import LoadFileScheduling
 
 SYNTHESIZED_UNIT = "synthesized-app"
-# Files that must not run beside each other: AIPerf starts its own real model server and half a dozen
-# service processes (each importing transformers and pandas), and a real-model conversation beside it on
-# 2 cores stalls past the emulator's 60 s invocation timeout (the demo failed so in CI). One unit: one
-# worker runs them one after the other.
-ONE_AT_A_TIME_UNIT = "real-model-heavy"
-ONE_AT_A_TIME_FILES = frozenset({"tests/loadtest/test_aiperf_agreement.py", "tests/test_demo.py"})
+# Every file that runs the real model (the `real_model` tier) is one unit too, so one worker runs them in
+# turn: a llama.cpp server spins on its threads, and two beside each other on 2 cores (or one beside
+# AIPerf's half-dozen service processes) slowed generation to seconds per token, past the emulator's 60 s
+# invocation timeout (the demo and `make loadtest` each failed so in CI).
+REAL_MODEL_UNIT = "real-model"
 _WORKER_INPUT_KEY = "kit_work_units_dir"
 _UNITS_DIR = pytest.StashKey[Path]()
 
@@ -34,32 +33,35 @@ def _units_dir(config: pytest.Config) -> Path:
     return config.stash[_UNITS_DIR]
 
 
-def reported_files(units_dir: Path) -> set[str]:
-    """The files the workers found using `synthesized` (each worker writes the list it collected)."""
-    return set().union(*(json.loads(path.read_text()) for path in units_dir.glob("*.json")))
+def reported_units(units_dir: Path) -> dict[str, str]:
+    """{file: its shared unit} as the workers reported them (each writes what it collected)."""
+    units: dict[str, str] = {}
+    for path in sorted(units_dir.glob("*.json")):
+        report = json.loads(path.read_text())
+        units.update(dict.fromkeys(report["synthesized"], SYNTHESIZED_UNIT))
+        units.update(dict.fromkeys(report["real_model"], REAL_MODEL_UNIT))  # wins: the real model is the scarcer
+    return units
 
 
 def file_of(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
 
 
-def work_unit(nodeid: str, synthesized_files: set[str]) -> str:
+def work_unit(nodeid: str, shared_units: dict[str, str]) -> str:
     file = file_of(nodeid)
-    if file in ONE_AT_A_TIME_FILES:
-        return ONE_AT_A_TIME_UNIT
-    return SYNTHESIZED_UNIT if file in synthesized_files else file
+    return shared_units.get(file, file)
 
 
 class SynthesizeOnceScheduling(LoadFileScheduling):
     def __init__(self, config: pytest.Config, log, units_dir: Path) -> None:
         super().__init__(config, log)
         self._units_dir = units_dir
-        self._synthesized_files: set[str] | None = None
+        self._shared_units: dict[str, str] | None = None
 
     def _split_scope(self, nodeid: str) -> str:
-        if self._synthesized_files is None:  # first called once every worker has collected
-            self._synthesized_files = reported_files(self._units_dir)
-        return work_unit(nodeid, self._synthesized_files)
+        if self._shared_units is None:  # first called once every worker has collected
+            self._shared_units = reported_units(self._units_dir)
+        return work_unit(nodeid, self._shared_units)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -74,14 +76,16 @@ def pytest_configure_node(node) -> None:
     node.workerinput[_WORKER_INPUT_KEY] = str(_units_dir(node.config))
 
 
+@pytest.hookimpl(trylast=True)  # after tests/conftest.py has marked the tiers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     units_dir = getattr(config, "workerinput", {}).get(_WORKER_INPUT_KEY)
     if units_dir is None:  # not an xdist worker
         return
-    files = sorted({file_of(item.nodeid) for item in items if "synthesized" in getattr(item, "fixturenames", ())})
+    synthesized = {file_of(item.nodeid) for item in items if "synthesized" in getattr(item, "fixturenames", ())}
+    real_model = {file_of(item.nodeid) for item in items if item.get_closest_marker("real_model")}
     report = Path(units_dir) / f"{config.workerinput['workerid']}.json"
     partial = report.with_suffix(".partial")
-    partial.write_text(json.dumps(files))
+    partial.write_text(json.dumps({"synthesized": sorted(synthesized), "real_model": sorted(real_model)}))
     partial.replace(report)  # the controller never reads half a file
 
 
